@@ -1,0 +1,105 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "occupant",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "occupant", targets: ["occupant"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        // C access, one module per C library.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(
+            name: "CLinuxI2C",
+            linkerSettings: [.linkedLibrary("i2c")]
+        ),
+
+        // Domain types, clock, decision engines.
+        .target(
+            name: "OccupantCore",
+            dependencies: ["Yams", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Firmware profiles, decoding and the bus seam (Linux and simulated).
+        .target(
+            name: "I2C",
+            dependencies: ["CLinuxI2C", "OccupantCore"]
+        ),
+        .target(
+            name: "Sensors",
+            dependencies: [
+                "OccupantCore", "I2C", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The feature pipeline shared by gateway and trainer.
+        .target(
+            name: "Features",
+            dependencies: ["OccupantCore"]
+        ),
+        // Model bundle, evaluator, importers.
+        .target(
+            name: "Evaluator",
+            dependencies: [
+                "OccupantCore", "Features",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // libmosquitto client.
+        .target(
+            name: "MQTT",
+            dependencies: [
+                "CMosquitto", "OccupantCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The gateway daemon: config, services, publishing, systemd.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "OccupantCore", "Sensors", "MQTT", "Features", "Evaluator", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "OccupantCLI",
+            dependencies: [
+                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "occupant",
+            dependencies: ["OccupantCLI"]
+        ),
+
+        // Fakes and harnesses for tests: a mosquitto started on a free loopback port, NOTIFY_SOCKET listener.
+        .target(
+            name: "OccupantTesting",
+            dependencies: ["OccupantCore", "MQTT", "I2C", "Sensors"]
+        ),
+        .testTarget(name: "OccupantCoreTests", dependencies: ["OccupantCore", "OccupantTesting"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,137 @@
+import I2C
+import Logging
+import MQTT
+import OccupantCore
+import Sensors
+import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Builds a running gateway from its configuration: profile, bus (Linux or simulated), clock, decision engine,
+/// MQTT client and publisher, and the services that run them.
+public struct GatewayRuntime: Sendable {
+    public let config: GatewayConfig
+    public let profile: FirmwareProfile
+    public let bus: any I2CBus
+    public let clock: any GatewayClock
+    public let client: MosquittoClient
+    public let publisher: GatewayPublisher
+    public let mqttService: MQTTService
+    public let loop: GatewayLoop
+
+    /// The bus when it is simulated (for fault injection in tests).
+    public var simulatedBus: SimulatedBus? { bus as? SimulatedBus }
+
+    public init(config: GatewayConfig, logger: Logger, maxCycles: Int? = nil) throws {
+        self.config = config
+        let profile = try ProfileLocator.load(config.profile, configPath: config.path)
+        self.profile = profile
+        try GatewayRuntime.check(config, against: profile)
+
+        switch config.source {
+        case .bus(let number):
+            bus = LinuxI2CBus(number: number)
+            clock = SystemClock()
+        case .simulated(let scenarioName, let speed, let seed):
+            let scenario: any Scenario
+            if scenarioName == "day" {
+                scenario = OfficeDayScenario(seed: seed)
+            } else {
+                scenario = try ReplayScenario(path: scenarioName)
+            }
+            let scaled = ScaledClock(start: scenario.start, speed: speed)
+            clock = scaled
+            bus = SimulatedBus(profile: profile, scenario: scenario, clock: scaled)
+        }
+
+        let topics = GatewayTopics(prefix: config.topics.prefix, gatewayID: config.gatewayID, discoveryPrefix: config.topics.discoveryPrefix)
+        client = try MosquittoClient(options: try GatewayRuntime.mqttOptions(config, topics: topics))
+        let discovery = config.topics.homeAssistant
+            ? HomeAssistantDiscovery(
+                topics: topics, model: "\(profile.manufacturer) \(profile.model)".trimmingCharacters(in: .whitespaces),
+                swVersion: occupantVersion,
+                numericChannels: profile.channels.filter { !$0.isCategorical }.map { ($0.name, $0.units) })
+            : nil
+        let mqttLogger = logger.with(label: "mqtt")
+        publisher = GatewayPublisher(
+            connection: client, topics: topics, discovery: discovery,
+            edukitThing: config.topics.edukit ? (config.topics.edukitThing ?? config.gatewayID) : nil,
+            queueLimit: config.broker.queueLimit, logger: mqttLogger)
+        mqttService = MQTTService(client: client, publisher: publisher, connectTimeout: config.broker.connectTimeout, logger: mqttLogger)
+
+        let busForReload = bus
+        let initial = GatewayRuntime.components(config, profile: profile, bus: bus)
+        loop = GatewayLoop(
+            initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(), maxCycles: maxCycles,
+            logger: logger.with(label: "gateway"),
+            reload: {
+                var fresh = config
+                if let path = config.path {
+                    fresh = try GatewayConfig.load(path: path)
+                    fresh.source = config.source
+                }
+                let profile = try ProfileLocator.load(fresh.profile, configPath: fresh.path)
+                try GatewayRuntime.check(fresh, against: profile)
+                return GatewayRuntime.components(fresh, profile: profile, bus: busForReload)
+            })
+    }
+
+    /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline).
+    public var services: [any Service] { [mqttService, loop] }
+
+    static func components(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Reloaded {
+        let reader = SensorReader(profile: profile, bus: bus, settings: config.sensors)
+        let rule = StaticRule(channel: config.decision.channel, threshold: config.decision.threshold, staleAfter: config.decision.staleAfter)
+        let engine = DecisionEngine(
+            scorer: rule,
+            hysteresis: Hysteresis(occupiedAfter: config.decision.occupiedAfter, vacantAfter: config.decision.vacantAfter))
+        return GatewayLoop.Reloaded(
+            reader: reader, engine: engine, heartbeat: config.decision.heartbeat, telemetryInterval: config.telemetryInterval)
+    }
+
+    /// Cross-checks between the configuration and the profile it names.
+    static func check(_ config: GatewayConfig, against profile: FirmwareProfile) throws {
+        guard let channel = profile.channel(named: config.decision.channel) else {
+            throw OccupantError(
+                .configuration,
+                "decision.channel: '\(config.decision.channel)' is not a channel of profile \(profile.name) (channels: \(profile.channels.map(\.name).joined(separator: ", ")))")
+        }
+        if channel.isCategorical {
+            throw OccupantError(.configuration, "decision.channel: '\(channel.name)' is categorical; the static rule needs a numeric channel")
+        }
+    }
+
+    static func mqttOptions(_ config: GatewayConfig, topics: GatewayTopics) throws -> MQTTOptions {
+        var password = config.broker.password
+        if let file = config.broker.passwordFile {
+            do {
+                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(describeFileError(error))")
+            }
+        }
+        var tls: MQTTOptions.TLS?
+        if let ca = config.broker.caFile {
+            tls = MQTTOptions.TLS(caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile, insecure: config.broker.tlsInsecure)
+        }
+        return MQTTOptions(
+            host: config.broker.host, port: config.broker.port,
+            clientID: config.broker.clientID ?? "occupant-\(config.gatewayID)",
+            keepalive: config.broker.keepalive, username: config.broker.username, password: password, tls: tls,
+            will: MQTTMessage(topic: topics.status, text: "offline", qos: 1, retain: true),
+            reconnectMin: Int(config.broker.reconnectMin), reconnectMax: Int(config.broker.reconnectMax))
+    }
+}
+
+extension Logger {
+    /// A logger with the same handler settings and a new label.
+    func with(label: String) -> Logger {
+        var copy = Logger(label: label)
+        copy.logLevel = logLevel
+        return copy
+    }
+}

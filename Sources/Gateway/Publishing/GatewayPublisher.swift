@@ -1,0 +1,131 @@
+import Logging
+import MQTT
+import OccupantCore
+import Synchronization
+
+/// Everything the gateway sends to the broker goes through here: messages go to the client while it is connected
+/// and into a bounded queue while it is not; on (re)connect the status, discovery and current state are sent first,
+/// then the queue.
+public final class GatewayPublisher: Sendable {
+    public let connection: any MQTTConnection
+    public let topics: GatewayTopics
+    public let discovery: HomeAssistantDiscovery?
+    public let edukitThing: String?
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    struct State {
+        var queue: OutboundQueue
+        var lastDecision: MQTTMessage?
+        var published = 0
+        var offlineMessageID: Int32?
+        var shuttingDown = false
+    }
+
+    public init(
+        connection: any MQTTConnection, topics: GatewayTopics, discovery: HomeAssistantDiscovery?, edukitThing: String?,
+        queueLimit: Int, logger: Logger
+    ) {
+        self.connection = connection
+        self.topics = topics
+        self.discovery = discovery
+        self.edukitThing = edukitThing
+        self.logger = logger
+        self.state = Mutex(State(queue: OutboundQueue(capacity: queueLimit)))
+    }
+
+    /// Publishes a decision (retained) and, when enabled, the EduKit shadow document.
+    public func publish(decision: Decision, sample: Sample) {
+        let message = MQTTMessage(topic: topics.occupancy, text: Payloads.decision(decision).serialized, qos: 1, retain: true)
+        state.withLock { s in
+            s.lastDecision = message
+            send(message, priority: .state, key: nil, in: &s)
+            if let thing = edukitThing, let shadow = Payloads.edukitShadow(decision, sample: sample) {
+                send(MQTTMessage(topic: GatewayTopics.edukitShadow(thing: thing), text: shadow.serialized, qos: 1),
+                     priority: .state, key: "edukit", in: &s)
+            }
+        }
+    }
+
+    /// Publishes the latest readings (not retained; dropped first when the broker is away).
+    public func publish(telemetry sample: Sample) {
+        let message = MQTTMessage(topic: topics.telemetry, text: Payloads.telemetry(sample).serialized, qos: 1)
+        state.withLock { send(message, priority: .telemetry, key: nil, in: &$0) }
+    }
+
+    /// Called on every CONNACK: subscribe, announce, then flush what was queued.
+    public func connected() {
+        do {
+            if discovery != nil { try connection.subscribe(topics.homeAssistantStatus, qos: 1) }
+        } catch {
+            logger.warning("cannot subscribe to Home Assistant status", metadata: ["error": "\(error)"])
+        }
+        state.withLock { s in
+            _ = try? connection.publish(MQTTMessage(topic: topics.status, text: "online", qos: 1, retain: true))
+            announce(includingState: false, in: &s)
+            let pending = s.queue.drain()
+            var failed: [OutboundQueue.Entry] = []
+            for entry in pending {
+                // Keep order: once one fails, the rest wait behind it.
+                if !failed.isEmpty {
+                    failed.append(entry)
+                    continue
+                }
+                do {
+                    try connection.publish(entry.message)
+                    s.published += 1
+                } catch {
+                    failed.append(entry)
+                }
+            }
+            if !failed.isEmpty { s.queue.requeue(failed) }
+            if let last = s.lastDecision { _ = try? connection.publish(last) }
+        }
+    }
+
+    /// Home Assistant restarted (`homeassistant/status` = `online`): send discovery and the current state again.
+    public func homeAssistantOnline() {
+        state.withLock { announce(includingState: true, in: &$0) }
+    }
+
+    private func announce(includingState: Bool, in s: inout State) {
+        if let discovery {
+            for (topic, payload) in discovery.messages {
+                _ = try? connection.publish(MQTTMessage(topic: topic, text: payload.serialized, qos: 1, retain: true))
+            }
+        }
+        if includingState, let last = s.lastDecision { _ = try? connection.publish(last) }
+    }
+
+    /// Publishes the retained `offline` status before a clean exit; returns its message id when handed over.
+    public func goOffline() -> Int32? {
+        state.withLock { s in
+            s.shuttingDown = true
+            let id = try? connection.publish(MQTTMessage(topic: topics.status, text: "offline", qos: 1, retain: true))
+            s.offlineMessageID = id
+            return id
+        }
+    }
+
+    /// Messages waiting for the broker, and how many were dropped.
+    public var queueStatus: (count: Int, droppedTelemetry: Int, droppedState: Int) {
+        state.withLock { ($0.queue.count, $0.queue.droppedTelemetry, $0.queue.droppedState) }
+    }
+
+    public var publishedCount: Int { state.withLock { $0.published } }
+
+    private func send(_ message: MQTTMessage, priority: OutboundQueue.Priority, key: String?, in s: inout State) {
+        if connection.isConnected && s.queue.isEmpty {
+            do {
+                try connection.publish(message)
+                s.published += 1
+                return
+            } catch {
+                // Lost the connection between the check and the publish: queue it.
+            }
+        }
+        if let dropped = s.queue.push(message, priority: priority, key: key) {
+            logger.debug("queue full, dropped a message", metadata: ["mqtt.topic": "\(dropped.topic)"])
+        }
+    }
+}

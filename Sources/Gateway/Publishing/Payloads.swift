@@ -1,0 +1,61 @@
+import OccupantCore
+
+/// The JSON documents a gateway publishes.
+public enum Payloads {
+    /// `occupant/<id>/occupancy`:
+    /// `{"roomOccupancy":true,"probability":0.93,"decidedBy":"rule:sound>10","inputs":{…},"health":{…},"at":"…"}`.
+    /// When the inputs are stale `roomOccupancy` and `probability` are null and `stale` says why.
+    public static func decision(_ d: Decision) -> JSON {
+        .object([
+            "roomOccupancy": d.roomOccupancy.map { JSON.bool($0) } ?? .null,
+            "probability": .finite(d.probability),
+            "decidedBy": .string(d.decidedBy),
+            "inputs": .object(d.inputs.sorted { $0.key < $1.key }.map { JSON.Member($0.key, $0.value.json) }),
+            "health": .object(d.health.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .string($0.value.rawValue)) }),
+            "stale": d.stale.map { JSON.string($0) },
+            "at": .string(d.at.iso8601),
+        ])
+    }
+
+    /// `occupant/<id>/telemetry`: every channel's latest value (null when unavailable) and health.
+    public static func telemetry(_ sample: Sample) -> JSON {
+        var readings: [JSON.Member] = []
+        var health: [JSON.Member] = []
+        var problems: [JSON.Member] = []
+        for r in sample.readings {
+            readings.append(JSON.Member(r.channel, r.value?.json ?? .null))
+            health.append(JSON.Member(r.channel, .string(r.health.rawValue)))
+            if let reason = r.unavailable { problems.append(JSON.Member(r.channel, .string(reason))) }
+        }
+        return .object([
+            "at": .string(sample.at.iso8601),
+            "readings": .object(readings),
+            "health": .object(health),
+            "unavailable": problems.isEmpty ? nil : .object(problems),
+        ])
+    }
+
+    /// The EduKit Smart Thermostat's shadow update, in that firmware's units: temperature °F − 50, sound 0–255,
+    /// hvacStatus HEATING | COOLING | STANDBY.
+    public static func edukitShadow(_ d: Decision, sample: Sample) -> JSON? {
+        guard let occupied = d.roomOccupancy else { return nil }
+        var reported: [JSON.Member] = []
+        if let t = sample.value("temperature")?.number {
+            reported.append(JSON.Member("temperature", .number(((t * 1.8 + 32 - 50) * 100).rounded() / 100)))
+        }
+        if let s = sample.value("sound")?.number {
+            reported.append(JSON.Member("sound", .number(min(255, max(0, s.rounded())))))
+        }
+        reported.append(JSON.Member("roomOccupancy", .bool(occupied)))
+        if let hvac = sample.value("hvac")?.category {
+            let status: String
+            switch HVACMode(rawValue: hvac) {
+            case .heating: status = "HEATING"
+            case .cooling: status = "COOLING"
+            default: status = "STANDBY"
+            }
+            reported.append(JSON.Member("hvacStatus", .string(status)))
+        }
+        return .object([.init("state", .object([.init("reported", .object(reported))]))])
+    }
+}

@@ -1,0 +1,212 @@
+import Logging
+import OccupantCore
+import Sensors
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Sampling → decision → publishing, one cycle per sampling interval of the gateway clock.
+///
+/// Sensor failures arrive as readings with reasons; the loop keeps deciding (stale when a needed channel has no
+/// valid value) and publishing whatever the broker's state. `WATCHDOG=1` is sent from here, so systemd restarts a
+/// hung loop; SIGHUP reloads the configuration and profile between cycles.
+public final class GatewayLoop: Service, Sendable {
+    public let clock: any GatewayClock
+    public let publisher: GatewayPublisher
+    public let notifier: SystemdNotifier
+    /// Stop after this many cycles (benchmarks and tests); nil runs until shutdown.
+    public let maxCycles: Int?
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+    private let reload: (@Sendable () throws -> Reloaded)?
+
+    /// What a reload produces: a new reader and engine settings.
+    public struct Reloaded: Sendable {
+        public var reader: SensorReader
+        public var engine: DecisionEngine
+        public var heartbeat: Double
+        public var telemetryInterval: Double?
+
+        public init(reader: SensorReader, engine: DecisionEngine, heartbeat: Double, telemetryInterval: Double?) {
+            self.reader = reader
+            self.engine = engine
+            self.heartbeat = heartbeat
+            self.telemetryInterval = telemetryInterval
+        }
+    }
+
+    struct Shared {
+        var current: Reloaded
+        var reloadRequested = false
+        var pendingScorer: (any OccupancyScorer, Hysteresis?, String?)?
+        var stats = LoopStats()
+        var lastDecision: Decision?
+    }
+
+    public init(
+        initial: Reloaded, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
+        maxCycles: Int? = nil, logger: Logger, reload: (@Sendable () throws -> Reloaded)? = nil
+    ) {
+        self.clock = clock
+        self.publisher = publisher
+        self.notifier = notifier
+        self.maxCycles = maxCycles
+        self.logger = logger
+        self.reload = reload
+        self.shared = Mutex(Shared(current: initial))
+    }
+
+    /// Asks the loop to switch scorer at its next cycle (a model installed through the control socket).
+    public func replaceScorer(_ scorer: any OccupancyScorer, hysteresis: Hysteresis?, note: String?) {
+        shared.withLock { $0.pendingScorer = (scorer, hysteresis, note) }
+    }
+
+    /// Asks for a reload at the next cycle (what SIGHUP does).
+    public func requestReload() { shared.withLock { $0.reloadRequested = true } }
+
+    /// Timing figures so far.
+    public var stats: LoopStats { shared.withLock { $0.stats } }
+
+    /// The last decision made.
+    public var lastDecision: Decision? { shared.withLock { $0.lastDecision } }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    logger.info("SIGHUP: reloading configuration and profile")
+                    requestReload()
+                }
+            }
+            group.addTask { [self] in
+                do {
+                    try await cancelWhenGracefulShutdown { try await self.loop() }
+                } catch is CancellationError {
+                    // Graceful shutdown.
+                }
+                notifier.stopping()
+            }
+            // The loop finishing (cycle limit or shutdown) ends the service.
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func loop() async throws {
+        var current = shared.withLock { $0.current }
+        var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
+        var lastPublishedAt = Instant(seconds: -.infinity)
+        var lastTelemetryAt = Instant(seconds: -.infinity)
+        var lastWatchdog = -Double.infinity
+        var cycles = 0
+        // At high simulation speeds, never tick faster than every 5 ms of real time.
+        let speed = (clock as? ScaledClock)?.speed ?? 1
+        notifier.ready(status: "sampling \(current.reader.profile.name) on \(current.reader.bus.name)")
+
+        while !Task.isCancelled {
+            let tickStart = monotonicSeconds()
+            let now = clock.now()
+            // Apply what arrived since the last cycle: a reload, a new model.
+            let (reloadRequested, pendingScorer) = shared.withLock { s in
+                defer {
+                    s.reloadRequested = false
+                    s.pendingScorer = nil
+                }
+                return (s.reloadRequested, s.pendingScorer)
+            }
+            if reloadRequested { current = applyReload(current) }
+            if let (scorer, hysteresis, note) = pendingScorer {
+                current.engine.replace(scorer: scorer, hysteresis: hysteresis, note: note)
+                logger.info("now deciding with \(current.engine.decidedBy)")
+            }
+
+            let (sample, changes) = await current.reader.sample(at: now)
+            for change in changes {
+                if change.to == .ok {
+                    logger.info("\(change)")
+                } else {
+                    logger.warning("\(change)")
+                }
+            }
+            let decision = current.engine.decide(sample)
+            let signature = (decision.roomOccupancy, decision.stale != nil, decision.decidedBy)
+            var published = false
+            if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {
+                publisher.publish(decision: decision, sample: sample)
+                if lastPublished?.occupied != decision.roomOccupancy || lastPublished?.stale != (decision.stale != nil) {
+                    logger.info(
+                        "decision: \(describe(decision))",
+                        metadata: ["decision.probability": "\(decision.probability.map(formatNumber) ?? "-")"])
+                }
+                lastPublished = signature
+                lastPublishedAt = now
+                published = true
+            }
+            if let interval = current.telemetryInterval, now - lastTelemetryAt >= interval {
+                publisher.publish(telemetry: sample)
+                lastTelemetryAt = now
+            }
+            let elapsed = monotonicSeconds() - tickStart
+            shared.withLock { s in
+                s.current = current
+                s.lastDecision = decision
+                s.stats.record(cycleSeconds: elapsed, published: published)
+            }
+            if let interval = notifier.watchdogInterval, monotonicSeconds() - lastWatchdog >= interval {
+                notifier.watchdog()
+                lastWatchdog = monotonicSeconds()
+            }
+            cycles += 1
+            if let maxCycles, cycles >= maxCycles { return }
+            let tick = max(current.reader.interval, speed * 0.005)
+            let next = now + tick
+            try await clock.sleep(seconds: next - clock.now())
+        }
+    }
+
+    private func applyReload(_ current: Reloaded) -> Reloaded {
+        guard let reload else { return current }
+        notifier.reloading()
+        defer { notifier.ready() }
+        do {
+            var fresh = try reload()
+            // Keep the debounced state, and a model that is running; a rule takes the new settings.
+            var engine = current.engine
+            if engine.scorer is StaticRule {
+                engine.replace(scorer: fresh.engine.scorer, hysteresis: fresh.engine.hysteresis, note: engine.note)
+            }
+            fresh.engine = engine
+            logger.info("reloaded: profile \(fresh.reader.profile.name), \(fresh.reader.profile.channels.count) channels")
+            return fresh
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)")
+            return current
+        }
+    }
+
+    private func describe(_ d: Decision) -> String {
+        if let stale = d.stale { return "stale (\(stale))" }
+        return (d.roomOccupancy == true ? "occupied" : "vacant") + " by \(d.decidedBy)"
+    }
+}
+
+/// Per-cycle timing, kept in a bounded reservoir for medians and percentiles.
+public struct LoopStats: Sendable {
+    public private(set) var cycles = 0
+    public private(set) var publishes = 0
+    public private(set) var cycleSeconds: [Double] = []
+    private static let reservoir = 100_000
+
+    mutating func record(cycleSeconds seconds: Double, published: Bool) {
+        cycles += 1
+        if published { publishes += 1 }
+        if cycleSeconds.count < LoopStats.reservoir { cycleSeconds.append(seconds) }
+    }
+
+    /// The q-quantile (0…1) of cycle time in seconds.
+    public func quantile(_ q: Double) -> Double? {
+        guard !cycleSeconds.isEmpty else { return nil }
+        let sorted = cycleSeconds.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+    }
+}

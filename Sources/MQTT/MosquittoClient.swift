@@ -1,0 +1,157 @@
+import CMosquitto
+import OccupantCore
+import Synchronization
+
+/// An MQTT client over libmosquitto's threaded loop.
+///
+/// Callbacks arrive on libmosquitto's own thread; each one is a capture-free closure that finds this object through
+/// `Unmanaged` user data and yields an `MQTTEvent` into `events`. The library reconnects by itself with capped
+/// exponential backoff; callers publish only while connected and keep their own bounded queue otherwise (the library's
+/// offline queue has no bound).
+public final class MosquittoClient: Sendable {
+    public let options: MQTTOptions
+    public let events: AsyncStream<MQTTEvent>
+
+    // The handle is used from any thread: libmosquitto's calls are thread-safe with the threaded loop.
+    private let handle: Handle
+    private let continuation: AsyncStream<MQTTEvent>.Continuation
+    private let state = Mutex(State())
+
+    private struct State {
+        var started = false
+        var connected = false
+    }
+
+    /// An opaque C pointer, safe to share: libmosquitto locks internally when its threaded loop is running.
+    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+
+    private static let libraryInit: Void = {
+        mosquitto_lib_init()
+    }()
+
+    public init(options: MQTTOptions) throws(OccupantError) {
+        _ = MosquittoClient.libraryInit
+        self.options = options
+        (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        guard let pointer = mosquitto_new(options.clientID, true, nil) else {
+            throw OccupantError(.mqtt, "cannot create an MQTT client (out of memory or invalid client id '\(options.clientID)')")
+        }
+        handle = Handle(pointer: pointer)
+        mosquitto_user_data_set(pointer, Unmanaged.passUnretained(self).toOpaque())
+        try configure()
+    }
+
+    deinit {
+        mosquitto_loop_stop(handle.pointer, true)
+        mosquitto_destroy(handle.pointer)
+        continuation.finish()
+    }
+
+    private func configure() throws(OccupantError) {
+        let m = handle.pointer
+        _ = mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        mosquitto_reconnect_delay_set(m, UInt32(options.reconnectMin), UInt32(options.reconnectMax), true)
+        if let username = options.username {
+            try check(mosquitto_username_pw_set(m, username, options.password), "setting the username")
+        }
+        if let tls = options.tls {
+            try check(mosquitto_tls_set(m, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "setting up TLS (CA \(tls.caFile))")
+            if tls.insecure { _ = mosquitto_tls_insecure_set(m, true) }
+        }
+        if let will = options.will {
+            let rc = will.payload.withUnsafeBytes { bytes in
+                mosquitto_will_set(m, will.topic, Int32(bytes.count), bytes.baseAddress, will.qos, will.retain)
+            }
+            try check(rc, "setting the last will on \(will.topic)")
+        }
+        mosquitto_connect_callback_set(m) { _, user, rc in
+            guard let user else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue().didConnect(rc)
+        }
+        mosquitto_disconnect_callback_set(m) { _, user, rc in
+            guard let user else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue().didDisconnect(rc)
+        }
+        mosquitto_message_callback_set(m) { _, user, message in
+            guard let user, let message else { return }
+            let m = message.pointee
+            let topic = String(cString: m.topic)
+            var payload: [UInt8] = []
+            if let bytes = m.payload, m.payloadlen > 0 {
+                payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(m.payloadlen)))
+            }
+            Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue()
+                .continuation.yield(.message(MQTTMessage(topic: topic, payload: payload, qos: m.qos, retain: m.retain)))
+        }
+        mosquitto_publish_callback_set(m) { _, user, mid in
+            guard let user else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue().continuation.yield(.delivered(mid))
+        }
+    }
+
+    private func didConnect(_ rc: Int32) {
+        if rc == 0 {
+            state.withLock { $0.connected = true }
+            continuation.yield(.connected)
+        } else {
+            continuation.yield(.refused(String(cString: mosquitto_connack_string(rc))))
+        }
+    }
+
+    private func didDisconnect(_ rc: Int32) {
+        state.withLock { $0.connected = false }
+        continuation.yield(.disconnected(rc == 0 ? "disconnected by request" : "connection lost (\(String(cString: mosquitto_strerror(rc))))"))
+    }
+
+    /// True between CONNACK and the next disconnect.
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Starts connecting in the background; the library retries until it reaches the broker.
+    public func start() throws(OccupantError) {
+        let alreadyStarted = state.withLock { s in
+            defer { s.started = true }
+            return s.started
+        }
+        guard !alreadyStarted else { return }
+        let rc = mosquitto_connect_async(handle.pointer, options.host, Int32(options.port), Int32(options.keepalive))
+        // A refused or unreachable broker is not fatal here: the loop thread keeps retrying.
+        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_NO_CONN.rawValue {
+            throw OccupantError(.mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
+        }
+        try check(mosquitto_loop_start(handle.pointer), "starting the network thread")
+    }
+
+    /// Hands one message to the library. Returns the message id; throws when not connected or the library refuses.
+    @discardableResult
+    public func publish(_ message: MQTTMessage) throws(OccupantError) -> Int32 {
+        guard isConnected else { throw OccupantError(.mqtt, "not connected to \(options.endpoint)") }
+        var mid: Int32 = 0
+        let rc = message.payload.withUnsafeBytes { bytes in
+            mosquitto_publish(handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos, message.retain)
+        }
+        try check(rc, "publishing to \(message.topic)")
+        return mid
+    }
+
+    public func subscribe(_ topic: String, qos: Int32 = 1) throws(OccupantError) {
+        try check(mosquitto_subscribe(handle.pointer, nil, topic, qos), "subscribing to \(topic)")
+    }
+
+    /// A clean disconnect (the broker does not send the will), then stops the network thread.
+    public func stop() {
+        let started = state.withLock { $0.started }
+        guard started else { return }
+        mosquitto_disconnect(handle.pointer)
+        mosquitto_loop_stop(handle.pointer, false)
+        state.withLock {
+            $0.started = false
+            $0.connected = false
+        }
+        continuation.finish()
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws(OccupantError) {
+        guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
+        throw OccupantError(.mqtt, "MQTT \(options.endpoint): \(what) failed: \(String(cString: mosquitto_strerror(rc)))")
+    }
+}

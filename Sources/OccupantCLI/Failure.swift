@@ -1,0 +1,39 @@
+import ArgumentParser
+import OccupantCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit statuses every command uses.
+enum ExitStatus {
+    static let failure: Int32 = 1
+    /// A bad configuration, profile or argument.
+    static let configuration: Int32 = 2
+}
+
+/// Prints `error` as one line per problem on stderr and returns the exit code for it.
+func report(_ error: any Error) -> ExitCode {
+    switch error {
+    case let e as DocumentErrors:
+        printError(e.description)
+        return ExitCode(ExitStatus.configuration)
+    case let e as OccupantError:
+        printError("error: \(e)")
+        switch e.code {
+        case .configuration, .profile, .usage: return ExitCode(ExitStatus.configuration)
+        default: return ExitCode(ExitStatus.failure)
+        }
+    case let e as ExitCode:
+        return e
+    default:
+        printError("error: \(error)")
+        return ExitCode(ExitStatus.failure)
+    }
+}
+
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}

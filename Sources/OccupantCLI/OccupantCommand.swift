@@ -1,0 +1,47 @@
+import ArgumentParser
+import OccupantCore
+
+/// `occupant`: the gateway daemon, the field technician's tools, and (later) the training host, in one binary.
+public struct OccupantCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "occupant",
+        abstract: "Occupancy decisions on the gateway: I2C sensors in, a local model, MQTT out.",
+        discussion: """
+            Gateway mode reads a thermostat's sensors over I2C as a firmware profile describes them, decides whether \
+            the room is occupied, and publishes the decision over MQTT (with Home Assistant discovery).
+            """,
+        version: occupantVersion,
+        subcommands: [
+            GatewayCommand.self, SensorsCommand.self, ProfileCommand.self, VersionCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Runs the command line; `--simulate` with no value means the built-in day.
+    public static func run(arguments: [String]) async {
+        await main(expandingOptionalValues(arguments))
+    }
+
+    /// `--simulate` may stand alone: give it its default value so the parser sees `--simulate day`.
+    static func expandingOptionalValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        for (i, argument) in arguments.enumerated() {
+            out.append(argument)
+            if argument == "--simulate" {
+                let next = i + 1 < arguments.count ? arguments[i + 1] : nil
+                if next == nil || next!.hasPrefix("-") { out.append("day") }
+            }
+        }
+        return out
+    }
+}
+
+/// `occupant version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print Occupant's version.")
+
+    func run() {
+        print("occupant \(occupantVersion)")
+    }
+}

@@ -1,0 +1,96 @@
+import OccupantCore
+
+extension FirmwareProfile.Channel {
+    /// Decodes this channel from its device's read. Returns the value and the field's raw bytes, or why it is unusable.
+    public func decode(_ deviceBytes: [UInt8], deviceLabel: String) -> (value: ChannelValue?, raw: [UInt8], problem: String?) {
+        let end = field.at + field.span
+        guard end <= deviceBytes.count else {
+            return (nil, deviceBytes, "\(deviceLabel): short read (\(deviceBytes.count) of \(end) bytes)")
+        }
+        let bytes = Array(deviceBytes[field.at..<(field.at + field.size)])
+        let raw = Array(deviceBytes[field.at..<end])
+        if let crc = field.crc {
+            let expected = crc.checksum(bytes)
+            let got = deviceBytes[field.at + field.size]
+            if expected != got {
+                return (nil, raw, "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexByte(got)), expected 0x\(hexByte(expected)))")
+            }
+        }
+        let integer = extract(bytes)
+        if let mappings {
+            guard let match = mappings.first(where: { $0.raw == integer.unsigned }) else {
+                return (nil, raw, "\(name): raw value \(integer.unsigned) has no mapping")
+            }
+            return (.category(match.value), raw, nil)
+        }
+        let value = Double(integer.value) * scale + offset
+        if let minimum, value < minimum {
+            return (nil, raw, "\(name) \(formatNumber(value))\(unitSuffix) below minimum \(formatNumber(minimum))")
+        }
+        if let maximum, value > maximum {
+            return (nil, raw, "\(name) \(formatNumber(value))\(unitSuffix) above maximum \(formatNumber(maximum))")
+        }
+        return (.number(value), raw, nil)
+    }
+
+    /// Assembles, masks, shifts and sign-extends the field's integer.
+    func extract(_ bytes: [UInt8]) -> (unsigned: UInt64, value: Int64) {
+        var u: UInt64 = 0
+        switch field.order {
+        case .big: for b in bytes { u = (u << 8) | UInt64(b) }
+        case .little: for b in bytes.reversed() { u = (u << 8) | UInt64(b) }
+        }
+        if let mask { u &= mask }
+        u >>= UInt64(shift)
+        guard let bits = signedBits, bits < 64 else { return (u, Int64(bitPattern: u)) }
+        let signBit: UInt64 = 1 << UInt64(bits - 1)
+        let width: UInt64 = (1 << UInt64(bits)) - 1
+        let v = u & width
+        return (u, v & signBit != 0 ? Int64(bitPattern: v) - Int64(bitPattern: width) - 1 : Int64(v))
+    }
+
+    /// The inverse of `decode`: writes `value` into `deviceBytes` (with CRC). Used by the simulated bus.
+    /// Returns false when the value cannot be represented (no mapping for a category).
+    public func encode(_ value: ChannelValue, into deviceBytes: inout [UInt8]) -> Bool {
+        var integer: UInt64
+        switch value {
+        case .category(let c):
+            guard let raw = mappings?.first(where: { $0.value == c })?.raw else { return false }
+            integer = raw
+        case .number(let x):
+            var n = ((x - offset) / scale).rounded()
+            if let bits = signedBits {
+                let limit = Double(Int64(1) << Int64(min(bits - 1, 62)))
+                n = min(max(n, -limit), limit - 1)
+                let width: UInt64 = bits >= 64 ? .max : (1 << UInt64(bits)) - 1
+                integer = UInt64(bitPattern: Int64(n)) & width
+            } else {
+                n = max(0, n)
+                let maxValue = mask.map { Double($0 >> UInt64(shift)) } ?? (field.size >= 8 ? 1.8e19 : Double((UInt64(1) << UInt64(field.size * 8 - shift)) - 1))
+                integer = UInt64(min(n, maxValue))
+            }
+        }
+        integer <<= UInt64(shift)
+        // Bits outside the mask keep what the device bytes already hold.
+        var existing: UInt64 = 0
+        let slice = deviceBytes[field.at..<(field.at + field.size)]
+        switch field.order {
+        case .big: for b in slice { existing = (existing << 8) | UInt64(b) }
+        case .little: for b in slice.reversed() { existing = (existing << 8) | UInt64(b) }
+        }
+        if let mask { integer = (existing & ~mask) | (integer & mask) }
+        var bytes = [UInt8](repeating: 0, count: field.size)
+        for i in 0..<field.size {
+            let byte = UInt8(truncatingIfNeeded: integer >> UInt64(8 * i))
+            switch field.order {
+            case .big: bytes[field.size - 1 - i] = byte
+            case .little: bytes[i] = byte
+            }
+        }
+        deviceBytes.replaceSubrange(field.at..<(field.at + field.size), with: bytes)
+        if let crc = field.crc { deviceBytes[field.at + field.size] = crc.checksum(bytes) }
+        return true
+    }
+
+    private var unitSuffix: String { units.map { " \($0)" } ?? "" }
+}

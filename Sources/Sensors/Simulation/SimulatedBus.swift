@@ -1,0 +1,129 @@
+import I2C
+import OccupantCore
+import Synchronization
+
+/// A simulated I2C bus that answers at the register level: for each device of a profile it encodes the virtual
+/// thermostat's channel values into the bytes the chip would return (CRC included), so the real decode path runs.
+///
+/// Faults can be injected for tests and demos: a chip that stops acknowledging, corrupt CRCs, a channel stuck at
+/// one value, or a forced raw value.
+public final class SimulatedBus: I2CBus {
+    public enum Fault: Sendable, Equatable {
+        case noAcknowledge(address: UInt8)
+        case ioError(address: UInt8)
+        case corruptCRC(address: UInt8)
+        /// The channel keeps returning the value it had when the fault was set.
+        case stuck(channel: String)
+        /// The channel returns this value instead of the scenario's.
+        case override(channel: String, value: ChannelValue)
+    }
+
+    public let name = "simulated"
+    public let profile: FirmwareProfile
+    public let scenario: any Scenario
+    public let clock: any GatewayClock
+
+    private struct State {
+        var faults: [Fault] = []
+        var frozen: [String: ChannelValue] = [:]
+        var lastWrite: [UInt8: [UInt8]] = [:]
+        var transactions = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init(profile: FirmwareProfile, scenario: any Scenario, clock: any GatewayClock) {
+        self.profile = profile
+        self.scenario = scenario
+        self.clock = clock
+    }
+
+    public func inject(_ fault: Fault) {
+        let now = clock.now()
+        let frozenValue: (String, ChannelValue)? = {
+            if case .stuck(let channel) = fault, let v = scenario.state(at: now).values[channel] { return (channel, v) }
+            return nil
+        }()
+        state.withLock {
+            $0.faults.append(fault)
+            if let (channel, value) = frozenValue { $0.frozen[channel] = value }
+        }
+    }
+
+    public func clearFaults() {
+        state.withLock {
+            $0.faults.removeAll()
+            $0.frozen.removeAll()
+        }
+    }
+
+    /// Transactions answered so far.
+    public var transactionCount: Int { state.withLock { $0.transactions } }
+
+    public func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8] {
+        if !write.isEmpty { try record(address: address, bytes: write) }
+        return try respond(address: address, count: readCount)
+    }
+
+    public func write(address: UInt8, bytes: [UInt8]) async throws(I2CError) {
+        try record(address: address, bytes: bytes)
+    }
+
+    public func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8] {
+        try respond(address: address, count: count)
+    }
+
+    private func record(address: UInt8, bytes: [UInt8]) throws(I2CError) {
+        guard profile.devices.contains(where: { $0.address == address }) else {
+            throw I2CError(.noAcknowledge, bus: name, address: address)
+        }
+        try checkFaults(address)
+        state.withLock { $0.lastWrite[address] = bytes }
+    }
+
+    private func checkFaults(_ address: UInt8) throws(I2CError) {
+        let faults = state.withLock { s -> [Fault] in
+            s.transactions += 1
+            return s.faults
+        }
+        for fault in faults {
+            switch fault {
+            case .noAcknowledge(let a) where a == address: throw I2CError(.noAcknowledge, bus: name, address: address)
+            case .ioError(let a) where a == address: throw I2CError(.io, bus: name, address: address)
+            default: continue
+            }
+        }
+    }
+
+    private func respond(address: UInt8, count: Int) throws(I2CError) -> [UInt8] {
+        guard let device = profile.devices.first(where: { $0.address == address }) else {
+            throw I2CError(.noAcknowledge, bus: name, address: address)
+        }
+        try checkFaults(address)
+        let (lastWrite, faults, frozen) = state.withLock { ($0.lastWrite[address], $0.faults, $0.frozen) }
+        // The chip answers only the read the profile describes: the right register pointer or command first.
+        switch device.read {
+        case .register(let pointer, _) where lastWrite != pointer,
+            .command(let pointer, _, _) where lastWrite != pointer:
+            throw I2CError(.io, bus: name, address: address, detail: "unexpected register or command")
+        default: break
+        }
+        var bytes = [UInt8](repeating: 0, count: max(count, device.read.length))
+        let truth = scenario.state(at: clock.now())
+        for channel in profile.channels where channel.device == device.name {
+            var value = frozen[channel.name] ?? truth.values[channel.name] ?? defaultValue(channel)
+            for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+            _ = channel.encode(value, into: &bytes)
+            if faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {
+                bytes[channel.field.at + channel.field.size] ^= 0xFF
+            }
+        }
+        return Array(bytes.prefix(count))
+    }
+
+    private func defaultValue(_ channel: FirmwareProfile.Channel) -> ChannelValue {
+        if let first = channel.mappings?.first { return .category(first.value) }
+        let mid = ((channel.minimum ?? 0) + (channel.maximum ?? 0)) / 2
+        return .number(mid)
+    }
+}

@@ -1,0 +1,3 @@
+import OccupantCLI
+
+await OccupantCommand.run(arguments: Array(CommandLine.arguments.dropFirst()))
