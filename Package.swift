@@ -91,7 +91,7 @@ let package = Package(
         // Fakes and harnesses for tests: a mosquitto started on a free loopback port, NOTIFY_SOCKET listener.
         .target(
             name: "OccupantTesting",
-            dependencies: ["OccupantCore", "MQTT", "I2C", "Sensors"]
+            dependencies: ["MQTT", "OccupantCore"]
         ),
         .testTarget(name: "OccupantCoreTests", dependencies: ["OccupantCore", "OccupantTesting"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),

@@ -1,0 +1,83 @@
+import Foundation
+import MQTT
+import Synchronization
+
+/// A subscriber for tests: a real MQTT client that records every message it receives.
+public final class MQTTProbe: Sendable {
+    public let client: MosquittoClient
+    private let received = Locked<[MQTTMessage]>([])
+    private let connected = Locked(false)
+    private let task: Task<Void, Never>
+
+    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))") throws {
+        let client = try MosquittoClient(options: MQTTOptions(host: "127.0.0.1", port: port, clientID: clientID, reconnectMin: 1, reconnectMax: 1))
+        self.client = client
+        let received = self.received
+        let connected = self.connected
+        task = Task {
+            for await event in client.events {
+                switch event {
+                case .connected:
+                    for topic in subscriptions { try? client.subscribe(topic, qos: 1) }
+                    connected.withLock { $0 = true }
+                case .message(let m):
+                    received.withLock { $0.append(m) }
+                default: break
+                }
+            }
+        }
+        try client.start()
+        _ = try waitUntil(timeout: 10, "probe connected") { connected.withLock { $0 } ? true : nil }
+        // Give the broker a moment to register the subscriptions (SUBACK is not awaited).
+        usleep(200_000)
+    }
+
+    deinit {
+        client.stop()
+        task.cancel()
+    }
+
+    public var messages: [MQTTMessage] { received.withLock { $0 } }
+
+    public func messages(on topic: String) -> [MQTTMessage] { messages.filter { $0.topic == topic } }
+
+    public func clear() { received.withLock { $0.removeAll() } }
+
+    /// Waits until a message on `topic` satisfies `predicate`; returns it.
+    @discardableResult
+    public func waitFor(
+        _ topic: String, timeout: Double = 20, after index: Int = 0, _ what: String = "",
+        where predicate: @escaping (MQTTMessage) -> Bool = { _ in true }
+    ) throws -> MQTTMessage {
+        try waitUntil(timeout: timeout, "a message on \(topic) \(what)") {
+            let all = self.messages
+            return all.dropFirst(min(index, all.count)).first { $0.topic == topic && predicate($0) }
+        }
+    }
+
+    public func publish(_ message: MQTTMessage) throws {
+        try client.publish(message)
+    }
+}
+
+/// Polls `condition` every 20 ms until it returns a value or `timeout` seconds pass.
+public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?) throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = condition() { return value }
+        usleep(20_000)
+    }
+    throw HarnessError("timed out after \(timeout) s waiting for \(what)")
+}
+
+/// Decodes a JSON payload into a dictionary.
+public func jsonObject(_ message: MQTTMessage) -> [String: Any]? {
+    (try? JSONSerialization.jsonObject(with: Data(message.payload))) as? [String: Any]
+}
+
+/// A value behind a lock, shareable by reference.
+public final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    public init(_ value: Value) { mutex = Mutex(value) }
+    public func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> R { try mutex.withLock(body) }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// A real `mosquitto` broker on a free loopback port, started for a test and stopped by PID.
+public final class MosquittoBroker: @unchecked Sendable {
+    // @unchecked: `process` is set in init and only read afterwards; start/stop are called from one test task.
+    public let port: Int
+    public let directory: URL
+    private var process: Process?
+
+    /// Starts a broker on a free port (or `port`, to restart on the same one) and waits until it accepts connections.
+    public init(port: Int? = nil) throws {
+        self.port = try port ?? freeLoopbackPort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-mosquitto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try start()
+    }
+
+    deinit { stop() }
+
+    public var endpoint: String { "127.0.0.1:\(port)" }
+
+    public func start() throws {
+        guard process == nil else { return }
+        let config = directory.appendingPathComponent("mosquitto.conf")
+        try """
+        listener \(port) 127.0.0.1
+        allow_anonymous true
+        persistence false
+        log_dest file \(directory.path)/mosquitto.log
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = try locateExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"])
+        p.arguments = ["-c", config.path]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if canConnect(port: port) { return }
+            if !p.isRunning { throw HarnessError("mosquitto exited at start (status \(p.terminationStatus)); see \(directory.path)/mosquitto.log") }
+            usleep(20_000)
+        }
+        throw HarnessError("mosquitto did not accept connections on port \(port) within 10 s")
+    }
+
+    /// Stops the broker (SIGTERM to its PID) and waits for it to exit.
+    public func stop() {
+        guard let p = process else { return }
+        process = nil
+        if p.isRunning {
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+        }
+    }
+}
+
+/// An error in the test harness itself.
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Asks the kernel for a free TCP port on 127.0.0.1.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw HarnessError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw HarnessError("bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// True when something accepts TCP connections on 127.0.0.1:`port`.
+public func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+/// Finds an executable on PATH (or at one of `extra`).
+public func locateExecutable(_ name: String, extra: [String] = []) throws -> URL {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
+        let candidate = dir + "/" + name
+        if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+    }
+    for candidate in extra where FileManager.default.isExecutableFile(atPath: candidate) {
+        return URL(fileURLWithPath: candidate)
+    }
+    throw HarnessError("\(name) not found on PATH (tools/test installs it)")
+}
