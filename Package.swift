@@ -97,6 +97,10 @@ let package = Package(
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
         .testTarget(
+            name: "EvaluatorTests",
+            dependencies: ["Evaluator", "Features", "OccupantTesting"]
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT"]
         ),
