@@ -20,6 +20,7 @@ public final class MosquittoClient: Sendable {
     private struct State {
         var started = false
         var connected = false
+        var loopRunning = false
     }
 
     /// An opaque C pointer, safe to share: libmosquitto locks internally when its threaded loop is running.
@@ -106,19 +107,44 @@ public final class MosquittoClient: Sendable {
     /// True between CONNACK and the next disconnect.
     public var isConnected: Bool { state.withLock { $0.connected } }
 
-    /// Starts connecting in the background; the library retries until it reaches the broker.
+    /// Starts connecting in the background and keeps trying until the broker answers.
+    ///
+    /// libmosquitto's own loop reconnects after a connection it once had is lost, but when the very first connect
+    /// fails at once (connection refused) it never tries again: that first attempt is retried here, with the same
+    /// capped exponential backoff.
     public func start() throws(OccupantError) {
         let alreadyStarted = state.withLock { s in
             defer { s.started = true }
             return s.started
         }
         guard !alreadyStarted else { return }
+        if try connectOnce() { return }
+        let (minDelay, maxDelay) = (Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax)))
+        Task.detached { [weak self] in
+            var delay = minDelay
+            while true {
+                try? await Task.sleep(for: .seconds(delay))
+                guard let self, self.state.withLock({ $0.started }) else { return }
+                if (try? self.connectOnce()) == true { return }
+                delay = min(delay * 2, maxDelay)
+            }
+        }
+    }
+
+    /// One connection attempt; true once the network thread is running (and will handle reconnects itself).
+    private func connectOnce() throws(OccupantError) -> Bool {
         let rc = mosquitto_connect_async(handle.pointer, options.host, Int32(options.port), Int32(options.keepalive))
-        // A refused or unreachable broker is not fatal here: the loop thread keeps retrying.
-        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_NO_CONN.rawValue {
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue:
+            try check(mosquitto_loop_start(handle.pointer), "starting the network thread")
+            state.withLock { $0.loopRunning = true }
+            return true
+        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_EAI.rawValue:
+            // Refused, unreachable or not resolvable (yet): try again later.
+            return false
+        default:
             throw OccupantError(.mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
         }
-        try check(mosquitto_loop_start(handle.pointer), "starting the network thread")
     }
 
     /// Hands one message to the library. Returns the message id; throws when not connected or the library refuses.
@@ -139,13 +165,14 @@ public final class MosquittoClient: Sendable {
 
     /// A clean disconnect (the broker does not send the will), then stops the network thread.
     public func stop() {
-        let started = state.withLock { $0.started }
+        let (started, loopRunning) = state.withLock { ($0.started, $0.loopRunning) }
         guard started else { return }
         mosquitto_disconnect(handle.pointer)
-        mosquitto_loop_stop(handle.pointer, false)
+        if loopRunning { mosquitto_loop_stop(handle.pointer, false) }
         state.withLock {
             $0.started = false
             $0.connected = false
+            $0.loopRunning = false
         }
         continuation.finish()
     }

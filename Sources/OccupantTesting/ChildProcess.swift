@@ -31,7 +31,7 @@ public final class ChildProcess: @unchecked Sendable {
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            waitForExit(process)
         }
     }
 
@@ -44,21 +44,21 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits for exit; returns the status, or throws after `timeout` seconds (and kills the child).
     @discardableResult
-    public func wait(timeout: Double = 30) throws -> Int32 {
+    public func wait(timeout: Double = 30) async throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            waitForExit(process)
             throw HarnessError("process did not exit within \(timeout) s; stderr:\n\(stderr)")
         }
         return process.terminationStatus
     }
 
     /// Runs to completion and returns (status, stdout, stderr).
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) async throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(arguments, environment: environment)
-        let status = try child.wait(timeout: timeout)
+        let status = try await child.wait(timeout: timeout)
         return (status, child.stdout, child.stderr)
     }
 }

@@ -12,7 +12,7 @@ public enum FakeI2C {
             cc.executableURL = try locateExecutable("cc")
             cc.arguments = ["-shared", "-fPIC", "-O2", "-o", output, source, "-ldl"]
             try cc.run()
-            cc.waitUntilExit()
+            waitForExit(cc)
             guard cc.terminationStatus == 0 else { return .failure(HarnessError("cc failed building \(source)")) }
             return .success(output)
         } catch {

@@ -9,7 +9,7 @@ public final class MQTTProbe: Sendable {
     private let connected = Locked(false)
     private let task: Task<Void, Never>
 
-    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))") throws {
+    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))") async throws {
         let client = try MosquittoClient(options: MQTTOptions(host: "127.0.0.1", port: port, clientID: clientID, reconnectMin: 1, reconnectMax: 1))
         self.client = client
         let received = self.received
@@ -27,9 +27,9 @@ public final class MQTTProbe: Sendable {
             }
         }
         try client.start()
-        _ = try waitUntil(timeout: 10, "probe connected") { connected.withLock { $0 } ? true : nil }
+        _ = try await waitUntil(timeout: 10, "probe connected") { connected.withLock { $0 } ? true : nil }
         // Give the broker a moment to register the subscriptions (SUBACK is not awaited).
-        usleep(200_000)
+        try await Task.sleep(for: .milliseconds(200))
     }
 
     deinit {
@@ -48,8 +48,8 @@ public final class MQTTProbe: Sendable {
     public func waitFor(
         _ topic: String, timeout: Double = 20, after index: Int = 0, _ what: String = "",
         where predicate: @escaping (MQTTMessage) -> Bool = { _ in true }
-    ) throws -> MQTTMessage {
-        try waitUntil(timeout: timeout, "a message on \(topic) \(what)") {
+    ) async throws -> MQTTMessage {
+        try await waitUntil(timeout: timeout, "a message on \(topic) \(what)") {
             let all = self.messages
             return all.dropFirst(min(index, all.count)).first { $0.topic == topic && predicate($0) }
         }
@@ -60,12 +60,12 @@ public final class MQTTProbe: Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it returns a value or `timeout` seconds pass.
-public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?) throws -> T {
+/// Polls `condition` every 20 ms until it returns a value or `timeout` seconds pass; never blocks a thread.
+public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?) async throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if let value = condition() { return value }
-        usleep(20_000)
+        try await Task.sleep(for: .milliseconds(20))
     }
     throw HarnessError("timed out after \(timeout) s waiting for \(what)")
 }

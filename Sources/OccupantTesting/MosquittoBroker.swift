@@ -8,18 +8,18 @@ public final class MosquittoBroker: @unchecked Sendable {
     private var process: Process?
 
     /// Starts a broker on a free port (or `port`, to restart on the same one) and waits until it accepts connections.
-    public init(port: Int? = nil) throws {
+    public init(port: Int? = nil) async throws {
         self.port = try port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-mosquitto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try start()
+        try await start()
     }
 
     deinit { stop() }
 
     public var endpoint: String { "127.0.0.1:\(port)" }
 
-    public func start() throws {
+    public func start() async throws {
         guard process == nil else { return }
         let config = directory.appendingPathComponent("mosquitto.conf")
         try """
@@ -39,19 +39,18 @@ public final class MosquittoBroker: @unchecked Sendable {
         while Date() < deadline {
             if canConnect(port: port) { return }
             if !p.isRunning { throw HarnessError("mosquitto exited at start (status \(p.terminationStatus)); see \(directory.path)/mosquitto.log") }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("mosquitto did not accept connections on port \(port) within 10 s")
     }
 
-    /// Stops the broker (SIGTERM to its PID) and waits for it to exit.
+    /// Stops the broker (SIGKILL to its PID: a process that traps SIGTERM, as a ServiceGroup in the test process
+    /// does, leaves it ignored in the children it spawns) and waits for it to exit.
     public func stop() {
         guard let p = process else { return }
         process = nil
-        if p.isRunning {
-            kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
-        }
+        kill(p.processIdentifier, SIGKILL)
+        waitForExit(p)
     }
 }
 
@@ -103,4 +102,9 @@ public func locateExecutable(_ name: String, extra: [String] = []) throws -> URL
         return URL(fileURLWithPath: candidate)
     }
     throw HarnessError("\(name) not found on PATH (tools/test installs it)")
+}
+
+/// Waits (at most 10 s) for a signalled child to be reaped; Foundation's waitUntilExit can hang on Linux.
+func waitForExit(_ process: Process) {
+    for _ in 0..<1000 where process.isRunning { usleep(10_000) }
 }

@@ -19,20 +19,20 @@ public final class NotifySocket: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
         guard ok else { throw HarnessError("bind(\(path)) failed") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close(fd) }
 
     /// Receives datagrams until one contains `line` (each datagram may hold several lines).
-    public func waitFor(_ line: String, timeout: Double = 20) throws -> [String] {
+    public func waitFor(_ line: String, timeout: Double = 20) async throws -> [String] {
         var seen: [String] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n > 0 {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n <= 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            } else {
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
                 seen.append(text)
                 if text.split(separator: "\n").contains(Substring(line)) { return seen }
