@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import OccupantCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Ed25519 key pairs for signing bundles: generation, key ids and the `PREFIX.key` / `PREFIX.pub` files.
+///
+/// Files hold one line each: `occupant-ed25519-private <keyid> <base64 raw key>` (mode 0600) and
+/// `occupant-ed25519-public <keyid> <base64 raw key>`.
+public enum SigningKeys {
+    /// A new random private key.
+    public static func generate() -> Curve25519.Signing.PrivateKey { Curve25519.Signing.PrivateKey() }
+
+    /// First 16 hex digits of SHA-256 of the raw 32-byte public key.
+    public static func keyID(for publicKey: Curve25519.Signing.PublicKey) -> String {
+        SHA256.hash(data: publicKey.rawRepresentation).prefix(8).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Writes `PREFIX.key` (mode 0600, refused if it exists) and `PREFIX.pub`; returns the key id.
+    @discardableResult
+    public static func save(_ key: Curve25519.Signing.PrivateKey, prefix: String) throws(OccupantError) -> String {
+        let id = keyID(for: key.publicKey)
+        let privateLine = "occupant-ed25519-private \(id) \(key.rawRepresentation.base64EncodedString())\n"
+        try writeNew(prefix + ".key", privateLine, mode: 0o600)
+        let publicLine = TrustedKey(publicKey: key.publicKey).line + "\n"
+        do {
+            try publicLine.write(toFile: prefix + ".pub", atomically: true, encoding: .utf8)
+        } catch {
+            throw OccupantError(.io, "\(prefix).pub: cannot write", cause: oneLine(error))
+        }
+        return id
+    }
+
+    /// Reads a `PREFIX.key` file; returns the key and its id.
+    public static func readPrivateKey(path: String) throws(OccupantError) -> (key: Curve25519.Signing.PrivateKey, keyID: String) {
+        let raw = try parseLine(readText(path), kind: "occupant-ed25519-private", source: path)
+        let key: Curve25519.Signing.PrivateKey
+        do {
+            key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw.key)
+        } catch {
+            throw OccupantError(.model, "\(path): not an Ed25519 private key", cause: "\(error)")
+        }
+        let id = keyID(for: key.publicKey)
+        guard id == raw.keyID else { throw OccupantError(.model, "\(path): key id \(raw.keyID) does not match the key (\(id))") }
+        return (key, id)
+    }
+
+    /// Reads a `PREFIX.pub` file.
+    public static func readPublicKey(path: String) throws(OccupantError) -> TrustedKey {
+        try TrustedKey(parsing: readText(path), source: path)
+    }
+
+    static func parseLine(_ text: String, kind: String, source: String) throws(OccupantError) -> (keyID: String, key: Data) {
+        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        guard fields.count == 3, fields[0] == kind else {
+            throw OccupantError(.model, "\(source): expected one line \"\(kind) <keyid> <base64>\"")
+        }
+        guard let key = Data(base64Encoded: String(fields[2])), key.count == 32 else {
+            throw OccupantError(.model, "\(source): the key is not 32 bytes of base64")
+        }
+        return (String(fields[1]), key)
+    }
+
+    private static func readText(_ path: String) throws(OccupantError) -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw OccupantError(.io, "\(path): cannot read", cause: oneLine(error))
+        }
+    }
+
+    private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(OccupantError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            let reason = errno == EEXIST ? "exists; refusing to overwrite a private key" : String(cString: strerror(errno))
+            throw OccupantError(.io, "\(path): \(reason)")
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OccupantError(.io, "\(path): cannot write", cause: String(cString: strerror(errno)))
+            }
+            written += n
+        }
+        guard fchmod(fd, mode) == 0 else { throw OccupantError(.io, "\(path): cannot set mode 0600") }
+    }
+}
