@@ -26,13 +26,15 @@ public final class MosquittoBroker: @unchecked Sendable {
         listener \(port) 127.0.0.1
         allow_anonymous true
         persistence false
-        log_dest file \(directory.path)/mosquitto.log
+        log_dest stderr
         """.write(to: config, atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = try locateExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"])
         p.arguments = ["-c", config.path]
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let log = directory.appendingPathComponent("mosquitto.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(10)

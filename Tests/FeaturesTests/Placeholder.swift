@@ -1,0 +1,3 @@
+import Testing
+@testable import Features
+@Test func placeholder() {}

@@ -1,0 +1,71 @@
+# Shared by tools/demo, tools/test and tools/bench. Source it; do not run it.
+
+# The repository root.
+OCCUPANT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the Debian/Ubuntu packages that are missing (with sudo when not root).
+ensure_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get to install them"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || die "missing packages (${missing[*]}): run as root or install sudo"
+        sudo=sudo
+    fi
+    say "installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The packages every build needs.
+ensure_build_dependencies() {
+    ensure_packages libmosquitto-dev mosquitto libi2c-dev pkg-config gcc
+    command -v swift >/dev/null || die "no Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)"
+    # mosquitto lives in /usr/sbin, which is not on every user's PATH.
+    case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local port
+    for _ in $(seq 1 50); do
+        port=$(( 20000 + RANDOM % 40000 ))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+    done
+    die "no free port found"
+}
+
+# Starts a private mosquitto on 127.0.0.1:$1, writing its PID to $2/mosquitto.pid.
+start_private_broker() {
+    local port=$1 dir=$2
+    cat > "$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+CONF
+    mosquitto -c "$dir/mosquitto.conf" 2> "$dir/mosquitto.log" &
+    echo $! > "$dir/mosquitto.pid"
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    die "mosquitto did not start on port $port (see $dir/mosquitto.log)"
+}
+
+# Stops a process by the PID in file $1, if it is still running.
+stop_pid_file() {
+    [ -f "$1" ] || return 0
+    local pid
+    pid=$(cat "$1")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+}
