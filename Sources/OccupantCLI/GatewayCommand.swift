@@ -78,7 +78,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
             "occupant \(occupantVersion) gateway \(runtime.config.gatewayID): profile \(runtime.profile.name), bus \(runtime.bus.name), broker \(runtime.client.options.endpoint)")
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: runtime.services.map { .init(service: $0) },
+                services: runtime.services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "occupant.services", factory: { _ in SwiftLogNoOpLogHandler() })))
         do {
