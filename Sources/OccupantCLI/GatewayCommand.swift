@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import Logging
 import OccupantCore
@@ -132,6 +133,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
             "cycle_p99_us": .finite(stats.quantile(0.99).map { $0 * 1e6 }),
             "cpu_seconds": .number(cpu),
             "max_rss_kb": .number(Double(usage.ru_maxrss)),
+            "rss_at_exit_kb": .finite(currentRSSKilobytes()),
         ])
         print(json.serialized)
     }
@@ -143,4 +145,13 @@ func parseEndpoint(_ text: String) -> (String, Int)? {
     let host = String(text[..<colon])
     guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
     return (host, port)
+}
+
+/// VmRSS from /proc/self/status, in kB.
+func currentRSSKilobytes() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Double(line.split(separator: " ").dropFirst().first ?? "")
+    }
+    return nil
 }

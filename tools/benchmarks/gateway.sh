@@ -1,0 +1,61 @@
+# tools/bench gateway: the simulated gateway at 10 Hz for a fixed number of cycles, publishing every cycle, next to
+# a Python paho-mqtt gateway doing the same, against one private mosquitto. Sourced by tools/bench.
+bench_gateway() {
+    local cycles=${1:-1000}
+    local bin work port
+    bin=$(release_binary)
+    work=$(mktemp -d "${TMPDIR:-/tmp}/occupant-bench.XXXXXX")
+    port=$(free_port)
+    start_private_broker "$port" "$work"
+    trap 'stop_pid_file "$work/mosquitto.pid"; rm -rf "$work"' RETURN
+
+    # Publish every cycle (heartbeat 100 ms) so each cycle is sample → decide → publish.
+    cat > "$work/gateway.yaml" <<YAML
+gatewayId: bench
+profile: thermostat-mcu
+simulate: { scenario: day, speed: 1 }
+broker: { port: $port }
+decision: { heartbeat: 100ms }
+telemetry: { interval: 1s }
+YAML
+    say "occupant gateway: $cycles cycles at 10 Hz (~$((cycles / 10)) s)"
+    local ours
+    ours=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant: $ours"
+
+    local size stripped
+    size=$(stat -c %s "$bin")
+    strip -o "$work/occupant.stripped" "$bin"
+    stripped=$(stat -c %s "$work/occupant.stripped")
+
+    ensure_bench_venv
+    say "python paho-mqtt gateway (rule): $cycles cycles at 10 Hz"
+    local py_rule py_xgb=""
+    py_rule=$("$VENV/bin/python" tools/benchmarks/python_gateway.py --port "$port" --cycles "$cycles" --decider rule)
+    echo "python rule: $py_rule"
+    if "$VENV/bin/python" -c 'import xgboost' 2>/dev/null; then
+        say "python paho-mqtt gateway (xgboost inplace_predict): $cycles cycles at 10 Hz"
+        py_xgb=$(OMP_NUM_THREADS=1 "$VENV/bin/python" tools/benchmarks/python_gateway.py --port "$port" --cycles "$cycles" \
+            --decider xgboost --model Tests/Fixtures/models/bench-d6-100.model.json)
+        echo "python xgboost: $py_xgb"
+    fi
+
+    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" <<'PY'
+import json, sys
+ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
+size, stripped, cycles = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+def per1000(r): return r["cpu_seconds"] * 1000 / r["cycles"]
+rows = [("occupant gateway (static rule)", ours), ("python paho-mqtt (rule)", rule)]
+if xgb: rows.append(("python paho-mqtt + xgboost (OMP_NUM_THREADS=1)", xgb))
+print()
+print(f"| gateway, {cycles} cycles at 10 Hz | CPU s / 1,000 cycles | peak RSS MB | cycle median µs | cycle p99 µs |")
+print("|---|---|---|---|---|")
+for name, r in rows:
+    print(f"| {name} | {per1000(r):.3f} | {r['max_rss_kb']/1024:.1f} | {r['cycle_median_us']:.0f} | {r['cycle_p99_us']:.0f} |")
+print()
+print(f"occupant RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB; "
+      f"ratios vs python rule: CPU {per1000(rule)/per1000(ours):.1f}x less, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.1f}x less")
+print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB (dynamically linked to the Swift runtime and Foundation)")
+PY
+}
