@@ -77,8 +77,9 @@ let package = Package(
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator",
+                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,3 +1,4 @@
+import Evaluator
 import I2C
 import Logging
 import MQTT
@@ -22,6 +23,8 @@ public struct GatewayRuntime: Sendable {
     public let publisher: GatewayPublisher
     public let mqttService: MQTTService
     public let loop: GatewayLoop
+    public let store: ModelStore
+    public let controlSocket: ControlSocket
 
     /// The bus when it is simulated (for fault injection in tests).
     public var simulatedBus: SimulatedBus? { bus as? SimulatedBus }
@@ -64,7 +67,28 @@ public struct GatewayRuntime: Sendable {
         mqttService = MQTTService(client: client, publisher: publisher, connectTimeout: config.broker.connectTimeout, logger: mqttLogger)
 
         let busForReload = bus
-        let initial = GatewayRuntime.components(config, profile: profile, bus: bus)
+        var initial = GatewayRuntime.components(config, profile: profile, bus: bus)
+        let store = ModelStore(stateDirectory: config.stateDirectory)
+        self.store = store
+        let modelLogger = logger.with(label: "model")
+        let verifier: ModelVerifier
+        do {
+            verifier = ModelVerifier(trustedKeys: try ModelVerifier.loadKeys(config.trustedKeys), profile: profile)
+        } catch {
+            throw OccupantError(.configuration, "trustedKeys: \(error.message)")
+        }
+        let clock = self.clock
+        // The active model, if one is installed and still passes every check; otherwise the rule, saying why.
+        switch GatewayRuntime.activate(store: store, verifier: verifier, now: clock.now()) {
+        case .none:
+            break
+        case .success(let scorer):
+            initial.engine.replace(scorer: scorer, hysteresis: scorer.hysteresis, note: nil)
+            modelLogger.info("deciding with \(scorer.id)")
+        case .failure(let reason):
+            initial.engine.note = "fallback: \(reason)"
+            modelLogger.error("installed model refused, deciding with the static rule: \(reason)")
+        }
         loop = GatewayLoop(
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(), maxCycles: maxCycles,
             logger: logger.with(label: "gateway"),
@@ -78,10 +102,52 @@ public struct GatewayRuntime: Sendable {
                 try GatewayRuntime.check(fresh, against: profile)
                 return GatewayRuntime.components(fresh, profile: profile, bus: busForReload)
             })
+
+        let loop = self.loop
+        controlSocket = ControlSocket(path: config.stateDirectory + "/control.sock", logger: modelLogger) { request in
+            switch request {
+            case "activate":
+                switch GatewayRuntime.activate(store: store, verifier: verifier, now: clock.now()) {
+                case .none:
+                    return "refused unreadable: no active model in \(store.directory)"
+                case .success(let scorer):
+                    loop.replaceScorer(scorer, hysteresis: scorer.hysteresis, note: nil)
+                    modelLogger.info("model switched by the control socket: \(scorer.id)")
+                    return "ok \(scorer.id)"
+                case .failure(let reason):
+                    modelLogger.error("model refused, the running one keeps deciding: \(reason)")
+                    return "refused \(reason)"
+                }
+            case "status":
+                return loop.lastDecision?.decidedBy ?? "starting"
+            default:
+                return "error unknown request '\(request)' (activate, status)"
+            }
+        }
     }
 
     /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline).
-    public var services: [any Service] { [mqttService, loop] }
+    public var services: [any Service] { [mqttService, controlSocket, loop] }
+
+    /// Loads and checks the store's active bundle. `.none` when nothing is installed.
+    static func activate(store: ModelStore, verifier: ModelVerifier, now: Instant) -> ActivationResult {
+        guard let file = store.activeFile else { return .none }
+        do {
+            let bytes = try ModelBundle.read(path: store.path(of: file))
+            let bundle = try verifier.verify(bytes, now: now)
+            return .success(try ModelScorer(bundle: bundle))
+        } catch let error as BundleError {
+            return .failure("\(error.reason.rawValue): \(error.message)")
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+
+    enum ActivationResult {
+        case none
+        case success(ModelScorer)
+        case failure(String)
+    }
 
     static func components(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Reloaded {
         let reader = SensorReader(profile: profile, bus: bus, settings: config.sensors)

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Evaluator
+import Features
+import Foundation
+import Gateway
+import OccupantCore
+import Sensors
+import Yams
+
+/// `occupant model …`: the field technician's and the data scientist's model tools.
+struct ModelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Install, inspect, verify, import and roll back model bundles (.occmodel).",
+        discussion: """
+            A refused bundle exits with a distinct status: 10 truncated, 11 not a bundle, 12 unsupported format, \
+            13 too large, 14 bad manifest, 15 bad body, 16 trailing data, 17 unsigned, 18 untrusted key, \
+            19 bad signature, 20 expired, 21 golden vectors do not reproduce, 22 incompatible with the profile, \
+            23 not newer than the active model, 24 unreadable.
+            """,
+        subcommands: [
+            ModelInstallCommand.self, ModelListCommand.self, ModelRollbackCommand.self, ModelInspectCommand.self,
+            ModelVerifyCommand.self, ModelImportCommand.self, ModelPredictCommand.self,
+        ]
+    )
+}
+
+/// The gateway configuration the model commands read: state directory, trusted keys, profile.
+struct GatewayContext: ParsableArguments {
+    @Option(help: "Gateway configuration (default \(GatewayConfig.defaultPath) when it exists).")
+    var config: String?
+
+    @Option(help: "State directory holding the model store (overrides the configuration).")
+    var stateDirectory: String?
+
+    func load() throws -> GatewayConfig {
+        var config: GatewayConfig
+        if let path = self.config {
+            config = try GatewayConfig.load(path: path)
+        } else if access(GatewayConfig.defaultPath, R_OK) == 0 {
+            config = try GatewayConfig.load(path: GatewayConfig.defaultPath)
+        } else {
+            config = try GatewayConfig.parse(yaml: "{}")
+        }
+        if let stateDirectory { config.stateDirectory = stateDirectory }
+        return config
+    }
+}
+
+/// Runs `body`, turning every error into its message and exit status.
+func reporting<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as BundleError {
+        printError("refused (\(error.reason.rawValue)): \(error.message)")
+        throw ExitCode(error.reason.exitCode)
+    } catch {
+        throw report(error)
+    }
+}
+
+struct ModelInstallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Verify a bundle, install it into the gateway's model store and switch the running gateway to it.",
+        discussion: "Works with no network. Without a running gateway the model is used at its next start.")
+
+    @Argument(help: "The .occmodel file.")
+    var file: String
+
+    @OptionGroup var context: GatewayContext
+
+    func run() throws {
+        try reporting {
+            let config = try context.load()
+            let store = ModelStore(stateDirectory: config.stateDirectory)
+            let profile = try ProfileLocator.load(config.profile, configPath: config.path)
+            let verifier = ModelVerifier(trustedKeys: try ModelVerifier.loadKeys(config.trustedKeys), profile: profile)
+            let bytes = try ModelBundle.read(path: file)
+            let active = store.activeFile.flatMap { try? ModelBundle.decode(ModelBundle.read(path: store.path(of: $0))) }
+            let bundle = try verifier.verify(
+                bytes, now: Instant(seconds: realtimeSeconds()),
+                activeVersion: active.map { ($0.manifest.modelID, $0.manifest.version) })
+            let stored = try store.install(bytes, modelID: bundle.manifest.modelID, version: bundle.manifest.version)
+            print("installed \(bundle.manifest.modelID)@\(bundle.manifest.version) as \(store.path(of: stored))")
+            switch ControlSocket.request("activate", path: config.stateDirectory + "/control.sock") {
+            case nil:
+                print("no running gateway answered on \(config.stateDirectory)/control.sock: it will use this model when it starts")
+            case let reply? where reply.hasPrefix("ok "):
+                print("active now: \(reply.dropFirst(3))")
+            case let reply?:
+                printError("the running gateway \(reply); it keeps its current model")
+                throw ExitCode(ExitStatus.failure)
+            }
+        }
+    }
+}
+
+struct ModelListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List installed models.")
+
+    @OptionGroup var context: GatewayContext
+
+    func run() throws {
+        try reporting {
+            let store = ModelStore(stateDirectory: try context.load().stateDirectory)
+            let entries = store.list()
+            if entries.isEmpty { print("no models installed in \(store.directory) (the gateway decides with the static rule)") }
+            for entry in entries {
+                let mark = entry.isActive ? "active  " : entry.isPrevious ? "previous" : "        "
+                print("\(mark)  \(entry.modelID)@\(entry.version)  \(store.path(of: entry.file))")
+            }
+            if let status = ControlSocket.request("status", path: store.directory.dropLast("/models".count) + "/control.sock") {
+                print("running gateway decides with: \(status)")
+            }
+        }
+    }
+}
+
+struct ModelRollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback", abstract: "Make the previous model active again (the only way back to an older version).")
+
+    @OptionGroup var context: GatewayContext
+
+    func run() throws {
+        try reporting {
+            let config = try context.load()
+            let store = ModelStore(stateDirectory: config.stateDirectory)
+            let file = try store.rollback()
+            print("active: \(store.path(of: file))")
+            if let reply = ControlSocket.request("activate", path: config.stateDirectory + "/control.sock") {
+                print(reply.hasPrefix("ok ") ? "running gateway switched to \(reply.dropFirst(3))" : "running gateway \(reply)")
+            }
+        }
+    }
+}
+
+struct ModelInspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print a bundle's manifest as a readable summary.")
+
+    @Argument(help: "The .occmodel file.")
+    var file: String
+
+    @Flag(help: "Print the manifest as JSON.")
+    var json = false
+
+    func run() throws {
+        try reporting {
+            let bytes = try ModelBundle.read(path: file)
+            let bundle = try ModelBundle.decode(bytes)
+            print(json ? BundleInspector.manifestJSON(bundle) : BundleInspector.summary(bundle, byteCount: bytes.count))
+        }
+    }
+}
+
+struct ModelVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Run every check a gateway runs before activation, without installing.")
+
+    @Argument(help: "The .occmodel file.")
+    var file: String
+
+    @Option(name: .customLong("trusted-key"), help: "A trusted public key file (repeatable; default: the gateway configuration's).")
+    var trustedKeys: [String] = []
+
+    @Option(help: "Check compatibility with this firmware profile (default: the configuration's).")
+    var profile: String?
+
+    @OptionGroup var context: GatewayContext
+
+    func run() throws {
+        try reporting {
+            let config = try context.load()
+            let keys = try ModelVerifier.loadKeys(trustedKeys.isEmpty ? config.trustedKeys : trustedKeys)
+            let profile = try ProfileLocator.load(self.profile ?? config.profile, configPath: config.path)
+            let bundle = try ModelVerifier(trustedKeys: keys, profile: profile)
+                .verify(try ModelBundle.read(path: file), now: Instant(seconds: realtimeSeconds()))
+            print("ok: \(bundle.manifest.modelID)@\(bundle.manifest.version) signed by \(bundle.keyID ?? "?"), compatible with \(profile.name), \(bundle.manifest.golden.count) golden vectors reproduced")
+        }
+    }
+}
+
+struct ModelPredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Score a CSV table: one probability per row, reading the feature columns the schema names.")
+
+    @Option(help: "The .occmodel file.")
+    var model: String
+
+    @Option(help: "CSV with a header row; an empty field is a missing value.")
+    var data: String
+
+    func run() throws {
+        try reporting {
+            let bundle = try ModelBundle.decode(try ModelBundle.read(path: model))
+            let table = try FeatureTable.load(path: data)
+            let indices = try bundle.manifest.features.names.map { name -> Int in
+                guard let i = table.columns.firstIndex(of: name) else {
+                    throw OccupantError(.data, "\(data): no column '\(name)' (the model reads \(bundle.manifest.features.names.joined(separator: ", ")))")
+                }
+                return i
+            }
+            var out = "probability\n"
+            var row = [Double](repeating: .nan, count: indices.count)
+            for values in table.rows {
+                for (k, i) in indices.enumerated() { row[k] = values[i] }
+                out += String(format: "%.17g\n", bundle.model.probability(row))
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+}

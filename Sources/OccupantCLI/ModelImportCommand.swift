@@ -1,0 +1,160 @@
+import ArgumentParser
+import Crypto
+import Evaluator
+import Features
+import Foundation
+import OccupantCore
+import Sensors
+import Yams
+
+/// `occupant model import`: ship a model trained elsewhere (XGBoost, LightGBM, logistic regression) to gateways.
+struct ModelImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert an XGBoost, LightGBM or logistic-regression model into a signed .occmodel bundle.",
+        discussion: """
+            Golden vectors (the rows every gateway re-scores before activating the model) are computed by Occupant's \
+            evaluator on the --inputs rows (or on 64 rows spread over the model's split thresholds) and, with \
+            --expected, cross-checked against the source library's scores to within 1e-6.
+            """)
+
+    @Option(help: "XGBoost JSON model (Booster.save_model).") var xgboost: String?
+    @Option(help: "LightGBM text model (Booster.save_model).") var lightgbm: String?
+    @Option(help: "Logistic regression JSON: {\"coefficients\":[…],\"intercept\":x}.") var logistic: String?
+
+    @Option(help: "Feature schema (YAML), or a comma-separated list of raw column names in the model's order.")
+    var features: String
+
+    @Option(help: "Private key from `occupant keys generate`.") var signingKey: String
+    @Option(help: "Output bundle.") var out: String
+
+    @Option(help: "Model id (default: the model file's name).") var modelId: String?
+    @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
+    @Option(help: "fleet, or site:ID, room:ID, gateway:ID.") var scope: String = "fleet"
+    @Option(help: "Probability at or above which the room counts as occupied.") var threshold: Double = 0.5
+    @Option(help: "Seconds the model must say occupied before the state flips.") var occupiedAfter: Double = 0
+    @Option(help: "Seconds the model must say vacant before the state flips.") var vacantAfter: Double = 60
+    @Option(help: "Rows (CSV with the feature columns) for golden vectors.") var inputs: String?
+    @Option(help: "The source library's probabilities for --inputs (CSV, header `probability`).") var expected: String?
+    @Option(help: "ISO-8601 time after which gateways refuse the model.") var expires: String?
+
+    func validate() throws {
+        if [xgboost, lightgbm, logistic].compactMap({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --xgboost, --lightgbm, --logistic")
+        }
+        if expected != nil && inputs == nil { throw ValidationError("--expected needs --inputs (the rows it scores)") }
+        if version < 1 { throw ValidationError("--version must be at least 1") }
+        if !(0...1).contains(threshold) { throw ValidationError("--threshold must be within 0…1") }
+        if let expires, Instant(iso8601: expires) == nil { throw ValidationError("--expires: '\(expires)' is not ISO-8601") }
+    }
+
+    func run() throws {
+        try reporting {
+            let imported: ImportedModel
+            if let xgboost { imported = try XGBoostImporter.load(path: xgboost) }
+            else if let lightgbm { imported = try LightGBMImporter.load(path: lightgbm) }
+            else { imported = try LogisticImporter.load(path: logistic!) }
+            let schema = try loadSchema()
+            guard schema.features.count == imported.model.featureCount else {
+                throw OccupantError(.model, "--features names \(schema.features.count) features, the model reads \(imported.model.featureCount)")
+            }
+            if !imported.featureNames.isEmpty, imported.featureNames != schema.names {
+                throw OccupantError(.model, "the model's features are [\(imported.featureNames.joined(separator: ", "))], --features says [\(schema.names.joined(separator: ", "))]")
+            }
+            let rows = try goldenRows(imported.model, schema: schema)
+            if let expected {
+                let table = try FeatureTable.load(path: expected)
+                guard let scores = table.column("probability"), scores.count == rows.count else {
+                    throw OccupantError(.data, "\(expected): needs a 'probability' column with one row per --inputs row (\(rows.count))")
+                }
+                let check = GoldenVectors.crossCheck(model: imported.model, rows: rows, expected: scores, tolerance: 1e-6)
+                guard check.passed else {
+                    throw OccupantError(.model, "our evaluator disagrees with the source library on row \(check.worstRow + 1): \(check.computed) vs \(check.expected) (|Δ| = \(check.error) > 1e-6)")
+                }
+                print("cross-check: \(rows.count) rows agree with the source library (max |Δ| \(check.error))")
+            }
+            let (key, keyID) = try SigningKeys.readPrivateKey(path: signingKey)
+            let source = xgboost ?? lightgbm ?? logistic!
+            let manifest = BundleManifest(
+                modelID: modelId ?? defaultID(source), version: version, scope: try parseScope(),
+                created: Instant(seconds: realtimeSeconds()), features: schema,
+                policy: .init(threshold: threshold, occupiedAfter: occupiedAfter, vacantAfter: vacantAfter),
+                provenance: .init(source: imported.source),
+                golden: GoldenVectors.make(model: imported.model, rows: rows),
+                expires: expires.flatMap { Instant(iso8601: $0) })
+            let bytes = ModelBundle(manifest: manifest, model: imported.model).encode(signingKey: key, keyID: keyID)
+            guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
+                throw OccupantError(.io, "cannot write \(out)")
+            }
+            let sourceSize = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? 0
+            print("wrote \(out): \(manifest.modelID)@\(manifest.version), \(imported.model.kindDescription), \(bytes.count) bytes (source \(sourceSize) bytes), signed by \(keyID)")
+        }
+    }
+
+    func loadSchema() throws -> FeatureSchema {
+        if features.hasSuffix(".yaml") || features.hasSuffix(".yml") || features.hasSuffix(".json") {
+            let text: String
+            do { text = try String(contentsOfFile: features, encoding: .utf8) } catch {
+                throw OccupantError(.usage, "--features: cannot read \(features): \(describeFileError(error))")
+            }
+            do { return try YAMLDecoder().decode(FeatureSchema.self, from: text) } catch {
+                throw OccupantError(.usage, "--features: \(features) is not a feature schema: \(String(describing: error).split(separator: "\n").first ?? "")")
+            }
+        }
+        let columns = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !columns.isEmpty else { throw OccupantError(.usage, "--features: no column names") }
+        return .raw(columns: columns)
+    }
+
+    func goldenRows(_ model: Model, schema: FeatureSchema) throws -> [[Double]] {
+        if let inputs {
+            let table = try FeatureTable.load(path: inputs)
+            let indices = try schema.names.map { name -> Int in
+                guard let i = table.columns.firstIndex(of: name) else { throw OccupantError(.data, "\(inputs): no column '\(name)'") }
+                return i
+            }
+            let rows = table.rows.map { row in indices.map { row[$0] } }
+            guard rows.count >= 32 else { throw OccupantError(.data, "\(inputs): \(rows.count) rows; golden vectors need at least 32") }
+            return rows
+        }
+        return syntheticRows(model, count: 64)
+    }
+
+    /// Rows spread over each feature's split thresholds (trees) or a standard range (logistic), some missing.
+    func syntheticRows(_ model: Model, count: Int) -> [[Double]] {
+        var ranges = [(Double, Double)](repeating: (-3, 3), count: model.featureCount)
+        if case .trees(let ensemble) = model {
+            var lo = [Double](repeating: .infinity, count: model.featureCount), hi = [Double](repeating: -.infinity, count: model.featureCount)
+            for (i, f) in ensemble.splitFeature.enumerated() where f >= 0 && Int(f) < model.featureCount && ensemble.value[i].isFinite {
+                lo[Int(f)] = min(lo[Int(f)], ensemble.value[i])
+                hi[Int(f)] = max(hi[Int(f)], ensemble.value[i])
+            }
+            for f in 0..<model.featureCount where lo[f] <= hi[f] {
+                let pad = max(1e-3, (hi[f] - lo[f]) * 0.1)
+                ranges[f] = (lo[f] - pad, hi[f] + pad)
+            }
+        }
+        var rng = SplitMix64(seed: 42)
+        let missingAllowed: Bool = { if case .trees = model { return true } else { return false } }()
+        return (0..<count).map { _ in
+            ranges.map { r in
+                if missingAllowed && rng.nextDouble() < 0.05 { return .nan }
+                return Double(Float(r.0 + rng.nextDouble() * (r.1 - r.0)))
+            }
+        }
+    }
+
+    func parseScope() throws -> BundleManifest.Scope {
+        if scope == "fleet" { return .fleet }
+        let parts = scope.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let kind = BundleManifest.Scope.Kind(rawValue: parts[0]), !parts[1].isEmpty else {
+            throw OccupantError(.usage, "--scope: expected fleet, site:ID, room:ID or gateway:ID, got '\(scope)'")
+        }
+        return .init(kind: kind, id: parts[1])
+    }
+
+    func defaultID(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        return name.split(separator: ".").first.map(String.init) ?? "model"
+    }
+}
