@@ -20,7 +20,7 @@ struct ModelCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ModelInstallCommand.self, ModelListCommand.self, ModelRollbackCommand.self, ModelInspectCommand.self,
-            ModelVerifyCommand.self, ModelImportCommand.self, ModelPredictCommand.self,
+            ModelVerifyCommand.self, ModelImportCommand.self, ModelPredictCommand.self, ModelBenchCommand.self,
         ]
     )
 }
