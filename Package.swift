@@ -97,13 +97,14 @@ let package = Package(
         .testTarget(name: "OccupantCoreTests", dependencies: ["OccupantCore", "OccupantTesting"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "OccupantCore"]),
         .testTarget(
             name: "EvaluatorTests",
             dependencies: ["Evaluator", "Features", "OccupantTesting"]
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT"]
+            dependencies: ["Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -102,7 +102,13 @@ public struct FeaturePipeline: Sendable {
 
     /// Feeds one gateway sample (a channel absent from the sample, or with a nil value, is unavailable).
     public mutating func update(_ sample: Sample) {
-        update(at: sample.at) { name in sample.value(name) }
+        update(at: sample.at) { name in
+            // Index-based so that no `Reading` is copied on the hot path.
+            for i in sample.readings.indices where sample.readings[i].channel == name {
+                return sample.readings[i].value
+            }
+            return nil
+        }
     }
 
     /// Feeds one table row: channel name → value (nil or absent = unavailable).
@@ -160,7 +166,8 @@ public struct FeaturePipeline: Sendable {
                     v = .nan
                 }
             case .sinceChange(let c, let staleness, let cap):
-                v = channelStates[c].lastCategoryAt > t - staleness ? Swift.min(t - channelStates[c].changedAt, cap) : .nan
+                let fresh = channelStates[c].lastCategoryAt > t - staleness
+                v = fresh ? Swift.min(t - channelStates[c].changedAt, cap) : .nan
             case .timeOfDaySin: v = todSin
             case .timeOfDayCos: v = todCos
             case .dayOfWeek: v = Double(Instant(seconds: t).dayOfWeek)

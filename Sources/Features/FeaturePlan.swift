@@ -48,9 +48,12 @@ struct CompiledSchema: Sendable {
                 throw fail("minimum \(formatNumber(lo)) is above maximum \(formatNumber(hi))")
             }
             if let w = spec.window {
-                guard w > 0, w.isFinite else { throw fail("window must be a positive number of seconds, got \(formatNumber(w))") }
+                guard w > 0, w.isFinite else {
+                    throw fail("window must be a positive number of seconds, got \(formatNumber(w))")
+                }
                 guard w <= FeaturePipeline.maximumWindow else {
-                    throw fail("window \(formatNumber(w)) s is longer than one day (\(Int(FeaturePipeline.maximumWindow)) s)")
+                    let day = Int(FeaturePipeline.maximumWindow)
+                    throw fail("window \(formatNumber(w)) s is longer than one day (\(day) s)")
                 }
             }
             plans.append(try plan(for: spec, limits: limits, fail: fail))
@@ -93,7 +96,8 @@ struct CompiledSchema: Sendable {
             guard let category = spec.category, !category.isEmpty else { throw fail("category is required") }
             return .oneHot(channel: c, staleness: spec.window ?? limits.staleness, match: CategoryMatch(category))
         case .sinceChange:
-            return .sinceChange(channel: try channel(), staleness: limits.staleness, cap: spec.window ?? limits.sinceChangeCap)
+            let cap = spec.window ?? limits.sinceChangeCap
+            return .sinceChange(channel: try channel(), staleness: limits.staleness, cap: cap)
         case .timeOfDaySin: return .timeOfDaySin
         case .timeOfDayCos: return .timeOfDayCos
         case .dayOfWeek: return .dayOfWeek

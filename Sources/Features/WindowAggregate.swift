@@ -162,7 +162,10 @@ struct WindowAggregate: Sendable {
     }
 
     /// The statistic over the samples currently held; NaN when it is undefined (see `FeaturePipeline`).
-    func value(_ statistic: Statistic) -> Double {
+    ///
+    /// `mutating` only so that `windows[i].value(…)` is evaluated in place instead of on a copy of the window;
+    /// it changes nothing.
+    mutating func value(_ statistic: Statistic) -> Double {
         let n = ring.count
         guard n > 0 else { return .nan }
         switch statistic {

@@ -4,8 +4,8 @@ import Evaluator
 import Features
 import Foundation
 import OccupantCore
+import Gateway
 import Sensors
-import Yams
 
 /// `occupant model import`: ship a model trained elsewhere (XGBoost, LightGBM, logistic regression) to gateways.
 struct ModelImportCommand: ParsableCommand {
@@ -95,13 +95,7 @@ struct ModelImportCommand: ParsableCommand {
 
     func loadSchema() throws -> FeatureSchema {
         if features.hasSuffix(".yaml") || features.hasSuffix(".yml") || features.hasSuffix(".json") {
-            let text: String
-            do { text = try String(contentsOfFile: features, encoding: .utf8) } catch {
-                throw OccupantError(.usage, "--features: cannot read \(features): \(describeFileError(error))")
-            }
-            do { return try YAMLDecoder().decode(FeatureSchema.self, from: text) } catch {
-                throw OccupantError(.usage, "--features: \(features) is not a feature schema: \(String(describing: error).split(separator: "\n").first ?? "")")
-            }
+            do { return try FeatureSchema.load(path: features) } catch { throw OccupantError(.usage, "--features: \(error.message)") }
         }
         let columns = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !columns.isEmpty else { throw OccupantError(.usage, "--features: no column names") }

@@ -71,3 +71,12 @@ public struct DocumentIssue: Sendable, Equatable, CustomStringConvertible {
         (line.map { "line \($0): " } ?? "") + (path.isEmpty ? "" : path + ": ") + message
     }
 }
+
+/// A short reason for a failed file read, without Foundation's long domain text.
+public func describeFileError(_ error: any Error) -> String {
+    let text = "\(error)"
+    if text.contains("NSFileReadNoSuchFileError") || text.contains("No such file") || text.contains("Code=260") || text.contains("code: 4") { return "no such file" }
+    if text.contains("NoPermission") || text.contains("Permission denied") || text.contains("Code=257") { return "permission denied" }
+    if text.contains("Code=261") || text.contains("InapplicableStringEncoding") { return "not UTF-8 text" }
+    return text.split(separator: "\n").first.map(String.init) ?? text
+}

@@ -128,4 +128,40 @@ import Testing
         #expect(ours.count == theirs.count && !ours.isEmpty)
         #expect(zip(ours, theirs).allSatisfy { abs($0 - $1) <= 1e-6 })
     }
+
+    @Test func verifyRefusesIncompatibleAndExpiredModels() async throws {
+        let dir = try temporaryDirectory("model-verify")
+        let key = dir.appendingPathComponent("k").path
+        _ = try await occupant(["keys", "generate", "--out", key])
+        // Raw columns f0…f5: channels the thermostat-mcu profile does not have.
+        let raw = dir.appendingPathComponent("raw.occmodel").path
+        let imported = try await occupant([
+            "model", "import", "--logistic", "\(fixtures)/logreg-6.logistic.json",
+            "--features", (0..<6).map { "f\($0)" }.joined(separator: ","), "--signing-key", key + ".key", "--out", raw,
+        ])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let incompatible = try await occupant(["model", "verify", raw, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu"])
+        #expect(incompatible.status == 22)
+        #expect(incompatible.stderr.contains("reads channel 'f0', which profile thermostat-mcu does not have"))
+
+        let expired = dir.appendingPathComponent("expired.occmodel").path
+        let importedExpired = try await occupant([
+            "model", "import", "--xgboost", "\(fixtures)/bench-d4-20.model.json", "--features", "\(fixtures)/bench-features.yaml",
+            "--signing-key", key + ".key", "--expires", "2020-01-01T00:00:00Z", "--out", expired,
+        ])
+        #expect(importedExpired.status == 0, "\(importedExpired.stderr)")
+        let result = try await occupant(["model", "verify", expired, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu"])
+        #expect(result.status == 20)
+        #expect(result.stderr.hasPrefix("refused (expired):"))
+
+        let unsignedKey = try await occupant(["model", "verify", expired, "--profile", "thermostat-mcu", "--state-directory", dir.path])
+        #expect(unsignedKey.status == 18)  // no trusted keys configured at all
+
+        let wrongFeatures = try await occupant([
+            "model", "import", "--xgboost", "\(fixtures)/bench-d4-20.model.json", "--features", "a,b",
+            "--signing-key", key + ".key", "--out", dir.appendingPathComponent("x.occmodel").path,
+        ])
+        #expect(wrongFeatures.status != 0)
+        #expect(wrongFeatures.stderr.contains("--features names 2 features, the model reads 5"))
+    }
 }

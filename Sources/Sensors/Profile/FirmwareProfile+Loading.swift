@@ -244,11 +244,3 @@ func isValidChannelName(_ name: String) -> Bool {
     return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
 }
 
-/// A short reason for a failed file read, without Foundation's long domain text.
-public func describeFileError(_ error: any Error) -> String {
-    let text = "\(error)"
-    if text.contains("NSFileReadNoSuchFileError") || text.contains("No such file") || text.contains("Code=260") || text.contains("code: 4") { return "no such file" }
-    if text.contains("NoPermission") || text.contains("Permission denied") || text.contains("Code=257") { return "permission denied" }
-    if text.contains("Code=261") || text.contains("InapplicableStringEncoding") { return "not UTF-8 text" }
-    return text.split(separator: "\n").first.map(String.init) ?? text
-}

@@ -5,9 +5,11 @@ public enum FeatureGroup: Sendable, Equatable {
     /// Each channel's latest value, named after the channel.
     case raw(channels: [String])
     /// Short and long windows of level channels (e.g. sound): `sound_mean_10s`, `sound_max_60s`, …
-    case levels(channels: [String], windows: [Double] = [10, 60], transforms: [FeatureSpec.Transform] = [.mean, .max, .std])
+    case levels(
+        channels: [String], windows: [Double] = [10, 60], transforms: [FeatureSpec.Transform] = [.mean, .max, .std])
     /// Trends of slow channels (e.g. temperature): `temperature_delta_600s`, `temperature_slope_600s`.
-    case trends(channels: [String], windows: [Double] = [600], transforms: [FeatureSpec.Transform] = [.delta, .slope])
+    case trends(
+        channels: [String], windows: [Double] = [600], transforms: [FeatureSpec.Transform] = [.delta, .slope])
     /// One-hot of each category of a categorical channel plus the time since it changed: `hvac_is_heating`,
     /// `hvac_since_change`.
     case categorical(channel: String, categories: [String], sinceChange: Bool = true)
@@ -49,7 +51,8 @@ public enum FeatureGroup: Sendable, Equatable {
                     category: category, minimum: 0, maximum: 1)
             }
             if sinceChange {
-                specs.append(FeatureSpec(name: "\(channel)_since_change", transform: .sinceChange, channel: channel, units: "s"))
+                specs.append(FeatureSpec(
+                    name: "\(channel)_since_change", transform: .sinceChange, channel: channel, units: "s"))
             }
             return specs
         case .time(let dayOfWeek):
@@ -86,18 +89,5 @@ public enum FeatureGroup: Sendable, Equatable {
             if case .category(let c)?? = values[channel] { seen.insert(c) }
         }
         return seen.sorted()
-    }
-}
-
-extension FeatureSchema {
-    /// A schema made of the given groups in order; a feature whose name an earlier group already produced is
-    /// skipped.
-    public static func grouped(_ groups: [FeatureGroup], profiles: [ProfileCompatibility] = []) -> FeatureSchema {
-        var names = Set<String>()
-        var specs: [FeatureSpec] = []
-        for group in groups {
-            for spec in group.features where names.insert(spec.name).inserted { specs.append(spec) }
-        }
-        return FeatureSchema(features: specs, profiles: profiles)
     }
 }
