@@ -91,14 +91,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
     }
 
     func resolvedConfig() throws -> GatewayConfig {
-        var config: GatewayConfig
-        if let path = self.config {
-            config = try GatewayConfig.load(path: path)
-        } else if access(GatewayConfig.defaultPath, R_OK) == 0 {
-            config = try GatewayConfig.load(path: GatewayConfig.defaultPath)
-        } else {
-            config = try GatewayConfig.parse(yaml: "{}")
-        }
+        var config = try GatewayConfig.loadOrDefault(path: self.config)
         if let simulate {
             var speed = self.speed ?? 1
             var seed: UInt64 = 1

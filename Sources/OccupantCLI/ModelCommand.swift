@@ -34,14 +34,7 @@ struct GatewayContext: ParsableArguments {
     var stateDirectory: String?
 
     func load() throws -> GatewayConfig {
-        var config: GatewayConfig
-        if let path = self.config {
-            config = try GatewayConfig.load(path: path)
-        } else if access(GatewayConfig.defaultPath, R_OK) == 0 {
-            config = try GatewayConfig.load(path: GatewayConfig.defaultPath)
-        } else {
-            config = try GatewayConfig.parse(yaml: "{}")
-        }
+        var config = try GatewayConfig.loadOrDefault(path: config)
         if let stateDirectory { config.stateDirectory = stateDirectory }
         return config
     }

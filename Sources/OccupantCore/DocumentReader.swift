@@ -1,5 +1,11 @@
 import Yams
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Reads a YAML document strictly: unknown keys, wrong types and out-of-range values are collected as issues,
 /// each with its key path and line, so a user sees every problem in one run.
 public final class DocumentReader {
@@ -46,6 +52,17 @@ public final class DocumentReader {
             let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             return DocumentIssue(path: "", line: nil, message: "not valid YAML: \(text)")
         }
+    }
+}
+
+/// Reads a YAML document's text; a missing or unreadable file is one issue naming the file and what it is.
+public func readDocumentText(path: String, code: OccupantError.Code, what: String) throws(DocumentErrors) -> String {
+    do {
+        return try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw DocumentErrors(
+            code: code, source: path,
+            issues: [DocumentIssue(path: "", line: nil, message: "cannot read the \(what): \(describeFileError(error))")])
     }
 }
 

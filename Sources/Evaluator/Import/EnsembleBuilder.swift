@@ -71,7 +71,9 @@ struct EnsembleBuilder {
 
     /// The validated ensemble.
     func build() throws(OccupantError) -> TreeEnsemble {
-        try ensemble.validate()
-        return ensemble
+        var built = ensemble
+        try built.validate()
+        built.prepare()
+        return built
     }
 }

@@ -34,7 +34,8 @@ extension TreeEnsemble {
     }
 
     private func xgboostMargin(_ x: UnsafeBufferPointer<Double>) -> Float {
-        withNodes { nodes in
+        if !packed.isEmpty { return Float(packedMargin(x, float32Sum: true)) }
+        return withNodes { nodes in
             var sum = Float(baseMargin)
             for root in treeStart {
                 sum += Float(nodes.value[nodes.leafFloat32(from: Int(root), x)])
@@ -44,7 +45,8 @@ extension TreeEnsemble {
     }
 
     private func doubleMargin(_ x: UnsafeBufferPointer<Double>) -> Double {
-        withNodes { nodes in
+        if !packed.isEmpty { return packedMargin(x, float32Sum: false) }
+        return withNodes { nodes in
             var sum = baseMargin
             if flavour == .lightgbm {
                 for root in treeStart { sum += nodes.value[nodes.leafLightGBM(from: Int(root), x)] }
@@ -52,6 +54,32 @@ extension TreeEnsemble {
                 for root in treeStart { sum += nodes.value[nodes.leafFloat32(from: Int(root), x)] }
             }
             return sum
+        }
+    }
+
+    /// The packed walk (xgboost, native): `Float(x) < threshold`, NaN to the default side; leaves summed in Float32
+    /// (xgboost, in tree order, as the library does) or Double (native).
+    @inline(__always)
+    private func packedMargin(_ x: UnsafeBufferPointer<Double>, float32Sum: Bool) -> Double {
+        packed.withUnsafeBufferPointer { nodes in
+            value.withUnsafeBufferPointer { leaves in
+                treeStart.withUnsafeBufferPointer { roots in
+                    var floatSum = Float(baseMargin)
+                    var doubleSum = baseMargin
+                    for root in roots {
+                        var n = Int(root)
+                        var node = nodes[n]
+                        while node.feature >= 0 {
+                            let xv = x[Int(node.feature & 0xFFFF)]
+                            let goLeft = xv.isNaN ? (node.feature & PackedNode.defaultLeftBit != 0) : Float(xv) < node.threshold
+                            n = Int(goLeft ? node.left : node.right)
+                            node = nodes[n]
+                        }
+                        if float32Sum { floatSum += Float(leaves[n]) } else { doubleSum += leaves[n] }
+                    }
+                    return float32Sum ? Double(floatSum) : doubleSum
+                }
+            }
         }
     }
 

@@ -70,6 +70,35 @@ public struct TreeEnsemble: Sendable, Equatable {
     public internal(set) var categorySetStart: [Int32]
     /// 32 categories per word, bit `c % 32` of word `c / 32`; a set bit sends the row left.
     public internal(set) var categoryWords: [UInt32]
+    /// The split nodes packed 16 bytes apiece for the Float32-comparing flavours (xgboost, native), built by
+    /// `prepare()` once the layout is validated; empty until then (prediction then walks the separate arrays).
+    var packed: [PackedNode] = []
+
+    /// One node for the hot path: threshold, feature (−1 for a leaf; bit 30 = missing goes left), children.
+    struct PackedNode: Sendable {
+        var threshold: Float
+        var feature: Int32
+        var left: Int32
+        var right: Int32
+        static let defaultLeftBit: Int32 = 1 << 30
+    }
+
+    /// Builds `packed` (only for a validated layout).
+    mutating func prepare() {
+        guard flavour != .lightgbm else { return }
+        packed = (0..<splitFeature.count).map { n in
+            let f = splitFeature[n]
+            let feature = f < 0 ? -1 : f | (flags[n] & NodeFlags.defaultLeft.rawValue != 0 ? PackedNode.defaultLeftBit : 0)
+            return PackedNode(threshold: f < 0 ? 0 : Float(value[n]), feature: feature, left: left[n], right: right[n])
+        }
+    }
+
+    public static func == (a: TreeEnsemble, b: TreeEnsemble) -> Bool {
+        a.flavour == b.flavour && a.featureCount == b.featureCount && a.baseMargin.bitPattern == b.baseMargin.bitPattern
+            && a.sigmoidScale == b.sigmoidScale && a.treeStart == b.treeStart && a.splitFeature == b.splitFeature
+            && a.value.map(\.bitPattern) == b.value.map(\.bitPattern) && a.left == b.left && a.right == b.right
+            && a.flags == b.flags && a.categorySetStart == b.categorySetStart && a.categoryWords == b.categoryWords
+    }
 
     /// An ensemble taken as given; callers with untrusted data use `init(validating…)`.
     init(
@@ -102,6 +131,7 @@ public struct TreeEnsemble: Sendable, Equatable {
             treeStart: treeStart, splitFeature: splitFeature, value: value, left: left, right: right, flags: flags,
             categorySetStart: categorySetStart, categoryWords: categoryWords)
         try validate()
+        prepare()
     }
 
     public var treeCount: Int { treeStart.count }

@@ -10,17 +10,17 @@ import Foundation
 extension GatewayConfig {
     /// Reads a configuration file; every problem is reported with its key path and line.
     public static func load(path: String) throws(DocumentErrors) -> GatewayConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw DocumentErrors(
-                code: .configuration, source: path,
-                issues: [DocumentIssue(path: "", line: nil, message: "cannot read the configuration: \(describeFileError(error))")])
-        }
+        let text = try readDocumentText(path: path, code: .configuration, what: "configuration")
         var config = try parse(yaml: text, source: path)
         config.path = path
         return config
+    }
+
+    /// `path` if given; else the default file when it exists; else the built-in defaults.
+    public static func loadOrDefault(path: String?) throws(DocumentErrors) -> GatewayConfig {
+        if let path { return try load(path: path) }
+        if access(defaultPath, R_OK) == 0 { return try load(path: defaultPath) }
+        return try parse(yaml: "{}")
     }
 
     static let topKeys = [

@@ -9,14 +9,7 @@ import Foundation
 extension FirmwareProfile {
     /// Loads and validates a profile file; throws every problem found, each with its key path and line.
     public static func load(path: String) throws(DocumentErrors) -> FirmwareProfile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw DocumentErrors(
-                code: .profile, source: path,
-                issues: [DocumentIssue(path: "", line: nil, message: "cannot read the profile: \(describeFileError(error))")])
-        }
+        let text = try readDocumentText(path: path, code: .profile, what: "profile")
         return try parse(yaml: text, source: path)
     }
 
