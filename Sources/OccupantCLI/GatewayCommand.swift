@@ -34,7 +34,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
     @Option(help: "Configuration file (YAML).")
     var config: String?
 
-    @Option(help: ArgumentHelp("Use the simulated thermostat: 'day' (built in) or a CSV file to replay.", valueName: "scenario"))
+    @Option(help: ArgumentHelp("Use the simulated thermostat: 'day' (built in; the default when no value follows) or a CSV file to replay.", valueName: "scenario"))
     var simulate: String?
 
     @Option(help: "Simulated time runs this many times faster than real time (with --simulate).")

@@ -18,10 +18,20 @@ broker: { port: $port }
 decision: { heartbeat: 100ms }
 telemetry: { interval: 1s }
 YAML
-    say "occupant gateway: $cycles cycles at 10 Hz (~$((cycles / 10)) s)"
-    local ours
+    say "occupant gateway (static rule): $cycles cycles at 10 Hz (~$((cycles / 10)) s)"
+    local ours ours_model
     ours=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant: $ours"
+    echo "occupant rule: $ours"
+
+    # The same with the 100-tree depth-6 xgboost model installed (features computed on the gateway).
+    "$bin" keys generate --out "$work/k" >/dev/null
+    "$bin" model import --xgboost Tests/Fixtures/models/bench-d6-100.model.json \
+        --features Tests/Fixtures/models/bench-features.yaml --signing-key "$work/k.key" --out "$work/m.occmodel" >/dev/null
+    printf 'stateDirectory: %s\ntrustedKeys: [%s]\n' "$work/state" "$work/k.pub" >> "$work/gateway.yaml"
+    "$bin" model install "$work/m.occmodel" --config "$work/gateway.yaml" >/dev/null
+    say "occupant gateway (xgboost model, 100 trees depth 6): $cycles cycles at 10 Hz"
+    ours_model=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant model: $ours_model"
 
     local size stripped
     size=$(stat -c %s "$bin")
@@ -40,22 +50,27 @@ YAML
         echo "python xgboost: $py_xgb"
     fi
 
-    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" <<'PY'
+    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
 size, stripped, cycles = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+model = json.loads(sys.argv[7])
 def per1000(r): return r["cpu_seconds"] * 1000 / r["cycles"]
-rows = [("occupant gateway (static rule)", ours), ("python paho-mqtt (rule)", rule)]
-if xgb: rows.append(("python paho-mqtt + xgboost (OMP_NUM_THREADS=1)", xgb))
+rows = [("occupant gateway (static rule)", ours), ("occupant gateway (xgboost bundle, 100 trees depth 6)", model),
+        ("python paho-mqtt (rule)", rule)]
+if xgb: rows.append(("python paho-mqtt + xgboost inplace_predict (OMP_NUM_THREADS=1)", xgb))
 print()
 print(f"| gateway, {cycles} cycles at 10 Hz | CPU s / 1,000 cycles | peak RSS MB | cycle median µs | cycle p99 µs |")
 print("|---|---|---|---|---|")
 for name, r in rows:
     print(f"| {name} | {per1000(r):.3f} | {r['max_rss_kb']/1024:.1f} | {r['cycle_median_us']:.0f} | {r['cycle_p99_us']:.0f} |")
 print()
-print(f"occupant RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB; "
-      f"ratios vs python rule: CPU {per1000(rule)/per1000(ours):.1f}x less, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.1f}x less")
-print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB (dynamically linked to the Swift runtime and Foundation)")
+print(f"occupant RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB (rule), {model.get('rss_at_exit_kb', 0)/1024:.1f} MB (model)")
+print(f"python ÷ occupant, rule: CPU {per1000(rule)/per1000(ours):.2f}, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.2f}")
+if xgb:
+    print(f"python+xgboost ÷ occupant+model: CPU {per1000(xgb)/per1000(model):.2f}, peak RSS {xgb['max_rss_kb']/model['max_rss_kb']:.2f}, "
+          f"cycle median {xgb['cycle_median_us']/model['cycle_median_us']:.1f}")
+print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB")
 PY
 }

@@ -36,7 +36,8 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     struct Shared {
-        var current: Reloaded
+        /// What the loop starts with; taken (and cleared) when it starts.
+        var initial: Reloaded?
         var reloadRequested = false
         var pendingScorer: (any OccupancyScorer, Hysteresis?, String?)?
         var stats = LoopStats()
@@ -53,7 +54,7 @@ public final class GatewayLoop: Service, Sendable {
         self.maxCycles = maxCycles
         self.logger = logger
         self.reload = reload
-        self.shared = Mutex(Shared(current: initial))
+        self.shared = Mutex(Shared(initial: initial))
     }
 
     /// Asks the loop to switch scorer at its next cycle (a model installed through the control socket).
@@ -93,7 +94,9 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     private func loop() async throws {
-        var current = shared.withLock { $0.current }
+        guard var current = shared.withLock({ s in defer { s.initial = nil }; return s.initial }) else {
+            preconditionFailure("the gateway loop runs once")
+        }
         var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
         var lastPublishedAt = Instant(seconds: -.infinity)
         var lastTelemetryAt = Instant(seconds: -.infinity)
@@ -147,8 +150,9 @@ public final class GatewayLoop: Service, Sendable {
                 lastTelemetryAt = now
             }
             let elapsed = monotonicSeconds() - tickStart
+            // Only the decision and the timing go into shared state: copying `current` there every cycle would
+            // make the next cycle's mutation copy the reader's buffers (copy-on-write).
             shared.withLock { s in
-                s.current = current
                 s.lastDecision = decision
                 s.stats.record(cycleSeconds: elapsed, published: published)
             }
