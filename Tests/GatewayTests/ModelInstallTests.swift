@@ -99,7 +99,7 @@ import Testing
         }
         #expect(gateway.isRunning)
 
-        // A restart keeps the active model.
+        // A restart keeps the active model; a damaged active bundle makes it fall back to the rule and say why.
         gateway.signal(SIGTERM)
         _ = try await gateway.wait(timeout: 15)
         let restarted = try ChildProcess(["gateway", "run", "--config", config])
@@ -108,6 +108,19 @@ import Testing
         try await probe.waitFor("occupant/field/occupancy", timeout: 20, after: after, "model after restart") {
             jsonObject($0)?["decidedBy"] as? String == "model:bench-d6-100@1"
         }
+        restarted.signal(SIGTERM)
+        _ = try await restarted.wait(timeout: 15)
+        let active = "\(state)/models/bench-d6-100-v1.occmodel"
+        var damaged = try [UInt8](Data(contentsOf: URL(fileURLWithPath: active)))
+        damaged[damaged.count - 10] ^= 0x01  // inside the signature
+        try Data(damaged).write(to: URL(fileURLWithPath: active))
+        let third = try ChildProcess(["gateway", "run", "--config", config])
+        defer { third.signal(SIGKILL) }
+        let fallbackIndex = probe.messages.count
+        let fallback = try await probe.waitFor("occupant/field/occupancy", timeout: 20, after: fallbackIndex, "fallback") {
+            (jsonObject($0)?["decidedBy"] as? String)?.hasPrefix("rule:sound>10 (fallback: badSignature") == true
+        }
+        #expect(jsonObject(fallback)?["roomOccupancy"] is Bool)
     }
 
     @Test func predictMatchesTheLibrary() async throws {
