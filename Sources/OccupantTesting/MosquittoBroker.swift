@@ -8,8 +8,23 @@ public final class MosquittoBroker: @unchecked Sendable {
     private var process: Process?
 
     /// Starts a broker on a free port (or `port`, to restart on the same one) and waits until it accepts connections.
-    public init(port: Int? = nil) async throws {
+    /// TLS files for a broker that only speaks MQTT over TLS.
+    public struct TLS: Sendable {
+        public var caFile: String
+        public var certFile: String
+        public var keyFile: String
+        public init(caFile: String, certFile: String, keyFile: String) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
+    }
+
+    public let tls: TLS?
+
+    public init(port: Int? = nil, tls: TLS? = nil) async throws {
         self.port = try port ?? freeLoopbackPort()
+        self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-mosquitto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start()
@@ -27,6 +42,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         allow_anonymous true
         persistence false
         log_dest stderr
+        \(tls.map { "cafile \($0.caFile)\ncertfile \($0.certFile)\nkeyfile \($0.keyFile)\n" } ?? "")
         """.write(to: config, atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = try locateExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"])
