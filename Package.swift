@@ -74,10 +74,15 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Native training: learners, search, evaluation report.
+        .target(
+            name: "Training",
+            dependencies: ["OccupantCore", "Features", "Evaluator"]
+        ),
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Yams",
+                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,6 +106,10 @@ let package = Package(
         .testTarget(
             name: "EvaluatorTests",
             dependencies: ["Evaluator", "Features", "OccupantTesting"]
+        ),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Evaluator", "Features", "OccupantCore", "OccupantTesting"]
         ),
         .testTarget(
             name: "GatewayTests",

@@ -12,7 +12,7 @@ public struct OccupantCommand: AsyncParsableCommand {
             """,
         version: occupantVersion,
         subcommands: [
-            GatewayCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self, WatchCommand.self, VersionCommand.self,
+            GatewayCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self, TrainCommand.self, EvaluateCommand.self, WatchCommand.self, VersionCommand.self,
         ]
     )
 

@@ -1,0 +1,68 @@
+import Features
+import OccupantCore
+
+/// Every candidate feature of a table, computed once with `BatchFeatures` (the gateway's own pipeline) and binned
+/// once; a trial picks a subset of groups, i.e. a subset of columns.
+public struct FeatureSpace: Sendable {
+    /// The candidate groups, in schema order.
+    public let groups: [FeatureGroup]
+    /// The schema of all groups.
+    public let schema: FeatureSchema
+    /// `columns[f][r]`: feature `f` of row `r`.
+    public let columns: [[Double]]
+    public let matrix: BinnedMatrix
+
+    /// The default groups for a table: `raw` (numeric channels), `levels` and `trends` of numeric channels (windows
+    /// scaled to the sampling interval), `context:<channel>` per categorical channel, `time`.
+    public static func defaultGroups(for table: LabelledTable) -> [FeatureGroup] {
+        let numeric = table.numericChannels
+        let step = table.medianInterval
+        var groups: [FeatureGroup] = []
+        if !numeric.isEmpty {
+            groups.append(.raw(channels: numeric))
+            let short = min(FeaturePipeline.maximumWindow, max(10, (5 * step).rounded()))
+            let long = min(FeaturePipeline.maximumWindow, max(60, (30 * step).rounded()))
+            groups.append(.levels(channels: numeric, windows: [short, long]))
+            groups.append(.trends(channels: numeric, windows: [min(FeaturePipeline.maximumWindow, max(600, (10 * step).rounded()))]))
+        }
+        let rows = table.featureRows
+        for channel in table.channels where table.categoricalChannels.contains(channel) {
+            groups.append(.categorical(channel: channel, categories: FeatureGroup.categories(of: channel, in: rows)))
+        }
+        groups.append(.time(dayOfWeek: true))
+        return groups
+    }
+
+    /// Keeps the groups named in `names` (`raw`, `levels`, `trends`, `context` or `context:<channel>`, `time`).
+    public static func select(_ groups: [FeatureGroup], names: [String]) throws(OccupantError) -> [FeatureGroup] {
+        for name in names where !groups.contains(where: { $0.name == name || (name == "context" && $0.name.hasPrefix("context:")) }) {
+            throw OccupantError(
+                .usage, "--features: no group '\(name)' for this data (available: \(groups.map(\.name).joined(separator: ", ")))")
+        }
+        return groups.filter { g in names.contains(g.name) || (names.contains("context") && g.name.hasPrefix("context:")) }
+    }
+
+    public init(table: LabelledTable, groups: [FeatureGroup]) throws(OccupantError) {
+        precondition(!groups.isEmpty, "at least one feature group")
+        self.groups = groups
+        schema = FeatureSchema.grouped(groups)
+        let rows = try BatchFeatures.rows(schema: schema, rows: table.featureRows)
+        let width = schema.features.count
+        var columns = [[Double]](repeating: [Double](repeating: .nan, count: rows.count), count: width)
+        for (r, row) in rows.enumerated() {
+            for f in 0..<width { columns[f][r] = row[f] }
+        }
+        self.columns = columns
+        matrix = BinnedMatrix(columns: columns)
+    }
+
+    /// The groups with these names, in schema order.
+    public func groups(named names: [String]) -> [FeatureGroup] { groups.filter { names.contains($0.name) } }
+
+    /// The schema of a subset of groups (as the bundle will carry it) and the matching column indices.
+    public func subset(_ names: [String]) -> (schema: FeatureSchema, columns: [Int]) {
+        let chosen = FeatureSchema.grouped(groups(named: names))
+        let all = schema.names
+        return (chosen, chosen.names.map { all.firstIndex(of: $0)! })
+    }
+}

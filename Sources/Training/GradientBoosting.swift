@@ -1,0 +1,158 @@
+import Evaluator
+import Foundation
+import OccupantCore
+
+/// Histogram gradient-boosted trees for binary log-loss, trained on a `BinnedMatrix`.
+///
+/// Depth-wise growth; per-node gradient/hessian histograms with the sibling-subtraction trick; missing values take
+/// the default direction that gains most (or, when a node saw none, the side with more weight); row and column
+/// subsampling per tree; early stopping on the validation rows (a later, time-ordered slice). Single-threaded and
+/// deterministic for a seed: the search runs fits side by side instead.
+public enum GradientBoosting {
+    /// A trained ensemble and how it was stopped.
+    public struct Fit: Sendable {
+        /// Flavour `.native`, feature indices are positions in the fit's `features`.
+        public var ensemble: TreeEnsemble
+        /// Trees kept (the best iteration on the validation rows, or all of them without validation rows).
+        public var treeCount: Int
+        /// Validation log-loss at the kept iteration (nil without validation rows).
+        public var validationLoss: Double?
+    }
+
+    /// Fits on `train` rows of `matrix` using the columns `features`; `labels[r]` is row `r`'s 0/1 label.
+    public static func fit(
+        matrix: BinnedMatrix, features: [Int], labels: [UInt8], train: [Int], validation: [Int] = [],
+        parameters p: BoostingParameters, seed: UInt64
+    ) throws(OccupantError) -> Fit {
+        precondition(!features.isEmpty && !train.isEmpty, "a fit needs features and rows")
+        var rng = TrainingRandom(seed: seed)
+        let n = matrix.rowCount
+        var positives = 0.0
+        for r in train { positives += Double(labels[r]) }
+        let prior = min(max(positives / Double(train.count), 1e-6), 1 - 1e-6)
+        let base = log(prior / (1 - prior))
+        var margin = [Double](repeating: base, count: n)
+        var grad = [Double](repeating: 0, count: n)
+        var hess = [Double](repeating: 0, count: n)
+        var trees: [GrownTree] = []
+        var bestLoss = Double.infinity
+        var bestCount = 0
+        var sinceBest = 0
+        let featureCount = features.count
+        let columnsPerTree = max(1, Int((p.columnSubsample * Double(featureCount)).rounded(.up)))
+        var sampled: [Int32] = []
+        sampled.reserveCapacity(train.count)
+        for _ in 0..<p.trees {
+            for r in train {
+                let prob = 1 / (1 + exp(-margin[r]))
+                grad[r] = prob - Double(labels[r])
+                hess[r] = max(prob * (1 - prob), 1e-16)
+            }
+            sampled.removeAll(keepingCapacity: true)
+            if p.rowSubsample < 1 {
+                for r in train where rng.unit() < p.rowSubsample { sampled.append(Int32(r)) }
+                if sampled.isEmpty { sampled.append(Int32(train[0])) }
+            } else {
+                for r in train { sampled.append(Int32(r)) }
+            }
+            var columns = Array(0..<featureCount)
+            if columnsPerTree < featureCount {
+                columns.shuffle(using: &rng)
+                columns = Array(columns.prefix(columnsPerTree)).sorted()
+            }
+            let tree = TreeGrower(
+                matrix: matrix, features: features, columns: columns, grad: grad, hess: hess, parameters: p
+            ).grow(rows: &sampled)
+            trees.append(tree)
+            for r in train { margin[r] += tree.leafValue(row: r, matrix: matrix, features: features) }
+            if !validation.isEmpty {
+                var loss = 0.0
+                for r in validation {
+                    margin[r] += tree.leafValue(row: r, matrix: matrix, features: features)
+                    loss += logLoss(margin: margin[r], label: labels[r])
+                }
+                loss /= Double(validation.count)
+                if loss < bestLoss - 1e-12 {
+                    bestLoss = loss
+                    bestCount = trees.count
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                    if sinceBest >= p.earlyStoppingRounds { break }
+                }
+            } else {
+                bestCount = trees.count
+            }
+        }
+        let kept = Array(trees.prefix(max(bestCount, 1)))
+        let ensemble = try layOut(kept, base: base, matrix: matrix, features: features)
+        return Fit(ensemble: ensemble, treeCount: kept.count, validationLoss: validation.isEmpty ? nil : bestLoss)
+    }
+
+    /// Binary log-loss of one margin, computed stably.
+    static func logLoss(margin m: Double, label: UInt8) -> Double {
+        // -[y log σ(m) + (1-y) log(1-σ(m))] = log(1 + e^m) - y m
+        let softplus = m > 0 ? m + log1p(exp(-m)) : log1p(exp(m))
+        return softplus - (label == 1 ? m : 0)
+    }
+
+    /// Converts grown trees into the evaluator's flat layout (nodes in breadth-first order, so every child follows
+    /// its parent); split thresholds are the Float32 bin edges.
+    static func layOut(
+        _ trees: [GrownTree], base: Double, matrix: BinnedMatrix, features: [Int]
+    ) throws(OccupantError) -> TreeEnsemble {
+        var treeStart: [Int32] = [], splitFeature: [Int32] = [], value: [Double] = []
+        var left: [Int32] = [], right: [Int32] = [], flags: [UInt8] = []
+        for tree in trees {
+            let offset = Int32(splitFeature.count)
+            treeStart.append(offset)
+            for node in tree.nodes {
+                if node.isLeaf {
+                    splitFeature.append(-1)
+                    value.append(node.leafValue)
+                    left.append(-1)
+                    right.append(-1)
+                    flags.append(0)
+                } else {
+                    splitFeature.append(Int32(node.feature))
+                    value.append(Double(matrix.edges[features[node.feature]][node.bin]))
+                    left.append(offset + Int32(node.left))
+                    right.append(offset + Int32(node.right))
+                    flags.append(node.defaultLeft ? TreeEnsemble.NodeFlags.defaultLeft.rawValue : 0)
+                }
+            }
+        }
+        return try TreeEnsemble(
+            validating: .native, featureCount: features.count, baseMargin: base, treeStart: treeStart,
+            splitFeature: splitFeature, value: value, left: left, right: right, flags: flags)
+    }
+}
+
+/// One tree as grown: nodes in breadth-first order; a split sends bins ≤ `bin` left and missing values to the
+/// default side.
+struct GrownTree: Sendable {
+    struct Node: Sendable {
+        var feature = -1  // position in the fit's features; -1 = leaf
+        var bin = 0
+        var defaultLeft = false
+        var left = 0
+        var right = 0
+        var leafValue = 0.0
+        var isLeaf: Bool { feature < 0 }
+    }
+
+    var nodes: [Node]
+
+    /// The leaf value row `r` lands in, walking by bins (the same routing as the evaluator's Float32 compare).
+    @inline(__always)
+    func leafValue(row r: Int, matrix: BinnedMatrix, features: [Int]) -> Double {
+        var n = 0
+        while true {
+            let node = nodes[n]
+            if node.isLeaf { return node.leafValue }
+            let b = matrix.bins[features[node.feature] * matrix.rowCount + r]
+            let goLeft = b == BinnedMatrix.missingBin ? node.defaultLeft : Int(b) <= node.bin
+            n = goLeft ? node.left : node.right
+        }
+    }
+}

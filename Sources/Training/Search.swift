@@ -1,0 +1,201 @@
+import Evaluator
+import Foundation
+import OccupantCore
+import Synchronization
+
+/// Random search over family × hyper-parameters × feature groups, scored by time-ordered day-blocked
+/// cross-validation, with one round of successive halving: every trial is scored on the most recent fold first,
+/// and only the best third goes on to the remaining folds.
+public struct Search: Sendable {
+    public let space: FeatureSpace
+    public let table: LabelledTable
+    public let validation: CrossValidation
+    /// `labels[r]` (0 for unlabelled rows, which are never used).
+    let labels: [UInt8]
+
+    /// How a search went, for the progress bar.
+    public struct Progress: Sendable {
+        public var completed: Int
+        public var total: Int
+        /// Best cross-validated accuracy so far among fully scored trials (nil before the first).
+        public var bestAccuracy: Double?
+        public var stage: String
+    }
+
+    /// A trial's cross-validated result.
+    public struct TrialResult: Codable, Sendable {
+        public var index: Int
+        public var config: TrialConfig
+        /// Folds scored (fewer than all when pruned).
+        public var folds: Int
+        public var pruned: Bool
+        /// Accuracy of the out-of-fold probabilities at `threshold`.
+        public var accuracy: Double
+        public var logLoss: Double
+        public var auc: Double
+        /// Chosen on the out-of-fold probabilities.
+        public var threshold: Double
+        /// Trees kept by early stopping, per fold (trees only).
+        public var treeCounts: [Int]
+    }
+
+    public init(table: LabelledTable, space: FeatureSpace, folds: Int) throws(OccupantError) {
+        self.table = table
+        self.space = space
+        validation = try CrossValidation(table: table, count: folds)
+        labels = table.labels.map { $0 ?? 0 }
+    }
+
+    /// One fold's out-of-fold probabilities.
+    struct FoldOutcome: Sendable {
+        var probabilities: [Double]
+        var treeCount: Int
+    }
+
+    /// Fits `config` on fold `k`'s training rows and scores its validation rows.
+    func runFold(_ config: TrialConfig, fold k: Int, seed: UInt64) throws(OccupantError) -> FoldOutcome {
+        let fold = validation.folds[k]
+        let (model, trees) = try fit(config, rows: fold.train, seed: seed, earlyStopping: true)
+        let columns = space.subset(config.groups).columns
+        var row = [Double](repeating: 0, count: columns.count)
+        let probabilities = fold.validation.map { r -> Double in
+            for (i, c) in columns.enumerated() { row[i] = space.columns[c][r] }
+            return model.probability(row)
+        }
+        return FoldOutcome(probabilities: probabilities, treeCount: trees)
+    }
+
+    /// Fits `config` on `rows`; trees stop early on the latest 15 % of `rows` when `earlyStopping`, else grow
+    /// `treeLimit` trees (default: the configuration's maximum).
+    public func fit(
+        _ config: TrialConfig, rows: [Int], seed: UInt64, earlyStopping: Bool, treeLimit: Int? = nil
+    ) throws(OccupantError) -> (model: Model, trees: Int) {
+        let columns = space.subset(config.groups).columns
+        switch config.family {
+        case .logistic:
+            let fit = try LogisticRegression.fit(
+                columns: columns.map { space.columns[$0] }, labels: labels, rows: rows, parameters: config.logistic!)
+            return (.logistic(fit.model), 0)
+        case .trees:
+            var p = config.boosting!
+            if let treeLimit { p.trees = treeLimit }
+            let split = earlyStopping ? CrossValidation.earlyStoppingSplit(rows) : (rows, [])
+            let fit = try GradientBoosting.fit(
+                matrix: space.matrix, features: columns, labels: labels, train: split.0, validation: split.1,
+                parameters: p, seed: seed)
+            return (.trees(fit.ensemble), fit.treeCount)
+        }
+    }
+
+    /// Scores `config` on the given folds (out-of-fold probabilities pooled).
+    func score(
+        _ config: TrialConfig, index: Int, folds: [Int], seed: UInt64, pruned: Bool, prior: [Int: FoldOutcome] = [:]
+    ) -> (TrialResult, [Int: FoldOutcome]) {
+        var outcomes = prior
+        for k in folds where outcomes[k] == nil {
+            do {
+                outcomes[k] = try runFold(config, fold: k, seed: seed &+ UInt64(k))
+            } catch {
+                outcomes[k] = FoldOutcome(
+                    probabilities: [Double](repeating: .nan, count: validation.folds[k].validation.count), treeCount: 0)
+            }
+        }
+        var probabilities: [Double] = []
+        var ys: [UInt8] = []
+        for k in outcomes.keys.sorted() {
+            probabilities += outcomes[k]!.probabilities
+            ys += validation.folds[k].validation.map { labels[$0] }
+        }
+        let threshold = BinaryMetrics.bestThreshold(probabilities: probabilities, labels: ys)
+        let metrics = BinaryMetrics(probabilities: probabilities, labels: ys, threshold: threshold)
+        var loss = 0.0
+        for (p, y) in zip(probabilities, ys) {
+            let q = p.isNaN ? 0.5 : min(max(p, 1e-15), 1 - 1e-15)
+            loss -= y == 1 ? log(q) : log(1 - q)
+        }
+        let result = TrialResult(
+            index: index, config: config, folds: outcomes.count, pruned: pruned, accuracy: metrics.accuracy,
+            logLoss: loss / Double(max(ys.count, 1)), auc: metrics.auc, threshold: threshold,
+            treeCounts: outcomes.keys.sorted().map { outcomes[$0]!.treeCount })
+        return (result, outcomes)
+    }
+
+    /// Runs `trials` configurations (the first two are fixed: logistic on raw channels, default trees on raw
+    /// channels) on `workers` threads; returns every trial, the best first.
+    public func run(
+        trials: Int, seed: UInt64, groups: [String], workers: Int = 2,
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) -> [TrialResult] {
+        precondition(trials >= 1 && !groups.isEmpty, "at least one trial and one group")
+        var rng = TrainingRandom(seed: seed)
+        let base = groups.contains("raw") ? ["raw"] : groups
+        var candidates: [TrialConfig] = [.logistic(.init(l2: 1e-4), groups: base)]
+        if trials > 1 { candidates.append(.trees(BoostingParameters(trees: 300, learningRate: 0.1, maxDepth: 4), groups: base)) }
+        while candidates.count < trials { candidates.append(.random(groups: groups, rng: &rng)) }
+        let seeds = (0..<trials).map { i -> UInt64 in
+            var g = rng.derived(UInt64(i))
+            return g.next()
+        }
+
+        let configs = candidates
+        let all = Array(validation.folds.indices)
+        let first = all.last!  // the most recent block
+        let total = trials + max(1, (trials + 2) / 3)
+        let counter = ProgressCounter(total: total, report: progress)
+        // Rung 1: every trial on the latest fold.
+        let rung1 = parallelMap(trials, workers: workers) { i in
+            let r = self.score(configs[i], index: i, folds: [first], seed: seeds[i], pruned: true)
+            counter.step(nil, stage: "latest fold")
+            return r
+        }
+        // Rung 2: the best third (at least one) on every fold.
+        let keep = max(1, (trials + 2) / 3)
+        let ranked = rung1.indices.sorted { better(rung1[$0].0, rung1[$1].0) }
+        let survivors = Array(ranked.prefix(keep))
+        let rung2 = parallelMap(survivors.count, workers: workers) { j in
+            let i = survivors[j]
+            let r = self.score(configs[i], index: i, folds: all, seed: seeds[i], pruned: false, prior: rung1[i].1).0
+            counter.step(r.accuracy, stage: "all folds")
+            return r
+        }
+        var results = rung1.map { $0.0 }
+        for r in rung2 { results[r.index] = r }
+        return results.sorted { a, b in
+            if a.pruned != b.pruned { return !a.pruned }
+            return better(a, b)
+        }
+    }
+
+    /// Higher accuracy, then lower log-loss, then the earlier trial.
+    func better(_ a: TrialResult, _ b: TrialResult) -> Bool {
+        if a.accuracy != b.accuracy { return a.accuracy > b.accuracy }
+        if a.logLoss != b.logLoss { return a.logLoss < b.logLoss }
+        return a.index < b.index
+    }
+}
+
+/// Counts finished steps across threads and reports them.
+final class ProgressCounter: Sendable {
+    private struct State {
+        var completed = 0
+        var best: Double?
+    }
+
+    private let state = Mutex(State())
+    private let total: Int
+    private let report: (@Sendable (Search.Progress) -> Void)?
+
+    init(total: Int, report: (@Sendable (Search.Progress) -> Void)?) {
+        self.total = total
+        self.report = report
+    }
+
+    func step(_ accuracy: Double?, stage: String) {
+        let snapshot = state.withLock { s -> Search.Progress in
+            s.completed += 1
+            if let accuracy, !accuracy.isNaN { s.best = max(s.best ?? 0, accuracy) }
+            return Search.Progress(completed: s.completed, total: total, bestAccuracy: s.best, stage: stage)
+        }
+        report?(snapshot)
+    }
+}

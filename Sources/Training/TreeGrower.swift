@@ -1,0 +1,185 @@
+/// Grows one tree depth-wise from gradient/hessian histograms (sibling histograms by subtraction).
+struct TreeGrower {
+    let matrix: BinnedMatrix
+    /// Matrix column of each fit feature.
+    let features: [Int]
+    /// Fit-feature positions this tree may split on.
+    let columns: [Int]
+    let grad: [Double]
+    let hess: [Double]
+    let parameters: BoostingParameters
+
+    private static let slots = 256
+
+    private struct Pending {
+        var node: Int
+        var start: Int
+        var end: Int
+        var g: Double
+        var h: Double
+        var histogram: [Double]
+    }
+
+    private struct Split {
+        var column: Int  // index into `columns`
+        var bin: Int
+        var defaultLeft: Bool
+        var gain: Double
+        var gLeft: Double
+        var hLeft: Double
+    }
+
+    /// Grows a tree over `rows` (reordered in place by the partitions).
+    func grow(rows: inout [Int32]) -> GrownTree {
+        var nodes = [GrownTree.Node()]
+        var g = 0.0, h = 0.0
+        for r in rows {
+            g += grad[Int(r)]
+            h += hess[Int(r)]
+        }
+        var level = [Pending(node: 0, start: 0, end: rows.count, g: g, h: h, histogram: histogram(rows, 0..<rows.count))]
+        var depth = 0
+        while !level.isEmpty {
+            var next: [Pending] = []
+            for pending in level {
+                guard depth < parameters.maxDepth, let split = bestSplit(pending) else {
+                    nodes[pending.node].leafValue = leaf(pending.g, pending.h)
+                    continue
+                }
+                let position = columns[split.column]
+                let column = features[position]
+                let mid = partition(&rows, pending.start..<pending.end, column: column, split: split)
+                let leftIndex = nodes.count, rightIndex = nodes.count + 1
+                nodes.append(GrownTree.Node())
+                nodes.append(GrownTree.Node())
+                nodes[pending.node].feature = position
+                nodes[pending.node].bin = split.bin
+                nodes[pending.node].defaultLeft = split.defaultLeft
+                nodes[pending.node].left = leftIndex
+                nodes[pending.node].right = rightIndex
+                let gRight = pending.g - split.gLeft, hRight = pending.h - split.hLeft
+                if depth + 1 >= parameters.maxDepth {
+                    nodes[leftIndex].leafValue = leaf(split.gLeft, split.hLeft)
+                    nodes[rightIndex].leafValue = leaf(gRight, hRight)
+                    continue
+                }
+                let leftIsSmaller = mid - pending.start <= pending.end - mid
+                let small = leftIsSmaller ? pending.start..<mid : mid..<pending.end
+                let smallHistogram = histogram(rows, small)
+                var largeHistogram = pending.histogram
+                for i in largeHistogram.indices { largeHistogram[i] -= smallHistogram[i] }
+                next.append(Pending(
+                    node: leftIndex, start: pending.start, end: mid, g: split.gLeft, h: split.hLeft,
+                    histogram: leftIsSmaller ? smallHistogram : largeHistogram))
+                next.append(Pending(
+                    node: rightIndex, start: mid, end: pending.end, g: gRight, h: hRight,
+                    histogram: leftIsSmaller ? largeHistogram : smallHistogram))
+            }
+            level = next
+            depth += 1
+        }
+        return GrownTree(nodes: nodes)
+    }
+
+    private func leaf(_ g: Double, _ h: Double) -> Double {
+        -g / (h + parameters.l2) * parameters.learningRate
+    }
+
+    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`.
+    private func histogram(_ rows: [Int32], _ range: Range<Int>) -> [Double] {
+        var out = [Double](repeating: 0, count: columns.count * Self.slots * 2)
+        let n = matrix.rowCount
+        out.withUnsafeMutableBufferPointer { hist in
+            matrix.bins.withUnsafeBufferPointer { bins in
+                grad.withUnsafeBufferPointer { g in
+                    hess.withUnsafeBufferPointer { h in
+                        rows.withUnsafeBufferPointer { rows in
+                            for (c, position) in columns.enumerated() {
+                                let base = features[position] * n
+                                let offset = c * Self.slots * 2
+                                for i in range {
+                                    let r = Int(rows[i])
+                                    let slot = offset + Int(bins[base + r]) &* 2
+                                    hist[slot] += g[r]
+                                    hist[slot + 1] += h[r]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private func bestSplit(_ node: Pending) -> Split? {
+        let lambda = parameters.l2
+        let minChild = parameters.minChildWeight
+        guard node.h >= 2 * minChild else { return nil }
+        let parentScore = node.g * node.g / (node.h + lambda)
+        var best: Split? = nil
+        node.histogram.withUnsafeBufferPointer { hist in
+            for (c, position) in columns.enumerated() {
+                let column = features[position]
+                let binCount = matrix.binCount(column)
+                guard binCount > 1 else { continue }
+                let offset = c * Self.slots * 2
+                let missingSlot = offset + Int(BinnedMatrix.missingBin) * 2
+                let gMissing = hist[missingSlot], hMissing = hist[missingSlot + 1]
+                let hasMissing = hMissing > 0
+                var gl = 0.0, hl = 0.0
+                for b in 0..<(binCount - 1) {
+                    gl += hist[offset + b * 2]
+                    hl += hist[offset + b * 2 + 1]
+                    // Missing values right.
+                    do {
+                        let hr = node.h - hl, gr = node.g - gl
+                        if hl >= minChild, hr >= minChild {
+                            let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
+                            if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
+                                best = Split(
+                                    column: c, bin: b, defaultLeft: hasMissing ? false : hl > hr, gain: gain,
+                                    gLeft: gl, hLeft: hl)
+                            }
+                        }
+                    }
+                    // Missing values left.
+                    if hasMissing {
+                        let gl2 = gl + gMissing, hl2 = hl + hMissing
+                        let hr = node.h - hl2, gr = node.g - gl2
+                        if hl2 >= minChild, hr >= minChild {
+                            let gain = gl2 * gl2 / (hl2 + lambda) + gr * gr / (hr + lambda) - parentScore
+                            if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
+                                best = Split(column: c, bin: b, defaultLeft: true, gain: gain, gLeft: gl2, hLeft: hl2)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return best
+    }
+
+    /// Moves the rows going left to the front of `range`; returns where the right rows start.
+    private func partition(_ rows: inout [Int32], _ range: Range<Int>, column: Int, split: Split) -> Int {
+        let n = matrix.rowCount
+        return rows.withUnsafeMutableBufferPointer { rows in
+            matrix.bins.withUnsafeBufferPointer { bins in
+                var i = range.lowerBound, j = range.upperBound - 1
+                func goesLeft(_ r: Int32) -> Bool {
+                    let b = bins[column * n + Int(r)]
+                    return b == BinnedMatrix.missingBin ? split.defaultLeft : Int(b) <= split.bin
+                }
+                while i <= j {
+                    if goesLeft(rows[i]) {
+                        i += 1
+                    } else {
+                        rows.swapAt(i, j)
+                        j -= 1
+                    }
+                }
+                return i
+            }
+        }
+    }
+}
