@@ -166,8 +166,10 @@ public struct Search: Sendable {
         }
     }
 
-    /// Higher accuracy, then lower log-loss, then the earlier trial.
+    /// Higher AUC (ranking quality survives the calibration shifts between day-blocked folds that accuracy at one
+    /// threshold does not), then higher accuracy, then lower log-loss, then the earlier trial.
     func better(_ a: TrialResult, _ b: TrialResult) -> Bool {
+        if a.auc != b.auc { return a.auc > b.auc }
         if a.accuracy != b.accuracy { return a.accuracy > b.accuracy }
         if a.logLoss != b.logLoss { return a.logLoss < b.logLoss }
         return a.index < b.index
