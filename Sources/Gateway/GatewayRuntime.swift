@@ -40,12 +40,7 @@ public struct GatewayRuntime: Sendable {
             bus = LinuxI2CBus(number: number)
             clock = SystemClock()
         case .simulated(let scenarioName, let speed, let seed):
-            let scenario: any Scenario
-            if scenarioName == "day" {
-                scenario = OfficeDayScenario(seed: seed)
-            } else {
-                scenario = try ReplayScenario(path: scenarioName)
-            }
+            let scenario = try scenarioNamed(scenarioName, seed: seed)
             let scaled = ScaledClock(start: scenario.start, speed: speed)
             clock = scaled
             bus = SimulatedBus(profile: profile, scenario: scenario, clock: scaled)
@@ -104,7 +99,7 @@ public struct GatewayRuntime: Sendable {
             })
 
         let loop = self.loop
-        controlSocket = ControlSocket(path: config.stateDirectory + "/control.sock", logger: modelLogger) { request in
+        controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { request in
             switch request {
             case "activate":
                 switch GatewayRuntime.activate(store: store, verifier: verifier, now: clock.now()) {

@@ -76,9 +76,9 @@ struct ModelInstallCommand: ParsableCommand {
                 activeVersion: active.map { ($0.manifest.modelID, $0.manifest.version) })
             let stored = try store.install(bytes, modelID: bundle.manifest.modelID, version: bundle.manifest.version)
             print("installed \(bundle.manifest.modelID)@\(bundle.manifest.version) as \(store.path(of: stored))")
-            switch ControlSocket.request("activate", path: config.stateDirectory + "/control.sock") {
+            switch ControlSocket.request("activate", path: store.controlSocketPath) {
             case nil:
-                print("no running gateway answered on \(config.stateDirectory)/control.sock: it will use this model when it starts")
+                print("no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
             case let reply? where reply.hasPrefix("ok "):
                 print("active now: \(reply.dropFirst(3))")
             case let reply?:
@@ -103,7 +103,7 @@ struct ModelListCommand: ParsableCommand {
                 let mark = entry.isActive ? "active  " : entry.isPrevious ? "previous" : "        "
                 print("\(mark)  \(entry.modelID)@\(entry.version)  \(store.path(of: entry.file))")
             }
-            if let status = ControlSocket.request("status", path: store.directory.dropLast("/models".count) + "/control.sock") {
+            if let status = ControlSocket.request("status", path: store.controlSocketPath) {
                 print("running gateway decides with: \(status)")
             }
         }
@@ -122,7 +122,7 @@ struct ModelRollbackCommand: ParsableCommand {
             let store = ModelStore(stateDirectory: config.stateDirectory)
             let file = try store.rollback()
             print("active: \(store.path(of: file))")
-            if let reply = ControlSocket.request("activate", path: config.stateDirectory + "/control.sock") {
+            if let reply = ControlSocket.request("activate", path: store.controlSocketPath) {
                 print(reply.hasPrefix("ok ") ? "running gateway switched to \(reply.dropFirst(3))" : "running gateway \(reply)")
             }
         }

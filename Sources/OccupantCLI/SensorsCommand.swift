@@ -47,7 +47,7 @@ struct SensorsReadCommand: AsyncParsableCommand {
                 bus = LinuxI2CBus(number: number)
                 clock = SystemClock()
             } else {
-                let scenario: any Scenario = simulate == "day" ? OfficeDayScenario() : try ReplayScenario(path: simulate!)
+                let scenario = try scenarioNamed(simulate!)
                 let start = scenario.start + 9.5 * 3600
                 let scaled = ScaledClock(start: start, speed: 1)
                 clock = scaled

@@ -16,9 +16,9 @@ public struct DecisionEngine: Sendable {
         self.scorer = scorer
         self.note = note
         if let newHysteresis {
-            var h = newHysteresis
-            if let state = hysteresis.state { _ = h.update(raw: state, at: Instant(seconds: 0)) }
-            hysteresis = h
+            let state = hysteresis.state
+            hysteresis = newHysteresis
+            hysteresis.resume(from: state)
         }
     }
 

@@ -16,6 +16,13 @@ public struct Hysteresis: Sendable, Equatable {
         self.vacantAfter = vacantAfter
     }
 
+    /// Starts from `state` (a scorer being replaced) instead of taking the first raw decision as is.
+    public mutating func resume(from state: Bool?) {
+        self.state = state
+        pending = nil
+        pendingSince = nil
+    }
+
     /// Feeds the raw decision at `at`; returns the debounced state.
     public mutating func update(raw: Bool, at: Instant) -> Bool {
         guard let current = state else {

@@ -50,7 +50,11 @@ import Testing
         _ = try await waitUntil(timeout: 15, "disconnect noticed") { client.isConnected ? nil : true }
         try await broker.start()
         _ = try await waitUntil(timeout: 15, "reconnection") { client.isConnected ? true : nil }
-        let connects = events.withLock { $0.filter { $0 == .connected }.count }
+        // The flag flips on libmosquitto's thread; the events reach the collector task a moment later.
+        let connects = try? await waitUntil(timeout: 5, "two connected events") {
+            let n = events.withLock { $0.filter { $0 == .connected }.count }
+            return n >= 2 ? n : nil
+        }
         #expect(connects == 2)
         #expect(events.withLock { $0.contains { if case .disconnected = $0 { true } else { false } } })
     }

@@ -12,11 +12,16 @@ import Glibc
 /// renamed into place (then the folder is fsynced) before the `active` pointer is replaced the same way. A reader
 /// therefore sees either the old pointer or the new one, and a pointer only ever names a complete bundle.
 public struct ModelStore: Sendable {
+    public let stateDirectory: String
     public let directory: String
 
     public init(stateDirectory: String) {
+        self.stateDirectory = stateDirectory
         directory = stateDirectory + "/models"
     }
+
+    /// The running gateway's control socket, beside the store.
+    public var controlSocketPath: String { stateDirectory + "/control.sock" }
 
     /// One installed bundle.
     public struct Entry: Sendable, Equatable {
@@ -78,7 +83,7 @@ public struct ModelStore: Sendable {
     // MARK: Files
 
     private func makeDirectory() throws(OccupantError) {
-        for dir in [String(directory.dropLast("/models".count)), directory] where access(dir, F_OK) != 0 {
+        for dir in [stateDirectory, directory] where access(dir, F_OK) != 0 {
             if mkdir(dir, 0o750) != 0 && errno != EEXIST {
                 throw OccupantError(.io, "cannot create \(dir): \(String(cString: strerror(errno)))")
             }

@@ -21,6 +21,11 @@ public protocol Scenario: Sendable {
     func state(at: Instant) -> ThermostatState
 }
 
+/// The scenario a user names: `day` (the built-in office day) or the path of a CSV file to replay.
+public func scenarioNamed(_ name: String, seed: UInt64 = 1) throws(OccupantError) -> any Scenario {
+    name == "day" ? OfficeDayScenario(seed: seed) : try ReplayScenario(path: name)
+}
+
 /// A built-in office day, repeating daily with jitter: people come and go, sit quietly for an hour, and an HVAC
 /// cycle raises the noise floor above the static rule's threshold while the room is empty — the cases
 /// `sound > 10` gets wrong.
