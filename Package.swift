@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C access, one module per C library.
@@ -79,14 +83,30 @@ let package = Package(
             name: "Training",
             dependencies: ["OccupantCore", "Features", "Evaluator"]
         ),
+        // Server mode: intake, registry, retraining, delivery (HTTP on Hummingbird, SQLite through GRDB).
+        .target(
+            name: "Server",
+            dependencies: [
+                "OccupantCore", "MQTT", "Features", "Evaluator", "Training",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Yams",
+                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Server", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
@@ -110,6 +130,13 @@ let package = Package(
         .testTarget(
             name: "TrainingTests",
             dependencies: ["Training", "Evaluator", "Features", "OccupantCore", "OccupantTesting"]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "OccupantCLI", "OccupantTesting", "Evaluator", "Training", "MQTT", "Sensors", "OccupantCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(
             name: "GatewayTests",

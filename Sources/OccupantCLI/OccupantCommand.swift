@@ -12,7 +12,8 @@ public struct OccupantCommand: AsyncParsableCommand {
             """,
         version: occupantVersion,
         subcommands: [
-            GatewayCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self, TrainCommand.self, EvaluateCommand.self, WatchCommand.self, VersionCommand.self,
+            GatewayCommand.self, ServerCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self,
+            TrainCommand.self, EvaluateCommand.self, WatchCommand.self, VersionCommand.self,
         ]
     )
 

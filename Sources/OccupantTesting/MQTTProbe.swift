@@ -70,6 +70,16 @@ public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?)
     throw HarnessError("timed out after \(timeout) s waiting for \(what)")
 }
 
+/// The same for conditions that must await (an HTTP request, say); polls every 100 ms.
+public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () async throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try? await condition() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw HarnessError("timed out after \(timeout) s waiting for \(what)")
+}
+
 /// Decodes a JSON payload into a dictionary.
 public func jsonObject(_ message: MQTTMessage) -> [String: Any]? {
     (try? JSONSerialization.jsonObject(with: Data(message.payload))) as? [String: Any]

@@ -1,0 +1,105 @@
+import OccupantCore
+
+/// `occupant server run`'s settings: where state lives, the HTTP and MQTT endpoints, the gateways it knows and
+/// their tokens, and the retraining, promotion and alert rules.
+public struct ServerConfig: Sendable, Equatable {
+    /// Holds the SQLite file `server.sqlite` and the content-addressed `artifacts/` folder.
+    public var stateDirectory = "/var/lib/occupant-server"
+    public var http = HTTP()
+    /// nil: no MQTT (intake and delivery over HTTP only; no push).
+    public var broker: Broker? = Broker()
+    /// Topic prefix shared with the gateways (`occupant`).
+    public var topicPrefix = "occupant"
+    /// Private key from `occupant keys generate`; bundles are signed with it. Required to train.
+    public var signingKey: String?
+    /// SHA-256 (hex) of the admin token, or the token itself via `adminToken` (hashed when loaded).
+    public var adminTokenHash: String?
+    public var gateways: [Gateway] = []
+    public var intake = Intake()
+    public var retrain = Retrain()
+    public var promotion = Promotion()
+    public var alerts = Alerts()
+    /// The file this was read from, if any.
+    public var path: String?
+
+    public init() {}
+
+    public struct HTTP: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        /// 0 = any free port (printed at start and written to `<stateDirectory>/http.port`).
+        public var port = 8080
+        /// The base URL gateways are told to download from; default `http(s)://host:port`.
+        public var publicURL: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var isTLS: Bool { certFile != nil }
+    }
+
+    public struct Broker: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 1883
+        public var clientID = "occupant-server"
+        public var username: String?
+        public var password: String?
+        public var caFile: String?
+        /// Shared-subscription group: several server processes split the telemetry between them.
+        public var shareGroup = "occupant-server"
+    }
+
+    public struct Gateway: Sendable, Equatable {
+        public var id: String
+        public var scope: String
+        /// SHA-256 (hex) of the gateway's bearer token.
+        public var tokenHash: String
+    }
+
+    public struct Intake: Sendable, Equatable {
+        /// Largest request body accepted (bytes, after gzip is undone).
+        public var maxBodyBytes = 8 << 20
+        /// Readings stamped further than this in the future are refused (seconds).
+        public var maxFutureSkew = 300.0
+    }
+
+    public struct Retrain: Sendable, Equatable {
+        /// Retrain once this many newly labelled telemetry rows have arrived since the last training (0 = never).
+        public var newLabelledRows = 2_000
+        /// Retrain on a schedule as well (seconds; nil = only on new rows or command).
+        public var every: Double?
+        /// Search budget per job.
+        public var trials = 40
+        public var seed: UInt64 = 1
+        /// The most recent fraction of labelled rows held out to compare challenger, champion and rule.
+        public var holdout = 0.25
+        /// Only rows from this far back are used (seconds; nil = all).
+        public var window: Double?
+        /// How often the trigger conditions are checked (seconds).
+        public var checkInterval = 10.0
+    }
+
+    public struct Promotion: Sendable, Equatable {
+        public enum Metric: String, Sendable, CaseIterable { case accuracy, f1, auc }
+        public var metric = Metric.accuracy
+        /// The challenger must beat the champion by at least this much on `metric`.
+        public var margin = 0.005
+        /// Staged rollout: the first wave, by name and/or by percentage of the scope's gateways.
+        public var firstWave: [String] = []
+        public var firstWavePercent: Double?
+    }
+
+    public struct Alerts: Sendable, Equatable {
+        /// Alert when the champion's accuracy on newly labelled rows falls this far below its training baseline.
+        public var margin = 0.05
+        /// Fewest newly labelled rows before the champion's quality is judged.
+        public var minimumRows = 500
+        /// POSTed a JSON alert (the seeds used SNS for this).
+        public var webhook: String?
+    }
+
+    public func gateway(_ id: String) -> Gateway? { gateways.first { $0.id == id } }
+    public var scopes: [String] { Array(Set(gateways.map(\.scope))).sorted() }
+
+    public var baseURL: String {
+        if let url = http.publicURL { return url }
+        return "\(http.isTLS ? "https" : "http")://\(http.host):\(http.port)"
+    }
+}

@@ -1,0 +1,94 @@
+import Crypto
+import Evaluator
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import OccupantCore
+import ServiceLifecycle
+
+/// Builds a running training host from its configuration: the store, the artifact folder, the registry and its
+/// jobs, the MQTT side and the HTTP API.
+public struct ServerRuntime: Sendable {
+    public let config: ServerConfig
+    public let store: SQLiteStore
+    public let artifacts: ArtifactStore
+    public let registry: ModelRegistry
+    public let mqtt: ServerMQTT
+    public let services: [any Service]
+
+    public init(config: ServerConfig, logger: Logger) throws {
+        self.config = config
+        do {
+            try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw OccupantError(.io, "stateDirectory: cannot create \(config.stateDirectory): \(describeFileError(error))")
+        }
+        store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite")
+        artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
+        var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
+        if let path = config.signingKey {
+            do {
+                signing = try SigningKeys.readPrivateKey(path: path)
+            } catch {
+                throw OccupantError(.configuration, "signingKey: \(error.message)")
+            }
+        }
+        mqtt = try ServerMQTT(config: config, store: store, logger: logger.with(label: "mqtt"))
+        registry = ModelRegistry(
+            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt, logger: logger.with(label: "registry"))
+        mqtt.attach(registry)
+
+        let routes = Routes(config: config, store: store, registry: registry)
+        let portFile = config.stateDirectory + "/http.port"
+        let httpLogger = logger.with(label: "http")
+        let scheme = config.http.isTLS ? "https" : "http"
+        let onRunning: @Sendable (any Channel) async -> Void = { channel in
+            let port = channel.localAddress?.port ?? 0
+            try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+            httpLogger.info("listening on \(scheme)://\(config.http.host):\(port)")
+        }
+        let server: HTTPServerBuilder
+        if let cert = config.http.certFile, let key = config.http.keyFile {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                server = try .tls(.http1(), tlsConfiguration: tls)
+            } catch {
+                throw OccupantError(.configuration, "http.tls: \(error)")
+            }
+        } else {
+            server = .http1()
+        }
+        let app = Application(
+            router: routes.router(), server: server,
+            configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server"),
+            onServerRunning: onRunning, logger: httpLogger)
+        services = [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
+    }
+}
+
+/// Checks the retraining triggers and the champion's quality every `interval` seconds.
+struct RetrainScheduler: Service {
+    let registry: ModelRegistry
+    let interval: Double
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            await registry.checkTriggers()
+        }
+    }
+}
+
+extension Logger {
+    func with(label: String) -> Logger {
+        var copy = Logger(label: label)
+        copy.logLevel = logLevel
+        return copy
+    }
+}

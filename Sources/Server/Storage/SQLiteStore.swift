@@ -1,0 +1,312 @@
+import Foundation
+import GRDB
+import OccupantCore
+
+/// The embedded default store: one SQLite file (WAL) through GRDB, with migrations.
+public final class SQLiteStore: ServerStore {
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw OccupantError(.io, "cannot open the server database \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE telemetry (
+                    gateway TEXT NOT NULL, at REAL NOT NULL, readings TEXT NOT NULL,
+                    PRIMARY KEY (gateway, at)) WITHOUT ROWID;
+                CREATE TABLE batches (
+                    gateway TEXT NOT NULL, batch TEXT NOT NULL, rows INTEGER NOT NULL, received REAL NOT NULL,
+                    PRIMARY KEY (gateway, batch)) WITHOUT ROWID;
+                CREATE TABLE labels (
+                    id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
+                    occupied INTEGER NOT NULL, source TEXT NOT NULL);
+                CREATE INDEX labels_by_gateway ON labels (gateway, start);
+                CREATE TABLE models (
+                    scope TEXT NOT NULL, version INTEGER NOT NULL, model_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+                    size INTEGER NOT NULL, created REAL NOT NULL, data_from REAL NOT NULL, data_to REAL NOT NULL,
+                    labelled_rows_seen INTEGER NOT NULL, report TEXT NOT NULL,
+                    PRIMARY KEY (scope, version));
+                CREATE TABLE aliases (
+                    scope TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (scope, alias));
+                CREATE TABLE promotions (
+                    id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, challenger INTEGER NOT NULL,
+                    champion INTEGER, promoted INTEGER NOT NULL, reason TEXT NOT NULL);
+                CREATE TABLE metrics (
+                    id INTEGER PRIMARY KEY, scope TEXT NOT NULL, version INTEGER NOT NULL, at REAL NOT NULL,
+                    kind TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL, rows INTEGER NOT NULL);
+                CREATE TABLE rollouts (
+                    scope TEXT PRIMARY KEY, version INTEGER NOT NULL, previous INTEGER, wave TEXT NOT NULL,
+                    widened INTEGER NOT NULL);
+                CREATE TABLE gateway_status (
+                    gateway TEXT PRIMARY KEY, active TEXT, sha256 TEXT, refused TEXT, at REAL NOT NULL);
+                CREATE TABLE alerts (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Intake
+
+    public func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (accepted: Int, duplicate: Bool) {
+        try await pool.write { db in
+            if let batchID {
+                let seen = try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID]) ?? false
+                if seen { return (0, true) }
+            }
+            var accepted = 0
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
+            for row in rows {
+                try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
+                accepted += db.changesCount
+            }
+            if let batchID {
+                try db.execute(
+                    sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
+                    arguments: [gateway, batchID, accepted, Date().timeIntervalSince1970])
+            }
+            return (accepted, false)
+        }
+    }
+
+    public func insertLabels(_ labels: [LabelRange]) async throws {
+        try await pool.write { db in
+            for l in labels {
+                try db.execute(
+                    sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) VALUES (?, ?, ?, ?, ?)"#,
+                    arguments: [l.gateway, l.from, l.to, l.occupied, l.source])
+            }
+        }
+    }
+
+    public func telemetry(gateways: [String], from: Double?) async throws -> [TelemetryRow] {
+        try await pool.read { db in
+            var rows: [TelemetryRow] = []
+            for g in gateways {
+                let cursor = try Row.fetchCursor(
+                    db, sql: "SELECT at, readings FROM telemetry WHERE gateway = ? AND at >= ? ORDER BY at",
+                    arguments: [g, from ?? -Double.greatestFiniteMagnitude])
+                while let row = try cursor.next() {
+                    rows.append(TelemetryRow(gateway: g, at: row["at"], readings: decodeReadings(row["readings"])))
+                }
+            }
+            return rows
+        }
+    }
+
+    public func labels(gateways: [String]) async throws -> [LabelRange] {
+        try await pool.read { db in
+            try gateways.flatMap { g in
+                try Row.fetchAll(
+                    db, sql: #"SELECT start, "end", occupied, source FROM labels WHERE gateway = ? ORDER BY id"#, arguments: [g]
+                ).map { LabelRange(gateway: g, from: $0["start"], to: $0["end"], occupied: $0["occupied"], source: $0["source"]) }
+            }
+        }
+    }
+
+    public func labelledRowCount(gateways: [String]) async throws -> Int {
+        try await pool.read { db in
+            try gateways.reduce(0) { total, g in
+                total + (try Int.fetchOne(db, sql: """
+                    SELECT COUNT(*) FROM telemetry t WHERE t.gateway = ?1 AND EXISTS (
+                        SELECT 1 FROM labels l WHERE l.gateway = ?1 AND t.at >= l.start AND t.at < l."end")
+                    """, arguments: [g]) ?? 0)
+            }
+        }
+    }
+
+    public func telemetryCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM telemetry") ?? 0 }
+    }
+
+    // MARK: Registry
+
+    public func addModel(_ m: ModelRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO models (scope, version, model_id, sha256, size, created, data_from, data_to,
+                        labelled_rows_seen, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [m.scope, m.version, m.modelID, m.sha256, m.size, m.created, m.dataFrom, m.dataTo,
+                            m.labelledRowsSeen, m.report])
+        }
+    }
+
+    public func models(scope: String?) async throws -> [ModelRecord] {
+        try await pool.read { db in
+            let rows = if let scope {
+                try Row.fetchAll(db, sql: "SELECT * FROM models WHERE scope = ? ORDER BY version", arguments: [scope])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM models ORDER BY scope, version")
+            }
+            return rows.map(Self.model(from:))
+        }
+    }
+
+    public func model(scope: String, version: Int) async throws -> ModelRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version])
+                .map(Self.model(from:))
+        }
+    }
+
+    static func model(from row: Row) -> ModelRecord {
+        ModelRecord(
+            scope: row["scope"], version: row["version"], modelID: row["model_id"], sha256: row["sha256"], size: row["size"],
+            created: row["created"], dataFrom: row["data_from"], dataTo: row["data_to"],
+            labelledRowsSeen: row["labelled_rows_seen"], report: row["report"])
+    }
+
+    public func nextVersion(scope: String) async throws -> Int {
+        try await pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM models WHERE scope = ?", arguments: [scope]) ?? 0) + 1
+        }
+    }
+
+    public func setAlias(scope: String, alias: String, version: Int?) async throws {
+        try await pool.write { db in
+            if let version {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO aliases (scope, alias, version) VALUES (?, ?, ?)",
+                    arguments: [scope, alias, version])
+            } else {
+                try db.execute(sql: "DELETE FROM aliases WHERE scope = ? AND alias = ?", arguments: [scope, alias])
+            }
+        }
+    }
+
+    public func alias(scope: String, alias: String) async throws -> Int? {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = ?", arguments: [scope, alias])
+        }
+    }
+
+    public func addPromotion(_ r: PromotionRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO promotions (scope, at, challenger, champion, promoted, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [r.scope, r.at, r.challenger, r.champion, r.promoted, r.reason])
+        }
+    }
+
+    public func promotions(scope: String?) async throws -> [PromotionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM promotions WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]
+            ).map {
+                PromotionRecord(
+                    scope: $0["scope"], at: $0["at"], challenger: $0["challenger"], champion: $0["champion"],
+                    promoted: $0["promoted"], reason: $0["reason"])
+            }
+        }
+    }
+
+    public func addMetric(_ r: MetricRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO metrics (scope, version, at, kind, metric, value, rows) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [r.scope, r.version, r.at, r.kind, r.metric, r.value, r.rows])
+        }
+    }
+
+    public func metrics(scope: String?) async throws -> [MetricRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM metrics WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]).map {
+                MetricRecord(
+                    scope: $0["scope"], version: $0["version"], at: $0["at"], kind: $0["kind"], metric: $0["metric"],
+                    value: $0["value"], rows: $0["rows"])
+            }
+        }
+    }
+
+    // MARK: Delivery
+
+    public func setRollout(_ r: Rollout) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO rollouts (scope, version, previous, wave, widened) VALUES (?, ?, ?, ?, ?)",
+                arguments: [r.scope, r.version, r.previous, r.wave.joined(separator: "\n"), r.widened])
+        }
+    }
+
+    public func rollout(scope: String) async throws -> Rollout? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]).map {
+                let wave: String = $0["wave"]
+                return Rollout(
+                    scope: $0["scope"], version: $0["version"], previous: $0["previous"],
+                    wave: wave.split(separator: "\n").map(String.init), widened: $0["widened"])
+            }
+        }
+    }
+
+    public func setGatewayStatus(_ s: GatewayStatus) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [s.gateway, s.active, s.sha256, s.refused, s.at])
+        }
+    }
+
+    public func gatewayStatuses() async throws -> [GatewayStatus] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM gateway_status ORDER BY gateway").map {
+                GatewayStatus(gateway: $0["gateway"], active: $0["active"], sha256: $0["sha256"], refused: $0["refused"], at: $0["at"])
+            }
+        }
+    }
+
+    public func addAlert(scope: String, at: Double, message: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO alerts (scope, at, message) VALUES (?, ?, ?)", arguments: [scope, at, message])
+        }
+    }
+
+    public func alerts(scope: String?) async throws -> [(at: Double, message: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, message FROM alerts WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope])
+                .map { (at: $0["at"], message: $0["message"]) }
+        }
+    }
+}
+
+/// `{"sound":12.5,"hvac":"heating","co2":null}`.
+func encodeReadings(_ readings: [String: ChannelValue?]) -> String {
+    JSON.object(readings.sorted { $0.key < $1.key }.map { JSON.Member($0.key, $0.value?.json ?? .null) }).serialized
+}
+
+func decodeReadings(_ text: String) -> [String: ChannelValue?] {
+    guard let object = try? JSONDecoder().decode([String: JSONReading].self, from: Data(text.utf8)) else { return [:] }
+    return object.mapValues(\.value)
+}
+
+/// A reading as JSON carries it: a number, a string (categorical), or null. Booleans and nested values are refused.
+struct JSONReading: Decodable {
+    var value: ChannelValue?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            value = nil
+        } else if (try? c.decode(Bool.self)) != nil {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a boolean is not a reading")
+        } else if let n = try? c.decode(Double.self) {
+            value = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            value = .category(s)
+        } else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a reading is a number, a string or null")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import OccupantCore
+
+/// One telemetry row: a gateway's readings at one instant (the gateway's `telemetry` payload).
+public struct TelemetryRow: Sendable, Equatable {
+    public var gateway: String
+    /// Unix seconds.
+    public var at: Double
+    /// Channel → value; nil where the gateway had no reading.
+    public var readings: [String: ChannelValue?]
+
+    public init(gateway: String, at: Double, readings: [String: ChannelValue?]) {
+        self.gateway = gateway
+        self.at = at
+        self.readings = readings
+    }
+}
+
+/// Ground truth for one gateway's room over a time range `[from, to)`.
+public struct LabelRange: Sendable, Equatable {
+    public var gateway: String
+    public var from: Double
+    public var to: Double
+    public var occupied: Bool
+    /// `http`, `mqtt`, `csv`.
+    public var source: String
+
+    public init(gateway: String, from: Double, to: Double, occupied: Bool, source: String) {
+        self.gateway = gateway
+        self.from = from
+        self.to = to
+        self.occupied = occupied
+        self.source = source
+    }
+}
+
+/// One model in the registry.
+public struct ModelRecord: Sendable, Equatable {
+    public var scope: String
+    public var version: Int
+    public var modelID: String
+    public var sha256: String
+    public var size: Int
+    /// Unix seconds.
+    public var created: Double
+    public var dataFrom: Double
+    public var dataTo: Double
+    /// Labelled telemetry rows in the scope when the job started (the retrain trigger counts from here).
+    public var labelledRowsSeen: Int
+    /// The full evaluation report (JSON): training report, holdout metrics of challenger, champion and rule.
+    public var report: String
+}
+
+/// A promotion decision and the numbers that made it.
+public struct PromotionRecord: Sendable, Equatable {
+    public var scope: String
+    public var at: Double
+    public var challenger: Int
+    public var champion: Int?
+    public var promoted: Bool
+    public var reason: String
+}
+
+/// A metric measured for a model at some time (training holdout, or newly labelled data).
+public struct MetricRecord: Sendable, Equatable {
+    public var scope: String
+    public var version: Int
+    public var at: Double
+    /// `holdout` (at training time), `live` (on rows labelled since promotion).
+    public var kind: String
+    public var metric: String
+    public var value: Double
+    public var rows: Int
+}
+
+/// What a gateway last reported on its `model/status` topic.
+public struct GatewayStatus: Sendable, Equatable {
+    public var gateway: String
+    public var active: String?
+    public var sha256: String?
+    public var refused: String?
+    public var at: Double
+
+    public init(gateway: String, active: String?, sha256: String?, refused: String?, at: Double) {
+        self.gateway = gateway
+        self.active = active
+        self.sha256 = sha256
+        self.refused = refused
+        self.at = at
+    }
+}
+
+/// A staged rollout of `version` in `scope`: the first wave gets it; everyone once the wave runs it.
+public struct Rollout: Sendable, Equatable {
+    public var scope: String
+    public var version: Int
+    public var previous: Int?
+    public var wave: [String]
+    public var widened: Bool
+}
+
+/// The server's storage. SQLite through GRDB is the embedded default (`SQLiteStore`); the protocol is the seam for a
+/// PostgreSQL backend.
+public protocol ServerStore: Sendable {
+    /// Stores a batch once: a batch id seen before for this gateway stores nothing and answers `duplicate`; rows with
+    /// a (gateway, time) already stored are skipped too, so MQTT and HTTP copies of a reading never double up.
+    func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (accepted: Int, duplicate: Bool)
+    func insertLabels(_ labels: [LabelRange]) async throws
+    func telemetry(gateways: [String], from: Double?) async throws -> [TelemetryRow]
+    /// Every label for these gateways, oldest received first (a later label overrides an earlier one).
+    func labels(gateways: [String]) async throws -> [LabelRange]
+    /// Telemetry rows of these gateways that fall inside some label range.
+    func labelledRowCount(gateways: [String]) async throws -> Int
+    func telemetryCount() async throws -> Int
+
+    func addModel(_ model: ModelRecord) async throws
+    func models(scope: String?) async throws -> [ModelRecord]
+    func model(scope: String, version: Int) async throws -> ModelRecord?
+    func nextVersion(scope: String) async throws -> Int
+    func setAlias(scope: String, alias: String, version: Int?) async throws
+    func alias(scope: String, alias: String) async throws -> Int?
+
+    func addPromotion(_ record: PromotionRecord) async throws
+    func promotions(scope: String?) async throws -> [PromotionRecord]
+    func addMetric(_ record: MetricRecord) async throws
+    func metrics(scope: String?) async throws -> [MetricRecord]
+
+    func setRollout(_ rollout: Rollout) async throws
+    func rollout(scope: String) async throws -> Rollout?
+
+    func setGatewayStatus(_ status: GatewayStatus) async throws
+    func gatewayStatuses() async throws -> [GatewayStatus]
+
+    func addAlert(scope: String, at: Double, message: String) async throws
+    func alerts(scope: String?) async throws -> [(at: Double, message: String)]
+}

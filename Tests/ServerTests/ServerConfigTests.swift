@@ -1,0 +1,55 @@
+import OccupantCore
+import Server
+import Testing
+
+@Suite struct ServerConfigTests {
+    @Test func readsEverySection() throws {
+        let config = try ServerConfig.parse(yaml: """
+            stateDirectory: /tmp/s
+            http: { host: 0.0.0.0, port: 9000, publicUrl: "http://trainer.local:9000/" }
+            broker: { host: broker.local, port: 8883, shareGroup: trainers }
+            signingKey: /etc/occupant/server.key
+            adminToken: secret
+            gateways:
+              - { id: gw-a, scope: office, token: a }
+              - { id: gw-b, scope: office, tokenSha256: "\(tokenHash("b"))" }
+            retrain: { newLabelledRows: 100, every: 1h, trials: 8, holdout: 0.3 }
+            promotion: { metric: f1, margin: 0.01, firstWave: { gateways: [gw-a] } }
+            alerts: { margin: 0.1, webhook: "http://hooks.local/x" }
+            """)
+        #expect(config.http.port == 9000)
+        #expect(config.baseURL == "http://trainer.local:9000")
+        #expect(config.broker?.shareGroup == "trainers")
+        #expect(config.adminTokenHash == tokenHash("secret"))
+        #expect(config.gateways.map(\.id) == ["gw-a", "gw-b"])
+        #expect(config.gateway("gw-b")?.tokenHash == tokenHash("b"))
+        #expect(config.scopes == ["office"])
+        #expect(config.retrain.every == 3600)
+        #expect(config.promotion.metric == .f1)
+        #expect(config.promotion.firstWave == ["gw-a"])
+    }
+
+    @Test func badKeysAreNamedOnePerLine() {
+        do {
+            _ = try ServerConfig.parse(yaml: """
+                http: { port: 99999 }
+                gateways:
+                  - { id: "a/b", token: x }
+                  - { id: c }
+                promotion: { metric: precision, firstWave: { gateways: [nobody] } }
+                colour: blue
+                """, source: "server.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.description.split(separator: "\n")
+            #expect(lines.count == 6, "\(error.description)")
+            #expect(error.description.contains("http.port"))
+            #expect(error.description.contains("cannot be a gateway id"))
+            #expect(error.description.contains("needs 'token' or 'tokenSha256'"))
+            #expect(error.description.contains("promotion.metric"))
+            #expect(error.description.contains("firstWave names 'nobody'"))
+            #expect(error.description.contains("colour"))
+            #expect(lines.allSatisfy { $0.hasPrefix("server.yaml") })
+        }
+    }
+}
