@@ -136,6 +136,7 @@ let package = Package(
             dependencies: [
                 "Server", "OccupantCLI", "OccupantTesting", "Evaluator", "Training", "MQTT", "Sensors", "OccupantCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -22,6 +22,21 @@ public struct QualityAlert: Codable, Sendable, Equatable {
     public var rows: Int
     public var at: String
     public var message: String
+
+    public init(
+        scope: String, model: String, version: Int, metric: String, baseline: Double, measured: Double, rows: Int, at: String,
+        message: String
+    ) {
+        self.scope = scope
+        self.model = model
+        self.version = version
+        self.metric = metric
+        self.baseline = baseline
+        self.measured = measured
+        self.rows = rows
+        self.at = at
+        self.message = message
+    }
 }
 
 /// What a retraining job did.

@@ -1,0 +1,82 @@
+import Evaluator
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OccupantCore
+import OccupantTesting
+import Server
+import Testing
+
+@Suite(.serialized) struct AlertTests {
+    /// The champion is trained on honest labels; then the room's labels stop matching what the sensors say (a new
+    /// use of the room, say). Its accuracy on the newly labelled rows falls below its holdout baseline: one alert.
+    @Test func championQualityDropRaisesOneAlert() async throws {
+        let dir = try temporaryDirectory("alerts")
+        _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("server").path)
+        var config = try ServerConfig.parse(yaml: """
+            gateways: [{ id: gw-a, scope: office, token: a }]
+            retrain: { trials: 3 }
+            alerts: { margin: 0.05, minimumRows: 500 }
+            """)
+        config.stateDirectory = dir.path
+        config.signingKey = dir.appendingPathComponent("server.key").path
+        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+        let announcer = RecordingAnnouncer()
+        let registry = ModelRegistry(
+            config: config, store: store, artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer, logger: Logger(label: "test"))
+        let (rows, labels) = simulatedDays(0..<2, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)
+        try await store.insertLabels(labels)
+        let first = try await registry.retrain(scope: "office", trigger: "test")
+        #expect(first.promoted, "\(first.reason)")
+
+        // Before any new labels: nothing to judge, no alert.
+        try await registry.checkQuality(scope: "office")
+        #expect(announcer.state.withLock { $0.alerts }.isEmpty)
+
+        // A third day whose labels are inverted.
+        let (newRows, newLabels) = simulatedDays(2..<3, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: newRows)
+        try await store.insertLabels(newLabels.map { var l = $0; l.occupied.toggle(); return l })
+        try await registry.checkQuality(scope: "office")
+        try await registry.checkQuality(scope: "office")
+        let alerts = announcer.state.withLock { $0.alerts }
+        #expect(alerts.count == 1)
+        let alert = try #require(alerts.first)
+        #expect(alert.measured < alert.baseline - 0.05)
+        #expect(alert.message.contains("occupancy-office@1"))
+        #expect(try await store.alerts(scope: "office").count == 1)
+        #expect(try await store.metrics(scope: "office").contains { $0.kind == "live" })
+    }
+
+    /// The webhook gets the alert as JSON over real HTTP.
+    @Test func alertIsPostedToTheWebhook() async throws {
+        let received = Locked<[String]>([])
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            received.withLock { $0.append(String(buffer: body)) }
+            return .noContent
+        }
+        let port = try freeLoopbackPort()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let serverTask = Task { try await app.runService() }
+        defer { serverTask.cancel() }
+        try await waitUntil(timeout: 10, "the webhook listens") { canConnect(port: port) ? true : nil }
+
+        var config = ServerConfig()
+        config.broker = nil
+        config.alerts.webhook = "http://127.0.0.1:\(port)/hook"
+        let mqtt = try ServerMQTT(config: config, store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path), logger: Logger(label: "t"))
+        await mqtt.alert(QualityAlert(
+            scope: "office", model: "m", version: 3, metric: "accuracy", baseline: 0.97, measured: 0.8, rows: 900,
+            at: "2026-11-22T00:00:00Z", message: "m@3 accuracy 0.8000 on 900 newly labelled rows"))
+        let bodies = try await waitUntil(timeout: 10, "the webhook POST") { received.withLock { $0.isEmpty ? nil : $0 } }
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
+        #expect(doc["scope"] as? String == "office")
+        #expect(doc["measured"] as? Double == 0.8)
+    }
+}
