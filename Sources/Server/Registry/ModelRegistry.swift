@@ -166,17 +166,19 @@ public actor ModelRegistry {
         return RetrainOutcome(scope: scope, version: version, promoted: decision.promote, reason: decision.reason, sha256: sha)
     }
 
-    /// The scope's joined table (nil when it has no telemetry) and the gateway it came from.
+    /// The scope's joined table (nil when it has no labelled telemetry) and the gateway it came from: the one with
+    /// the most labelled rows (see `TrainingData.table`).
     func scopeTable(_ scope: String) async throws -> (LabelledTable?, String?) {
-        let from = config.retrain.window.map { Date().timeIntervalSince1970 - $0 }
-        var best: (LabelledTable, String)?
+        var best: (gateway: String, labelled: Int)?
         for g in gateways(in: scope) {
-            let rows = try await store.telemetry(gateways: [g], from: from)
-            guard !rows.isEmpty else { continue }
-            let table = TrainingData.table(rows: rows, labels: try await store.labels(gateways: [g]))
-            if best == nil || table.labelledCount > best!.0.labelledCount { best = (table, g) }
+            let n = try await store.labelledRowCount(gateways: [g])
+            if n > (best?.labelled ?? 0) { best = (g, n) }
         }
-        return (best?.0, best?.1)
+        guard let best else { return (nil, nil) }
+        let from = config.retrain.window.map { Date().timeIntervalSince1970 - $0 }
+        let rows = try await store.telemetry(gateways: [best.gateway], from: from)
+        guard !rows.isEmpty else { return (nil, nil) }
+        return (TrainingData.table(rows: rows, labels: try await store.labels(gateways: [best.gateway])), best.gateway)
     }
 
     func measure(_ bundle: ModelBundle, table: LabelledTable, rows: [Int], labels: [UInt8]) throws -> BinaryMetrics {
