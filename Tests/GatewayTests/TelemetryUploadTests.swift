@@ -74,7 +74,8 @@ import Testing
         #expect(posts.first?.status == 500)
         #expect(posts.contains { $0.status == 200 && $0.batchID == posts.first?.batchID })
         // Every batch holds at most uploadBatch rows, in the contract's format.
-        let object = try #require(json(try #require(rows.first)))
+        let firstRow = try #require(rows.first)
+        let object = try #require(json(firstRow))
         #expect(object["at"] is String && object["readings"] is [String: Any] && object["health"] is [String: Any])
         // telemetry: http — nothing on the broker's telemetry topic.
         #expect(probe.messages(on: "occupant/spool/telemetry").isEmpty)
@@ -148,5 +149,44 @@ import Testing
             #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:30:00.000Z","occupied":true}"#,
             #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:45:00.000Z","occupied":true}"#,
         ])
+    }
+}
+
+@Suite struct TelemetrySpoolTests {
+    func sample(_ second: Double) -> Sample {
+        Sample(at: Instant(seconds: 1_767_571_200 + second), readings: [
+            Reading(channel: "sound", value: .number(second))
+        ])
+    }
+
+    @Test func batchesKeepTheirIdAcrossARestartAndTheOldestRowsGoFirst() throws {
+        let dir = try temporaryDirectory("spool").appendingPathComponent("spool").path
+        let spool = try TelemetrySpool(directory: dir, limit: 10, batchSize: 4, logger: testLogger())
+        for s in 0..<6 { spool.append(sample(Double(s))) }
+        try spool.flush()
+        let batch = try #require(try spool.nextBatch())
+        #expect(batch.rows == 4)
+
+        // A restart: the same batch, the same id; nothing is sent twice once acknowledged.
+        let reopened = try TelemetrySpool(directory: dir, limit: 10, batchSize: 4, logger: testLogger())
+        #expect(reopened.count == 6)
+        let again = try #require(try reopened.nextBatch())
+        #expect(again == batch)
+        reopened.acknowledge(again)
+        #expect(reopened.count == 2)
+
+        // Over the limit: the oldest rows are dropped, the newest kept.
+        for s in 6..<20 { reopened.append(sample(Double(s))) }
+        try reopened.flush()
+        #expect(reopened.count == 10)
+        #expect(reopened.droppedCount == 6)
+        var values: [Double] = []
+        while let b = try reopened.nextBatch() {
+            for line in String(decoding: b.body, as: UTF8.self).split(separator: "\n") {
+                values.append(try #require((json(String(line))?["readings"] as? [String: Double])?["sound"]))
+            }
+            reopened.acknowledge(b)
+        }
+        #expect(values == (10..<20).map(Double.init))
     }
 }

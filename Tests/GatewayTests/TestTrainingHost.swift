@@ -103,7 +103,7 @@ final class TestTrainingHost: Sendable {
         }
         let etag = sha256(bundle)
         record.etag = etag
-        var headers: HTTPFields = [.eTag: "\"\(etag)\"", .acceptRanges: "bytes", HTTPField.Name("X-Occupant-Model")!: "test@1"]
+        var headers: HTTPFields = [.eTag: "\"\(etag)\"", .acceptRanges: "bytes", .init("X-Occupant-Model")!: "test@1"]
         let tags = (request.headers[.ifNoneMatch] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if tags.contains("\"\(etag)\"") || tags.contains("*") {
             record.status = 304
@@ -135,7 +135,7 @@ final class TestTrainingHost: Sendable {
     }
 
     private static func telemetry(_ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String, token: String) async throws -> Response {
-        let batchID = request.headers[HTTPField.Name("Batch-ID")!]
+        let batchID = request.headers[.init("Batch-ID")!]
         var record = Request(method: "POST", status: 0, batchID: batchID)
         defer { state.withLock { $0.requests.append(record) } }
         if let status = authorize(request, context, gatewayID: gatewayID, token: token) {

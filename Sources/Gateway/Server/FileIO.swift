@@ -15,7 +15,15 @@ enum FileIO {
     }
 
     static func write(_ bytes: [UInt8], to fd: Int32, path: String) throws(OccupantError) {
-        try bytes.withUnsafeBytes { raw throws(OccupantError) in try write(raw, to: fd, path: path) }
+        let failure: OccupantError? = bytes.withUnsafeBytes { raw in
+            do throws(OccupantError) {
+                try write(raw, to: fd, path: path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
     }
 
     static func write(_ raw: UnsafeRawBufferPointer, to fd: Int32, path: String) throws(OccupantError) {

@@ -51,7 +51,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         self.board = board
         self.publisher = publisher
         self.logger = logger
-        (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(16))
+        let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(16))
+        self.triggers = triggers
+        self.continuation = continuation
         let refusedFile = activator.store.directory + "/refused"
         let refused = (try? FileIO.read(refusedFile)).map { bytes in
             Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(isSHA256Hex))
@@ -60,19 +62,21 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         state = Mutex(State(refused: refused, nextPollAt: monotonicSeconds()))
     }
 
+    private func pollIsDue() -> Bool {
+        state.withLock { s in
+            guard monotonicSeconds() >= s.nextPollAt else { return false }
+            s.nextPollAt = .infinity  // set again once this poll is done
+            return true
+        }
+    }
+
     /// Hashes refused so far.
     public var refusedHashes: Set<String> { state.withLock { $0.refused } }
 
     public func run() async throws {
-        let continuation = self.continuation
-        let timer = Task { [state] in
+        let timer = Task {
             while !Task.isCancelled {
-                let due = state.withLock { s -> Bool in
-                    guard monotonicSeconds() >= s.nextPollAt else { return false }
-                    s.nextPollAt = .infinity  // set again once this poll is done
-                    return true
-                }
-                if due { continuation.yield(.poll) }
+                if self.pollIsDue() { self.continuation.yield(.poll) }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }

@@ -3,6 +3,12 @@ import NIOCore
 import NIOHTTP1
 import OccupantCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The training host's HTTP API as this gateway uses it: every request carries the gateway's bearer token.
 public struct ServerClient: Sendable {
     /// `http://host:port`, no trailing slash.

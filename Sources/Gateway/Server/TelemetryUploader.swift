@@ -34,8 +34,8 @@ public final class TelemetryUploader: Service, Sendable {
     }
 
     public func run() async throws {
-        var lastUpload = monotonicSeconds()
         try? await cancelWhenGracefulShutdown {
+            var lastUpload = monotonicSeconds()
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(Int(min(1, self.interval) * 1000)))
                 self.flush()

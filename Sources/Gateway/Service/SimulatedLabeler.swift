@@ -53,10 +53,10 @@ public final class SimulatedLabeler: Service, Sendable {
     }
 
     public func run() async throws {
-        var tracker = Tracker(every: every)
-        var cursor = clock.now()
         logger.info("publishing the simulated scenario's ground truth on \(publisher.topics.labels)")
         try? await cancelWhenGracefulShutdown {
+            var tracker = Tracker(every: self.every)
+            var cursor = self.clock.now()
             while !Task.isCancelled {
                 let now = self.clock.now()
                 // Step through simulated time a second at a time (bounded per wake-up).
