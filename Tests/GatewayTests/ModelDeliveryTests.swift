@@ -32,7 +32,10 @@ import Testing
         }
         #expect(jsonObject(status)?["sha256"] as? String == sha)
         #expect(jsonObject(status)?["refused"] is NSNull)
-        #expect(status.retain)
+        // Retained: a late subscriber gets it from the broker.
+        let late = try await MQTTProbe(port: rig.broker.port, subscriptions: ["occupant/push/model/status"])
+        let retained = try await late.waitFor("occupant/push/model/status", timeout: 10) { $0.retain }
+        #expect(jsonObject(retained)?["active"] as? String == "bench-d6-100@1")
         // Fetched because of the push: one 204 poll and one 200 download, nothing else (the poll is 5 minutes away).
         #expect(rig.host.requests.map(\.status) == [204, 200])
         #expect(FileManager.default.fileExists(atPath: "\(rig.state)/models/bench-d6-100-v1.occmodel"))
