@@ -10,14 +10,14 @@ import Testing
 /// Telemetry over HTTP with a disk spool: the training host away, rows bounded on disk, a gateway restart, the host
 /// back, every row delivered once (a re-sent batch is answered as a duplicate).
 @Suite(.serialized) struct TelemetryUploadTests {
-    func config(id: String, port: Int, broker: MosquittoBroker, state: String, seed: Int) throws -> GatewayConfig {
+    func config(id: String, port: Int, broker: MosquittoBroker, state: String, seed: Int, spoolLimit: Int = 20) throws -> GatewayConfig {
         var config = try GatewayConfig.parse(yaml: """
             gatewayId: \(id)
             simulate: { scenario: day, speed: 60, seed: \(seed) }
             broker: { port: \(broker.port) }
             stateDirectory: \(state)
             telemetry: { interval: 10s }
-            server: { url: "http://127.0.0.1:\(port)", token: gw-token, pollInterval: 1h, uploadInterval: 300ms, uploadBatch: 5, spoolLimit: 20 }
+            server: { url: "http://127.0.0.1:\(port)", token: gw-token, pollInterval: 1h, uploadInterval: 300ms, uploadBatch: 5, spoolLimit: \(spoolLimit) }
             """)
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         return config
@@ -56,7 +56,9 @@ import Testing
         //    what the first one left, every row once.
         let host = try await TestTrainingHost(port: port, gatewayID: "spool")
         host.failNextTelemetry()
-        let second = try GatewayRuntime(config: config(id: "spool", port: port, broker: broker, state: state, seed: 2), logger: testLogger())
+        //    (A larger limit now, so none of the kept rows is dropped while the first batch is retried.)
+        let second = try GatewayRuntime(
+            config: config(id: "spool", port: port, broker: broker, state: state, seed: 2, spoolLimit: 1000), logger: testLogger())
         let group2 = ServiceGroup(services: second.services, logger: testLogger())
         let run2 = Task { try await group2.run() }
         _ = try await waitUntil(timeout: 30, "the kept rows delivered") {

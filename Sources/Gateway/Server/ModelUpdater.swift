@@ -138,6 +138,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             if skipReason(sha256: announcement.sha256) != nil { return }  // installed or refused meanwhile
             outcome = await fetch(url: announcement.url ?? client.modelURL, expected: announcement.sha256)
         }
+        if Task.isCancelled { return }  // shutting down: the attempt was cut short, nothing to report
         report(outcome)
         // The next poll: the interval with jitter after success, a short capped backoff after a failure.
         state.withLock { s in

@@ -70,8 +70,9 @@ public final class TelemetryUploader: Service, Sendable {
             guard let batch else { return }
             let result: (status: Int, body: String)
             do {
-                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: 30)
+                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: 10)
             } catch {
+                if Task.isCancelled { return }  // shutting down; the batch stays in the spool
                 outage("POST \(client.telemetryURL): \(describeHTTPError(error))")
                 return
             }
