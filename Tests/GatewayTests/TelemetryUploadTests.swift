@@ -133,7 +133,25 @@ import Testing
     }
 }
 
-@Suite struct SimulatedLabelTests {
+@Suite(.serialized) struct SimulatedLabelTests {
+    @Test func simulateLabelsPublishesTheScenarioGroundTruth() async throws {
+        let broker = try await MosquittoBroker()
+        let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/labels/labels"])
+        let gateway = try ChildProcess([
+            "gateway", "run", "--simulate", "--speed", "600", "--simulate-labels", "--broker", broker.endpoint, "--gateway-id", "labels",
+        ])
+        defer { gateway.signal(SIGKILL) }
+        // The office day starts vacant at midnight: after 30 simulated minutes (3 s) the running stretch is reported.
+        let label = try await probe.waitFor("occupant/labels/labels", timeout: 20, "a label")
+        let object = try #require(jsonObject(label))
+        #expect((object["from"] as? String)?.hasPrefix("2026-01-05T00:00:") == true)
+        #expect(object["occupied"] as? Bool == false)
+        #expect(!label.retain)
+        let refused = try await ChildProcess.run(["gateway", "run", "--bus", "1", "--simulate-labels", "--broker", broker.endpoint])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("simulated ground truth needs the simulated thermostat"))
+    }
+
     @Test func oneLabelPerStretchWhenItEndsAndTheRunningOneEveryInterval() {
         var tracker = SimulatedLabeler.Tracker(every: 1800)
         let t0 = Instant(iso8601: "2026-01-05T08:00:00Z")!
