@@ -82,6 +82,11 @@ public struct GatewayRuntime: Sendable {
         } catch {
             throw OccupantError(.configuration, "trustedKeys: \(error.message)")
         }
+        // Checked before anything is created on disk.
+        let serverToken = try config.server.map(GatewayRuntime.token)
+        if config.simulatedLabels != nil && !(bus is SimulatedBus) {
+            throw OccupantError(.configuration, "simulate.labels (--simulate-labels): simulated ground truth needs the simulated thermostat (--simulate)")
+        }
         let clock = self.clock
         let modelStatus = ModelStatusBoard()
         self.modelStatus = modelStatus
@@ -142,8 +147,8 @@ public struct GatewayRuntime: Sendable {
             }
         }
 
-        if let server = config.server {
-            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: try GatewayRuntime.token(server))
+        if let server = config.server, let serverToken {
+            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken)
             updater = ModelUpdater(
                 client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
                 logger: logger.with(label: "update"))
@@ -151,9 +156,6 @@ public struct GatewayRuntime: Sendable {
         } else {
             updater = nil
             uploader = nil
-        }
-        if config.simulatedLabels != nil && !(bus is SimulatedBus) {
-            throw OccupantError(.configuration, "simulate.labels (--simulate-labels): simulated ground truth needs the simulated thermostat (--simulate)")
         }
         if let labels = config.simulatedLabels, let simulated = bus as? SimulatedBus {
             labeler = SimulatedLabeler(scenario: simulated.scenario, clock: clock, every: labels.every, publisher: publisher, logger: logger.with(label: "labels"))

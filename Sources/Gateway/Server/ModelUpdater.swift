@@ -116,6 +116,14 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         continuation.yield(.push(announcement))
     }
 
+    /// The announced URL when it is on the configured server (the bearer token goes nowhere else); else our own.
+    func downloadURL(_ announcement: ModelAnnouncement) -> String {
+        guard let url = announcement.url else { return client.modelURL }
+        if url.hasPrefix(client.baseURL + "/") { return url }
+        logger.warning("the announcement's url \(url) is not on \(client.baseURL); fetching from \(client.modelURL) instead")
+        return client.modelURL
+    }
+
     /// Why a bundle with this hash need not be fetched, or nil.
     func skipReason(sha256: String) -> String? {
         if board.current.active?.sha256 == sha256 { return "already active" }
@@ -136,7 +144,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             outcome = await fetch(url: client.modelURL, expected: nil)
         case .push(let announcement):
             if skipReason(sha256: announcement.sha256) != nil { return }  // installed or refused meanwhile
-            outcome = await fetch(url: announcement.url ?? client.modelURL, expected: announcement.sha256)
+            outcome = await fetch(url: downloadURL(announcement), expected: announcement.sha256)
         }
         if Task.isCancelled { return }  // shutting down: the attempt was cut short, nothing to report
         report(outcome)
