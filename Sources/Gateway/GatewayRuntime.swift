@@ -25,6 +25,17 @@ public struct GatewayRuntime: Sendable {
     public let loop: GatewayLoop
     public let store: ModelStore
     public let controlSocket: ControlSocket
+    /// Which model runs and the last refusal (published on `…/model/status` when a server is configured).
+    public let modelStatus: ModelStatusBoard
+    /// Switches the loop to the store's active bundle (control socket and updater).
+    public let activator: ModelActivator
+    /// Pulls models from the training host (`server:` configured).
+    public let updater: ModelUpdater?
+    /// Telemetry kept on disk for the training host, and the service that uploads it.
+    public let spool: TelemetrySpool?
+    public let uploader: TelemetryUploader?
+    /// Publishes the simulated scenario's ground truth (`--simulate-labels`).
+    public let labeler: SimulatedLabeler?
 
     /// The bus when it is simulated (for fault injection in tests).
     public var simulatedBus: SimulatedBus? { bus as? SimulatedBus }
@@ -59,7 +70,6 @@ public struct GatewayRuntime: Sendable {
             connection: client, topics: topics, discovery: discovery,
             edukitThing: config.topics.edukit ? (config.topics.edukitThing ?? config.gatewayID) : nil,
             queueLimit: config.broker.queueLimit, logger: mqttLogger)
-        mqttService = MQTTService(client: client, publisher: publisher, connectTimeout: config.broker.connectTimeout, logger: mqttLogger)
 
         let busForReload = bus
         var initial = GatewayRuntime.components(config, profile: profile, bus: bus)
@@ -72,20 +82,38 @@ public struct GatewayRuntime: Sendable {
         } catch {
             throw OccupantError(.configuration, "trustedKeys: \(error.message)")
         }
+        // Checked before anything is created on disk.
+        let serverToken = try config.server.map(GatewayRuntime.token)
+        if config.simulatedLabels != nil && !(bus is SimulatedBus) {
+            throw OccupantError(.configuration, "simulate.labels (--simulate-labels): simulated ground truth needs the simulated thermostat (--simulate)")
+        }
         let clock = self.clock
+        let modelStatus = ModelStatusBoard()
+        self.modelStatus = modelStatus
         // The active model, if one is installed and still passes every check; otherwise the rule, saying why.
-        switch GatewayRuntime.activate(store: store, verifier: verifier, now: clock.now()) {
+        switch ModelActivator.load(store: store, verifier: verifier, now: clock.now()) {
         case .none:
             break
-        case .success(let scorer):
+        case .success(let scorer, let sha256):
             initial.engine.replace(scorer: scorer, hysteresis: scorer.hysteresis, note: nil)
+            modelStatus.update { $0.active = .init(modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256) }
             modelLogger.info("deciding with \(scorer.id)")
         case .failure(let reason):
             initial.engine.note = "fallback: \(reason)"
             modelLogger.error("installed model refused, deciding with the static rule: \(reason)")
         }
+        let spool: TelemetrySpool?
+        if let server = config.server, server.telemetry.usesHTTP {
+            spool = try TelemetrySpool(
+                directory: config.stateDirectory + "/spool", limit: server.spoolLimit, batchSize: server.uploadBatch,
+                logger: logger.with(label: "telemetry"))
+        } else {
+            spool = nil
+        }
+        self.spool = spool
         loop = GatewayLoop(
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(), maxCycles: maxCycles,
+            telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT,
             logger: logger.with(label: "gateway"),
             reload: {
                 var fresh = config
@@ -98,19 +126,18 @@ public struct GatewayRuntime: Sendable {
                 return GatewayRuntime.components(fresh, profile: profile, bus: busForReload)
             })
 
+        let activator = ModelActivator(store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
+        self.activator = activator
         let loop = self.loop
         controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { request in
             switch request {
             case "activate":
-                switch GatewayRuntime.activate(store: store, verifier: verifier, now: clock.now()) {
+                switch activator.switchToActive(by: "the control socket") {
                 case .none:
                     return "refused unreadable: no active model in \(store.directory)"
-                case .success(let scorer):
-                    loop.replaceScorer(scorer, hysteresis: scorer.hysteresis, note: nil)
-                    modelLogger.info("model switched by the control socket: \(scorer.id)")
+                case .success(let scorer, _):
                     return "ok \(scorer.id)"
                 case .failure(let reason):
-                    modelLogger.error("model refused, the running one keeps deciding: \(reason)")
                     return "refused \(reason)"
                 }
             case "status":
@@ -119,29 +146,51 @@ public struct GatewayRuntime: Sendable {
                 return "error unknown request '\(request)' (activate, status)"
             }
         }
+
+        if let server = config.server, let serverToken {
+            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken)
+            updater = ModelUpdater(
+                client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
+                logger: logger.with(label: "update"))
+            uploader = spool.map { TelemetryUploader(client: client, spool: $0, interval: server.uploadInterval, logger: logger.with(label: "telemetry")) }
+        } else {
+            updater = nil
+            uploader = nil
+        }
+        if let labels = config.simulatedLabels, let simulated = bus as? SimulatedBus {
+            labeler = SimulatedLabeler(scenario: simulated.scenario, clock: clock, every: labels.every, publisher: publisher, logger: logger.with(label: "labels"))
+        } else {
+            labeler = nil
+        }
+        mqttService = MQTTService(
+            client: client, publisher: publisher, connectTimeout: config.broker.connectTimeout,
+            listeners: [updater].compactMap { $0 }, logger: mqttLogger)
     }
 
     /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline).
-    public var services: [any Service] { [mqttService, controlSocket, loop] }
-
-    /// Loads and checks the store's active bundle. `.none` when nothing is installed.
-    static func activate(store: ModelStore, verifier: ModelVerifier, now: Instant) -> ActivationResult {
-        guard let file = store.activeFile else { return .none }
-        do {
-            let bytes = try ModelBundle.read(path: store.path(of: file))
-            let bundle = try verifier.verify(bytes, now: now)
-            return .success(try ModelScorer(bundle: bundle))
-        } catch let error as BundleError {
-            return .failure("\(error.reason.rawValue): \(error.message)")
-        } catch {
-            return .failure("\(error)")
-        }
+    /// The uploader stops after the loop, so the last samples reach the spool on disk.
+    public var services: [any Service] {
+        var list: [any Service] = [mqttService]
+        if let uploader { list.append(uploader) }
+        if let updater { list.append(updater) }
+        list.append(controlSocket)
+        if let labeler { list.append(labeler) }
+        list.append(loop)
+        return list
     }
 
-    enum ActivationResult {
-        case none
-        case success(ModelScorer)
-        case failure(String)
+    /// The server token, inline or from `server.tokenFile`.
+    static func token(_ server: GatewayConfig.Server) throws -> String {
+        if let token = server.token { return token }
+        guard let file = server.tokenFile else { preconditionFailure("configuration parsing requires token or tokenFile") }
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(describeFileError(error))")
+        }
+        if text.isEmpty { throw OccupantError(.configuration, "server.tokenFile: \(file) is empty") }
+        return text
     }
 
     static func components(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Reloaded {

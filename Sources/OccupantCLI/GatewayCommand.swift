@@ -40,6 +40,9 @@ struct GatewayRunCommand: AsyncParsableCommand {
     @Option(help: "Simulated time runs this many times faster than real time (with --simulate).")
     var speed: Double?
 
+    @Flag(help: "Publish the simulated scenario's ground truth on occupant/<id>/labels, one label per occupied or vacant stretch (demo; with --simulate).")
+    var simulateLabels = false
+
     @Option(help: ArgumentHelp("MQTT broker, overriding the configuration.", valueName: "host:port"))
     var broker: String?
 
@@ -104,6 +107,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
             config.source = .simulated(scenario: scenario, speed: speed, seed: seed)
         }
         if let bus { config.source = .bus(bus) }
+        if simulateLabels && config.simulatedLabels == nil { config.simulatedLabels = GatewayConfig.SimulatedLabels() }
         if let broker, let (host, port) = parseEndpoint(broker) {
             config.broker.host = host
             config.broker.port = port

@@ -25,9 +25,9 @@ extension GatewayConfig {
 
     static let topKeys = [
         "gatewayId", "profile", "bus", "simulate", "broker", "topics", "decision", "telemetry", "sensors",
-        "stateDirectory", "trustedKeys",
+        "stateDirectory", "trustedKeys", "server",
     ]
-    static let simulateKeys = ["scenario", "speed", "seed"]
+    static let simulateKeys = ["scenario", "speed", "seed", "labels", "labelEvery"]
     static let brokerKeys = [
         "host", "port", "clientId", "keepalive", "username", "password", "passwordFile", "tls", "queueLimit",
         "reconnect", "connectTimeout",
@@ -67,6 +67,11 @@ extension GatewayConfig {
                 if let s = sim.optional("scenario")?.string() { scenario = s }
                 if let s = sim.optional("speed")?.double(in: 0.001...100_000) { speed = s }
                 if let s = sim.optional("seed")?.int(in: 0...Int(Int32.max)) { seed = UInt64(s) }
+                var labels = GatewayConfig.SimulatedLabels()
+                if let field = sim.optional("labelEvery"), let v = field.duration() {
+                    if v <= 0 { field.report("must be positive") } else { labels.every = v }
+                }
+                if sim.optional("labels")?.bool() == true { config.simulatedLabels = labels }
             }
             config.source = .simulated(scenario: scenario, speed: speed, seed: seed)
         }
@@ -143,6 +148,7 @@ extension GatewayConfig {
                 config.sensors = SensorSettings(degradedAfter: degraded, failedAfter: failed, stuckAfter: stuck)
             }
         }
+        if let server = map.optional("server")?.mapping(allowed: serverKeys) { applyServer(server, to: &config) }
         if let v = map.optional("stateDirectory")?.string() { config.stateDirectory = v }
         if let list = map.optional("trustedKeys")?.list() {
             config.trustedKeys = list.compactMap { $0.string() }

@@ -16,6 +16,10 @@ public struct GatewayConfig: Sendable, Equatable {
     public var stateDirectory: String
     /// Public keys (files) whose signatures on model bundles this gateway trusts.
     public var trustedKeys: [String]
+    /// The training host (models and telemetry); nil runs the gateway on its own.
+    public var server: Server?
+    /// With a simulated source: publish the scenario's ground truth on `…/labels` (demo only).
+    public var simulatedLabels: SimulatedLabels?
     /// The file this configuration was read from, if any (used for SIGHUP reloads).
     public var path: String?
 
@@ -79,7 +83,16 @@ public struct GatewayConfig: Sendable, Equatable {
         self.sensors = SensorSettings()
         self.stateDirectory = "/var/lib/occupant"
         self.trustedKeys = []
+        self.server = nil
+        self.simulatedLabels = nil
         self.path = nil
+    }
+
+    /// Simulated ground truth: one label per occupied or vacant stretch, sent when it ends, and the running stretch
+    /// every `every` simulated seconds.
+    public struct SimulatedLabels: Sendable, Equatable {
+        public var every: Double
+        public init(every: Double = 1800) { self.every = every }
     }
 
     /// The default configuration file.

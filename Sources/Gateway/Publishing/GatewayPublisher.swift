@@ -53,6 +53,18 @@ public final class GatewayPublisher: Sendable {
         state.withLock { send(message, priority: .telemetry, key: nil, in: &$0) }
     }
 
+    /// Publishes the model status (retained; the newest replaces a queued older one).
+    public func publish(modelStatus: JSON) {
+        let message = MQTTMessage(topic: topics.modelStatus, text: modelStatus.serialized, qos: 1, retain: true)
+        state.withLock { send(message, priority: .state, key: "modelStatus", in: &$0) }
+    }
+
+    /// Publishes one ground-truth label (not retained; kept like a state change while the broker is away).
+    public func publish(label: JSON) {
+        let message = MQTTMessage(topic: topics.labels, text: label.serialized, qos: 1)
+        state.withLock { send(message, priority: .state, key: nil, in: &$0) }
+    }
+
     /// Called on every CONNACK: subscribe, announce, then flush what was queued.
     public func connected() {
         do {

@@ -35,6 +35,28 @@ public enum Payloads {
         ])
     }
 
+    /// `occupant/<id>/model/status`: `{"active":"id@3","sha256":"…","refused":null,"at":"…"}`; `refused` is
+    /// `{"version":4,"sha256":"…","reason":"badSignature: …"}` after a refusal.
+    public static func modelStatus(_ status: ModelStatus, at: Instant) -> JSON {
+        .object([
+            "active": status.active.map { JSON.string($0.name) } ?? .null,
+            "sha256": status.active.map { JSON.string($0.sha256) } ?? .null,
+            "refused": status.refused.map { r in
+                JSON.object([
+                    "version": r.version.map { JSON.number(Double($0)) } ?? .null,
+                    "sha256": .string(r.sha256),
+                    "reason": .string(r.reason),
+                ])
+            } ?? .null,
+            "at": .string(at.iso8601),
+        ])
+    }
+
+    /// `occupant/<id>/labels`: `{"from":"…","to":"…","occupied":true}`.
+    public static func label(from: Instant, to: Instant, occupied: Bool) -> JSON {
+        .object(["from": .string(from.iso8601), "to": .string(to.iso8601), "occupied": .bool(occupied)])
+    }
+
     /// The EduKit Smart Thermostat's shadow update, in that firmware's units: temperature °F − 50, sound 0–255,
     /// hvacStatus HEATING | COOLING | STANDBY.
     public static func edukitShadow(_ d: Decision, sample: Sample) -> JSON? {

@@ -17,6 +17,12 @@ public struct GatewayTopics: Sendable, Equatable {
     public var status: String { "\(base)/status" }
     /// Raw readings at the telemetry interval.
     public var telemetry: String { "\(base)/telemetry" }
+    /// Retained model announcements from the training host (`{"modelID":…,"version":…,"sha256":…,"url":…}`).
+    public var modelAvailable: String { "\(base)/model/available" }
+    /// Retained: which model runs, and the last refusal.
+    public var modelStatus: String { "\(base)/model/status" }
+    /// Ground truth as time ranges (`{"from":…,"to":…,"occupied":true}`).
+    public var labels: String { "\(base)/labels" }
     /// Home Assistant's birth message topic.
     public var homeAssistantStatus: String { "\(discoveryPrefix)/status" }
 

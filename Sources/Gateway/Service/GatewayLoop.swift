@@ -19,6 +19,9 @@ public final class GatewayLoop: Service, Sendable {
     private let logger: Logger
     private let shared: Mutex<Shared>
     private let reload: (@Sendable () throws -> Reloaded)?
+    /// Telemetry for the training host (held in memory, written to disk by the uploader: no file I/O here).
+    private let telemetrySpool: TelemetrySpool?
+    private let telemetryOverMQTT: Bool
 
     /// What a reload produces: a new reader and engine settings.
     public struct Reloaded: Sendable {
@@ -46,8 +49,11 @@ public final class GatewayLoop: Service, Sendable {
 
     public init(
         initial: Reloaded, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
-        maxCycles: Int? = nil, logger: Logger, reload: (@Sendable () throws -> Reloaded)? = nil
+        maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true, logger: Logger,
+        reload: (@Sendable () throws -> Reloaded)? = nil
     ) {
+        self.telemetrySpool = telemetrySpool
+        self.telemetryOverMQTT = telemetryOverMQTT
         self.clock = clock
         self.publisher = publisher
         self.notifier = notifier
@@ -146,7 +152,8 @@ public final class GatewayLoop: Service, Sendable {
                 published = true
             }
             if let interval = current.telemetryInterval, now - lastTelemetryAt >= interval {
-                publisher.publish(telemetry: sample)
+                if telemetryOverMQTT { publisher.publish(telemetry: sample) }
+                telemetrySpool?.append(sample)
                 lastTelemetryAt = now
             }
             let elapsed = monotonicSeconds() - tickStart

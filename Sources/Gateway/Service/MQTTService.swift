@@ -4,6 +4,12 @@ import OccupantCore
 import ServiceLifecycle
 import Synchronization
 
+/// A part of the gateway that listens on the broker: told of every CONNACK (to subscribe) and every message.
+public protocol MQTTListener: Sendable {
+    func connected()
+    func received(_ message: MQTTMessage)
+}
+
 /// Owns the broker connection: starts it, reacts to its events (announce on connect, re-announce when Home
 /// Assistant comes back), reports an unreachable broker once per outage, and on shutdown publishes `offline` and
 /// waits (briefly) for the broker to acknowledge it before disconnecting.
@@ -11,6 +17,7 @@ public final class MQTTService: Service, Sendable {
     public let client: MosquittoClient
     public let publisher: GatewayPublisher
     public let connectTimeout: Double
+    private let listeners: [any MQTTListener]
     private let logger: Logger
     private let progress = Mutex(Progress())
 
@@ -21,7 +28,11 @@ public final class MQTTService: Service, Sendable {
         var stopping = false
     }
 
-    public init(client: MosquittoClient, publisher: GatewayPublisher, connectTimeout: Double, logger: Logger) {
+    public init(
+        client: MosquittoClient, publisher: GatewayPublisher, connectTimeout: Double, listeners: [any MQTTListener] = [],
+        logger: Logger
+    ) {
+        self.listeners = listeners
         self.client = client
         self.publisher = publisher
         self.connectTimeout = connectTimeout
@@ -76,6 +87,7 @@ public final class MQTTService: Service, Sendable {
             }
             logger.info(first ? "connected to MQTT broker" : "reconnected to MQTT broker", metadata: ["mqtt.broker": "\(client.options.endpoint)"])
             publisher.connected()
+            for listener in listeners { listener.connected() }
         case .refused(let reason):
             logger.error("MQTT broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(client.options.endpoint)"])
         case .disconnected(let reason):
@@ -86,6 +98,7 @@ public final class MQTTService: Service, Sendable {
                 logger.info("Home Assistant is online: sending discovery and state again")
                 publisher.homeAssistantOnline()
             }
+            for listener in listeners { listener.received(message) }
         case .delivered(let id):
             let done = progress.withLock { $0.stopping && $0.offlineID == id }
             if done { client.stop() }

@@ -1,0 +1,182 @@
+import AsyncHTTPClient
+import Evaluator
+import NIOCore
+import OccupantCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ModelUpdater {
+    /// The partial download for `sha256`: `<models>/.download-<sha256>`.
+    func downloadPath(_ sha256: String) -> String { activator.store.directory + "/.download-" + sha256 }
+
+    /// A download left by an interrupted attempt: its hash and size.
+    func partialDownload() -> (sha256: String, size: Int)? {
+        for name in FileIO.list(activator.store.directory) where name.hasPrefix(".download-") {
+            let sha = String(name.dropFirst(".download-".count))
+            guard isSHA256Hex(sha), let size = FileIO.size(downloadPath(sha)) else {
+                FileIO.remove(activator.store.directory + "/" + name)
+                continue
+            }
+            return (sha, size)
+        }
+        return nil
+    }
+
+    /// One attempt: ask the server (resuming a partial download), check the bytes, verify, install and switch.
+    func fetch(url: String, expected: String?) async -> FetchOutcome {
+        do {
+            try FileIO.makeDirectories([activator.store.stateDirectory, activator.store.directory])
+        } catch {
+            return .failed(error.message)
+        }
+        var partial = partialDownload()
+        if let p = partial, let expected, p.sha256 != expected {
+            FileIO.remove(downloadPath(p.sha256))  // an older announcement's leftovers
+            partial = nil
+        }
+        if let p = partial, p.size == 0 {
+            partial = nil
+        }
+
+        var headers: [(String, String)] = []
+        // Anything we hold or have refused is "not modified" for us (a list, as HTTP allows).
+        let known = ([board.current.active?.sha256].compactMap { $0 } + refusedHashes.sorted()).map { "\"\($0)\"" }
+        if !known.isEmpty { headers.append(("If-None-Match", known.joined(separator: ", "))) }
+        if let p = partial {
+            headers.append(("Range", "bytes=\(p.size)-"))
+            headers.append(("If-Range", "\"\(p.sha256)\""))
+        }
+        let request = client.request(url, headers: headers)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.http.execute(request, timeout: .seconds(30))
+        } catch {
+            return .failed("GET \(url): \(describeHTTPError(error))")
+        }
+        let status = Int(response.status.code)
+        switch status {
+        case 304:
+            return .notModified
+        case 204:
+            return .noModel
+        case 200, 206:
+            break
+        case 401, 403:
+            return .failed("GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))")
+        default:
+            let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            return .failed("GET \(url): HTTP \(status) \(answer.prefix(200))")
+        }
+
+        // Which bundle is this? The ETag is its SHA-256.
+        let etag = response.headers.first(name: "ETag").map(unquotedETag)?.lowercased()
+        let sha: String
+        if status == 206, let p = partial {
+            sha = p.sha256
+        } else if let etag, isSHA256Hex(etag) {
+            sha = etag
+        } else if let expected {
+            sha = expected
+        } else {
+            return .failed("GET \(url): no SHA-256 ETag on the answer")
+        }
+        if let reason = skipReason(sha256: sha) { return .skipped(sha256: sha, reason: reason) }
+
+        let path = downloadPath(sha)
+        let fd: Int32
+        var received: Int
+        do {
+            if status == 206 {
+                guard let p = partial, let range = response.headers.first(name: "Content-Range"),
+                    contentRangeStart(range) == p.size
+                else {
+                    if let p = partial { FileIO.remove(downloadPath(p.sha256)) }
+                    return .failed("GET \(url): a 206 answer that does not continue the partial download; starting over")
+                }
+                fd = try FileIO.openForAppend(path)
+                received = p.size
+            } else {
+                // A full answer: start over (and drop any other partial download).
+                if let p = partial, p.sha256 != sha { FileIO.remove(downloadPath(p.sha256)) }
+                fd = try FileIO.openForAppend(path, truncate: true)
+                received = 0
+            }
+        } catch {
+            return .failed(error.message)
+        }
+        let resumedAt = status == 206 ? received : 0
+        do {
+            defer { close(fd) }
+            for try await chunk in response.body {
+                received += chunk.readableBytes
+                if received > ModelBundle.maximumSize {
+                    FileIO.remove(path)
+                    return .failed("GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
+                }
+                try chunk.withUnsafeReadableBytes { raw throws(OccupantError) in try FileIO.write(raw, to: fd, path: path) }
+            }
+            try FileIO.sync(fd, path: path)
+        } catch let error as OccupantError {
+            return .failed(error.message)
+        } catch {
+            return .failed("GET \(url): interrupted after \(received) bytes (\(describeHTTPError(error))); the download resumes from there")
+        }
+
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path)
+        } catch {
+            return .failed(error.message)
+        }
+        let actual = sha256Hex(bytes)
+        guard actual == sha else {
+            FileIO.remove(path)
+            return .failed("the download's SHA-256 is \(actual), expected \(sha)\(resumedAt > 0 ? " (resumed at \(resumedAt))" : "")")
+        }
+        FileIO.remove(path)
+        return install(bytes, sha256: sha, resumedAt: resumedAt)
+    }
+
+    /// Every bundle check (newer than the running version), then install and switch like the control socket.
+    private func install(_ bytes: [UInt8], sha256 sha: String, resumedAt: Int) -> FetchOutcome {
+        let active = board.current.active.map { (id: $0.modelID, version: $0.version) }
+        let bundle: ModelBundle
+        do {
+            bundle = try activator.verifier.verify(bytes, now: activator.clock.now(), activeVersion: active)
+        } catch {
+            let version = try? ModelBundle.decode(bytes).manifest.version
+            return .refused(.init(version: version, sha256: sha, reason: "\(error.reason.rawValue): \(error.message)"))
+        }
+        let manifest = bundle.manifest
+        do {
+            try activator.store.install(bytes, modelID: manifest.modelID, version: manifest.version)
+        } catch {
+            return .failed("installing \(manifest.modelID)@\(manifest.version): \(error.message)")
+        }
+        switch activator.switchToActive(by: "the server\(resumedAt > 0 ? " (download resumed at byte \(resumedAt))" : "")") {
+        case .success(let scorer, let activeSHA):
+            return .installed(name: "\(manifest.modelID)@\(manifest.version) (\(scorer.id))", sha256: activeSHA)
+        case .failure(let reason):
+            return .refused(.init(version: manifest.version, sha256: sha, reason: reason))
+        case .none:
+            return .failed("installed \(manifest.modelID)@\(manifest.version) but the store has no active model")
+        }
+    }
+}
+
+/// `bytes 100-199/200` → 100.
+func contentRangeStart(_ value: String) -> Int? {
+    let trimmed = value.drop { $0 == " " }
+    guard trimmed.hasPrefix("bytes ") else { return nil }
+    let spec = trimmed.dropFirst("bytes ".count)
+    guard let dash = spec.firstIndex(of: "-") else { return nil }
+    return Int(spec[..<dash])
+}
+
+/// A short reason for a failed request: connection refused, timeout, closed.
+func describeHTTPError(_ error: any Error) -> String {
+    if let error = error as? HTTPClientError { return "\(error)" }
+    return "\(error)"
+}

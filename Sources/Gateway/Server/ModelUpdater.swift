@@ -1,0 +1,232 @@
+import Logging
+import MQTT
+import OccupantCore
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Keeps the gateway's model in step with the training host: polls `GET …/model` at the configured interval (with
+/// jitter, `If-None-Match` the active bundle), and fetches at once when the server announces a bundle on
+/// `…/model/available`. A download resumes with `Range` after an interruption; the bytes must match the announced
+/// SHA-256 and pass every bundle check before the bundle is installed and the loop switches to it. A refused bundle
+/// is remembered by hash and not fetched again; the running model keeps deciding. The outcome of each attempt that
+/// changes something is published on `…/model/status`.
+public final class ModelUpdater: Service, MQTTListener, Sendable {
+    let client: ServerClient
+    let settings: GatewayConfig.Server
+    let activator: ModelActivator
+    let board: ModelStatusBoard
+    let publisher: GatewayPublisher
+    let logger: Logger
+    private let triggers: AsyncStream<Trigger>
+    private let continuation: AsyncStream<Trigger>.Continuation
+    private let state: Mutex<State>
+
+    enum Trigger: Sendable {
+        case poll
+        case push(ModelAnnouncement)
+    }
+
+    struct State {
+        /// Hashes of bundles refused here (also kept in `<models>/refused`).
+        var refused: Set<String>
+        /// Monotonic seconds of the next poll.
+        var nextPollAt: Double
+        /// Failed attempts in a row (for the retry backoff).
+        var failures = 0
+    }
+
+    public init(
+        client: ServerClient, settings: GatewayConfig.Server, activator: ModelActivator, board: ModelStatusBoard,
+        publisher: GatewayPublisher, logger: Logger
+    ) {
+        self.client = client
+        self.settings = settings
+        self.activator = activator
+        self.board = board
+        self.publisher = publisher
+        self.logger = logger
+        let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(16))
+        self.triggers = triggers
+        self.continuation = continuation
+        let refusedFile = activator.store.directory + "/refused"
+        let refused = (try? FileIO.read(refusedFile)).map { bytes in
+            Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(isSHA256Hex))
+        } ?? []
+        // The first poll comes right after start.
+        state = Mutex(State(refused: refused, nextPollAt: monotonicSeconds()))
+    }
+
+    private func pollIsDue() -> Bool {
+        state.withLock { s in
+            guard monotonicSeconds() >= s.nextPollAt else { return false }
+            s.nextPollAt = .infinity  // set again once this poll is done
+            return true
+        }
+    }
+
+    /// Hashes refused so far.
+    public var refusedHashes: Set<String> { state.withLock { $0.refused } }
+
+    public func run() async throws {
+        let timer = Task {
+            while !Task.isCancelled {
+                if self.pollIsDue() { self.continuation.yield(.poll) }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { timer.cancel() }
+        try? await cancelWhenGracefulShutdown {
+            for await trigger in self.triggers {
+                if Task.isCancelled { break }
+                await self.handle(trigger)
+            }
+        }
+    }
+
+    // MARK: MQTT
+
+    public func connected() {
+        do {
+            try publisher.connection.subscribe(publisher.topics.modelAvailable, qos: 1)
+        } catch {
+            logger.warning("cannot subscribe to model announcements: \(error)", metadata: ["mqtt.topic": "\(publisher.topics.modelAvailable)"])
+        }
+        publishStatus()
+    }
+
+    public func received(_ message: MQTTMessage) {
+        guard message.topic == publisher.topics.modelAvailable, !message.payload.isEmpty else { return }
+        guard let announcement = ModelAnnouncement.parse(message.payload) else {
+            logger.warning("ignoring a malformed model announcement: \(message.text.prefix(200))", metadata: ["mqtt.topic": "\(message.topic)"])
+            return
+        }
+        if let reason = skipReason(sha256: announcement.sha256) {
+            logger.debug("model announcement \(announcement.sha256.prefix(12)): \(reason)")
+            return
+        }
+        logger.info(
+            "model announced: \(announcement.modelID ?? "?")@\(announcement.version.map(String.init) ?? "?"), fetching now",
+            metadata: ["model.sha256": "\(announcement.sha256)"])
+        continuation.yield(.push(announcement))
+    }
+
+    /// The announced URL when it is on the configured server (the bearer token goes nowhere else); else our own.
+    func downloadURL(_ announcement: ModelAnnouncement) -> String {
+        guard let url = announcement.url else { return client.modelURL }
+        if url.hasPrefix(client.baseURL + "/") { return url }
+        logger.warning("the announcement's url \(url) is not on \(client.baseURL); fetching from \(client.modelURL) instead")
+        return client.modelURL
+    }
+
+    /// Why a bundle with this hash need not be fetched, or nil.
+    func skipReason(sha256: String) -> String? {
+        if board.current.active?.sha256 == sha256 { return "already active" }
+        if state.withLock({ $0.refused.contains(sha256) }) { return "refused before" }
+        return nil
+    }
+
+    func publishStatus() {
+        publisher.publish(modelStatus: Payloads.modelStatus(board.current, at: SystemClock().now()))
+    }
+
+    // MARK: Attempts
+
+    private func handle(_ trigger: Trigger) async {
+        let outcome: FetchOutcome
+        switch trigger {
+        case .poll:
+            outcome = await fetch(url: client.modelURL, expected: nil)
+        case .push(let announcement):
+            if skipReason(sha256: announcement.sha256) != nil { return }  // installed or refused meanwhile
+            outcome = await fetch(url: downloadURL(announcement), expected: announcement.sha256)
+        }
+        if Task.isCancelled { return }  // shutting down: the attempt was cut short, nothing to report
+        report(outcome)
+        // The next poll: the interval with jitter after success, a short capped backoff after a failure.
+        state.withLock { s in
+            let delay: Double
+            if case .failed = outcome {
+                s.failures += 1
+                delay = min(settings.pollInterval, Double(1 << min(s.failures - 1, 10)))
+            } else {
+                s.failures = 0
+                let jitter = settings.pollJitter
+                delay = settings.pollInterval * (1 + Double.random(in: -jitter...jitter))
+            }
+            s.nextPollAt = min(s.nextPollAt, monotonicSeconds() + delay)
+        }
+    }
+
+    private func report(_ outcome: FetchOutcome) {
+        switch outcome {
+        case .notModified:
+            logger.debug("model poll: not modified")
+        case .noModel:
+            logger.debug("model poll: the server has no model for this gateway")
+        case .skipped(let sha, let reason):
+            logger.debug("model \(sha.prefix(12)) not fetched: \(reason)")
+        case .installed(let name, let sha):
+            board.update { $0.refused = nil }
+            logger.info("model \(name) from the server installed and active", metadata: ["model.sha256": "\(sha)"])
+            publishStatus()
+        case .refused(let refusal):
+            state.withLock { _ = $0.refused.insert(refusal.sha256) }
+            rememberRefusal(refusal.sha256)
+            board.update { $0.refused = refusal }
+            logger.error(
+                "model from the server refused, the running one keeps deciding: \(refusal.reason)",
+                metadata: ["model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")"])
+            publishStatus()
+        case .failed(let reason):
+            logger.warning("model fetch failed: \(reason); will retry")
+        }
+    }
+
+    private func rememberRefusal(_ sha: String) {
+        do {
+            try FileIO.makeDirectories([activator.store.stateDirectory, activator.store.directory])
+            let fd = try FileIO.openForAppend(activator.store.directory + "/refused")
+            defer { close(fd) }
+            try FileIO.write(Array((sha + "\n").utf8), to: fd, path: activator.store.directory + "/refused")
+        } catch {
+            logger.warning("cannot record the refused hash: \(error.message)")
+        }
+    }
+}
+
+/// The server's retained announcement on `…/model/available`.
+public struct ModelAnnouncement: Sendable, Equatable, Decodable {
+    public var modelID: String?
+    public var version: Int?
+    public var sha256: String
+    public var size: Int?
+    public var url: String?
+
+    static func parse(_ payload: [UInt8]) -> ModelAnnouncement? {
+        guard var a = try? JSONDecoder().decode(ModelAnnouncement.self, from: Data(payload)) else { return nil }
+        a.sha256 = a.sha256.lowercased()
+        guard isSHA256Hex(a.sha256) else { return nil }
+        if let url = a.url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) { return nil }
+        return a
+    }
+}
+
+/// What one fetch attempt came to.
+enum FetchOutcome: Sendable {
+    case notModified
+    case noModel
+    case skipped(sha256: String, reason: String)
+    case installed(name: String, sha256: String)
+    case refused(ModelStatus.Refusal)
+    case failed(String)
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import OccupantCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The training host's HTTP API as this gateway uses it: every request carries the gateway's bearer token.
+public struct ServerClient: Sendable {
+    /// `http://host:port`, no trailing slash.
+    public let baseURL: String
+    public let gatewayID: String
+    let token: String
+    let http: HTTPClient
+
+    public init(baseURL: String, gatewayID: String, token: String, http: HTTPClient = .shared) {
+        self.baseURL = baseURL
+        self.gatewayID = gatewayID
+        self.token = token
+        self.http = http
+    }
+
+    /// `GET` here for this gateway's model.
+    public var modelURL: String { "\(baseURL)/v1/gateways/\(pathSegment(gatewayID))/model" }
+    /// `POST` telemetry batches here.
+    public var telemetryURL: String { "\(baseURL)/v1/gateways/\(pathSegment(gatewayID))/telemetry" }
+
+    /// A request with the token, and the headers given.
+    func request(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "User-Agent", value: "occupant/\(occupantVersion)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return request
+    }
+
+    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer.
+    func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
+        var request = self.request(
+            telemetryURL, method: .POST,
+            headers: [("Content-Type", "application/x-ndjson"), ("Batch-ID", batchID)])
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let answer = try await response.body.collect(upTo: 64 << 10)
+        return (Int(response.status.code), String(buffer: answer))
+    }
+}
+
+/// A gateway id as one URL path segment (ids are topic levels: no `/`, but possibly other reserved characters).
+func pathSegment(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        let c = Character(Unicode.Scalar(byte))
+        if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) {
+            out.append(c)
+        } else {
+            out += "%" + hexString([byte]).uppercased()
+        }
+    }
+    return out
+}
+
+/// `"abc"` or `W/"abc"` → `abc`.
+func unquotedETag(_ value: String) -> String {
+    var v = Substring(value.trimmingCharacters(in: .whitespaces))
+    if v.hasPrefix("W/") { v = v.dropFirst(2) }
+    if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
+    return String(v)
+}
+
+/// A lower-case 64-digit hex string.
+func isSHA256Hex(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+}

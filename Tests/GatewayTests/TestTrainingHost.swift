@@ -1,0 +1,171 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OccupantTesting
+import ServiceLifecycle
+
+/// A stand-in for the training host's gateway API, over real HTTP on loopback (Hummingbird): serves one model
+/// bundle with `ETag`/`304`/`Range`/`401`/`403`, takes telemetry batches by `Batch-ID`, and records every request.
+final class TestTrainingHost: Sendable {
+    let port: Int
+    let gatewayID: String
+    let token: String
+    private let state = Locked(State())
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    struct Request: Sendable {
+        var method: String
+        var status: Int
+        var etag: String?
+        var range: String?
+        var ifNoneMatch: String?
+        var batchID: String?
+    }
+
+    struct State: Sendable {
+        var bundle: [UInt8]?
+        /// The next full download sends this many bytes, then the connection is closed.
+        var cutAfter: Int?
+        /// The next telemetry batch is stored, then answered 500 (as if the answer was lost).
+        var failNextTelemetry = false
+        var requests: [Request] = []
+        var batches: [String: Int] = [:]
+        var rows: [String] = []
+        var duplicates = 0
+    }
+
+    init(port: Int? = nil, gatewayID: String, token: String = "gw-token") async throws {
+        self.port = try port ?? freeLoopbackPort()
+        self.gatewayID = gatewayID
+        self.token = token
+        let router = Router()
+        let state = self.state
+        router.get("/v1/gateways/:id/model") { request, context -> Response in
+            try TestTrainingHost.model(request, context, state: state, gatewayID: gatewayID, token: token)
+        }
+        router.post("/v1/gateways/:id/telemetry") { request, context -> Response in
+            try await TestTrainingHost.telemetry(request, context, state: state, gatewayID: gatewayID, token: token)
+        }
+        var logger = Logger(label: "test-host")
+        logger.logLevel = .critical
+        let started = Locked(false)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: self.port)),
+            onServerRunning: { _ in started.withLock { $0 = true } }, logger: logger)
+        let group = ServiceGroup(services: [app], logger: logger)
+        self.group = group
+        task = Task { try await group.run() }
+        _ = try await waitUntil(timeout: 10, "the test host listening") { started.withLock { $0 } ? true : nil }
+    }
+
+    deinit { task.cancel() }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var requests: [Request] { state.withLock { $0.requests } }
+    var rows: [String] { state.withLock { $0.rows } }
+    var duplicates: Int { state.withLock { $0.duplicates } }
+
+    func serve(_ bundle: [UInt8]?) { state.withLock { $0.bundle = bundle } }
+    func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }
+    func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
+
+    static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+
+    private static func authorize(_ request: Hummingbird.Request, _ context: BasicRequestContext, gatewayID: String, token: String) -> HTTPResponse.Status? {
+        guard request.headers[.authorization] == "Bearer \(token)" else { return .unauthorized }
+        guard context.parameters.get("id") == gatewayID else { return .forbidden }
+        return nil
+    }
+
+    private static func model(_ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String, token: String) throws -> Response {
+        var record = Request(
+            method: "GET", status: 0, range: request.headers[.range], ifNoneMatch: request.headers[.ifNoneMatch])
+        defer { state.withLock { $0.requests.append(record) } }
+        if let status = authorize(request, context, gatewayID: gatewayID, token: token) {
+            record.status = Int(status.code)
+            return Response(status: status)
+        }
+        let (bundle, cut) = state.withLock { s -> ([UInt8]?, Int?) in
+            defer { s.cutAfter = nil }
+            return (s.bundle, s.bundle == nil ? nil : s.cutAfter)
+        }
+        guard let bundle else {
+            record.status = 204
+            return Response(status: .noContent)
+        }
+        let etag = sha256(bundle)
+        record.etag = etag
+        var headers: HTTPFields = [.eTag: "\"\(etag)\"", .acceptRanges: "bytes", .init("X-Occupant-Model")!: "test@1"]
+        let tags = (request.headers[.ifNoneMatch] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if tags.contains("\"\(etag)\"") || tags.contains("*") {
+            record.status = 304
+            return Response(status: .notModified, headers: headers)
+        }
+        if let range = request.headers[.range], range.hasPrefix("bytes="), range.hasSuffix("-"),
+            let start = Int(range.dropFirst("bytes=".count).dropLast()),
+            request.headers[.ifRange] == nil || request.headers[.ifRange] == "\"\(etag)\""
+        {
+            guard start < bundle.count else {
+                record.status = 416
+                return Response(status: .rangeNotSatisfiable)
+            }
+            record.status = 206
+            headers[.contentRange] = "bytes \(start)-\(bundle.count - 1)/\(bundle.count)"
+            return Response(status: .partialContent, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle[start...])))
+        }
+        record.status = 200
+        if let cut {
+            // Send part of the body, then drop the connection.
+            let part = ByteBuffer(bytes: bundle.prefix(cut))
+            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: bundle.count) { writer in
+                try await writer.write(part)
+                try await Task.sleep(for: .milliseconds(300))
+                throw CancellationError()
+            })
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle)))
+    }
+
+    private static func telemetry(_ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String, token: String) async throws -> Response {
+        let batchID = request.headers[.init("Batch-ID")!]
+        var record = Request(method: "POST", status: 0, batchID: batchID)
+        defer { state.withLock { $0.requests.append(record) } }
+        if let status = authorize(request, context, gatewayID: gatewayID, token: token) {
+            record.status = Int(status.code)
+            return Response(status: status)
+        }
+        func answer(_ status: HTTPResponse.Status, _ json: String) -> Response {
+            record.status = Int(status.code)
+            return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        }
+        guard request.headers[.contentType] == "application/x-ndjson" else { return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#) }
+        guard let batchID, !batchID.isEmpty else { return answer(.badRequest, #"{"error":"missing Batch-ID"}"#) }
+        let body = try await request.body.collect(upTo: 8 << 20)
+        let lines = String(buffer: body).split(separator: "\n").map(String.init)
+        for line in lines {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], object["at"] is String,
+                object["readings"] is [String: Any]
+            else { return answer(.badRequest, #"{"error":"malformed row"}"#) }
+        }
+        let (duplicate, fail) = state.withLock { s -> (Bool, Bool) in
+            if s.batches[batchID] != nil {
+                s.duplicates += 1
+                return (true, false)
+            }
+            s.batches[batchID] = lines.count
+            s.rows += lines
+            defer { s.failNextTelemetry = false }
+            return (false, s.failNextTelemetry)
+        }
+        if fail { return answer(.internalServerError, #"{"error":"answer lost"}"#) }
+        return answer(.ok, #"{"batch":"\#(batchID)","accepted":\#(duplicate ? 0 : lines.count),"duplicate":\#(duplicate)}"#)
+    }
+}
