@@ -16,8 +16,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Features are computed with the gateway's own pipeline. A random search over model family, \
             hyper-parameters and feature groups is scored by time-ordered, day-blocked cross-validation; the best \
-            configuration is refitted on every labelled row and written as a bundle whose manifest carries the \
-            validation metrics and the static-rule baseline. The full report is also written to OUT.report.json. \
+            configuration is refitted on every labelled row and written as a bundle whose signed manifest carries the \
+            training summary (out-of-fold metrics, confusion, static-rule baseline, chosen hyper-parameters, \
+            ablation table, timing; `occupant model inspect` prints it). The full report, with the leaderboard, is \
+            also written to OUT.report.json. \
             Exits with status 3 when the model does not beat the static rule on validation data.
             """)
 

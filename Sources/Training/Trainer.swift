@@ -129,7 +129,7 @@ public enum Trainer {
                 validationRows: validationMetrics.rows, metrics: validationMetrics.manifestMetrics,
                 staticRuleBaseline: baselineMetrics.manifestMetrics),
             featureStatistics: statistics(schema, columns: columns, space: space, rows: labelled),
-            golden: golden(model, columns: columns, space: space, rows: labelled))
+            golden: golden(model, columns: columns, space: space, rows: labelled), training: report.manifestSummary)
         let bundle = ModelBundle(manifest: manifest, model: model)
         do {
             try bundle.checkGoldenVectors()
