@@ -16,8 +16,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Features are computed with the gateway's own pipeline. A random search over model family, \
             hyper-parameters and feature groups is scored by time-ordered, day-blocked cross-validation; the best \
-            configuration is refitted on every labelled row and written as a bundle whose manifest carries the \
-            validation metrics and the static-rule baseline. The full report is also written to OUT.report.json. \
+            configuration is refitted on every labelled row and written as a bundle whose signed manifest carries the \
+            training summary (out-of-fold metrics, confusion, static-rule baseline, chosen hyper-parameters, \
+            ablation table, timing; `occupant model inspect` prints it). The full report, with the leaderboard, is \
+            also written to OUT.report.json. \
             Exits with status 3 when the model does not beat the static rule on validation data.
             """)
 
@@ -34,11 +36,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model id.") var modelId: String = "occupancy"
     @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
     @Option(help: "Threads (trials run side by side).") var workers: Int = 2
+    @Option(help: ArgumentHelp("Model selection: best-auc or one-se (the simplest within one standard error).", visibility: .hidden))
+    var selection: String = Search.SelectionRule.bestAUC.rawValue
 
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if version < 1 { throw ValidationError("--version must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if Search.SelectionRule(rawValue: selection) == nil {
+            throw ValidationError("--selection must be one of: \(Search.SelectionRule.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -48,7 +55,7 @@ struct TrainCommand: ParsableCommand {
             let bar = ProgressBar(enabled: isatty(2) != 0)
             let options = Trainer.Options(
                 trials: trials, seed: seed, featureGroups: list(features), ablation: ablation, workers: workers,
-                modelID: modelId, version: version)
+                modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!)
             let result = try Trainer.train(table, options: options, progress: bar.update)
             bar.finish()
             let bytes = key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()

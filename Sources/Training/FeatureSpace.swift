@@ -59,10 +59,19 @@ public struct FeatureSpace: Sendable {
     /// The groups with these names, in schema order.
     public func groups(named names: [String]) -> [FeatureGroup] { groups.filter { names.contains($0.name) } }
 
-    /// The schema of a subset of groups (as the bundle will carry it) and the matching column indices.
-    public func subset(_ names: [String]) -> (schema: FeatureSchema, columns: [Int]) {
-        let chosen = FeatureSchema.grouped(groups(named: names))
+    /// The schema of a subset of groups (as the bundle will carry it) and the matching column indices; with
+    /// `channels`, only the features that read one of those channels, or none (time of day).
+    public func subset(_ names: [String], channels: [String]? = nil) -> (schema: FeatureSchema, columns: [Int]) {
+        var chosen = FeatureSchema.grouped(groups(named: names))
+        if let channels {
+            chosen.features = chosen.features.filter { spec in spec.channel.map { channels.contains($0) } ?? true }
+        }
         let all = schema.names
         return (chosen, chosen.names.map { all.firstIndex(of: $0)! })
+    }
+
+    /// The schema and columns a trial reads.
+    public func subset(_ config: TrialConfig) -> (schema: FeatureSchema, columns: [Int]) {
+        subset(config.groups, channels: config.channels)
     }
 }

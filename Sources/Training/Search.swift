@@ -37,6 +37,13 @@ public struct Search: Sendable {
         public var threshold: Double
         /// Trees kept by early stopping, per fold (trees only).
         public var treeCounts: [Int]
+        /// Per scored fold, in fold order: accuracy at `threshold` and mean log-loss (for the fold-to-fold spread
+        /// the one-standard-error rule needs).
+        public var foldAccuracy: [Double] = []
+        public var foldLogLoss: [Double] = []
+        /// The fit seed (fold `k` fits with `seed &+ k`); the final fit reuses it, so the chosen model is the one
+        /// that was scored, not a re-draw of its row and column samples.
+        public var seed: UInt64? = nil
     }
 
     public init(table: LabelledTable, space: FeatureSpace, folds: Int) throws(OccupantError) {
@@ -56,7 +63,7 @@ public struct Search: Sendable {
     func runFold(_ config: TrialConfig, fold k: Int, seed: UInt64) throws(OccupantError) -> FoldOutcome {
         let fold = validation.folds[k]
         let (model, trees) = try fit(config, rows: fold.train, seed: seed, earlyStopping: true)
-        let columns = space.subset(config.groups).columns
+        let columns = space.subset(config).columns
         var row = [Double](repeating: 0, count: columns.count)
         let probabilities = fold.validation.map { r -> Double in
             for (i, c) in columns.enumerated() { row[i] = space.columns[c][r] }
@@ -70,7 +77,7 @@ public struct Search: Sendable {
     public func fit(
         _ config: TrialConfig, rows: [Int], seed: UInt64, earlyStopping: Bool, treeLimit: Int? = nil
     ) throws(OccupantError) -> (model: Model, trees: Int) {
-        let columns = space.subset(config.groups).columns
+        let columns = space.subset(config).columns
         switch config.family {
         case .logistic:
             let fit = try LogisticRegression.fit(
@@ -102,21 +109,29 @@ public struct Search: Sendable {
         }
         var probabilities: [Double] = []
         var ys: [UInt8] = []
+        var ranges: [Range<Int>] = []
         for k in outcomes.keys.sorted() {
+            let start = probabilities.count
             probabilities += outcomes[k]!.probabilities
             ys += validation.folds[k].validation.map { labels[$0] }
+            ranges.append(start..<probabilities.count)
         }
         let threshold = BinaryMetrics.bestThreshold(probabilities: probabilities, labels: ys)
         let metrics = BinaryMetrics(probabilities: probabilities, labels: ys, threshold: threshold)
-        var loss = 0.0
-        for (p, y) in zip(probabilities, ys) {
+        var losses = [Double](repeating: 0, count: probabilities.count)
+        for (i, (p, y)) in zip(probabilities, ys).enumerated() {
             let q = p.isNaN ? 0.5 : min(max(p, 1e-15), 1 - 1e-15)
-            loss -= y == 1 ? log(q) : log(1 - q)
+            losses[i] = y == 1 ? -log(q) : -log(1 - q)
         }
+        let foldAccuracy = ranges.map { range in
+            Double(range.filter { (probabilities[$0] >= threshold) == (ys[$0] == 1) }.count) / Double(max(range.count, 1))
+        }
+        let foldLogLoss = ranges.map { range in range.reduce(0) { $0 + losses[$1] } / Double(max(range.count, 1)) }
         let result = TrialResult(
             index: index, config: config, folds: outcomes.count, pruned: pruned, accuracy: metrics.accuracy,
-            logLoss: loss / Double(max(ys.count, 1)), auc: metrics.auc, threshold: threshold,
-            treeCounts: outcomes.keys.sorted().map { outcomes[$0]!.treeCount })
+            logLoss: losses.reduce(0, +) / Double(max(ys.count, 1)), auc: metrics.auc, threshold: threshold,
+            treeCounts: outcomes.keys.sorted().map { outcomes[$0]!.treeCount }, foldAccuracy: foldAccuracy,
+            foldLogLoss: foldLogLoss, seed: seed)
         return (result, outcomes)
     }
 
@@ -131,7 +146,11 @@ public struct Search: Sendable {
         let base = groups.contains("raw") ? ["raw"] : groups
         var candidates: [TrialConfig] = [.logistic(.init(l2: 1e-4), groups: base)]
         if trials > 1 { candidates.append(.trees(BoostingParameters(trees: 300, learningRate: 0.1, maxDepth: 4), groups: base)) }
-        while candidates.count < trials { candidates.append(.random(groups: groups, rng: &rng)) }
+        while candidates.count < trials {
+            var config = TrialConfig.random(groups: groups, channels: table.channels, rng: &rng)
+            if space.subset(config).columns.isEmpty { config.channels = nil }
+            candidates.append(config)
+        }
         let seeds = (0..<trials).map { i -> UInt64 in
             var g = rng.derived(UInt64(i))
             return g.next()
@@ -140,7 +159,7 @@ public struct Search: Sendable {
         let configs = candidates
         let all = Array(validation.folds.indices)
         let first = all.last!  // the most recent block
-        let total = trials + max(1, (trials + 2) / 3)
+        let total = trials + min(trials, max(1, (trials + 2) / 3) + min(2, trials))
         let counter = ProgressCounter(total: total, report: progress)
         // Rung 1: every trial on the latest fold.
         let rung1 = parallelMap(trials, workers: workers) { i in
@@ -148,10 +167,12 @@ public struct Search: Sendable {
             counter.step(nil, stage: "latest fold")
             return r
         }
-        // Rung 2: the best third (at least one) on every fold.
+        // Rung 2: the best third (at least one) on every fold, and always the fixed reference configurations, so
+        // the selection rule can weigh the simplest models against the best (one fold is too noisy to drop them).
         let keep = max(1, (trials + 2) / 3)
         let ranked = rung1.indices.sorted { better(rung1[$0].0, rung1[$1].0) }
-        let survivors = Array(ranked.prefix(keep))
+        let references = Array(0..<min(2, trials))
+        let survivors = references + ranked.filter { !references.contains($0) }.prefix(keep)
         let rung2 = parallelMap(survivors.count, workers: workers) { j in
             let i = survivors[j]
             let r = self.score(configs[i], index: i, folds: all, seed: seeds[i], pruned: false, prior: rung1[i].1).0

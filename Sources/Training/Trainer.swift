@@ -20,11 +20,14 @@ public enum Trainer {
         public var workers: Int
         public var modelID: String
         public var version: Int
+        /// How the model is picked among the trials (see `Search.SelectionRule`).
+        public var selection: Search.SelectionRule
 
         public init(
             trials: Int = 250, seed: UInt64 = 1, folds: Int = 3, featureGroups: [String]? = nil, ablation: Bool = false,
-            workers: Int = 2, modelID: String = "occupancy", version: Int = 1
+            workers: Int = 2, modelID: String = "occupancy", version: Int = 1, selection: Search.SelectionRule = .bestAUC
         ) {
+            self.selection = selection
             self.trials = trials
             self.seed = seed
             self.folds = folds
@@ -70,21 +73,23 @@ public enum Trainer {
         let search = try Search(table: table, space: space, folds: options.folds)
         let names = groups.map(\.name)
         let results = search.run(trials: options.trials, seed: options.seed, groups: names, workers: options.workers, progress: progress)
-        let best = results[0]
+        let selection = search.select(results, rule: options.selection)
+        let best = results.first { $0.index == selection.chosen }!
         var ablation: [TrainingReport.Ablation]? = nil
-        if options.ablation { ablation = runAblation(search, best: best, groups: names, seed: options.seed, workers: options.workers) }
+        if options.ablation { ablation = runAblation(search, best: best, groups: names, seed: best.seed ?? options.seed, workers: options.workers) }
         let searchSeconds = seconds(clock.now - searchStart)
 
         // Final fit on every labelled row.
         let fitStart = clock.now
         let labelled = table.labels.indices.filter { table.labels[$0] != nil }
         let treeLimit = best.treeCounts.isEmpty ? nil : max(1, best.treeCounts.reduce(0, +) / best.treeCounts.count)
+        let trialSeed = best.seed ?? options.seed
         let (model, _) = try search.fit(
-            best.config, rows: labelled, seed: options.seed, earlyStopping: false, treeLimit: treeLimit)
+            best.config, rows: labelled, seed: trialSeed, earlyStopping: false, treeLimit: treeLimit)
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
-        let validationMetrics = try outOfFold(search, config: best.config, seed: options.seed, threshold: best.threshold)
+        let validationMetrics = try outOfFold(search, config: best.config, seed: trialSeed, threshold: best.threshold)
         var baselineDecisions: [Bool] = [], baselineScores: [Double] = [], baselineLabels: [UInt8] = []
         for fold in search.validation.folds {
             guard let rule = StaticRuleBaseline.fit(table, rows: fold.train), let column = table.numbers(of: rule.channel)
@@ -100,7 +105,7 @@ public enum Trainer {
             throw OccupantError(.data, "no numeric channel to build the static-rule baseline from")
         }
 
-        let (schema, columns) = space.subset(best.config.groups)
+        let (schema, columns) = space.subset(best.config)
         let treeCount: Int? = if case .trees(let e) = model { e.treeCount } else { nil }
         let source = "occupant-train \(occupantVersion); baseline rule: \(rule); model: \(best.config)"
         let report = TrainingReport(
@@ -113,7 +118,7 @@ public enum Trainer {
             validation: validationMetrics, baseline: .init(rule: rule.description, validation: baselineMetrics),
             beatsBaseline: validationMetrics.accuracy > baselineMetrics.accuracy,
             trials: results.count, prunedTrials: results.filter(\.pruned).count, leaderboard: Array(results.prefix(10)),
-            ablation: ablation, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds, seed: options.seed)
+            ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds, seed: options.seed)
 
         let manifest = BundleManifest(
             modelID: options.modelID, version: options.version, created: Instant(seconds: realtimeSeconds()),
@@ -124,7 +129,7 @@ public enum Trainer {
                 validationRows: validationMetrics.rows, metrics: validationMetrics.manifestMetrics,
                 staticRuleBaseline: baselineMetrics.manifestMetrics),
             featureStatistics: statistics(schema, columns: columns, space: space, rows: labelled),
-            golden: golden(model, columns: columns, space: space, rows: labelled))
+            golden: golden(model, columns: columns, space: space, rows: labelled), training: report.manifestSummary)
         let bundle = ModelBundle(manifest: manifest, model: model)
         do {
             try bundle.checkGoldenVectors()

@@ -48,6 +48,8 @@ public struct TrainingReport: Codable, Sendable {
     /// The best trials, best first.
     public var leaderboard: [Search.TrialResult]
     public var ablation: [Ablation]?
+    /// How the chosen trial was picked among the leaderboard (nil in reports written before the rule).
+    public var selection: Search.Selection?
     public var searchSeconds: Double
     public var finalFitSeconds: Double
     public var seed: UInt64
@@ -59,6 +61,7 @@ public struct TrainingReport: Codable, Sendable {
             "data: \(rows) rows (\(labelledRows) labelled, \(occupiedRows) occupied), \(dataFrom) → \(dataTo)",
             "search: \(trials) trials (\(prunedTrials) pruned after the latest fold), \(folds.count) day-blocked folds, "
                 + "\(short(searchSeconds)) s; final fit \(short(finalFitSeconds)) s",
+            selection.map { "selection: \($0.summary)" } ?? "selection: best out-of-fold AUC",
             "chosen: \(chosen)" + (treeCount.map { ", \($0) trees" } ?? "") + ", threshold \(short(threshold))",
             "features: \(featureNames.joined(separator: ", "))",
             "validation (out-of-fold): accuracy \(pct(validation.accuracy)), precision \(pct(validation.precision)), "

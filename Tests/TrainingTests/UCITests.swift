@@ -28,9 +28,13 @@ import Testing
             let report = try ModelEvaluation.evaluate(bundle: bundle, table: try Self.load(name))
             print("UCI \(name): accuracy \(report.accuracy), baseline \(report.baseline?.rule ?? "-") \(report.baseline?.accuracy ?? .nan)")
             #expect(report.accuracy >= 0.90, "\(name)")
-            // Known gap (see the report): time-ordered CV on the training days prefers trees, which score below the
-            // paper and below the Light rule on the later test periods.
-            withKnownIssue("search does not yet reach the paper's accuracy on \(name)", isIntermittent: true) {
+            // Known gap, measured with the default 250-trial search (seed 1): 95.57 % / 98.06 % against the paper's
+            // 97.9 % / 98.8 %. Day-blocked CV on the training week cannot see what generalises to the test weeks:
+            // logistic regression on the raw channels scores 66 % on the first fold (its humidity/temperature
+            // coefficients extrapolate), a Light-only model 87–91 % on the weekend fold, so CV ranks trees first;
+            // the one-standard-error rule (`--selection one-se`) picks a 3-channel tree model and does worse
+            // (92.2 % / 96.5 %). See the README.
+            withKnownIssue("the search does not yet reach within a point of the paper on \(name)", isIntermittent: true) {
                 #expect(report.accuracy >= 0.96, "\(name)")
                 #expect(report.accuracy > report.baseline!.accuracy, "\(name)")
             }

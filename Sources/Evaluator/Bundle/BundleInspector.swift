@@ -27,6 +27,18 @@ public enum BundleInspector {
             if let metrics = p.metrics { lines.append("metrics    \(describe(metrics))") }
             if let baseline = p.staticRuleBaseline { lines.append("baseline   \(describe(baseline)) (static rule)") }
         }
+        if let t = m.training {
+            lines.append("training   \(t.chosen), threshold \(String(format3: t.threshold))")
+            lines.append("search     \(t.trials) trials (\(t.prunedTrials) pruned), \(t.folds) day-blocked folds, "
+                + "\(String(format3: t.searchSeconds)) s; final fit \(String(format3: t.finalFitSeconds)) s; seed \(t.seed)")
+            if let selection = t.selection { lines.append("selection  \(selection)") }
+            lines.append("validation \(describe(t.validation)) (out of fold)")
+            lines.append("rule       \(t.baselineRule): \(describe(t.baselineValidation))")
+            lines.append("verdict    " + (t.beatsBaseline ? "beats the static rule" : "does NOT beat the static rule"))
+            for a in t.ablation ?? [] {
+                lines.append("ablation   \(a.change == "removed" ? "-" : "+")\(a.group): accuracy \(String(format3: 100 * a.accuracyDelta)) pt, log-loss \(String(format3: a.logLossDelta))")
+            }
+        }
         lines.append("statistics \(m.featureStatistics.map { "\($0.count) features" } ?? "none")")
         lines.append("golden     \(m.golden.count) vectors")
         return lines.joined(separator: "\n")

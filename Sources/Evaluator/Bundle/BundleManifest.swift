@@ -23,12 +23,15 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     public var golden: [GoldenVector]
     /// ISO-8601 time after which the model must not be activated.
     public var expires: String?
+    /// The training report, for bundles made by `occupant train`.
+    public var training: TrainingSummary?
 
     public init(
         modelID: String, version: Int, scope: Scope = .fleet, created: Instant, features: FeatureSchema,
         policy: DecisionPolicy, provenance: Provenance? = nil, featureStatistics: [FeatureStatistics]? = nil,
-        golden: [GoldenVector], expires: Instant? = nil
+        golden: [GoldenVector], expires: Instant? = nil, training: TrainingSummary? = nil
     ) {
+        self.training = training
         self.formatVersion = Int(ModelBundle.formatVersion)
         self.modelID = modelID
         self.version = version
