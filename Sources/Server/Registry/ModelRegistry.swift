@@ -60,6 +60,8 @@ public actor ModelRegistry {
     let logger: Logger
     private var running: Set<String> = []
     private var lastScheduled: [String: Double] = [:]
+    /// Labelled rows seen by the last job that produced no model: the trigger counts new rows from there.
+    private var lastAttemptSeen: [String: Int] = [:]
 
     public init(
         config: ServerConfig, store: any ServerStore, artifacts: ArtifactStore,
@@ -91,6 +93,7 @@ public actor ModelRegistry {
 
         let members = gateways(in: scope)
         let seen = try await store.labelledRowCount(gateways: members)
+        lastAttemptSeen[scope] = seen
         let (table, gateway) = try await scopeTable(scope)
         guard let table, table.labelledCount > 0 else {
             return RetrainOutcome(scope: scope, version: nil, promoted: false, reason: "no labelled telemetry in \(scope) yet", sha256: nil)
@@ -250,7 +253,7 @@ public actor ModelRegistry {
                 let latest = try await store.models(scope: scope).last
                 if config.retrain.newLabelledRows > 0 {
                     let labelled = try await store.labelledRowCount(gateways: gateways(in: scope))
-                    let fresh = labelled - (latest?.labelledRowsSeen ?? 0)
+                    let fresh = labelled - max(latest?.labelledRowsSeen ?? 0, lastAttemptSeen[scope] ?? 0)
                     if fresh >= config.retrain.newLabelledRows { trigger = "\(fresh) newly labelled rows" }
                 }
                 if trigger == nil, let every = config.retrain.every {
