@@ -139,8 +139,10 @@ public final class MosquittoClient: Sendable {
             try check(mosquitto_loop_start(handle.pointer), "starting the network thread")
             state.withLock { $0.loopRunning = true }
             return true
-        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_EAI.rawValue:
-            // Refused, unreachable or not resolvable (yet): try again later.
+        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_TLS.rawValue,
+            MOSQ_ERR_TLS_HANDSHAKE.rawValue:
+            // Refused, unreachable, not resolvable (yet), or a TLS handshake that failed (an unknown CA, a broker
+            // mid-restart): try again later; the gateway reports an unreachable broker and keeps deciding.
             return false
         default:
             throw OccupantError(.mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
