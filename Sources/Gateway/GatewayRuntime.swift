@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Evaluator
 import I2C
 import Logging
 import MQTT
+import NIOSSL
 import OccupantCore
 import Sensors
 import ServiceLifecycle
@@ -148,7 +150,9 @@ public struct GatewayRuntime: Sendable {
         }
 
         if let server = config.server, let serverToken {
-            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken)
+            let client = ServerClient(
+                baseURL: server.url, gatewayID: config.gatewayID, token: serverToken,
+                http: try GatewayRuntime.httpClient(trusting: server.caFile))
             updater = ModelUpdater(
                 client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
                 logger: logger.with(label: "update"))
@@ -213,6 +217,18 @@ public struct GatewayRuntime: Sendable {
         if channel.isCategorical {
             throw OccupantError(.configuration, "decision.channel: '\(channel.name)' is categorical; the static rule needs a numeric channel")
         }
+    }
+
+    /// The shared client (system trust roots), or one that trusts only `caFile`. That one lives as long as the
+    /// process, like the runtime that holds it.
+    static func httpClient(trusting caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return .shared }
+        guard FileManager.default.isReadableFile(atPath: caFile) else {
+            throw OccupantError(.configuration, "server.caFile: cannot read \(caFile)")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
     static func mqttOptions(_ config: GatewayConfig, topics: GatewayTopics) throws -> MQTTOptions {

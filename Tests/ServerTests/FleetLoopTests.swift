@@ -18,7 +18,7 @@ import Testing
             broker: { port: \(h.broker.port) }
             telemetry: { interval: 10s }
             stateDirectory: \(h.dir.path)/\(id)
-            trustedKeys: [\(h.dir.path)/server.pub]
+            trustedKeys: [\(h.dir.path)/signer.pub]
             server: { url: "\(h.base)", token: \(token), pollInterval: 20s, uploadInterval: 1s, uploadBatch: 1000 }
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -3,6 +3,7 @@ import Evaluator
 import Foundation
 import MQTT
 import NIOCore
+import NIOSSL
 import OccupantCore
 import OccupantTesting
 import Server
@@ -15,19 +16,23 @@ final class ServerHarness: @unchecked Sendable {
     let port: Int
     let configPath: String
     var process: ChildProcess?
-    let http = HTTPClient.shared
+    let http: HTTPClient
+    let scheme: String
 
-    init(name: String, extra: String = "") async throws {
+    /// `caFile`: serve HTTPS with `server.crt`/`server.key` from `dir` and trust only that CA in the harness's client.
+    init(name: String, extra: String = "", tls: Bool = false) async throws {
         dir = try temporaryDirectory(name)
+        scheme = tls ? "https" : "http"
+        if tls { try makeTestCertificates(dir) }
         broker = try await MosquittoBroker()
         port = try freeLoopbackPort()
-        _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("server").path)
+        _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("signer").path)
         configPath = dir.appendingPathComponent("server.yaml").path
         try """
             stateDirectory: \(dir.path)/state
-            http: { port: \(port) }
+            http: { port: \(port)\(tls ? ", tls: { certFile: \(dir.path)/server.crt, keyFile: \(dir.path)/server.key }" : "") }
             broker: { port: \(broker.port), clientId: server-\(name) }
-            signingKey: \(dir.path)/server.key
+            signingKey: \(dir.path)/signer.key
             adminToken: admin-token
             gateways:
               - { id: gw-a, scope: office, token: token-a }
@@ -36,14 +41,23 @@ final class ServerHarness: @unchecked Sendable {
             intake: { maxBodyBytes: 4000000 }
             \(extra)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        // Last: a client that is not shut down before it goes away stops the process.
+        if tls {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .file(dir.appendingPathComponent("ca.crt").path)
+            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: configuration))
+        } else {
+            http = HTTPClient.shared
+        }
     }
 
     deinit {
         process?.signal(SIGKILL)
         broker.stop()
+        if http !== HTTPClient.shared { try? http.syncShutdown() }
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var base: String { "\(scheme)://127.0.0.1:\(port)" }
 
     func start() async throws {
         let child = try ChildProcess(["server", "run", "--config", configPath])

@@ -19,6 +19,8 @@ extension GatewayConfig {
         public var spoolLimit = 100_000
         /// Where telemetry goes: the server over HTTP, the broker, or both.
         public var telemetry = TelemetryRoute.http
+        /// For `https://`: trust this CA (PEM) instead of the system's roots (a training host with a private CA).
+        public var caFile: String?
 
         public init(url: String) { self.url = url }
     }
@@ -36,7 +38,7 @@ extension GatewayConfig {
 
     static let serverKeys = [
         "url", "token", "tokenFile", "pollInterval", "pollJitter", "uploadInterval", "uploadBatch", "spoolLimit",
-        "telemetry",
+        "telemetry", "caFile",
     ]
 
     static func applyServer(_ map: FieldMap, to config: inout GatewayConfig) {
@@ -72,6 +74,9 @@ extension GatewayConfig {
             } else {
                 field.report("expected one of http, mqtt, both, got '\(v)'")
             }
+        }
+        if let field = map.optional("caFile"), let v = field.string() {
+            if !trimmed.hasPrefix("https://") { field.report("caFile is for an https:// url") } else { server.caFile = v }
         }
         config.server = server
     }

@@ -8,6 +8,13 @@ enum Caller: Equatable {
 
 struct Access: Sendable {
     let config: ServerConfig
+    /// Token hash → gateway id.
+    let gateways: [String: String]
+
+    init(config: ServerConfig) {
+        self.config = config
+        gateways = Dictionary(config.gateways.map { ($0.tokenHash, $0.id) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// 401 without a known token.
     func caller(_ request: Request) throws -> Caller {
@@ -16,7 +23,8 @@ struct Access: Sendable {
         }
         let hash = tokenHash(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
         if let admin = config.adminTokenHash, constantTimeEqual(hash, admin) { return .admin }
-        if let gateway = config.gateways.first(where: { constantTimeEqual($0.tokenHash, hash) }) { return .gateway(gateway.id) }
+        // Looked up by the token's SHA-256: timing can tell at most something about a hash, not about a token.
+        if let gateway = gateways[hash] { return .gateway(gateway) }
         throw APIError(.unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
     }
 
