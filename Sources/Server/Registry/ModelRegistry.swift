@@ -213,16 +213,10 @@ public actor ModelRegistry {
 
     public func modelURL(_ gateway: String) -> String { "\(config.baseURL)/v1/gateways/\(gateway)/model" }
 
-    /// The model `gateway` should run, or nil (keep the rule).
-    public func model(for gateway: String) async throws -> ModelRecord? {
-        guard let scope = config.gateway(gateway)?.scope, let champion = try await store.alias(scope: scope, alias: "champion")
-        else { return nil }
-        var version = champion
-        if let r = try await store.rollout(scope: scope), r.version == champion, !r.widened, !r.wave.contains(gateway) {
-            guard let previous = r.previous else { return nil }
-            version = previous
-        }
-        return try await store.model(scope: scope, version: version)
+    /// The model `gateway` should run, or nil (keep the rule). Not isolated: the poll path reads the store directly.
+    public nonisolated func model(for gateway: String) async throws -> ModelRecord? {
+        guard let scope = config.gateway(gateway)?.scope else { return nil }
+        return try await store.assignedModel(scope: scope, gateway: gateway)
     }
 
     /// A gateway's `model/status` report: stored, and once every first-wave gateway runs the new model, the rollout

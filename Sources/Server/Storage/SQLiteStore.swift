@@ -251,6 +251,24 @@ public final class SQLiteStore: ServerStore {
         }
     }
 
+    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
+        try await pool.read { db in
+            guard let champion = try Int.fetchOne(
+                db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])
+            else { return nil }
+            var version: Int? = champion
+            if let r = try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]) {
+                let wave: String = r["wave"], widened: Bool = r["widened"], rolled: Int = r["version"]
+                if rolled == champion, !widened, !wave.split(separator: "\n").contains(Substring(gateway)) {
+                    version = r["previous"]
+                }
+            }
+            guard let version else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version])
+                .map(Self.model(from:))
+        }
+    }
+
     public func setGatewayStatus(_ s: GatewayStatus) async throws {
         try await pool.write { db in
             try db.execute(

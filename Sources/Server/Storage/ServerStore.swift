@@ -126,6 +126,9 @@ public protocol ServerStore: Sendable {
 
     func setRollout(_ rollout: Rollout) async throws
     func rollout(scope: String) async throws -> Rollout?
+    /// The model `gateway` of `scope` should run: the champion, or the previous one while a staged rollout has not
+    /// reached this gateway; nil when there is none. One read, for the poll path.
+    func assignedModel(scope: String, gateway: String) async throws -> ModelRecord?
 
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
