@@ -253,11 +253,3 @@ public struct GatewayRuntime: Sendable {
     }
 }
 
-extension Logger {
-    /// A logger with the same handler settings and a new label.
-    func with(label: String) -> Logger {
-        var copy = Logger(label: label)
-        copy.logLevel = logLevel
-        return copy
-    }
-}

@@ -85,10 +85,3 @@ struct RetrainScheduler: Service {
     }
 }
 
-extension Logger {
-    func with(label: String) -> Logger {
-        var copy = Logger(label: label)
-        copy.logLevel = logLevel
-        return copy
-    }
-}

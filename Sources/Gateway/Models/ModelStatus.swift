@@ -38,19 +38,3 @@ public final class ModelStatusBoard: Sendable {
     func update(_ body: (inout ModelStatus) -> Void) { status.withLock { body(&$0) } }
 }
 
-/// Lower-case hex SHA-256 of `bytes`.
-func sha256Hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-    var hasher = SHA256()
-    hasher.update(data: Array(bytes))
-    return hexString(hasher.finalize())
-}
-
-func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}

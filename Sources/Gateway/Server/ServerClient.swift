@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Evaluator
 import NIOCore
 import NIOHTTP1
 import OccupantCore
@@ -73,7 +74,3 @@ func unquotedETag(_ value: String) -> String {
     return String(v)
 }
 
-/// A lower-case 64-digit hex string.
-func isSHA256Hex(_ text: String) -> Bool {
-    text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-}

@@ -1,3 +1,4 @@
+import Evaluator
 import Logging
 import OccupantCore
 import Synchronization

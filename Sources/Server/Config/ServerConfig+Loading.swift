@@ -1,4 +1,4 @@
-import Crypto
+import Evaluator
 import OccupantCore
 
 import Foundation
@@ -84,7 +84,7 @@ extension ServerConfig {
         if let v = map.optional("signingKey")?.string() { config.signingKey = v }
         if let v = map.optional("adminToken")?.string() { config.adminTokenHash = tokenHash(v) }
         if let field = map.optional("adminTokenSha256"), let v = field.string() {
-            if isSHA256Hex(v) { config.adminTokenHash = v.lowercased() } else { field.report("must be 64 hex digits") }
+            if isSHA256Hex(v.lowercased()) { config.adminTokenHash = v.lowercased() } else { field.report("must be 64 hex digits") }
         }
         if let list = map.optional("gateways")?.list() {
             var seen = Set<String>()
@@ -99,7 +99,7 @@ extension ServerConfig {
                 var hash: String?
                 if let t = g.optional("token")?.string() { hash = tokenHash(t) }
                 if let field = g.optional("tokenSha256"), let v = field.string() {
-                    if isSHA256Hex(v) { hash = v.lowercased() } else { field.report("must be 64 hex digits") }
+                    if isSHA256Hex(v.lowercased()) { hash = v.lowercased() } else { field.report("must be 64 hex digits") }
                 }
                 guard let hash else {
                     g.owner.report("gateway '\(id)' needs 'token' or 'tokenSha256'")
@@ -157,20 +157,6 @@ extension ServerConfig {
 
 /// Tokens are stored and compared as SHA-256 hex, never in clear.
 public func tokenHash(_ token: String) -> String {
-    SHA256.hash(data: Array(token.utf8)).map { hexByte($0) }.joined()
+    sha256Hex(Array(token.utf8))
 }
 
-func hexByte(_ b: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
-}
-
-public func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
-    var hasher = SHA256()
-    hasher.update(data: Array(bytes))
-    return hasher.finalize().map { hexByte($0) }.joined()
-}
-
-public func isSHA256Hex(_ text: String) -> Bool {
-    text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
-}

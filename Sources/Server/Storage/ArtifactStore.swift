@@ -1,3 +1,4 @@
+import Evaluator
 import Foundation
 import OccupantCore
 
@@ -16,8 +17,9 @@ public struct ArtifactStore: Sendable {
     }
 
     public func path(sha256: String) -> String? {
-        guard isSHA256Hex(sha256) else { return nil }
-        return "\(root)/\(sha256.lowercased()).occmodel"
+        let sha = sha256.lowercased()
+        guard isSHA256Hex(sha) else { return nil }
+        return "\(root)/\(sha).occmodel"
     }
 
     /// Stores `bytes` under their hash (written to a temporary file, synced, renamed) and returns the hash.
