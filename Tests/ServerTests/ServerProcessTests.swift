@@ -144,7 +144,7 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
             topic: "occupant/gw-a/labels", text: #"{"from":"2026-01-08T00:00:00Z","to":"2026-01-08T00:10:00Z","occupied":false}"#))
         try probe.publish(MQTTMessage(
             topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-08T00:00:05Z","readings":{"sound":3,"temperature":19.5,"hvac":"standby"}}"#))
-        try await waitUntil(timeout: 10, "MQTT label and telemetry stored") {
+        _ = try await waitUntil(timeout: 10, "MQTT label and telemetry stored") {
             let s = try? await h.stats()
             return s?["labelRanges"] == labels.count + 1 && s?["telemetryRows"] == rows.count + 1 ? true : nil
         }
@@ -182,7 +182,7 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
         try probe.publish(MQTTMessage(
             topic: "occupant/gw-a/model/status", text: #"{"active":"occupancy-office@1","sha256":"\#(sha)","refused":null,"at":"2026-01-08T00:00:00Z"}"#,
             retain: true))
-        try await waitUntil(timeout: 10, "gw-a's status is shown") {
+        _ = try await waitUntil(timeout: 10, "gw-a's status is shown") {
             let (_, doc) = try await h.json("GET", "/v1/gateways")
             let gateways = doc["gateways"] as? [[String: Any]] ?? []
             return gateways.first { $0["id"] as? String == "gw-a" }?["active"] as? String == "occupancy-office@1" ? true : nil
