@@ -80,16 +80,7 @@ struct GatewayRunCommand: AsyncParsableCommand {
         }
         logger.info(
             "occupant \(occupantVersion) gateway \(runtime.config.gatewayID): profile \(runtime.profile.name), bus \(runtime.bus.name), broker \(runtime.client.options.endpoint)")
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: runtime.services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "occupant.services", factory: { _ in SwiftLogNoOpLogHandler() })))
-        do {
-            try await group.run()
-        } catch {
-            throw report(error)
-        }
+        try await runServices(runtime.services)
         if stats { printStats(runtime) }
     }
 
@@ -133,6 +124,20 @@ struct GatewayRunCommand: AsyncParsableCommand {
             "rss_at_exit_kb": .finite(currentRSSKilobytes()),
         ])
         print(json.serialized)
+    }
+}
+
+/// Runs a daemon's services until SIGTERM or SIGINT (or one of them ends); shutdown runs in reverse order.
+func runServices(_ services: [any Service]) async throws {
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "occupant.services", factory: { _ in SwiftLogNoOpLogHandler() })))
+    do {
+        try await group.run()
+    } catch {
+        throw report(error)
     }
 }
 

@@ -43,16 +43,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
             logger.info(
                 "occupant \(occupantVersion) server: state \(runtime.config.stateDirectory), \(runtime.config.gateways.count) gateways in \(runtime.config.scopes.count) scopes")
-            let group = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: runtime.services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: Logger(label: "occupant.services", factory: { _ in SwiftLogNoOpLogHandler() })))
-            do {
-                try await group.run()
-            } catch {
-                throw report(error)
-            }
+            try await runServices(runtime.services)
         }
     }
 

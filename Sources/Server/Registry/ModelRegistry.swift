@@ -62,6 +62,9 @@ public actor ModelRegistry {
     private var lastScheduled: [String: Double] = [:]
     /// Labelled rows seen by the last job that produced no model: the trigger counts new rows from there.
     private var lastAttemptSeen: [String: Int] = [:]
+    /// Labelled rows when the champion's quality was last judged: it is judged again only after `alerts.minimumRows`
+    /// more, not on every check (judging reads and scores the scope's whole table).
+    private var lastQualitySeen: [String: Int] = [:]
 
     public init(
         config: ServerConfig, store: any ServerStore, artifacts: ArtifactStore,
@@ -194,6 +197,7 @@ public actor ModelRegistry {
     /// Makes `record` the champion and starts its rollout: the first wave now, everyone once the wave runs it.
     public func promote(scope: String, record: ModelRecord, previous: Int?) async throws {
         try await store.setAlias(scope: scope, alias: "champion", version: record.version)
+        lastQualitySeen[scope] = nil  // a new champion is judged at the next check
         try await store.setAlias(scope: scope, alias: "challenger", version: nil)
         let members = gateways(in: scope)
         var wave = Set(config.promotion.firstWave.filter(members.contains))
@@ -245,8 +249,8 @@ public actor ModelRegistry {
             do {
                 var trigger: String?
                 let latest = try await store.models(scope: scope).last
+                let labelled = try await store.labelledRowCount(gateways: gateways(in: scope))
                 if config.retrain.newLabelledRows > 0 {
-                    let labelled = try await store.labelledRowCount(gateways: gateways(in: scope))
                     let fresh = labelled - max(latest?.labelledRowsSeen ?? 0, lastAttemptSeen[scope] ?? 0)
                     if fresh >= config.retrain.newLabelledRows { trigger = "\(fresh) newly labelled rows" }
                 }
@@ -255,7 +259,10 @@ public actor ModelRegistry {
                     if Date().timeIntervalSince1970 - last >= every { trigger = "schedule" }
                 }
                 if let trigger { _ = try await retrain(scope: scope, trigger: trigger) }
-                try await checkQuality(scope: scope)
+                if labelled >= (lastQualitySeen[scope] ?? 0) + config.alerts.minimumRows {
+                    lastQualitySeen[scope] = labelled
+                    try await checkQuality(scope: scope)
+                }
             } catch {
                 logger.error("\(scope): \(error)")
             }
