@@ -86,7 +86,10 @@ let package = Package(
         // Native training: learners, search, evaluation report.
         .target(
             name: "Training",
-            dependencies: ["OccupantCore", "Features", "Evaluator"]
+            dependencies: ["OccupantCore", "Features", "Evaluator"],
+            // The learners' inner loops run ~100x slower unoptimised: the UCI training test would take minutes in a
+            // debug build. Optimise this one target in debug too (tests still import it @testable).
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // Server mode: intake, registry, retraining, delivery (HTTP on Hummingbird, SQLite through GRDB).
         .target(

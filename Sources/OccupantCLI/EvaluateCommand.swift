@@ -21,6 +21,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Time column: ISO-8601 or Unix seconds.") var time: String
     @Option(help: "Label column: 0/1, true/false or a count (> 0 = occupied).") var label: String
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Also write every row's time, label, probability and decision to this CSV (for error analysis).")
+    var predictions: String?
 
     func run() throws {
         let report = try reporting { () throws -> ModelEvaluation.Report in
@@ -28,7 +30,19 @@ struct EvaluateCommand: ParsableCommand {
             let channels = bundle.manifest.features.channels
             let table = try TableReader.load(
                 path: data, columns: .init(time: time, label: label, channels: channels.isEmpty ? nil : channels))
-            return try ModelEvaluation.evaluate(bundle: bundle, table: table)
+            let report = try ModelEvaluation.evaluate(bundle: bundle, table: table)
+            if let predictions {
+                let scores = try ModelEvaluation.scores(bundle: bundle, table: table)
+                var csv = "time,label,probability,decision\n"
+                for (r, p) in scores.enumerated() {
+                    let label = table.labels[r].map(String.init) ?? ""
+                    csv += "\(table.times[r].iso8601),\(label),\(p),\(p >= report.threshold ? 1 : 0)\n"
+                }
+                guard FileManager.default.createFile(atPath: predictions, contents: Data(csv.utf8)) else {
+                    throw OccupantError(.io, "cannot write \(predictions)")
+                }
+            }
+            return report
         }
         if json {
             let encoder = JSONEncoder()

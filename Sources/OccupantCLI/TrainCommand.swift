@@ -36,6 +36,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model id.") var modelId: String = "occupancy"
     @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
     @Option(help: "Threads (trials run side by side).") var workers: Int = 2
+    @Option(help: "Day-blocked cross-validation folds (at most one per day with labels).") var folds: Int = 7
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Keep trees monotone in each activity level (latest value, window mean/min/max), in the direction it correlates with occupancy.")
+    var monotone = true
     @Option(help: ArgumentHelp("Model selection: best-auc or one-se (the simplest within one standard error).", visibility: .hidden))
     var selection: String = Search.SelectionRule.bestAUC.rawValue
 
@@ -43,6 +48,7 @@ struct TrainCommand: ParsableCommand {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
         if version < 1 { throw ValidationError("--version must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if folds < 2 { throw ValidationError("--folds must be at least 2") }
         if Search.SelectionRule(rawValue: selection) == nil {
             throw ValidationError("--selection must be one of: \(Search.SelectionRule.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -54,8 +60,9 @@ struct TrainCommand: ParsableCommand {
             let key = try signingKey.map { try SigningKeys.readPrivateKey(path: $0) }
             let bar = ProgressBar(enabled: isatty(2) != 0)
             let options = Trainer.Options(
-                trials: trials, seed: seed, featureGroups: list(features), ablation: ablation, workers: workers,
-                modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!)
+                trials: trials, seed: seed, folds: folds, featureGroups: list(features), ablation: ablation, workers: workers,
+                modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!,
+                monotone: monotone)
             let result = try Trainer.train(table, options: options, progress: bar.update)
             bar.finish()
             let bytes = key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()

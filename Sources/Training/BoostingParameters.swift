@@ -18,10 +18,14 @@ public struct BoostingParameters: Codable, Sendable, Equatable, CustomStringConv
     public var columnSubsample: Double
     /// Stop when the validation loss has not improved for this many trees.
     public var earlyStoppingRounds: Int
+    /// Keep the model monotone in each activity level (the latest value and window mean/min/max of a numeric
+    /// channel), in the direction the channel correlates with occupancy (`FeatureSpace.monotone`). nil = off.
+    public var monotone: Bool?
 
     public init(
         trees: Int = 100, learningRate: Double = 0.1, maxDepth: Int = 6, minChildWeight: Double = 1, l2: Double = 1,
-        minSplitGain: Double = 0, rowSubsample: Double = 1, columnSubsample: Double = 1, earlyStoppingRounds: Int = 20
+        minSplitGain: Double = 0, rowSubsample: Double = 1, columnSubsample: Double = 1, earlyStoppingRounds: Int = 20,
+        monotone: Bool? = nil
     ) {
         precondition(trees >= 1 && maxDepth >= 1 && maxDepth <= 16, "trees ≥ 1, depth 1…16")
         precondition(learningRate > 0 && l2 >= 0 && minChildWeight >= 0, "learning rate > 0, l2 and min child weight ≥ 0")
@@ -35,11 +39,13 @@ public struct BoostingParameters: Codable, Sendable, Equatable, CustomStringConv
         self.rowSubsample = rowSubsample
         self.columnSubsample = columnSubsample
         self.earlyStoppingRounds = earlyStoppingRounds
+        self.monotone = monotone
     }
 
     public var description: String {
         "trees≤\(trees) lr=\(short(learningRate)) depth=\(maxDepth) minChild=\(short(minChildWeight)) "
             + "l2=\(short(l2)) gamma=\(short(minSplitGain)) rows=\(short(rowSubsample)) cols=\(short(columnSubsample))"
+            + (monotone == true ? " monotone" : "")
     }
 }
 

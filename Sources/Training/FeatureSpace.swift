@@ -11,6 +11,12 @@ public struct FeatureSpace: Sendable {
     /// `columns[f][r]`: feature `f` of row `r`.
     public let columns: [[Double]]
     public let matrix: BinnedMatrix
+    /// Per column, the direction a monotone tree model keeps (`BoostingParameters.monotone`): for the level of a
+    /// numeric channel (its latest value, window mean, min or max), the sign of its correlation with the labels
+    /// (when |r| ≥ 0.1); 0 for every other feature. Activity signals — light, sound, CO₂ — rise with occupancy;
+    /// a tree left free learns the training week's accidents instead (a sunny, empty Saturday teaches it that a
+    /// very bright room is empty).
+    public let monotone: [Int8]
 
     /// The default groups for a table: `raw` (numeric channels), `levels` and `trends` of numeric channels (windows
     /// scaled to the sampling interval), `context:<channel>` per categorical channel, `time`.
@@ -54,6 +60,33 @@ public struct FeatureSpace: Sendable {
         }
         self.columns = columns
         matrix = BinnedMatrix(columns: columns)
+        let levels: Set<FeatureSpec.Transform> = [.raw, .mean, .min, .max]
+        let features = schema.features
+        monotone = features.indices.map { f -> Int8 in
+            guard levels.contains(features[f].transform), features[f].channel != nil else { return 0 }
+            let r = FeatureSpace.correlation(columns[f], table.labels)
+            return abs(r) < 0.1 ? 0 : (r > 0 ? 1 : -1)
+        }
+    }
+
+    /// Pearson correlation of `x` with the 0/1 labels over the labelled rows where `x` is a number (0 when
+    /// undefined).
+    static func correlation(_ x: [Double], _ labels: [UInt8?]) -> Double {
+        var n = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+        for (v, label) in zip(x, labels) {
+            guard let label, !v.isNaN else { continue }
+            let y = Double(label)
+            n += 1
+            sx += v
+            sy += y
+            sxx += v * v
+            syy += y * y
+            sxy += v * y
+        }
+        guard n > 1 else { return 0 }
+        let cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n
+        guard vx > 0, vy > 0 else { return 0 }
+        return cov / (vx * vy).squareRoot()
     }
 
     /// The groups with these names, in schema order.

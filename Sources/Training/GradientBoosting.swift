@@ -22,8 +22,9 @@ public enum GradientBoosting {
     /// Fits on `train` rows of `matrix` using the columns `features`; `labels[r]` is row `r`'s 0/1 label.
     public static func fit(
         matrix: BinnedMatrix, features: [Int], labels: [UInt8], train: [Int], validation: [Int] = [],
-        parameters p: BoostingParameters, seed: UInt64
+        parameters p: BoostingParameters, monotone: [Int8] = [], seed: UInt64
     ) throws(OccupantError) -> Fit {
+        precondition(monotone.isEmpty || monotone.count == features.count, "one monotone direction per feature")
         precondition(!features.isEmpty && !train.isEmpty, "a fit needs features and rows")
         var rng = TrainingRandom(seed: seed)
         let n = matrix.rowCount
@@ -42,6 +43,7 @@ public enum GradientBoosting {
         let columnsPerTree = max(1, Int((p.columnSubsample * Double(featureCount)).rounded(.up)))
         var sampled: [Int32] = []
         sampled.reserveCapacity(train.count)
+        var unsampled: [Int] = []
         for _ in 0..<p.trees {
             for r in train {
                 let prob = 1 / (1 + exp(-margin[r]))
@@ -49,9 +51,12 @@ public enum GradientBoosting {
                 hess[r] = max(prob * (1 - prob), 1e-16)
             }
             sampled.removeAll(keepingCapacity: true)
+            unsampled.removeAll(keepingCapacity: true)
             if p.rowSubsample < 1 {
-                for r in train where rng.unit() < p.rowSubsample { sampled.append(Int32(r)) }
-                if sampled.isEmpty { sampled.append(Int32(train[0])) }
+                for r in train {
+                    if rng.unit() < p.rowSubsample { sampled.append(Int32(r)) } else { unsampled.append(r) }
+                }
+                if sampled.isEmpty { sampled.append(Int32(unsampled.removeFirst())) }
             } else {
                 for r in train { sampled.append(Int32(r)) }
             }
@@ -61,10 +66,15 @@ public enum GradientBoosting {
                 columns = Array(columns.prefix(columnsPerTree)).sorted()
             }
             let tree = TreeGrower(
-                matrix: matrix, features: features, columns: columns, grad: grad, hess: hess, parameters: p
+                matrix: matrix, features: features, columns: columns, grad: grad, hess: hess, parameters: p,
+                monotone: monotone
             ).grow(rows: &sampled)
             trees.append(tree)
-            for r in train { margin[r] += tree.leafValue(row: r, matrix: matrix, features: features) }
+            // The rows the tree was grown on sit in its leaves' ranges; only the others walk the tree.
+            for leaf in tree.leafRanges {
+                for i in leaf.rows { margin[Int(sampled[i])] += leaf.value }
+            }
+            for r in unsampled { margin[r] += tree.leafValue(row: r, matrix: matrix, features: features) }
             if !validation.isEmpty {
                 var loss = 0.0
                 for r in validation {
@@ -141,7 +151,14 @@ struct GrownTree: Sendable {
         var isLeaf: Bool { feature < 0 }
     }
 
+    /// Where each leaf's rows lie in the grower's reordered row array, and the leaf's value.
+    struct LeafRange: Sendable {
+        var rows: Range<Int>
+        var value: Double
+    }
+
     var nodes: [Node]
+    var leafRanges: [LeafRange] = []
 
     /// The leaf value row `r` lands in, walking by bins (the same routing as the evaluator's Float32 compare).
     @inline(__always)

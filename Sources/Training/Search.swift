@@ -4,8 +4,8 @@ import OccupantCore
 import Synchronization
 
 /// Random search over family × hyper-parameters × feature groups, scored by time-ordered day-blocked
-/// cross-validation, with one round of successive halving: every trial is scored on the most recent fold first,
-/// and only the best third goes on to the remaining folds.
+/// cross-validation, with successive halving: every trial is scored on one recent fold first, the best third on up
+/// to three folds, and the best third of those on every fold.
 public struct Search: Sendable {
     public let space: FeatureSpace
     public let table: LabelledTable
@@ -89,7 +89,7 @@ public struct Search: Sendable {
             let split = earlyStopping ? CrossValidation.earlyStoppingSplit(rows) : (rows, [])
             let fit = try GradientBoosting.fit(
                 matrix: space.matrix, features: columns, labels: labels, train: split.0, validation: split.1,
-                parameters: p, seed: seed)
+                parameters: p, monotone: p.monotone == true ? columns.map { space.monotone[$0] } : [], seed: seed)
             return (.trees(fit.ensemble), fit.treeCount)
         }
     }
@@ -137,8 +137,9 @@ public struct Search: Sendable {
 
     /// Runs `trials` configurations (the first two are fixed: logistic on raw channels, default trees on raw
     /// channels) on `workers` threads; returns every trial, the best first.
+    /// With `monotone`, every tree trial keeps the level features' directions (`FeatureSpace.monotone`).
     public func run(
-        trials: Int, seed: UInt64, groups: [String], workers: Int = 2,
+        trials: Int, seed: UInt64, groups: [String], workers: Int = 2, monotone: Bool = true,
         progress: (@Sendable (Progress) -> Void)? = nil
     ) -> [TrialResult] {
         precondition(trials >= 1 && !groups.isEmpty, "at least one trial and one group")
@@ -156,32 +157,61 @@ public struct Search: Sendable {
             return g.next()
         }
 
-        let configs = candidates
+        let configs = candidates.map { config -> TrialConfig in
+            var config = config
+            if monotone, config.family == .trees { config.boosting!.monotone = true }
+            return config
+        }
         let all = Array(validation.folds.indices)
-        let first = all.last!  // the most recent block
-        let total = trials + min(trials, max(1, (trials + 2) / 3) + min(2, trials))
-        let counter = ProgressCounter(total: total, report: progress)
-        // Rung 1: every trial on the latest fold.
-        let rung1 = parallelMap(trials, workers: workers) { i in
-            let r = self.score(configs[i], index: i, folds: [first], seed: seeds[i], pruned: true)
-            counter.step(nil, stage: "latest fold")
-            return r
+        // Rung 1 scores on the most recent fold that can tell trials apart: both classes, and at least the median
+        // fold's rows (a partial last day, or a weekend with nobody in, says little about a trial).
+        let sizes = validation.folds.map(\.validation.count).sorted()
+        let informative = all.filter { k in
+            let rows = validation.folds[k].validation
+            let positives = rows.reduce(0) { $0 + Int(labels[$1]) }
+            return positives > 0 && positives < rows.count && rows.count >= sizes[sizes.count / 2]
         }
-        // Rung 2: the best third (at least one) on every fold, and always the fixed reference configurations, so
-        // the selection rule can weigh the simplest models against the best (one fold is too noisy to drop them).
-        let keep = max(1, (trials + 2) / 3)
-        let ranked = rung1.indices.sorted { better(rung1[$0].0, rung1[$1].0) }
+        let first = informative.last ?? all.last!
+        // Successive halving: every trial on that fold; the best third on up to three folds (the others most
+        // recent first); the best third of those on every fold. The fixed reference configurations always go on,
+        // so the selection rule can weigh the simplest models against the best (a fold or two is too noisy to drop
+        // them).
+        let order = [first] + all.reversed().filter { $0 != first }
+        var rungFolds = [1, min(3, all.count), all.count].map { Array(order.prefix($0)) }
+        rungFolds = rungFolds.enumerated().filter { i, f in i == 0 || f.count > rungFolds[i - 1].count }.map(\.1)
         let references = Array(0..<min(2, trials))
-        let survivors = references + ranked.filter { !references.contains($0) }.prefix(keep)
-        let rung2 = parallelMap(survivors.count, workers: workers) { j in
-            let i = survivors[j]
-            let r = self.score(configs[i], index: i, folds: all, seed: seeds[i], pruned: false, prior: rung1[i].1).0
-            counter.step(r.accuracy, stage: "all folds")
-            return r
+        var keepCounts: [Int] = []
+        var alive = trials
+        for _ in rungFolds.dropFirst() {
+            alive = max(1, (alive + 2) / 3)
+            keepCounts.append(alive)
         }
-        var results = rung1.map { $0.0 }
-        for r in rung2 { results[r.index] = r }
-        return results.sorted { a, b in
+        let total = trials + keepCounts.reduce(0) { $0 + min(trials, $1 + references.count) }
+        let counter = ProgressCounter(total: total, report: progress)
+        var outcomes = [[Int: FoldOutcome]](repeating: [:], count: trials)
+        var results = [TrialResult?](repeating: nil, count: trials)
+        var contenders = Array(0..<trials)
+        for (rung, folds) in rungFolds.enumerated() {
+            let last = rung == rungFolds.count - 1
+            if rung > 0 {
+                let ranked = contenders.sorted { better(results[$0]!, results[$1]!) }
+                contenders = references + ranked.filter { !references.contains($0) }.prefix(keepCounts[rung - 1])
+            }
+            let current = contenders, priors = outcomes
+            let scored = parallelMap(current.count, workers: workers) { j in
+                let i = current[j]
+                let r = self.score(
+                    configs[i], index: i, folds: folds, seed: seeds[i], pruned: !last, prior: priors[i])
+                counter.step(last ? r.0.accuracy : nil, stage: last ? "all folds" : "\(folds.count) fold(s)")
+                return r
+            }
+            for (j, i) in current.enumerated() {
+                results[i] = scored[j].0
+                outcomes[i] = scored[j].1
+            }
+        }
+        let finished = results.map { $0! }
+        return finished.sorted { a, b in
             if a.pruned != b.pruned { return !a.pruned }
             return better(a, b)
         }

@@ -22,11 +22,15 @@ public enum Trainer {
         public var version: Int
         /// How the model is picked among the trials (see `Search.SelectionRule`).
         public var selection: Search.SelectionRule
+        /// Trees keep the level features' directions (`FeatureSpace.monotone`).
+        public var monotone: Bool
 
         public init(
-            trials: Int = 250, seed: UInt64 = 1, folds: Int = 3, featureGroups: [String]? = nil, ablation: Bool = false,
-            workers: Int = 2, modelID: String = "occupancy", version: Int = 1, selection: Search.SelectionRule = .bestAUC
+            trials: Int = 250, seed: UInt64 = 1, folds: Int = 7, featureGroups: [String]? = nil, ablation: Bool = false,
+            workers: Int = 2, modelID: String = "occupancy", version: Int = 1, selection: Search.SelectionRule = .bestAUC,
+            monotone: Bool = true
         ) {
+            self.monotone = monotone
             self.selection = selection
             self.trials = trials
             self.seed = seed
@@ -72,7 +76,9 @@ public enum Trainer {
         let space = try FeatureSpace(table: table, groups: groups)
         let search = try Search(table: table, space: space, folds: options.folds)
         let names = groups.map(\.name)
-        let results = search.run(trials: options.trials, seed: options.seed, groups: names, workers: options.workers, progress: progress)
+        let results = search.run(
+            trials: options.trials, seed: options.seed, groups: names, workers: options.workers, monotone: options.monotone,
+            progress: progress)
         let selection = search.select(results, rule: options.selection)
         let best = results.first { $0.index == selection.chosen }!
         var ablation: [TrainingReport.Ablation]? = nil

@@ -59,7 +59,7 @@ public struct TrainingReport: Codable, Sendable {
         func pct(_ x: Double) -> String { x.isNaN ? "n/a" : "\(short(100 * x))%" }
         var lines = [
             "data: \(rows) rows (\(labelledRows) labelled, \(occupiedRows) occupied), \(dataFrom) → \(dataTo)",
-            "search: \(trials) trials (\(prunedTrials) pruned after the latest fold), \(folds.count) day-blocked folds, "
+            "search: \(trials) trials (\(prunedTrials) pruned before the last rung), \(folds.count) day-blocked folds, "
                 + "\(short(searchSeconds)) s; final fit \(short(finalFitSeconds)) s",
             selection.map { "selection: \($0.summary)" } ?? "selection: best out-of-fold AUC",
             "chosen: \(chosen)" + (treeCount.map { ", \($0) trees" } ?? "") + ", threshold \(short(threshold))",

@@ -8,6 +8,10 @@ struct TreeGrower {
     let grad: [Double]
     let hess: [Double]
     let parameters: BoostingParameters
+    /// Per fit feature: +1 when the model must not decrease as the feature grows, -1 not increase, 0 free (empty:
+    /// all free). Enforced as in XGBoost: a split on a constrained feature must order its children's values, and
+    /// the children's subtrees stay on their side of the midpoint.
+    var monotone: [Int8] = []
 
     private static let slots = 256
 
@@ -18,6 +22,9 @@ struct TreeGrower {
         var g: Double
         var h: Double
         var histogram: [Double]
+        /// Bounds on the node's leaf weights (monotone constraints).
+        var lower = -Double.infinity
+        var upper = Double.infinity
     }
 
     private struct Split {
@@ -27,11 +34,16 @@ struct TreeGrower {
         var gain: Double
         var gLeft: Double
         var hLeft: Double
+        /// The children's weights, within the node's bounds.
+        var wLeft = 0.0
+        var wRight = 0.0
     }
 
-    /// Grows a tree over `rows` (reordered in place by the partitions).
+    /// Grows a tree over `rows` (reordered in place by the partitions: each leaf's rows end up contiguous, at
+    /// the tree's `leafRanges`).
     func grow(rows: inout [Int32]) -> GrownTree {
         var nodes = [GrownTree.Node()]
+        var leafRanges: [GrownTree.LeafRange] = []
         var g = 0.0, h = 0.0
         for r in rows {
             g += grad[Int(r)]
@@ -43,7 +55,8 @@ struct TreeGrower {
             var next: [Pending] = []
             for pending in level {
                 guard depth < parameters.maxDepth, let split = bestSplit(pending) else {
-                    nodes[pending.node].leafValue = leaf(pending.g, pending.h)
+                    nodes[pending.node].leafValue = leaf(pending.g, pending.h, pending)
+                    leafRanges.append(.init(rows: pending.start..<pending.end, value: nodes[pending.node].leafValue))
                     continue
                 }
                 let position = columns[split.column]
@@ -58,9 +71,30 @@ struct TreeGrower {
                 nodes[pending.node].left = leftIndex
                 nodes[pending.node].right = rightIndex
                 let gRight = pending.g - split.gLeft, hRight = pending.h - split.hLeft
+                // The children's bounds: a constrained split keeps each side of the midpoint of their weights.
+                var leftBounds = (pending.lower, pending.upper), rightBounds = leftBounds
+                let direction = monotone.isEmpty ? 0 : monotone[position]
+                if direction != 0 {
+                    let midpoint = (split.wLeft + split.wRight) / 2
+                    if direction > 0 {
+                        leftBounds.1 = midpoint
+                        rightBounds.0 = midpoint
+                    } else {
+                        leftBounds.0 = midpoint
+                        rightBounds.1 = midpoint
+                    }
+                }
+                var leftPending = Pending(
+                    node: leftIndex, start: pending.start, end: mid, g: split.gLeft, h: split.hLeft, histogram: [],
+                    lower: leftBounds.0, upper: leftBounds.1)
+                var rightPending = Pending(
+                    node: rightIndex, start: mid, end: pending.end, g: gRight, h: hRight, histogram: [],
+                    lower: rightBounds.0, upper: rightBounds.1)
                 if depth + 1 >= parameters.maxDepth {
-                    nodes[leftIndex].leafValue = leaf(split.gLeft, split.hLeft)
-                    nodes[rightIndex].leafValue = leaf(gRight, hRight)
+                    nodes[leftIndex].leafValue = leaf(split.gLeft, split.hLeft, leftPending)
+                    nodes[rightIndex].leafValue = leaf(gRight, hRight, rightPending)
+                    leafRanges.append(.init(rows: pending.start..<mid, value: nodes[leftIndex].leafValue))
+                    leafRanges.append(.init(rows: mid..<pending.end, value: nodes[rightIndex].leafValue))
                     continue
                 }
                 let leftIsSmaller = mid - pending.start <= pending.end - mid
@@ -68,41 +102,58 @@ struct TreeGrower {
                 let smallHistogram = histogram(rows, small)
                 var largeHistogram = pending.histogram
                 for i in largeHistogram.indices { largeHistogram[i] -= smallHistogram[i] }
-                next.append(Pending(
-                    node: leftIndex, start: pending.start, end: mid, g: split.gLeft, h: split.hLeft,
-                    histogram: leftIsSmaller ? smallHistogram : largeHistogram))
-                next.append(Pending(
-                    node: rightIndex, start: mid, end: pending.end, g: gRight, h: hRight,
-                    histogram: leftIsSmaller ? largeHistogram : smallHistogram))
+                leftPending.histogram = leftIsSmaller ? smallHistogram : largeHistogram
+                rightPending.histogram = leftIsSmaller ? largeHistogram : smallHistogram
+                next.append(leftPending)
+                next.append(rightPending)
             }
             level = next
             depth += 1
         }
-        return GrownTree(nodes: nodes)
+        return GrownTree(nodes: nodes, leafRanges: leafRanges)
     }
 
-    private func leaf(_ g: Double, _ h: Double) -> Double {
-        -g / (h + parameters.l2) * parameters.learningRate
+    private func leaf(_ g: Double, _ h: Double, _ node: Pending) -> Double {
+        weight(g, h, node) * parameters.learningRate
     }
 
-    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`.
+    /// The leaf weight for sums `g`, `h`, within the node's bounds.
+    @inline(__always)
+    private func weight(_ g: Double, _ h: Double, _ node: Pending) -> Double {
+        min(max(-g / (h + parameters.l2), node.lower), node.upper)
+    }
+
+    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. The
+    /// node's gradients are gathered once into a contiguous buffer (in row order, so the sums are the same as
+    /// reading them per column), and each column then reads only its bins at random.
     private func histogram(_ rows: [Int32], _ range: Range<Int>) -> [Double] {
         var out = [Double](repeating: 0, count: columns.count * Self.slots * 2)
         let n = matrix.rowCount
+        var gathered = [Double](repeating: 0, count: range.count * 2)
+        gathered.withUnsafeMutableBufferPointer { gh in
+            grad.withUnsafeBufferPointer { g in
+                hess.withUnsafeBufferPointer { h in
+                    rows.withUnsafeBufferPointer { rows in
+                        for (k, i) in range.enumerated() {
+                            let r = Int(rows[i])
+                            gh[2 &* k] = g[r]
+                            gh[2 &* k &+ 1] = h[r]
+                        }
+                    }
+                }
+            }
+        }
         out.withUnsafeMutableBufferPointer { hist in
             matrix.bins.withUnsafeBufferPointer { bins in
-                grad.withUnsafeBufferPointer { g in
-                    hess.withUnsafeBufferPointer { h in
-                        rows.withUnsafeBufferPointer { rows in
-                            for (c, position) in columns.enumerated() {
-                                let base = features[position] * n
-                                let offset = c * Self.slots * 2
-                                for i in range {
-                                    let r = Int(rows[i])
-                                    let slot = offset + Int(bins[base + r]) &* 2
-                                    hist[slot] += g[r]
-                                    hist[slot + 1] += h[r]
-                                }
+                gathered.withUnsafeBufferPointer { gh in
+                    rows.withUnsafeBufferPointer { rows in
+                        for (c, position) in columns.enumerated() {
+                            let column = bins.baseAddress! + features[position] * n
+                            let offset = c * Self.slots * 2
+                            for (k, i) in range.enumerated() {
+                                let slot = offset &+ Int(column[Int(rows[i])]) &* 2
+                                hist[slot] += gh[2 &* k]
+                                hist[slot &+ 1] += gh[2 &* k &+ 1]
                             }
                         }
                     }
@@ -123,6 +174,13 @@ struct TreeGrower {
                 let column = features[position]
                 let binCount = matrix.binCount(column)
                 guard binCount > 1 else { continue }
+                let direction = monotone.isEmpty ? 0 : monotone[position]
+                // Whether a split with these left sums keeps the column's order (always, when unconstrained).
+                func ordered(_ gl: Double, _ hl: Double) -> (Bool, Double, Double) {
+                    guard direction != 0 else { return (true, 0, 0) }
+                    let wl = weight(gl, hl, node), wr = weight(node.g - gl, node.h - hl, node)
+                    return (direction > 0 ? wl <= wr : wl >= wr, wl, wr)
+                }
                 let offset = c * Self.slots * 2
                 let missingSlot = offset + Int(BinnedMatrix.missingBin) * 2
                 let gMissing = hist[missingSlot], hMissing = hist[missingSlot + 1]
@@ -137,9 +195,12 @@ struct TreeGrower {
                         if hl >= minChild, hr >= minChild {
                             let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
-                                best = Split(
-                                    column: c, bin: b, defaultLeft: hasMissing ? false : hl > hr, gain: gain,
-                                    gLeft: gl, hLeft: hl)
+                                let (ok, wl, wr) = ordered(gl, hl)
+                                if ok {
+                                    best = Split(
+                                        column: c, bin: b, defaultLeft: hasMissing ? false : hl > hr, gain: gain,
+                                        gLeft: gl, hLeft: hl, wLeft: wl, wRight: wr)
+                                }
                             }
                         }
                     }
@@ -150,7 +211,12 @@ struct TreeGrower {
                         if hl2 >= minChild, hr >= minChild {
                             let gain = gl2 * gl2 / (hl2 + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
-                                best = Split(column: c, bin: b, defaultLeft: true, gain: gain, gLeft: gl2, hLeft: hl2)
+                                let (ok, wl, wr) = ordered(gl2, hl2)
+                                if ok {
+                                    best = Split(
+                                        column: c, bin: b, defaultLeft: true, gain: gain, gLeft: gl2, hLeft: hl2,
+                                        wLeft: wl, wRight: wr)
+                                }
                             }
                         }
                     }

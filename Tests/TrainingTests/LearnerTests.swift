@@ -1,4 +1,5 @@
 import Evaluator
+import Features
 import Foundation
 import OccupantCore
 import Testing
@@ -104,4 +105,51 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     let m = BinaryMetrics(probabilities: [0.9, 0.8, 0.3, 0.1], labels: [1, 0, 1, 0], threshold: 0.5)
     #expect(m.truePositive == 1 && m.falsePositive == 1 && m.trueNegative == 1 && m.falseNegative == 1)
     #expect(m.auc == 0.75)
+}
+
+@Test func monotoneTreesNeverFallAsTheConstrainedFeatureRises() throws {
+    // Occupied when x0 is in (0.2, 0.7): a bump, so an unconstrained model falls again above 0.7. Constrained to
+    // be non-decreasing in x0 it must not; x1 is free and irrelevant.
+    var rng = TrainingRandom(seed: 9)
+    var columns = [[Double]](repeating: [], count: 2)
+    var labels: [UInt8] = []
+    for _ in 0..<3000 {
+        let x0 = rng.unit(), x1 = rng.unit()
+        columns[0].append(x0)
+        columns[1].append(x1)
+        labels.append(x0 > 0.2 && x0 < 0.7 ? 1 : 0)
+    }
+    let matrix = BinnedMatrix(columns: columns)
+    let p = BoostingParameters(trees: 60, learningRate: 0.3, maxDepth: 4, rowSubsample: 0.8)
+    func curve(_ monotone: [Int8]) throws -> [Double] {
+        let fit = try GradientBoosting.fit(
+            matrix: matrix, features: [0, 1], labels: labels, train: Array(0..<3000), parameters: p, monotone: monotone,
+            seed: 1)
+        let model = Model.trees(fit.ensemble)
+        return stride(from: 0.0, through: 1.0, by: 0.01).map { model.probability([$0, 0.5]) }
+    }
+    let free = try curve([])
+    let constrained = try curve([1, 0])
+    // The free model learns the bump (high inside, low above it); the constrained one never decreases.
+    #expect(free[45] > 0.9 && free[90] < 0.1)
+    for (a, b) in zip(constrained, constrained.dropFirst()) { #expect(b >= a - 1e-12) }
+    #expect(constrained[10] < 0.2 && constrained[45] > constrained[10])
+}
+
+@Test(.enabled(if: FileManager.default.fileExists(atPath: ucidir().appendingPathComponent("datatraining.txt").path)))
+func levelFeaturesGetTheDirectionTheyCorrelateWith() throws {
+    // Light rises with occupancy, so its level features are constrained upwards; trends and time stay free.
+    let table = try UCITests.load("datatraining.txt")
+    let space = try FeatureSpace(table: table, groups: FeatureSpace.defaultGroups(for: table))
+    let levels: Set<FeatureSpec.Transform> = [.raw, .mean, .min, .max]
+    var lightLevels = 0
+    for (spec, direction) in zip(space.schema.features, space.monotone) {
+        if levels.contains(spec.transform), spec.channel == "Light" {
+            #expect(direction == 1, "\(spec.name)")
+            lightLevels += 1
+        } else if !levels.contains(spec.transform) {
+            #expect(direction == 0, "\(spec.name)")
+        }
+    }
+    #expect(lightLevels >= 3)
 }

@@ -5,7 +5,7 @@ import OccupantCore
 import Testing
 @testable import Training
 
-/// Trains on the UCI training file with a CI-sized search and scores both test files.
+/// Trains on the UCI training file with the default 250-trial search and scores both test files.
 @Suite(.serialized) struct UCITests {
     static let columns = TableReader.Columns(time: "date", label: "Occupancy")
 
@@ -17,25 +17,21 @@ import Testing
     func trainsAndEvaluatesOnUCI() throws {
         let train = try Self.load("datatraining.txt")
         #expect(train.count == 8143 && train.channels.count == 5)
-        let result = try Trainer.train(train, options: .init(trials: 6, seed: 1, workers: 2))
+        let result = try Trainer.train(train, options: .init(seed: 1, workers: 2))
         try result.bundle.checkGoldenVectors()
         // Round trip through the container, as a gateway would read it.
         let bundle = try ModelBundle.decode(ModelBundle(manifest: result.bundle.manifest, model: result.bundle.model).encodeUnsigned())
-        withKnownIssue("a 6-trial search does not always beat the Light rule out of fold", isIntermittent: true) {
+        withKnownIssue("the search does not always beat the Light rule out of fold", isIntermittent: true) {
             #expect(result.report.validation.accuracy > result.report.baseline.validation.accuracy)
         }
         for name in ["datatest.txt", "datatest2.txt"] {
             let report = try ModelEvaluation.evaluate(bundle: bundle, table: try Self.load(name))
             print("UCI \(name): accuracy \(report.accuracy), baseline \(report.baseline?.rule ?? "-") \(report.baseline?.accuracy ?? .nan)")
-            #expect(report.accuracy >= 0.90, "\(name)")
-            // Known gap, measured with the default 250-trial search (seed 1): 95.57 % / 98.06 % against the paper's
-            // 97.9 % / 98.8 %. Day-blocked CV on the training week cannot see what generalises to the test weeks:
-            // logistic regression on the raw channels scores 66 % on the first fold (its humidity/temperature
-            // coefficients extrapolate), a Light-only model 87–91 % on the weekend fold, so CV ranks trees first;
-            // the one-standard-error rule (`--selection one-se`) picks a 3-channel tree model and does worse
-            // (92.2 % / 96.5 %). See the README.
-            withKnownIssue("the search does not yet reach within a point of the paper on \(name)", isIntermittent: true) {
-                #expect(report.accuracy >= 0.96, "\(name)")
+            // Within a point of the paper's best (97.9 % / 98.8 %, Candanedo & Feldheim 2016). Measured (seed 1):
+            // 97.41 % / 99.16 %.
+            #expect(report.accuracy >= (name == "datatest.txt" ? 0.969 : 0.978), "\(name)")
+            // The Light threshold chosen on the training week (97.86 % / 99.31 %) is not beaten on the test weeks.
+            withKnownIssue("the model does not beat the Light rule on \(name)", isIntermittent: true) {
                 #expect(report.accuracy > report.baseline!.accuracy, "\(name)")
             }
         }
