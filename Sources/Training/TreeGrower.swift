@@ -8,6 +8,9 @@ struct TreeGrower {
     let grad: [Double]
     let hess: [Double]
     let parameters: BoostingParameters
+    /// The fit's bins row by row: `rowBins[r * features.count + position]` (one cache line per row when the
+    /// histograms and partitions visit rows in scattered order; see `GradientBoosting.rowMajorBins`).
+    let rowBins: [UInt8]
     /// Per fit feature: +1 when the model must not decrease as the feature grows, -1 not increase, 0 free (empty:
     /// all free). Enforced as in XGBoost: a split on a constrained feature must order its children's values, and
     /// the children's subtrees stay on their side of the midpoint.
@@ -60,8 +63,7 @@ struct TreeGrower {
                     continue
                 }
                 let position = columns[split.column]
-                let column = features[position]
-                let mid = partition(&rows, pending.start..<pending.end, column: column, split: split)
+                let mid = partition(&rows, pending.start..<pending.end, position: position, split: split)
                 let leftIndex = nodes.count, rightIndex = nodes.count + 1
                 nodes.append(GrownTree.Node())
                 nodes.append(GrownTree.Node())
@@ -123,37 +125,28 @@ struct TreeGrower {
         min(max(-g / (h + parameters.l2), node.lower), node.upper)
     }
 
-    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. The
-    /// node's gradients are gathered once into a contiguous buffer (in row order, so the sums are the same as
-    /// reading them per column), and each column then reads only its bins at random.
+    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. Rows
+    /// are visited once each, in order (every slot sums its rows in row order), reading the row's bins from one
+    /// place.
     private func histogram(_ rows: [Int32], _ range: Range<Int>) -> [Double] {
         var out = [Double](repeating: 0, count: columns.count * Self.slots * 2)
-        let n = matrix.rowCount
-        var gathered = [Double](repeating: 0, count: range.count * 2)
-        gathered.withUnsafeMutableBufferPointer { gh in
-            grad.withUnsafeBufferPointer { g in
-                hess.withUnsafeBufferPointer { h in
-                    rows.withUnsafeBufferPointer { rows in
-                        for (k, i) in range.enumerated() {
-                            let r = Int(rows[i])
-                            gh[2 &* k] = g[r]
-                            gh[2 &* k &+ 1] = h[r]
-                        }
-                    }
-                }
-            }
-        }
+        let width = features.count
         out.withUnsafeMutableBufferPointer { hist in
-            matrix.bins.withUnsafeBufferPointer { bins in
-                gathered.withUnsafeBufferPointer { gh in
-                    rows.withUnsafeBufferPointer { rows in
-                        for (c, position) in columns.enumerated() {
-                            let column = bins.baseAddress! + features[position] * n
-                            let offset = c * Self.slots * 2
-                            for (k, i) in range.enumerated() {
-                                let slot = offset &+ Int(column[Int(rows[i])]) &* 2
-                                hist[slot] += gh[2 &* k]
-                                hist[slot &+ 1] += gh[2 &* k &+ 1]
+            rowBins.withUnsafeBufferPointer { bins in
+                grad.withUnsafeBufferPointer { g in
+                    hess.withUnsafeBufferPointer { h in
+                        rows.withUnsafeBufferPointer { rows in
+                            columns.withUnsafeBufferPointer { columns in
+                                for i in range {
+                                    let r = Int(rows[i])
+                                    let gr = g[r], hr = h[r]
+                                    let row = bins.baseAddress! + r &* width
+                                    for c in 0..<columns.count {
+                                        let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
+                                        hist[slot] += gr
+                                        hist[slot &+ 1] += hr
+                                    }
+                                }
                             }
                         }
                     }
@@ -227,13 +220,13 @@ struct TreeGrower {
     }
 
     /// Moves the rows going left to the front of `range`; returns where the right rows start.
-    private func partition(_ rows: inout [Int32], _ range: Range<Int>, column: Int, split: Split) -> Int {
-        let n = matrix.rowCount
+    private func partition(_ rows: inout [Int32], _ range: Range<Int>, position: Int, split: Split) -> Int {
+        let width = features.count
         return rows.withUnsafeMutableBufferPointer { rows in
-            matrix.bins.withUnsafeBufferPointer { bins in
+            rowBins.withUnsafeBufferPointer { bins in
                 var i = range.lowerBound, j = range.upperBound - 1
                 func goesLeft(_ r: Int32) -> Bool {
-                    let b = bins[column * n + Int(r)]
+                    let b = bins[Int(r) &* width &+ position]
                     return b == BinnedMatrix.missingBin ? split.defaultLeft : Int(b) <= split.bin
                 }
                 while i <= j {
