@@ -61,6 +61,7 @@ public final class MQTTProbe: Sendable {
 }
 
 /// Polls `condition` every 20 ms until it returns a value or `timeout` seconds pass; never blocks a thread.
+@discardableResult
 public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?) async throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
@@ -71,6 +72,7 @@ public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () -> T?)
 }
 
 /// The same for conditions that must await (an HTTP request, say); polls every 100 ms.
+@discardableResult
 public func waitUntil<T>(timeout: Double, _ what: String, _ condition: () async throws -> T?) async throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {

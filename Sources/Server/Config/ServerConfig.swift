@@ -14,7 +14,11 @@ public struct ServerConfig: Sendable, Equatable {
     public var signingKey: String?
     /// SHA-256 (hex) of the admin token, or the token itself via `adminToken` (hashed when loaded).
     public var adminTokenHash: String?
-    public var gateways: [Gateway] = []
+    public var gateways: [Gateway] = [] {
+        didSet { gatewayIndex = ServerConfig.index(gateways) }
+    }
+    /// `gateways` by id (the first of a repeated id, which loading refuses anyway): every request looks one up.
+    private var gatewayIndex: [String: Int] = [:]
     public var intake = Intake()
     public var retrain = Retrain()
     public var promotion = Promotion()
@@ -95,7 +99,13 @@ public struct ServerConfig: Sendable, Equatable {
         public var webhook: String?
     }
 
-    public func gateway(_ id: String) -> Gateway? { gateways.first { $0.id == id } }
+    public func gateway(_ id: String) -> Gateway? { gatewayIndex[id].map { gateways[$0] } }
+
+    private static func index(_ gateways: [Gateway]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (i, g) in gateways.enumerated() where index[g.id] == nil { index[g.id] = i }
+        return index
+    }
     public var scopes: [String] { Array(Set(gateways.map(\.scope))).sorted() }
 
     public var baseURL: String {
