@@ -38,6 +38,8 @@ public struct GatewayRuntime: Sendable {
     public let uploader: TelemetryUploader?
     /// Publishes the simulated scenario's ground truth (`--simulate-labels`).
     public let labeler: SimulatedLabeler?
+    /// Shuts down the HTTP client that trusts `server.caFile` (nil with the shared client).
+    let httpCloser: HTTPClientCloser?
 
     /// The bus when it is simulated (for fault injection in tests).
     public var simulatedBus: SimulatedBus? { bus as? SimulatedBus }
@@ -150,9 +152,9 @@ public struct GatewayRuntime: Sendable {
         }
 
         if let server = config.server, let serverToken {
-            let client = ServerClient(
-                baseURL: server.url, gatewayID: config.gatewayID, token: serverToken,
-                http: try GatewayRuntime.httpClient(trusting: server.caFile))
+            let http = try GatewayRuntime.httpClient(trusting: server.caFile)
+            httpCloser = http === HTTPClient.shared ? nil : HTTPClientCloser(client: http)
+            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken, http: http)
             updater = ModelUpdater(
                 client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
                 logger: logger.with(label: "update"))
@@ -160,6 +162,7 @@ public struct GatewayRuntime: Sendable {
         } else {
             updater = nil
             uploader = nil
+            httpCloser = nil
         }
         if let labels = config.simulatedLabels, let simulated = bus as? SimulatedBus {
             labeler = SimulatedLabeler(scenario: simulated.scenario, clock: clock, every: labels.every, publisher: publisher, logger: logger.with(label: "labels"))
@@ -171,10 +174,11 @@ public struct GatewayRuntime: Sendable {
             listeners: [updater].compactMap { $0 }, logger: mqttLogger)
     }
 
-    /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline).
-    /// The uploader stops after the loop, so the last samples reach the spool on disk.
+    /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline, then a
+    /// private HTTP client closes). The uploader stops after the loop, so the last samples reach the spool on disk.
     public var services: [any Service] {
-        var list: [any Service] = [mqttService]
+        var list: [any Service] = httpCloser.map { [$0] } ?? []
+        list.append(mqttService)
         if let uploader { list.append(uploader) }
         if let updater { list.append(updater) }
         list.append(controlSocket)
@@ -219,8 +223,8 @@ public struct GatewayRuntime: Sendable {
         }
     }
 
-    /// The shared client (system trust roots), or one that trusts only `caFile`. That one lives as long as the
-    /// process, like the runtime that holds it.
+    /// The shared client (system trust roots), or one that trusts only `caFile` (closed by `HTTPClientCloser` when
+    /// the gateway stops).
     static func httpClient(trusting caFile: String?) throws -> HTTPClient {
         guard let caFile else { return .shared }
         guard FileManager.default.isReadableFile(atPath: caFile) else {
@@ -253,3 +257,13 @@ public struct GatewayRuntime: Sendable {
     }
 }
 
+/// Closes a private HTTP client when the gateway stops (AsyncHTTPClient requires a shutdown before the client goes
+/// away; the shared client is never shut down).
+struct HTTPClientCloser: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -30,9 +30,8 @@ struct EvaluateCommand: ParsableCommand {
             let channels = bundle.manifest.features.channels
             let table = try TableReader.load(
                 path: data, columns: .init(time: time, label: label, channels: channels.isEmpty ? nil : channels))
-            let report = try ModelEvaluation.evaluate(bundle: bundle, table: table)
+            let (report, scores) = try ModelEvaluation.scored(bundle: bundle, table: table)
             if let predictions {
-                let scores = try ModelEvaluation.scores(bundle: bundle, table: table)
                 var csv = "time,label,probability,decision\n"
                 for (r, p) in scores.enumerated() {
                     let label = table.labels[r].map(String.init) ?? ""

@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model (gradient-boosted trees or logistic regression) from a labelled CSV/NDJSON table.",
         discussion: """
             Features are computed with the gateway's own pipeline. A random search over model family, \
-            hyper-parameters and feature groups is scored by time-ordered, day-blocked cross-validation; the best \
+            hyper-parameters and feature groups is scored by time-ordered cross-validation with one fold per labelled \
+            day (up to --folds); trees are kept monotone in each activity level (--no-monotone to free them). The best \
             configuration is refitted on every labelled row and written as a bundle whose signed manifest carries the \
             training summary (out-of-fold metrics, confusion, static-rule baseline, chosen hyper-parameters, \
             ablation table, timing; `occupant model inspect` prints it). The full report, with the leaderboard, is \

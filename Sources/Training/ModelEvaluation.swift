@@ -48,6 +48,13 @@ public enum ModelEvaluation {
     }
 
     public static func evaluate(bundle: ModelBundle, table: LabelledTable) throws(OccupantError) -> Report {
+        try scored(bundle: bundle, table: table).report
+    }
+
+    /// The report and every row's probability (`scores`), computed once.
+    public static func scored(
+        bundle: ModelBundle, table: LabelledTable
+    ) throws(OccupantError) -> (report: Report, probabilities: [Double]) {
         let missing = bundle.manifest.features.channels.filter { !table.channels.contains($0) }
         guard missing.isEmpty else {
             throw OccupantError(.data, "the data has no column for channel(s) \(missing.joined(separator: ", ")) the model reads")
@@ -63,11 +70,12 @@ public enum ModelEvaluation {
         if let rule = recordedBaseline(bundle.manifest), let b = rule.metrics(on: table, rows: labelled) {
             baseline = .init(rule: rule.description, accuracy: b.accuracy, f1: b.f1)
         }
-        return Report(
+        let report = Report(
             rows: labelled.count, accuracy: m.accuracy, precision: m.precision, recall: m.recall, f1: m.f1,
             auc: m.auc.isNaN ? nil : m.auc,
             confusion: .init(tp: m.truePositive, fp: m.falsePositive, tn: m.trueNegative, fn: m.falseNegative),
             baseline: baseline, threshold: threshold, unscoredRows: p.filter(\.isNaN).count,
             beatsBaseline: baseline.map { m.accuracy > $0.accuracy })
+        return (report, probabilities)
     }
 }

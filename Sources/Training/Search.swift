@@ -177,8 +177,10 @@ public struct Search: Sendable {
         // so the selection rule can weigh the simplest models against the best (a fold or two is too noisy to drop
         // them).
         let order = [first] + all.reversed().filter { $0 != first }
-        var rungFolds = [1, min(3, all.count), all.count].map { Array(order.prefix($0)) }
-        rungFolds = rungFolds.enumerated().filter { i, f in i == 0 || f.count > rungFolds[i - 1].count }.map(\.1)
+        var rungFolds: [[Int]] = []
+        for count in [1, 3, all.count] where count <= all.count && count > (rungFolds.last?.count ?? 0) {
+            rungFolds.append(Array(order.prefix(count)))
+        }
         let references = Array(0..<min(2, trials))
         var keepCounts: [Int] = []
         var alive = trials

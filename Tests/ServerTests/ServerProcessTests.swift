@@ -19,7 +19,7 @@ final class ServerHarness: @unchecked Sendable {
     let http: HTTPClient
     let scheme: String
 
-    /// `caFile`: serve HTTPS with `server.crt`/`server.key` from `dir` and trust only that CA in the harness's client.
+    /// `tls`: serve HTTPS with `server.crt`/`server.key` made in `dir`, and trust only their CA in the harness's client.
     init(name: String, extra: String = "", tls: Bool = false) async throws {
         dir = try temporaryDirectory(name)
         scheme = tls ? "https" : "http"

@@ -27,11 +27,10 @@ print("accuracy %.4f, AUC %.4f, baseline %s %.4f" % (r["accuracy"], r["auc"], b[
         done
     done
     say "UCI: one fixed fit on the five raw channels, like for like (median of 5 fits)"
-    "$bin" bench-fit --data "$data/datatraining.txt" --test "$data/datatest.txt" --test "$data/datatest2.txt" "${uci[@]}"
-    "$bin" bench-fit --data "$data/datatraining.txt" --test "$data/datatest.txt" --test "$data/datatest2.txt" "${uci[@]}" \
-        --family logistic
-    "$VENV/bin/python" tools/benchmarks/training_peers.py --train "$data/datatraining.txt" --test "$data/datatest.txt" \
-        --test "$data/datatest2.txt" "${uci[@]}"
+    local tests=(--test "$data/datatest.txt" --test "$data/datatest2.txt" "${uci[@]}")
+    "$bin" bench-fit --data "$data/datatraining.txt" "${tests[@]}"
+    "$bin" bench-fit --data "$data/datatraining.txt" "${tests[@]}" --family logistic
+    "$VENV/bin/python" tools/benchmarks/training_peers.py --train "$data/datatraining.txt" "${tests[@]}"
 
     say "synthetic: $rows training rows, $((rows / 5)) test rows (median of 3 fits)"
     "$VENV/bin/python" tools/benchmarks/synthetic.py "$work" "$rows"

@@ -241,13 +241,15 @@ public final class SQLiteStore: ServerStore {
     }
 
     public func rollout(scope: String) async throws -> Rollout? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]).map {
-                let wave: String = $0["wave"]
-                return Rollout(
-                    scope: $0["scope"], version: $0["version"], previous: $0["previous"],
-                    wave: wave.split(separator: "\n").map(String.init), widened: $0["widened"])
-            }
+        try await pool.read { db in try Self.rollout(db, scope: scope) }
+    }
+
+    static func rollout(_ db: Database, scope: String) throws -> Rollout? {
+        try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]).map {
+            let wave: String = $0["wave"]
+            return Rollout(
+                scope: $0["scope"], version: $0["version"], previous: $0["previous"],
+                wave: wave.split(separator: "\n").map(String.init), widened: $0["widened"])
         }
     }
 
@@ -256,13 +258,7 @@ public final class SQLiteStore: ServerStore {
             guard let champion = try Int.fetchOne(
                 db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])
             else { return nil }
-            var version: Int? = champion
-            if let r = try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]) {
-                let wave: String = r["wave"], widened: Bool = r["widened"], rolled: Int = r["version"]
-                if rolled == champion, !widened, !wave.split(separator: "\n").contains(Substring(gateway)) {
-                    version = r["previous"]
-                }
-            }
+            let version = try Self.rollout(db, scope: scope).map { $0.version(for: gateway, champion: champion) } ?? champion
             guard let version else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version])
                 .map(Self.model(from:))

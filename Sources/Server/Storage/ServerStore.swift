@@ -96,6 +96,12 @@ public struct Rollout: Sendable, Equatable {
     public var previous: Int?
     public var wave: [String]
     public var widened: Bool
+
+    /// The version `gateway` should run while the scope's champion is `champion`: the champion, unless this rollout
+    /// of it has not reached the gateway yet (then the previous version, or nil for none).
+    public func version(for gateway: String, champion: Int) -> Int? {
+        version == champion && !widened && !wave.contains(gateway) ? previous : champion
+    }
 }
 
 /// The server's storage. SQLite through GRDB is the embedded default (`SQLiteStore`); the protocol is the seam for a
