@@ -209,4 +209,21 @@ import Testing
         }
         #expect(values == (10..<20).map(Double.init))
     }
+
+    /// Segments made within one millisecond still reopen in the order they were written (their names once sorted by
+    /// a random suffix in that case, which reordered batches across a restart).
+    @Test func segmentsMadeWithinOneMillisecondReopenInOrder() throws {
+        let dir = try temporaryDirectory("spool-order").appendingPathComponent("spool").path
+        let spool = try TelemetrySpool(directory: dir, limit: 1000, batchSize: 1, logger: testLogger())
+        for s in 0..<64 { spool.append(sample(Double(s))) }
+        try spool.flush()
+        let reopened = try TelemetrySpool(directory: dir, limit: 1000, batchSize: 1, logger: testLogger())
+        var values: [Double] = []
+        while let b = try reopened.nextBatch() {
+            let line = String(decoding: b.body, as: UTF8.self).trimmingCharacters(in: .newlines)
+            values.append(try #require((json(line)?["readings"] as? [String: Double])?["sound"]))
+            reopened.acknowledge(b)
+        }
+        #expect(values == (0..<64).map(Double.init))
+    }
 }

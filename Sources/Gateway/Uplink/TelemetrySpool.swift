@@ -35,6 +35,9 @@ public final class TelemetrySpool: Sendable {
         var open: Segment?
         var dropped = 0
         var droppedReported = 0
+        /// The millisecond stamp of the newest segment name, so names sort in creation order even when two
+        /// segments are made within one millisecond (the random suffix alone would order them by chance).
+        var lastStamp: UInt64 = 0
     }
 
     /// One upload: a sealed segment's rows.
@@ -63,7 +66,8 @@ public final class TelemetrySpool: Sendable {
             let rows = (try? FileIO.read(path))?.split(separator: UInt8(ascii: "\n")).count ?? 0
             if rows == 0 { FileIO.remove(path) } else { sealed.append(Segment(name: name, rows: rows)) }
         }
-        state = Mutex(State(sealed: sealed))
+        let lastStamp = sealed.compactMap { Self.stamp(ofSegment: $0.name) }.max() ?? 0
+        state = Mutex(State(sealed: sealed, lastStamp: lastStamp))
     }
 
     /// Queues one sample (memory only: never blocks the decision loop on the disk).
@@ -93,7 +97,7 @@ public final class TelemetrySpool: Sendable {
     public func flush() throws(OccupantError) {
         try state.withLock { s throws(OccupantError) in
             while !s.pending.isEmpty {
-                var segment = s.open ?? Segment(name: newSegmentName(), rows: 0)
+                var segment = s.open ?? Segment(name: newSegmentName(&s), rows: 0)
                 let room = batchSize - segment.rows
                 let rows = s.pending.prefix(room)
                 let path = directory + "/" + segment.name
@@ -176,10 +180,19 @@ public final class TelemetrySpool: Sendable {
         }
     }
 
-    private func newSegmentName() -> String {
-        let ms = UInt64(max(0, realtimeSeconds() * 1000))
+    /// `seg-<ms>-<random>.ndjson`, with `<ms>` strictly increasing: the wall clock, or one past the newest segment
+    /// when the clock has not moved on (or went back).
+    private func newSegmentName(_ s: inout State) -> String {
+        let ms = max(UInt64(max(0, realtimeSeconds() * 1000)), s.lastStamp + 1)
+        s.lastStamp = ms
         var digits = String(ms)
         while digits.count < 15 { digits = "0" + digits }
         return "seg-\(digits)-\(hexString(withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { Array($0) }).prefix(12)).ndjson"
+    }
+
+    static func stamp(ofSegment name: String) -> UInt64? {
+        let parts = name.split(separator: "-")
+        guard parts.count >= 3, parts[0] == "seg" else { return nil }
+        return UInt64(parts[1])
     }
 }
