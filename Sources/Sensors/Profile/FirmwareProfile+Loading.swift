@@ -57,7 +57,7 @@ extension FirmwareProfile {
                 if devices.contains(where: { $0.name == device.name }) {
                     item.report("duplicate device name '\(device.name)'")
                 } else if let other = devices.first(where: { $0.address == device.address }) {
-                    item.report("address 0x\(hexByte(device.address)) is already used by device '\(other.name)'")
+                    item.report("address 0x\(hexString(device.address)) is already used by device '\(other.name)'")
                 } else {
                     devices.append(device)
                 }

@@ -47,7 +47,7 @@ public struct FirmwareProfile: Sendable, Equatable {
         }
 
         /// `SHT31 at 0x44`, or the device name when no chip is given.
-        public var label: String { "\(chip ?? name) at 0x\(hexByte(address))" }
+        public var label: String { "\(chip ?? name) at 0x\(hexString(address))" }
     }
 
     /// How one device's bytes are fetched.
@@ -230,9 +230,4 @@ public struct VersionRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text.isEmpty ? "any" : text }
-}
-
-func hexByte(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
 }
