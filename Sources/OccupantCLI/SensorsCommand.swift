@@ -78,7 +78,7 @@ enum SensorTable {
             rows.append([
                 reading.channel,
                 device?.label ?? "-",
-                reading.raw.isEmpty ? "-" : hex(reading.raw),
+                reading.raw.isEmpty ? "-" : hexString(reading.raw, separator: " "),
                 reading.value?.description ?? "unavailable",
                 channel?.units ?? "",
                 reading.health.rawValue,

@@ -60,17 +60,17 @@ public final class SimulatedBus: I2CBus {
     /// Transactions answered so far.
     public var transactionCount: Int { state.withLock { $0.transactions } }
 
-    public func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8] {
+    public func transfer(address: UInt8, write: [UInt8], into buffer: inout [UInt8]) async throws(I2CError) {
         if !write.isEmpty { try record(address: address, bytes: write) }
-        return try respond(address: address, count: readCount)
+        try respond(address: address, into: &buffer)
     }
 
     public func write(address: UInt8, bytes: [UInt8]) async throws(I2CError) {
         try record(address: address, bytes: bytes)
     }
 
-    public func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8] {
-        try respond(address: address, count: count)
+    public func read(address: UInt8, into buffer: inout [UInt8]) async throws(I2CError) {
+        try respond(address: address, into: &buffer)
     }
 
     private func record(address: UInt8, bytes: [UInt8]) throws(I2CError) {
@@ -95,7 +95,8 @@ public final class SimulatedBus: I2CBus {
         }
     }
 
-    private func respond(address: UInt8, count: Int) throws(I2CError) -> [UInt8] {
+    /// Fills `buffer` with the chip's answer; in place (no allocation) when it holds at least the profile's read.
+    private func respond(address: UInt8, into buffer: inout [UInt8]) throws(I2CError) {
         guard let device = profile.devices.first(where: { $0.address == address }) else {
             throw I2CError(.noAcknowledge, bus: name, address: address)
         }
@@ -108,7 +109,22 @@ public final class SimulatedBus: I2CBus {
             throw I2CError(.io, bus: name, address: address, detail: "unexpected register or command")
         default: break
         }
-        var bytes = [UInt8](repeating: 0, count: max(count, device.read.length))
+        let count = buffer.count
+        if count < device.read.length {
+            // A shorter read than the chip's answer: build the whole answer, then keep its start.
+            var whole = [UInt8](repeating: 0, count: device.read.length)
+            encode(device, address: address, faults: faults, frozen: frozen, into: &whole)
+            buffer.replaceSubrange(0..<count, with: whole[0..<count])
+            return
+        }
+        for i in buffer.indices { buffer[i] = 0 }
+        encode(device, address: address, faults: faults, frozen: frozen, into: &buffer)
+    }
+
+    private func encode(
+        _ device: FirmwareProfile.Device, address: UInt8, faults: [Fault], frozen: [String: ChannelValue],
+        into bytes: inout [UInt8]
+    ) {
         let truth = scenario.state(at: clock.now())
         for channel in profile.channels where channel.device == device.name {
             var value = frozen[channel.name] ?? truth.values[channel.name] ?? defaultValue(channel)
@@ -118,7 +134,6 @@ public final class SimulatedBus: I2CBus {
                 bytes[channel.field.at + channel.field.size] ^= 0xFF
             }
         }
-        return Array(bytes.prefix(count))
     }
 
     private func defaultValue(_ channel: FirmwareProfile.Channel) -> ChannelValue {
