@@ -22,18 +22,17 @@ extension FirmwareProfile.Channel {
         }
         raw.append(contentsOf: deviceBytes[field.at..<end])
         if let crc = field.crc {
-            let expected = crc.checksum(deviceBytes[field.at..<(field.at + field.size)])
+            let expected = crc.checksum(deviceBytes, from: field.at, count: field.size)
             let got = deviceBytes[field.at + field.size]
             if expected != got {
                 return (nil, "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexString(got)), expected 0x\(hexString(expected)))")
             }
         }
-        let integer = extract(deviceBytes[field.at..<(field.at + field.size)])
+        let integer = extract(deviceBytes)
         if let mappings {
-            guard let match = mappings.first(where: { $0.raw == integer.unsigned }) else {
-                return (nil, "\(name): raw value \(integer.unsigned) has no mapping")
-            }
-            return (.category(match.value), nil)
+            // (Index loops on this path: unoptimised builds allocate for closures and generic iterators.)
+            for m in 0..<mappings.count where mappings[m].raw == integer.unsigned { return (.category(mappings[m].value), nil) }
+            return (nil, "\(name): raw value \(integer.unsigned) has no mapping")
         }
         let value = Double(integer.value) * scale + offset
         if let minimum, value < minimum {
@@ -45,12 +44,12 @@ extension FirmwareProfile.Channel {
         return (.number(value), nil)
     }
 
-    /// Assembles, masks, shifts and sign-extends the field's integer.
-    func extract(_ bytes: ArraySlice<UInt8>) -> (unsigned: UInt64, value: Int64) {
+    /// Assembles, masks, shifts and sign-extends the field's integer from the device's bytes.
+    func extract(_ deviceBytes: [UInt8]) -> (unsigned: UInt64, value: Int64) {
         var u: UInt64 = 0
-        switch field.order {
-        case .big: for b in bytes { u = (u << 8) | UInt64(b) }
-        case .little: for b in bytes.reversed() { u = (u << 8) | UInt64(b) }
+        for i in 0..<field.size {
+            let b = deviceBytes[field.order == .big ? field.at + i : field.at + field.size - 1 - i]
+            u = (u << 8) | UInt64(b)
         }
         if let mask { u &= mask }
         u >>= UInt64(shift)
@@ -67,8 +66,15 @@ extension FirmwareProfile.Channel {
         var integer: UInt64
         switch value {
         case .category(let c):
-            guard let raw = mappings?.first(where: { $0.value == c })?.raw else { return false }
-            integer = raw
+            var found: UInt64?
+            if let mappings {
+                for m in 0..<mappings.count where mappings[m].value == c {
+                    found = mappings[m].raw
+                    break
+                }
+            }
+            guard let found else { return false }
+            integer = found
         case .number(let x):
             var n = ((x - offset) / scale).rounded()
             if let bits = signedBits {
@@ -99,7 +105,7 @@ extension FirmwareProfile.Channel {
             }
         }
         if let crc = field.crc {
-            let checksum = deviceBytes.withUnsafeBufferPointer { crc.checksum($0[field.at..<(field.at + field.size)]) }
+            let checksum = crc.checksum(deviceBytes, from: field.at, count: field.size)
             deviceBytes[field.at + field.size] = checksum
         }
         return true

@@ -31,11 +31,23 @@ public final class SimulatedBus: I2CBus {
     }
 
     private let state = Mutex(State())
+    /// For each device (profile order), the indices of its channels.
+    private let channelsOfDevice: [[Int]]
 
     public init(profile: FirmwareProfile, scenario: any Scenario, clock: any GatewayClock) {
         self.profile = profile
         self.scenario = scenario
         self.clock = clock
+        self.channelsOfDevice = profile.devices.map { device in
+            profile.channels.indices.filter { profile.channels[$0].device == device.name }
+        }
+    }
+
+    /// The index of the device at `address`. (Index loops here and below: the bus answers every sample, and
+    /// unoptimised builds allocate for closures and generic iterators — the allocation test runs in one.)
+    private func deviceIndex(_ address: UInt8) -> Int? {
+        for d in 0..<profile.devices.count where profile.devices[d].address == address { return d }
+        return nil
     }
 
     public func inject(_ fault: Fault) {
@@ -74,7 +86,7 @@ public final class SimulatedBus: I2CBus {
     }
 
     private func record(address: UInt8, bytes: [UInt8]) throws(I2CError) {
-        guard profile.devices.contains(where: { $0.address == address }) else {
+        guard deviceIndex(address) != nil else {
             throw I2CError(.noAcknowledge, bus: name, address: address)
         }
         try checkFaults(address)
@@ -86,8 +98,8 @@ public final class SimulatedBus: I2CBus {
             s.transactions += 1
             return s.faults
         }
-        for fault in faults {
-            switch fault {
+        for f in 0..<faults.count {
+            switch faults[f] {
             case .noAcknowledge(let a) where a == address: throw I2CError(.noAcknowledge, bus: name, address: address)
             case .ioError(let a) where a == address: throw I2CError(.io, bus: name, address: address)
             default: continue
@@ -97,9 +109,10 @@ public final class SimulatedBus: I2CBus {
 
     /// Fills `buffer` with the chip's answer; in place (no allocation) when it holds at least the profile's read.
     private func respond(address: UInt8, into buffer: inout [UInt8]) throws(I2CError) {
-        guard let device = profile.devices.first(where: { $0.address == address }) else {
+        guard let d = deviceIndex(address) else {
             throw I2CError(.noAcknowledge, bus: name, address: address)
         }
+        let device = profile.devices[d]
         try checkFaults(address)
         let (lastWrite, faults, frozen) = state.withLock { ($0.lastWrite[address], $0.faults, $0.frozen) }
         // The chip answers only the read the profile describes: the right register pointer or command first.
@@ -113,24 +126,25 @@ public final class SimulatedBus: I2CBus {
         if count < device.read.length {
             // A shorter read than the chip's answer: build the whole answer, then keep its start.
             var whole = [UInt8](repeating: 0, count: device.read.length)
-            encode(device, address: address, faults: faults, frozen: frozen, into: &whole)
+            encode(device: d, address: address, faults: faults, frozen: frozen, into: &whole)
             buffer.replaceSubrange(0..<count, with: whole[0..<count])
             return
         }
-        for i in buffer.indices { buffer[i] = 0 }
-        encode(device, address: address, faults: faults, frozen: frozen, into: &buffer)
+        for i in 0..<count { buffer[i] = 0 }
+        encode(device: d, address: address, faults: faults, frozen: frozen, into: &buffer)
     }
 
-    private func encode(
-        _ device: FirmwareProfile.Device, address: UInt8, faults: [Fault], frozen: [String: ChannelValue],
-        into bytes: inout [UInt8]
-    ) {
+    private func encode(device d: Int, address: UInt8, faults: [Fault], frozen: [String: ChannelValue], into bytes: inout [UInt8]) {
         let truth = scenario.state(at: clock.now())
-        for channel in profile.channels where channel.device == device.name {
-            var value = frozen[channel.name] ?? truth.values[channel.name] ?? defaultValue(channel)
-            for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+        let channels = channelsOfDevice[d]
+        for i in 0..<channels.count {
+            let channel = profile.channels[channels[i]]
+            var value = (frozen.isEmpty ? nil : frozen[channel.name]) ?? truth.values[channel.name] ?? defaultValue(channel)
+            if !faults.isEmpty {
+                for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+            }
             _ = channel.encode(value, into: &bytes)
-            if faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {
+            if !faults.isEmpty, faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {
                 bytes[channel.field.at + channel.field.size] ^= 0xFF
             }
         }
