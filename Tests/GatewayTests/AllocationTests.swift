@@ -15,8 +15,8 @@ import Glibc
 /// simulated bus and the real decode path, then decide with the rule or a model — allocates nothing. Names and
 /// dictionaries are built only when a decision is published, which this loop does not do.
 @Suite(.serialized) struct AllocationTests {
-    /// Allocations allowed over the whole measured run (10,000 cycles): none are expected; a handful leaves room for
-    /// a runtime that grows a cache once, never for one per cycle.
+    /// Allocations allowed over the whole measured run (10,000 cycles): 0 measured (debug build, Swift 6.3); a handful
+    /// leaves room for a runtime that grows a cache once, never for one per cycle.
     static let budget: UInt64 = 8
     static let cycles = 10_000
 
