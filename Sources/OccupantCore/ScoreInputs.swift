@@ -45,6 +45,11 @@ public struct ScoreInputs: Sendable, Equatable, Sequence, ExpressibleByDictionar
         Dictionary(map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
+    /// The value of one input, nil when it is missing.
+    public subscript(name: String) -> ChannelValue? {
+        first { $0.key == name }?.value
+    }
+
     public var isEmpty: Bool {
         var iterator = makeIterator()
         return iterator.next() == nil
