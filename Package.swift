@@ -127,6 +127,9 @@ let package = Package(
             name: "OccupantTesting",
             dependencies: ["MQTT", "OccupantCore"]
         ),
+        // Test-only: a malloc interposer that counts one thread's allocations (the allocation test). Never a
+        // dependency of a product.
+        .target(name: "CAllocationCounter"),
         .testTarget(name: "OccupantCoreTests", dependencies: ["OccupantCore", "OccupantTesting"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
@@ -151,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features",
+                "Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features", "CAllocationCounter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

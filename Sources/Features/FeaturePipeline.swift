@@ -131,7 +131,8 @@ public struct FeaturePipeline: Sendable {
         for c in channelStates.indices {
             let reading = value(channelStates[c].name)
             if let v = channelStates[c].observe(reading, at: t) {
-                for w in channelStates[c].windows { windows[w].push(t: t, v: v) }
+                // Indexed: a for-in over the array allocates its iterator in unoptimised builds.
+                for i in 0..<channelStates[c].windows.count { windows[channelStates[c].windows[i]].push(t: t, v: v) }
             }
         }
         for w in windows.indices { windows[w].advance(to: t) }

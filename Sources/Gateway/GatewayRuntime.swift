@@ -50,16 +50,9 @@ public struct GatewayRuntime: Sendable {
         self.profile = profile
         try GatewayRuntime.check(config, against: profile)
 
-        switch config.source {
-        case .bus(let number):
-            bus = LinuxI2CBus(number: number)
-            clock = SystemClock()
-        case .simulated(let scenarioName, let speed, let seed):
-            let scenario = try scenarioNamed(scenarioName, seed: seed)
-            let scaled = ScaledClock(start: scenario.start, speed: speed)
-            clock = scaled
-            bus = SimulatedBus(profile: profile, scenario: scenario, clock: scaled)
-        }
+        let source = try SensorSource(config.source.kind, profile: profile)
+        bus = source.bus
+        clock = source.clock
 
         let topics = GatewayTopics(prefix: config.topics.prefix, gatewayID: config.gatewayID, discoveryPrefix: config.topics.discoveryPrefix)
         client = try MosquittoClient(options: try GatewayRuntime.mqttOptions(config, topics: topics))

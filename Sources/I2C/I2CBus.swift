@@ -1,14 +1,34 @@
+import OccupantCore
+
 /// The hardware seam: one I2C bus. The Linux implementation talks to `/dev/i2c-N`; the simulated one answers from a
 /// virtual thermostat at the register level, so the same decode path runs in both.
 public protocol I2CBus: Sendable {
     /// `/dev/i2c-1`, `simulated`: used in messages.
     var name: String { get }
-    /// Writes `write` (may be empty) then reads `readCount` bytes with a repeated start (I2C_RDWR).
-    func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8]
+    /// Writes `write` (may be empty) then reads `buffer.count` bytes into `buffer` with a repeated start (I2C_RDWR).
+    ///
+    /// The sensor reader passes the same buffer every sample, so a bus that fills it in place reads without allocating.
+    func transfer(address: UInt8, write: [UInt8], into buffer: inout [UInt8]) async throws(I2CError)
     /// A plain write, as a STOP-terminated transaction.
     func write(address: UInt8, bytes: [UInt8]) async throws(I2CError)
-    /// A plain read.
-    func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8]
+    /// A plain read of `buffer.count` bytes into `buffer`.
+    func read(address: UInt8, into buffer: inout [UInt8]) async throws(I2CError)
+}
+
+extension I2CBus {
+    /// Writes `write` (may be empty) then reads `readCount` bytes with a repeated start, into a new array.
+    public func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: readCount)
+        try await transfer(address: address, write: write, into: &buffer)
+        return buffer
+    }
+
+    /// A plain read of `count` bytes, into a new array.
+    public func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        try await read(address: address, into: &buffer)
+        return buffer
+    }
 }
 
 /// Why a bus transaction failed.
@@ -36,20 +56,9 @@ public struct I2CError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         var text = ""
-        if let address { text += "0x" + hex(address) + " on " }
+        if let address { text += "0x" + hexString(address) + " on " }
         text += "\(bus): \(kind.rawValue)"
         if let detail { text += " (\(detail))" }
         return text
     }
-}
-
-/// Two-digit lower-case hex of a byte.
-public func hex(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-}
-
-/// Hex of a byte string, e.g. `be ef 92`.
-public func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { hex($0) }.joined(separator: " ")
 }

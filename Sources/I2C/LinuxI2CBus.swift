@@ -32,16 +32,19 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
         try await run(address: nil) { _ in (0, ()) }
     }
 
-    public func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8] {
-        try await run(address: address) { fd in
-            var buffer = [UInt8](repeating: 0, count: readCount)
+    public func transfer(address: UInt8, write: [UInt8], into buffer: inout [UInt8]) async throws(I2CError) {
+        let count = buffer.count
+        // The ioctl runs on the bus queue, which cannot borrow `buffer`: it reads into its own and copies back.
+        let bytes = try await run(address: address) { fd in
+            var bytes = [UInt8](repeating: 0, count: count)
             let rc = write.withUnsafeBufferPointer { w in
-                buffer.withUnsafeMutableBufferPointer { r in
+                bytes.withUnsafeMutableBufferPointer { r in
                     occupant_i2c_transfer(fd, UInt16(address), w.baseAddress, w.count, r.baseAddress, r.count)
                 }
             }
-            return (rc, buffer)
+            return (rc, bytes)
         }
+        buffer.replaceSubrange(0..<count, with: bytes)
     }
 
     public func write(address: UInt8, bytes: [UInt8]) async throws(I2CError) {
@@ -50,12 +53,14 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
         }
     }
 
-    public func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8] {
-        try await run(address: address) { fd in
-            var buffer = [UInt8](repeating: 0, count: count)
-            let rc = buffer.withUnsafeMutableBufferPointer { occupant_i2c_read(fd, UInt16(address), $0.baseAddress, $0.count) }
-            return (rc, buffer)
+    public func read(address: UInt8, into buffer: inout [UInt8]) async throws(I2CError) {
+        let count = buffer.count
+        let bytes = try await run(address: address) { fd in
+            var bytes = [UInt8](repeating: 0, count: count)
+            let rc = bytes.withUnsafeMutableBufferPointer { occupant_i2c_read(fd, UInt16(address), $0.baseAddress, $0.count) }
+            return (rc, bytes)
         }
+        buffer.replaceSubrange(0..<count, with: bytes)
     }
 
     /// Runs `body` on the bus queue with an open descriptor; maps errno to `I2CError`.

@@ -1,8 +1,9 @@
 import ArgumentParser
+import Gateway
 import OccupantCore
 import Sensors
 
-/// `occupant profile validate FILE...`.
+/// `occupant profile validate FILE|NAME...`.
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
@@ -18,18 +19,20 @@ struct ProfileValidateCommand: ParsableCommand {
         discussion: "Exit status 0 when every file is valid, 2 otherwise."
     )
 
-    @Argument(help: "Profile files (YAML).")
+    @Argument(help: "Profile files (YAML), or names of shipped profiles (as --profile takes them).")
     var files: [String]
 
     func run() throws {
         var failed = false
-        for file in files {
+        for reference in files {
             do {
+                // A path is read as given (an unreadable file says why); a name is looked up like --profile.
+                let file = ProfileLocator.isPath(reference) ? reference : try ProfileLocator.locate(reference)
                 let profile = try FirmwareProfile.load(path: file)
                 let channels = profile.channels.map { "\($0.name)\($0.units.map { " [\($0)]" } ?? "")" }.joined(separator: ", ")
                 print("\(file): ok — \(profile.name), \(profile.devices.count) devices, channels: \(channels)")
             } catch {
-                printError(error.description)
+                printError("\(error)")
                 failed = true
             }
         }

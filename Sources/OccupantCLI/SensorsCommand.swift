@@ -39,24 +39,18 @@ struct SensorsReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let profile: FirmwareProfile
-        let bus: any I2CBus
-        let clock: any GatewayClock
+        let source: SensorSource
         do {
             profile = try ProfileLocator.load(self.profile)
-            if let number = self.bus {
-                bus = LinuxI2CBus(number: number)
-                clock = SystemClock()
-            } else {
-                let scenario = try scenarioNamed(simulate!)
-                let start = scenario.start + 9.5 * 3600
-                let scaled = ScaledClock(start: start, speed: 1)
-                clock = scaled
-                bus = SimulatedBus(profile: profile, scenario: scenario, clock: scaled)
-            }
+            // The simulated day is read at 9:30, when the office is busy.
+            let kind: SensorSource.Kind = self.bus.map { .bus($0) } ?? .simulated(scenario: simulate!, offset: 9.5 * 3600)
+            source = try SensorSource(kind, profile: profile)
         } catch {
             throw report(error)
         }
-        var reader = SensorReader(profile: profile, bus: bus)
+        let (bus, clock) = (source.bus, source.clock)
+        // A diagnostic: each reading stands alone, so one failed read shows as a failed channel, not as `ok`.
+        var reader = SensorReader(profile: profile, bus: bus, settings: SensorSettings(degradedAfter: 1, failedAfter: 1))
         var allValid = true
         for i in 0..<samples {
             if i > 0 { try await clock.sleep(seconds: reader.interval) }
@@ -78,7 +72,7 @@ enum SensorTable {
             rows.append([
                 reading.channel,
                 device?.label ?? "-",
-                reading.raw.isEmpty ? "-" : hex(reading.raw),
+                reading.raw.isEmpty ? "-" : hexString(reading.raw, separator: " "),
                 reading.value?.description ?? "unavailable",
                 channel?.units ?? "",
                 reading.health.rawValue,

@@ -129,7 +129,7 @@ struct ServerCommand: AsyncParsableCommand {
         func run() throws {
             var bytes = [UInt8](repeating: 0, count: 24)
             for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-            let token = bytes.map { String(format: "%02x", $0) }.joined()
+            let token = hexString(bytes)
             print("token:       \(token)")
             print("tokenSha256: \(tokenHash(token))")
         }

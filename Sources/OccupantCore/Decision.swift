@@ -6,17 +6,17 @@ public struct Decision: Sendable, Equatable {
     public var probability: Double?
     /// `rule:sound>10` or `model:<id>@<version>`; says `fallback` when a model was wanted but is not usable.
     public var decidedBy: String
-    /// The input values the scorer used.
-    public var inputs: [String: ChannelValue]
-    /// Health of every channel.
-    public var health: [String: ChannelHealth]
+    /// The input values the scorer used (names and values are put together only when read).
+    public var inputs: ScoreInputs
+    /// Health of every channel, in profile order.
+    public var health: ChannelHealthList
     /// Why no decision could be made (a needed channel unavailable), or nil.
     public var stale: String?
     public var at: Instant
 
     public init(
-        roomOccupancy: Bool?, probability: Double?, decidedBy: String, inputs: [String: ChannelValue],
-        health: [String: ChannelHealth], stale: String?, at: Instant
+        roomOccupancy: Bool?, probability: Double?, decidedBy: String, inputs: ScoreInputs,
+        health: ChannelHealthList, stale: String?, at: Instant
     ) {
         self.roomOccupancy = roomOccupancy
         self.probability = probability
@@ -31,7 +31,7 @@ public struct Decision: Sendable, Equatable {
 /// The result of scoring one instant.
 public enum Score: Sendable, Equatable {
     /// A probability of occupancy in [0, 1] and the inputs that produced it.
-    case probability(Double, inputs: [String: ChannelValue])
+    case probability(Double, inputs: ScoreInputs)
     /// A needed input is unavailable.
     case stale(String)
 }

@@ -1,14 +1,24 @@
 /// Turns samples into decisions: a scorer, its threshold, and hysteresis.
+///
+/// A decision keeps the sample's readings (for health) and the scorer's inputs as they are held; nothing is named or
+/// put in a dictionary until the decision is published.
 public struct DecisionEngine: Sendable {
+    /// (No observer here: `decide` mutates the scorer every sample. `replace` sets `note` after it, which updates
+    /// `decidedBy`.)
     public private(set) var scorer: any OccupancyScorer
     public private(set) var hysteresis: Hysteresis
     /// Appended to `decidedBy`, e.g. `(fallback: no valid model)`.
-    public var note: String?
+    public var note: String? {
+        didSet { decidedBy = DecisionEngine.decidedBy(scorer, note) }
+    }
+    /// `rule:sound>10`, or `model:<id>@<version> (note)`; kept, not rebuilt every sample.
+    public private(set) var decidedBy: String
 
     public init(scorer: any OccupancyScorer, hysteresis: Hysteresis, note: String? = nil) {
         self.scorer = scorer
         self.hysteresis = hysteresis
         self.note = note
+        self.decidedBy = DecisionEngine.decidedBy(scorer, note)
     }
 
     /// Swaps the scorer (a new model), keeping the current debounced state so the room does not flicker.
@@ -22,19 +32,18 @@ public struct DecisionEngine: Sendable {
         }
     }
 
-    public var decidedBy: String {
+    private static func decidedBy(_ scorer: any OccupancyScorer, _ note: String?) -> String {
         if let note { return "\(scorer.id) (\(note))" }
         return scorer.id
     }
 
     /// Scores one sample and returns the decision.
     public mutating func decide(_ sample: Sample) -> Decision {
-        var health: [String: ChannelHealth] = [:]
-        for reading in sample.readings { health[reading.channel] = reading.health }
+        let health = ChannelHealthList(sample.readings)
         switch scorer.score(sample) {
         case .stale(let reason):
             return Decision(
-                roomOccupancy: nil, probability: nil, decidedBy: decidedBy, inputs: [:],
+                roomOccupancy: nil, probability: nil, decidedBy: decidedBy, inputs: .none,
                 health: health, stale: reason, at: sample.at)
         case .probability(let p, let inputs):
             let state = hysteresis.update(raw: p >= scorer.threshold, at: sample.at)

@@ -178,10 +178,21 @@ public struct Field {
             return nil
         }
         guard range.contains(int) else {
-            report("\(int) is out of range \(range.lowerBound)…\(range.upperBound)")
+            // Said in the base it was written in: `address: 0x94` is reported as 0x94, not 148.
+            if let text = node.scalar?.string.trimmingSpaces, text.lowercased().hasPrefix("0x") {
+                report("\(text) is out of range \(hexLiteral(range.lowerBound))…\(hexLiteral(range.upperBound))")
+            } else {
+                report("\(int) is out of range \(range.lowerBound)…\(range.upperBound)")
+            }
             return nil
         }
         return int
+    }
+
+    /// `0x03`: at least two hex digits.
+    private func hexLiteral(_ value: Int) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + (digits.count < 2 ? "0" + digits : digits)
     }
 
     public func bool() -> Bool? {

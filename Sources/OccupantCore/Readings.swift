@@ -71,7 +71,9 @@ public struct Sample: Sendable, Equatable {
     }
 
     public func reading(_ channel: String) -> Reading? {
-        readings.first { $0.channel == channel }
+        // An index loop: scorers ask every sample, and unoptimised builds allocate for `first(where:)`'s closure.
+        for i in 0..<readings.count where readings[i].channel == channel { return readings[i] }
+        return nil
     }
 
     public func value(_ channel: String) -> ChannelValue? {

@@ -35,6 +35,6 @@ public struct StaticRule: OccupancyScorer {
             let reason = sample.reading(channel)?.unavailable ?? "no reading"
             return .stale("\(channel): no valid reading for \(formatNumber(age.rounded()))s (\(reason))")
         }
-        return .probability(value > limit ? 1 : 0, inputs: [channel: .number(value)])
+        return .probability(value > limit ? 1 : 0, inputs: .one(channel, .number(value)))
     }
 }

@@ -30,6 +30,12 @@ public struct StaticRuleBaseline: Codable, Sendable, Equatable, CustomStringConv
         return above ? value >= threshold : value < threshold
     }
 
+    /// The rule's score for a value, for ranking (AUC): the value itself, negated for a `<` rule; a missing value
+    /// ranks lowest. The one place this formula lives: training, the baseline report and the server's holdout use it.
+    public func score(_ value: Double) -> Double {
+        value.isNaN ? -.infinity : (above ? value : -value)
+    }
+
     /// Chooses the channel, direction and threshold with the highest accuracy on the labelled rows of `table`.
     public static func fit(_ table: LabelledTable, rows: [Int]) -> StaticRuleBaseline? {
         var best: (correct: Int, rule: StaticRuleBaseline)? = nil
@@ -78,7 +84,7 @@ public struct StaticRuleBaseline: Codable, Sendable, Equatable, CustomStringConv
         let labelled = rows.filter { table.labels[$0] != nil }
         return BinaryMetrics(
             decisions: labelled.map { decide(column[$0]) },
-            scores: labelled.map { r in column[r].isNaN ? -.infinity : (above ? column[r] : -column[r]) },
+            scores: labelled.map { score(column[$0]) },
             labels: labelled.map { table.labels[$0]! })
     }
 }

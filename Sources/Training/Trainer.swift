@@ -102,7 +102,7 @@ public enum Trainer {
             else { continue }
             for r in fold.validation {
                 baselineDecisions.append(rule.decide(column[r]))
-                baselineScores.append(column[r].isNaN ? -.infinity : (rule.above ? column[r] : -column[r]))
+                baselineScores.append(rule.score(column[r]))
                 baselineLabels.append(table.labels[r]!)
             }
         }

@@ -143,9 +143,44 @@ import Testing
         try "name: bad\ndevices:\n  - name: a\n    address: 0x99\n    read: { length: 1 }\nchannels: []\n".write(toFile: path, atomically: true, encoding: .utf8)
         let result = try await ChildProcess.run(["profile", "validate", path])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("\(path):4: devices[0].address: 153 is out of range 3…119"))
+        #expect(result.stderr.contains("\(path):4: devices[0].address: 0x99 is out of range 0x03…0x77"))
         #expect(result.stderr.contains("\(path):6: channels: a profile needs at least one channel"))
         let good = try await ChildProcess.run(["profile", "validate", packageRootPath("firmware-profiles/thermostat-mcu.yaml")])
         #expect(good.status == 0)
+    }
+
+    @Test func profileValidateTakesAProfileNameAsOtherCommandsDo() async throws {
+        let good = try await ChildProcess.run(["profile", "validate", "thermostat-mcu"])
+        #expect(good.status == 0, "stderr: \(good.stderr)")
+        #expect(good.stdout.contains("firmware-profiles/thermostat-mcu.yaml: ok — thermostat-mcu"))
+        let missing = try await ChildProcess.run(["profile", "validate", "nope"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("profile 'nope' not found: looked for nope.yaml in "))
+        #expect(missing.stderr.contains("/etc/occupant/firmware-profiles"))
+    }
+
+    /// A copied (installed) binary finds the profiles shipped next to it in `../share/occupant/firmware-profiles`,
+    /// and says where it looked when they are not there.
+    @Test func anInstalledBinaryFindsItsProfiles() async throws {
+        let prefix = try temporaryDirectory()
+        let bin = prefix.appendingPathComponent("bin")
+        let share = prefix.appendingPathComponent("share/occupant/firmware-profiles")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let executable = bin.appendingPathComponent("occupant")
+        try FileManager.default.copyItem(at: try occupantExecutable(), to: executable)
+
+        let unset = ["OCCUPANT_PROFILES": ""]
+        let before = try ChildProcess(["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
+        #expect(try await before.wait() == 2)
+        #expect(before.stderr.contains("looked for thermostat-mcu.yaml in "))
+        #expect(before.stderr.contains(share.path))
+        #expect(before.stderr.contains("OCCUPANT_PROFILES is not set"))
+
+        try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: packageRootPath("firmware-profiles/thermostat-mcu.yaml"), toPath: share.appendingPathComponent("thermostat-mcu.yaml").path)
+        let after = try ChildProcess(["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
+        #expect(try await after.wait() == 0, "stderr: \(after.stderr)")
+        #expect(after.stdout.contains("\(share.path)/thermostat-mcu.yaml: ok"))
     }
 }

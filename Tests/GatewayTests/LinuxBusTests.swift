@@ -43,6 +43,10 @@ import Testing
         let temperature = result.stdout.split(separator: "\n").first { $0.hasPrefix("temperature") } ?? ""
         #expect(temperature.contains("unavailable"))
         #expect(temperature.contains("SHT31 0x44 on /dev/i2c-1: no acknowledge"))
+        // The health column agrees with the value: a failed read is `failed`, never `ok` next to `unavailable`.
+        #expect(temperature.contains("  failed  "), "got: \(temperature)")
+        let sound = result.stdout.split(separator: "\n").first { $0.hasPrefix("sound") } ?? ""
+        #expect(sound.contains("  ok"), "got: \(sound)")
         #expect(result.stdout.contains("heating"))
     }
 

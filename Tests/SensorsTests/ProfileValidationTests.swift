@@ -42,7 +42,8 @@ import Testing
 
     /// Each broken profile and the message (key path included) it must produce.
     @Test(arguments: [
-        ("address: 0x30", "address: 0x90", "devices[0].address: 144 is out of range 3…119"),
+        ("address: 0x30", "address: 0x90", "devices[0].address: 0x90 is out of range 0x03…0x77"),
+        ("address: 0x30", "address: 200", "devices[0].address: 200 is out of range 3…119"),
         ("read: { register: 0x00, length: 4 }", "read: { register: 0x00, length: 40 }", "devices[0].read.length: 40 is out of range 1…32"),
         ("read: { register: 0x00, length: 4 }", "read: { register: 0, command: [1], length: 4 }", "devices[0].read: give either 'register' or 'command', not both"),
         ("    scale: 0.01\n", "    scale: 0.01\n    sacle: 2\n", "channels[0].sacle: unknown key 'sacle' (did you mean 'scale'?)"),
@@ -85,9 +86,40 @@ import Testing
         } catch {
             let lines = error.description.split(separator: "\n")
             #expect(lines.count == 3, "got: \(error.description)")
-            #expect(lines.contains("broken.yaml:4: devices[0].address: 512 is out of range 3…119"))
+            #expect(lines.contains("broken.yaml:4: devices[0].address: 0x200 is out of range 0x03…0x77"))
             #expect(lines.contains { $0.hasPrefix("broken.yaml:8: channels[0].device: no device named 'b'") })
             #expect(lines.contains("broken.yaml:9: channels[0].field.size: 9 is out of range 1…8"))
+        }
+    }
+
+    /// A device with errors is reported once, at the device: channels naming it do not add
+    /// `no device named 'sht31' (devices: )` each.
+    @Test func aBrokenDeviceIsReportedOnceNotByEveryChannel() {
+        let yaml = """
+            name: broken
+            devices:
+              - name: sht31
+                address: 0x94
+                read: { command: [0x24, 0x00], length: 6 }
+              - name: adc
+                address: 0x48
+                read: { register: 0, length: 2 }
+            channels:
+              - { name: temperature, device: sht31, field: { size: 2 } }
+              - { name: humidity, device: sht31, field: { at: 3, size: 2 } }
+              - { name: sound, device: adc, field: { size: 2 } }
+              - { name: light, device: lux, field: { size: 1 } }
+            """
+        do {
+            _ = try FirmwareProfile.parse(yaml: yaml, source: "broken.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.description.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2, "got: \(error.description)")
+            #expect(lines.contains("broken.yaml:4: devices[0].address: 0x94 is out of range 0x03…0x77"))
+            #expect(!error.description.contains("no device named 'sht31'"))
+            // A device that was never declared is still an error, listing every declared device.
+            #expect(lines.contains("broken.yaml:13: channels[3].device: no device named 'lux' (devices: sht31, adc)"))
         }
     }
 

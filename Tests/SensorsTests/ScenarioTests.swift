@@ -50,3 +50,26 @@ import Testing
         }
     }
 }
+
+@Suite struct SensorSourceTests {
+    @Test func theSimulatedSourceStartsAtTheScenarioPlusItsOffset() throws {
+        let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
+        let source = try SensorSource(.simulated(scenario: "day", speed: 1, seed: 1, offset: 9.5 * 3600), profile: profile)
+        #expect(source.simulatedBus != nil)
+        #expect(source.bus.name == "simulated")
+        let start = OfficeDayScenario(seed: 1).start + 9.5 * 3600
+        #expect(abs(source.clock.now() - start) < 60)
+    }
+
+    @Test func theBusSourceNamesItsDevice() throws {
+        let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
+        let source = try SensorSource(.bus(3), profile: profile)
+        #expect(source.bus.name == "/dev/i2c-3")
+        #expect(source.simulatedBus == nil)
+    }
+
+    @Test func anUnreadableScenarioIsAnError() throws {
+        let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
+        #expect(throws: OccupantError.self) { try SensorSource(.simulated(scenario: "/nonexistent/replay.csv"), profile: profile) }
+    }
+}

@@ -1,21 +1,11 @@
 import Crypto
+import OccupantCore
 
 /// Lower-case hex SHA-256 of `bytes`: how bundles, artifacts and tokens are named and compared everywhere.
 public func sha256Hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
     var hasher = SHA256()
     hasher.update(data: Array(bytes))
     return hexString(hasher.finalize())
-}
-
-/// Lower-case hex of `bytes`.
-public func hexString<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 /// 64 lower-case hex digits (safe to use in a file name).

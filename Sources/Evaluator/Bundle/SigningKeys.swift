@@ -18,10 +18,7 @@ public enum SigningKeys {
 
     /// First 16 hex digits of SHA-256 of the raw 32-byte public key.
     public static func keyID(for publicKey: Curve25519.Signing.PublicKey) -> String {
-        SHA256.hash(data: publicKey.rawRepresentation).prefix(8).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        hexString(SHA256.hash(data: publicKey.rawRepresentation).prefix(8))
     }
 
     /// Writes `PREFIX.key` (mode 0600, refused if it exists) and `PREFIX.pub`; returns the key id.

@@ -37,8 +37,9 @@ extension TreeEnsemble {
         if !packed.isEmpty { return Float(packedMargin(x, float32Sum: true)) }
         return withNodes { nodes in
             var sum = Float(baseMargin)
-            for root in treeStart {
-                sum += Float(nodes.value[nodes.leafFloat32(from: Int(root), x)])
+            // Index loops on the per-sample path: a for-in allocates its iterator in unoptimised builds.
+            for t in 0..<treeStart.count {
+                sum += Float(nodes.value[nodes.leafFloat32(from: Int(treeStart[t]), x)])
             }
             return sum
         }
@@ -49,9 +50,9 @@ extension TreeEnsemble {
         return withNodes { nodes in
             var sum = baseMargin
             if flavour == .lightgbm {
-                for root in treeStart { sum += nodes.value[nodes.leafLightGBM(from: Int(root), x)] }
+                for t in 0..<treeStart.count { sum += nodes.value[nodes.leafLightGBM(from: Int(treeStart[t]), x)] }
             } else {
-                for root in treeStart { sum += nodes.value[nodes.leafFloat32(from: Int(root), x)] }
+                for t in 0..<treeStart.count { sum += nodes.value[nodes.leafFloat32(from: Int(treeStart[t]), x)] }
             }
             return sum
         }
@@ -66,8 +67,8 @@ extension TreeEnsemble {
                 treeStart.withUnsafeBufferPointer { roots in
                     var floatSum = Float(baseMargin)
                     var doubleSum = baseMargin
-                    for root in roots {
-                        var n = Int(root)
+                    for r in 0..<roots.count {
+                        var n = Int(roots[r])
                         var node = nodes[n]
                         while node.feature >= 0 {
                             let xv = x[Int(node.feature & 0xFFFF)]

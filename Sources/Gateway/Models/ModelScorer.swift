@@ -26,16 +26,12 @@ public struct ModelScorer: OccupancyScorer {
 
     public mutating func score(_ sample: Sample) -> Score {
         pipeline.update(sample)
-        let model = bundle.model
-        let names = self.names
-        return pipeline.withValues { values -> Score in
-            // With nothing valid to go on the model would only echo its missing-value paths: say so instead.
-            if !values.isEmpty && values.allSatisfy({ $0.isNaN }) {
-                return .stale("no valid input for any of \(names.joined(separator: ", "))")
-            }
-            var inputs: [String: ChannelValue] = [:]
-            for (i, name) in names.enumerated() where !values[i].isNaN { inputs[name] = .number(values[i]) }
-            return .probability(model.probability(values), inputs: inputs)
+        // With nothing valid to go on the model would only echo its missing-value paths: say so instead.
+        if pipeline.count > 0 && pipeline.missingCount == pipeline.count {
+            return .stale("no valid input for any of \(names.joined(separator: ", "))")
         }
+        let probability = pipeline.withValues { bundle.model.probability($0) }
+        // The inputs share the pipeline's vector; names are paired with values only if the decision is published.
+        return .probability(probability, inputs: .features(names: names, values: pipeline.values))
     }
 }

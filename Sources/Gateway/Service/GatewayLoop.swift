@@ -74,7 +74,7 @@ public final class GatewayLoop: Service, Sendable {
     /// Timing figures so far.
     public var stats: LoopStats { shared.withLock { $0.stats } }
 
-    /// The last decision made.
+    /// The last decision published (each change of state or decider, and each heartbeat).
     public var lastDecision: Decision? { shared.withLock { $0.lastDecision } }
 
     public func run() async throws {
@@ -157,10 +157,11 @@ public final class GatewayLoop: Service, Sendable {
                 lastTelemetryAt = now
             }
             let elapsed = monotonicSeconds() - tickStart
-            // Only the decision and the timing go into shared state: copying `current` there every cycle would
-            // make the next cycle's mutation copy the reader's buffers (copy-on-write).
+            // Only the published decision and the timing go into shared state: a decision shares the reader's
+            // readings and the model's feature vector, so keeping one every cycle (or `current`) would make the
+            // next cycle copy them (copy-on-write).
             shared.withLock { s in
-                s.lastDecision = decision
+                if published { s.lastDecision = decision }
                 s.stats.record(cycleSeconds: elapsed, published: published)
             }
             if let interval = notifier.watchdogInterval, monotonicSeconds() - lastWatchdog >= interval {

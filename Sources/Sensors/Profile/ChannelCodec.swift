@@ -3,42 +3,53 @@ import OccupantCore
 extension FirmwareProfile.Channel {
     /// Decodes this channel from its device's read. Returns the value and the field's raw bytes, or why it is unusable.
     public func decode(_ deviceBytes: [UInt8], deviceLabel: String) -> (value: ChannelValue?, raw: [UInt8], problem: String?) {
+        var raw: [UInt8] = []
+        let (value, problem) = decode(deviceBytes, raw: &raw, deviceLabel: deviceLabel)
+        return (value, raw, problem)
+    }
+
+    /// Decodes this channel from its device's read, replacing the contents of `raw` with the field's bytes (CRC
+    /// included; the whole read when it is short). Returns the value, or why it is unusable.
+    ///
+    /// The sampling path: it reads the field where it lies and reuses `raw`'s storage, so a valid reading allocates
+    /// nothing; only a problem's message is built.
+    public func decode(_ deviceBytes: [UInt8], raw: inout [UInt8], deviceLabel: String) -> (value: ChannelValue?, problem: String?) {
         let end = field.at + field.span
+        raw.removeAll(keepingCapacity: true)
         guard end <= deviceBytes.count else {
-            return (nil, deviceBytes, "\(deviceLabel): short read (\(deviceBytes.count) of \(end) bytes)")
+            raw.append(contentsOf: deviceBytes)
+            return (nil, "\(deviceLabel): short read (\(deviceBytes.count) of \(end) bytes)")
         }
-        let bytes = Array(deviceBytes[field.at..<(field.at + field.size)])
-        let raw = Array(deviceBytes[field.at..<end])
+        raw.append(contentsOf: deviceBytes[field.at..<end])
         if let crc = field.crc {
-            let expected = crc.checksum(bytes)
+            let expected = crc.checksum(deviceBytes, from: field.at, count: field.size)
             let got = deviceBytes[field.at + field.size]
             if expected != got {
-                return (nil, raw, "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexByte(got)), expected 0x\(hexByte(expected)))")
+                return (nil, "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexString(got)), expected 0x\(hexString(expected)))")
             }
         }
-        let integer = extract(bytes)
+        let integer = extract(deviceBytes)
         if let mappings {
-            guard let match = mappings.first(where: { $0.raw == integer.unsigned }) else {
-                return (nil, raw, "\(name): raw value \(integer.unsigned) has no mapping")
-            }
-            return (.category(match.value), raw, nil)
+            // (Index loops on this path: unoptimised builds allocate for closures and generic iterators.)
+            for m in 0..<mappings.count where mappings[m].raw == integer.unsigned { return (.category(mappings[m].value), nil) }
+            return (nil, "\(name): raw value \(integer.unsigned) has no mapping")
         }
         let value = Double(integer.value) * scale + offset
         if let minimum, value < minimum {
-            return (nil, raw, "\(name) \(formatNumber(value))\(unitSuffix) below minimum \(formatNumber(minimum))")
+            return (nil, "\(name) \(formatNumber(value))\(unitSuffix) below minimum \(formatNumber(minimum))")
         }
         if let maximum, value > maximum {
-            return (nil, raw, "\(name) \(formatNumber(value))\(unitSuffix) above maximum \(formatNumber(maximum))")
+            return (nil, "\(name) \(formatNumber(value))\(unitSuffix) above maximum \(formatNumber(maximum))")
         }
-        return (.number(value), raw, nil)
+        return (.number(value), nil)
     }
 
-    /// Assembles, masks, shifts and sign-extends the field's integer.
-    func extract(_ bytes: [UInt8]) -> (unsigned: UInt64, value: Int64) {
+    /// Assembles, masks, shifts and sign-extends the field's integer from the device's bytes.
+    func extract(_ deviceBytes: [UInt8]) -> (unsigned: UInt64, value: Int64) {
         var u: UInt64 = 0
-        switch field.order {
-        case .big: for b in bytes { u = (u << 8) | UInt64(b) }
-        case .little: for b in bytes.reversed() { u = (u << 8) | UInt64(b) }
+        for i in 0..<field.size {
+            let b = deviceBytes[field.order == .big ? field.at + i : field.at + field.size - 1 - i]
+            u = (u << 8) | UInt64(b)
         }
         if let mask { u &= mask }
         u >>= UInt64(shift)
@@ -55,8 +66,15 @@ extension FirmwareProfile.Channel {
         var integer: UInt64
         switch value {
         case .category(let c):
-            guard let raw = mappings?.first(where: { $0.value == c })?.raw else { return false }
-            integer = raw
+            var found: UInt64?
+            if let mappings {
+                for m in 0..<mappings.count where mappings[m].value == c {
+                    found = mappings[m].raw
+                    break
+                }
+            }
+            guard let found else { return false }
+            integer = found
         case .number(let x):
             var n = ((x - offset) / scale).rounded()
             if let bits = signedBits {
@@ -72,23 +90,24 @@ extension FirmwareProfile.Channel {
         }
         integer <<= UInt64(shift)
         // Bits outside the mask keep what the device bytes already hold.
+        // (Indexed, not sliced: a slice held across the writes below would make them copy the array.)
         var existing: UInt64 = 0
-        let slice = deviceBytes[field.at..<(field.at + field.size)]
-        switch field.order {
-        case .big: for b in slice { existing = (existing << 8) | UInt64(b) }
-        case .little: for b in slice.reversed() { existing = (existing << 8) | UInt64(b) }
+        for i in 0..<field.size {
+            let b = deviceBytes[field.order == .big ? field.at + i : field.at + field.size - 1 - i]
+            existing = (existing << 8) | UInt64(b)
         }
         if let mask { integer = (existing & ~mask) | (integer & mask) }
-        var bytes = [UInt8](repeating: 0, count: field.size)
         for i in 0..<field.size {
             let byte = UInt8(truncatingIfNeeded: integer >> UInt64(8 * i))
             switch field.order {
-            case .big: bytes[field.size - 1 - i] = byte
-            case .little: bytes[i] = byte
+            case .big: deviceBytes[field.at + field.size - 1 - i] = byte
+            case .little: deviceBytes[field.at + i] = byte
             }
         }
-        deviceBytes.replaceSubrange(field.at..<(field.at + field.size), with: bytes)
-        if let crc = field.crc { deviceBytes[field.at + field.size] = crc.checksum(bytes) }
+        if let crc = field.crc {
+            let checksum = crc.checksum(deviceBytes, from: field.at, count: field.size)
+            deviceBytes[field.at + field.size] = checksum
+        }
         return true
     }
 

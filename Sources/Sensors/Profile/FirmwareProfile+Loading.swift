@@ -50,14 +50,22 @@ extension FirmwareProfile {
         }
 
         var devices: [Device] = []
+        // Every name given in `devices`, valid or not: a channel naming a device whose own entry has errors is not
+        // reported again (the device's errors are the root cause, said once).
+        var declared: [String] = []
         if let list = map.required("devices")?.list() {
             if list.isEmpty { map["devices"]?.report("a profile needs at least one device") }
             for item in list {
+                if case .mapping(let mapping) = item.node {
+                    for (key, value) in mapping where key.scalar?.string == "name" {
+                        if let name = value.scalar?.string { declared.append(name) }
+                    }
+                }
                 guard let device = parseDevice(item) else { continue }
                 if devices.contains(where: { $0.name == device.name }) {
                     item.report("duplicate device name '\(device.name)'")
                 } else if let other = devices.first(where: { $0.address == device.address }) {
-                    item.report("address 0x\(hexByte(device.address)) is already used by device '\(other.name)'")
+                    item.report("address 0x\(hexString(device.address)) is already used by device '\(other.name)'")
                 } else {
                     devices.append(device)
                 }
@@ -68,7 +76,7 @@ extension FirmwareProfile {
         if let list = map.required("channels")?.list() {
             if list.isEmpty { map["channels"]?.report("a profile needs at least one channel") }
             for item in list {
-                guard let channel = parseChannel(item, devices: devices) else { continue }
+                guard let channel = parseChannel(item, devices: devices, declared: declared) else { continue }
                 if channels.contains(where: { $0.name == channel.name }) {
                     item.report("duplicate channel name '\(channel.name)'")
                 } else {
@@ -124,7 +132,7 @@ extension FirmwareProfile {
         return Device(name: name, chip: chip, address: UInt8(address), setup: setup, read: read)
     }
 
-    private static func parseChannel(_ item: Field, devices: [Device]) -> Channel? {
+    private static func parseChannel(_ item: Field, devices: [Device], declared: [String]) -> Channel? {
         guard let map = item.mapping(allowed: channelKeys) else { return nil }
         let name = map.required("name")?.string()
         if let name, !isValidChannelName(name) {
@@ -133,8 +141,8 @@ extension FirmwareProfile {
         var device: Device?
         if let deviceField = map.required("device"), let deviceName = deviceField.string() {
             device = devices.first { $0.name == deviceName }
-            if device == nil {
-                deviceField.report("no device named '\(deviceName)' (devices: \(devices.map(\.name).joined(separator: ", ")))")
+            if device == nil && !declared.contains(deviceName) {
+                deviceField.report("no device named '\(deviceName)' (devices: \(declared.joined(separator: ", ")))")
             }
         }
         var layout: FieldLayout?

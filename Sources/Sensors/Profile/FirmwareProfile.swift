@@ -47,7 +47,7 @@ public struct FirmwareProfile: Sendable, Equatable {
         }
 
         /// `SHT31 at 0x44`, or the device name when no chip is given.
-        public var label: String { "\(chip ?? name) at 0x\(hexByte(address))" }
+        public var label: String { "\(chip ?? name) at 0x\(hexString(address))" }
     }
 
     /// How one device's bytes are fetched.
@@ -153,15 +153,26 @@ public enum CRC: String, Sendable, CaseIterable {
     case smbus
 
     public func checksum(_ bytes: some Sequence<UInt8>) -> UInt8 {
-        let (polynomial, initial): (UInt8, UInt8) = self == .sensirion ? (0x31, 0xFF) : (0x07, 0x00)
         var crc = initial
-        for byte in bytes {
-            crc ^= byte
-            for _ in 0..<8 {
-                crc = crc & 0x80 != 0 ? (crc << 1) ^ polynomial : crc << 1
-            }
-        }
+        for byte in bytes { update(&crc, byte) }
         return crc
+    }
+
+    /// The checksum of `count` bytes of `bytes` from `start`, without slicing (the sampling path).
+    public func checksum(_ bytes: [UInt8], from start: Int, count: Int) -> UInt8 {
+        var crc = initial
+        for i in start..<(start + count) { update(&crc, bytes[i]) }
+        return crc
+    }
+
+    private var initial: UInt8 { self == .sensirion ? 0xFF : 0x00 }
+
+    private func update(_ crc: inout UInt8, _ byte: UInt8) {
+        let polynomial: UInt8 = self == .sensirion ? 0x31 : 0x07
+        crc ^= byte
+        for _ in 0..<8 {
+            crc = crc & 0x80 != 0 ? (crc << 1) ^ polynomial : crc << 1
+        }
     }
 }
 
@@ -230,9 +241,4 @@ public struct VersionRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text.isEmpty ? "any" : text }
-}
-
-func hexByte(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
 }

@@ -31,11 +31,23 @@ public final class SimulatedBus: I2CBus {
     }
 
     private let state = Mutex(State())
+    /// For each device (profile order), the indices of its channels.
+    private let channelsOfDevice: [[Int]]
 
     public init(profile: FirmwareProfile, scenario: any Scenario, clock: any GatewayClock) {
         self.profile = profile
         self.scenario = scenario
         self.clock = clock
+        self.channelsOfDevice = profile.devices.map { device in
+            profile.channels.indices.filter { profile.channels[$0].device == device.name }
+        }
+    }
+
+    /// The index of the device at `address`. (Index loops here and below: the bus answers every sample, and
+    /// unoptimised builds allocate for closures and generic iterators — the allocation test runs in one.)
+    private func deviceIndex(_ address: UInt8) -> Int? {
+        for d in 0..<profile.devices.count where profile.devices[d].address == address { return d }
+        return nil
     }
 
     public func inject(_ fault: Fault) {
@@ -60,21 +72,21 @@ public final class SimulatedBus: I2CBus {
     /// Transactions answered so far.
     public var transactionCount: Int { state.withLock { $0.transactions } }
 
-    public func transfer(address: UInt8, write: [UInt8], readCount: Int) async throws(I2CError) -> [UInt8] {
+    public func transfer(address: UInt8, write: [UInt8], into buffer: inout [UInt8]) async throws(I2CError) {
         if !write.isEmpty { try record(address: address, bytes: write) }
-        return try respond(address: address, count: readCount)
+        try respond(address: address, into: &buffer)
     }
 
     public func write(address: UInt8, bytes: [UInt8]) async throws(I2CError) {
         try record(address: address, bytes: bytes)
     }
 
-    public func read(address: UInt8, count: Int) async throws(I2CError) -> [UInt8] {
-        try respond(address: address, count: count)
+    public func read(address: UInt8, into buffer: inout [UInt8]) async throws(I2CError) {
+        try respond(address: address, into: &buffer)
     }
 
     private func record(address: UInt8, bytes: [UInt8]) throws(I2CError) {
-        guard profile.devices.contains(where: { $0.address == address }) else {
+        guard deviceIndex(address) != nil else {
             throw I2CError(.noAcknowledge, bus: name, address: address)
         }
         try checkFaults(address)
@@ -86,8 +98,8 @@ public final class SimulatedBus: I2CBus {
             s.transactions += 1
             return s.faults
         }
-        for fault in faults {
-            switch fault {
+        for f in 0..<faults.count {
+            switch faults[f] {
             case .noAcknowledge(let a) where a == address: throw I2CError(.noAcknowledge, bus: name, address: address)
             case .ioError(let a) where a == address: throw I2CError(.io, bus: name, address: address)
             default: continue
@@ -95,10 +107,12 @@ public final class SimulatedBus: I2CBus {
         }
     }
 
-    private func respond(address: UInt8, count: Int) throws(I2CError) -> [UInt8] {
-        guard let device = profile.devices.first(where: { $0.address == address }) else {
+    /// Fills `buffer` with the chip's answer; in place (no allocation) when it holds at least the profile's read.
+    private func respond(address: UInt8, into buffer: inout [UInt8]) throws(I2CError) {
+        guard let d = deviceIndex(address) else {
             throw I2CError(.noAcknowledge, bus: name, address: address)
         }
+        let device = profile.devices[d]
         try checkFaults(address)
         let (lastWrite, faults, frozen) = state.withLock { ($0.lastWrite[address], $0.faults, $0.frozen) }
         // The chip answers only the read the profile describes: the right register pointer or command first.
@@ -108,17 +122,32 @@ public final class SimulatedBus: I2CBus {
             throw I2CError(.io, bus: name, address: address, detail: "unexpected register or command")
         default: break
         }
-        var bytes = [UInt8](repeating: 0, count: max(count, device.read.length))
+        let count = buffer.count
+        if count < device.read.length {
+            // A shorter read than the chip's answer: build the whole answer, then keep its start.
+            var whole = [UInt8](repeating: 0, count: device.read.length)
+            encode(device: d, address: address, faults: faults, frozen: frozen, into: &whole)
+            buffer.replaceSubrange(0..<count, with: whole[0..<count])
+            return
+        }
+        for i in 0..<count { buffer[i] = 0 }
+        encode(device: d, address: address, faults: faults, frozen: frozen, into: &buffer)
+    }
+
+    private func encode(device d: Int, address: UInt8, faults: [Fault], frozen: [String: ChannelValue], into bytes: inout [UInt8]) {
         let truth = scenario.state(at: clock.now())
-        for channel in profile.channels where channel.device == device.name {
-            var value = frozen[channel.name] ?? truth.values[channel.name] ?? defaultValue(channel)
-            for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+        let channels = channelsOfDevice[d]
+        for i in 0..<channels.count {
+            let channel = profile.channels[channels[i]]
+            var value = (frozen.isEmpty ? nil : frozen[channel.name]) ?? truth.values[channel.name] ?? defaultValue(channel)
+            if !faults.isEmpty {
+                for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+            }
             _ = channel.encode(value, into: &bytes)
-            if faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {
+            if !faults.isEmpty, faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {
                 bytes[channel.field.at + channel.field.size] ^= 0xFF
             }
         }
-        return Array(bytes.prefix(count))
     }
 
     private func defaultValue(_ channel: FirmwareProfile.Channel) -> ChannelValue {

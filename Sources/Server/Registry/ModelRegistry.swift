@@ -135,7 +135,7 @@ public actor ModelRegistry {
         if let r = StaticRuleBaseline.fit(trainingTable, rows: trainingLabelled), let column = table.numbers(of: r.channel) {
             let values = holdoutRows.map { column[$0] }
             rule = (r.description, BinaryMetrics(
-                decisions: values.map(r.decide), scores: values.map { $0.isNaN ? -.infinity : (r.above ? $0 : -$0) }, labels: labels))
+                decisions: values.map(r.decide), scores: values.map(r.score), labels: labels))
         }
 
         let decision = PromotionRule(metric: config.promotion.metric, margin: config.promotion.margin)
