@@ -69,11 +69,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The gateway <-> server contract: MQTT topics, HTTP paths and headers, the JSON documents.
+        .target(
+            name: "FleetProtocol",
+            dependencies: ["OccupantCore"]
+        ),
         // The gateway daemon: config, services, publishing, systemd.
         .target(
             name: "Gateway",
             dependencies: [
-                "OccupantCore", "Sensors", "MQTT", "Features", "Evaluator", "Yams",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Features", "Evaluator", "Yams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -95,12 +100,13 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "OccupantCore", "MQTT", "Features", "Evaluator", "Training",
+                "OccupantCore", "FleetProtocol", "MQTT", "Features", "Evaluator", "Training",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +115,7 @@ let package = Package(
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Server", "Yams",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Server", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +140,7 @@ let package = Package(
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "OccupantCore"]),
+        .testTarget(name: "FleetProtocolTests", dependencies: ["FleetProtocol", "OccupantCore"]),
         .testTarget(
             name: "EvaluatorTests",
             dependencies: ["Evaluator", "Features", "OccupantTesting"]
@@ -145,16 +152,19 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "OccupantCLI", "OccupantTesting", "Evaluator", "Training", "MQTT", "Sensors", "OccupantCore",
+                "Server", "FleetProtocol", "OccupantCLI", "OccupantTesting", "Evaluator", "Training", "MQTT", "Sensors",
+                "OccupantCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features", "CAllocationCounter",
+                "Gateway", "FleetProtocol", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features",
+                "CAllocationCounter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -1,8 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
+import FleetProtocol
 import Foundation
 import Logging
-import NIOCore
 import OccupantCore
 import Server
 import ServiceLifecycle
@@ -54,30 +53,30 @@ struct ServerCommand: AsyncParsableCommand {
         @Flag(help: "Print the server's JSON.") var json = false
 
         func run() async throws {
-            let query = scope.map { "?scope=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" } ?? ""
-            let body = try await client.call("GET", "/v1/models\(query)")
-            if json { return print(body) }
-            guard let doc = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return print(body) }
-            let models = doc["models"] as? [[String: Any]] ?? []
-            if models.isEmpty { print("no models yet") }
-            for m in models {
-                let report = m["report"] as? [String: Any]
-                let holdout = report?["holdout"] as? [String: Any]
-                let challenger = holdout?["challenger"] as? [String: Any]
-                let aliases = (m["aliases"] as? [String] ?? []).joined(separator: ",")
-                print(String(
+            let listing = try await client.withRegistry { try await $0.models(scope: scope) }
+            if json { return try printJSON(listing) }
+            for line in Self.lines(listing) { print(line) }
+        }
+
+        /// The listing for people: one line per model, promotion and alert.
+        static func lines(_ listing: RegistryListing) -> [String] {
+            var out: [String] = []
+            if listing.models.isEmpty { out.append("no models yet") }
+            for m in listing.models {
+                let holdout = m.holdout
+                let aliases = m.aliases.joined(separator: ",")
+                out.append(String(
                     format: "%@ v%d  %@  %@  holdout accuracy %.4f on %d rows  data %@ … %@%@",
-                    m["scope"] as? String ?? "?", m["version"] as? Int ?? 0, m["modelID"] as? String ?? "?",
-                    String((m["sha256"] as? String ?? "").prefix(12)), challenger?["accuracy"] as? Double ?? .nan,
-                    challenger?["rows"] as? Int ?? 0, m["dataFrom"] as? String ?? "?", m["dataTo"] as? String ?? "?",
-                    aliases.isEmpty ? "" : "  [\(aliases)]"))
+                    m.scope, m.version, m.modelID, String(m.sha256.prefix(12)), holdout?.accuracy ?? .nan, holdout?.rows ?? 0,
+                    m.dataFrom, m.dataTo, aliases.isEmpty ? "" : "  [\(aliases)]"))
             }
-            for p in doc["promotions"] as? [[String: Any]] ?? [] {
-                print("\(p["at"] as? String ?? "?")  \(p["scope"] as? String ?? "?") v\(p["challenger"] as? Int ?? 0) \((p["promoted"] as? Bool ?? false) ? "promoted" : "not promoted"): \(p["reason"] as? String ?? "")")
+            for p in listing.promotions {
+                out.append("\(p.at)  \(p.scope) v\(p.challenger) \(p.promoted ? "promoted" : "not promoted"): \(p.reason)")
             }
-            for a in doc["alerts"] as? [[String: Any]] ?? [] {
-                print("ALERT \(a["at"] as? String ?? "?")  \(a["message"] as? String ?? "")")
+            for a in listing.alerts {
+                out.append("ALERT \(a.at)  \(a.message)")
             }
+            return out
         }
     }
 
@@ -87,23 +86,38 @@ struct ServerCommand: AsyncParsableCommand {
         @Flag(help: "Print the server's JSON.") var json = false
 
         func run() async throws {
-            let body = try await client.call("GET", "/v1/gateways")
-            if json { return print(body) }
-            guard let doc = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return print(body) }
-            for g in doc["gateways"] as? [[String: Any]] ?? [] {
-                let refused = (g["refused"] as? String).map { "  refused: \($0)" } ?? ""
-                print("\(g["id"] as? String ?? "?")  scope \(g["scope"] as? String ?? "?")  assigned \(g["assigned"] as? String ?? "rule")  active \(g["active"] as? String ?? "-")\(refused)")
+            let listing = try await client.withRegistry { try await $0.gateways() }
+            if json { return try printJSON(listing) }
+            for line in Self.lines(listing) { print(line) }
+        }
+
+        static func lines(_ listing: GatewayListing) -> [String] {
+            listing.gateways.map { g in
+                let refused = g.refused.map { "  refused: \($0)" } ?? ""
+                return "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
             }
         }
     }
 
     struct Retrain: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Retrain a scope now and apply the promotion rule.")
+        /// The exit status when the job trained no model (no labelled data, training refused, a job already running).
+        static let noModelStatus: Int32 = 3
+
+        static let configuration = CommandConfiguration(
+            abstract: "Retrain a scope now and apply the promotion rule.",
+            discussion: """
+                Prints one line: the new version and whether it was promoted, or why no model was trained. Exit status: \
+                0 a model was trained (promoted, or kept as challenger); \(noModelStatus) no model was trained; 1 the \
+                server could not be reached or refused the request; 2 a bad argument or configuration.
+                """)
         @OptionGroup var client: ServerClientOptions
         @Option(help: "The scope to retrain.") var scope: String
+        @Flag(help: "Print the server's JSON.") var json = false
 
         func run() async throws {
-            print(try await client.call("POST", "/v1/scopes/\(scope)/retrain", timeout: 3600))
+            let outcome = try await client.withRegistry { try await $0.retrain(scope: scope) }
+            if json { try printJSON(outcome) } else { print(outcome.summary) }
+            if !outcome.trained { throw ExitCode(Self.noModelStatus) }
         }
     }
 
@@ -118,7 +132,8 @@ struct ServerCommand: AsyncParsableCommand {
                 throw report(OccupantError(.io, "cannot read \(file)"))
             }
             let type = file.lowercased().hasSuffix(".json") ? "application/json" : "text/csv"
-            print(try await client.call("POST", "/v1/labels", body: [UInt8](data), contentType: type))
+            let receipt = try await client.withRegistry { try await $0.importLabels([UInt8](data), contentType: type) }
+            print("\(receipt.accepted) label ranges stored")
         }
     }
 
@@ -137,24 +152,28 @@ struct ServerCommand: AsyncParsableCommand {
 }
 
 /// `--url` and the admin token for commands that talk to a running server.
+///
+/// Without `--url` or `--config` the commands ask `http://127.0.0.1:8080` and say so on stderr, so a wrong guess is
+/// visible; a server that does not answer fails within 3 seconds with one line naming the URL.
 struct ServerClientOptions: ParsableArguments {
-    @Option(help: "The server's base URL (default: from --config, else http://127.0.0.1:8080).")
+    @Option(help: "The server's base URL (default: from --config, else http://127.0.0.1:8080, which is then named on stderr).")
     var url: String?
     @Option(help: "Server configuration file to take the URL from.")
     var config: String?
     @Option(help: "File holding the admin token (default: $OCCUPANT_ADMIN_TOKEN).")
     var adminTokenFile: String?
 
-    func baseURL() throws -> String {
-        if let url { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+    /// The base URL, and whether it is the built-in default.
+    func baseURL() throws -> (url: String, isDefault: Bool) {
+        if let url { return (url.hasSuffix("/") ? String(url.dropLast()) : url, false) }
         if let config {
             do {
-                return try ServerConfig.load(path: config).baseURL
+                return (try ServerConfig.load(path: config).baseURL, false)
             } catch {
                 throw report(error)
             }
         }
-        return ServerConfig().baseURL
+        return (ServerConfig().baseURL, true)
     }
 
     func token() throws -> String {
@@ -168,29 +187,21 @@ struct ServerClientOptions: ParsableArguments {
         throw report(OccupantError(.usage, "no admin token: give --admin-token-file or set OCCUPANT_ADMIN_TOKEN"))
     }
 
-    /// The response body; a non-2xx answer exits 1 with the server's reason.
-    func call(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, timeout: Int64 = 30) async throws -> String {
-        let base = try baseURL()
-        var request = HTTPClientRequest(url: base + path)
-        request.method = .init(rawValue: method)
-        request.headers.add(name: "Authorization", value: "Bearer \(try token())")
-        if let body {
-            request.body = .bytes(ByteBuffer(bytes: body))
-            request.headers.add(name: "Content-Type", value: contentType ?? "application/octet-stream")
-        }
-        let client = HTTPClient.shared
-        let response: HTTPClientResponse
-        let text: String
+    /// Runs `body` against the server; a failed request exits 1 with one line naming the URL.
+    func withRegistry<T: Sendable>(_ body: (RegistryClient) async throws -> T) async throws -> T {
+        let (base, isDefault) = try baseURL()
+        let token = try token()
+        if isDefault { printError("occupant: no --url or --config given: asking \(base)") }
         do {
-            response = try await client.execute(request, timeout: .seconds(timeout))
-            text = String(buffer: try await response.body.collect(upTo: 64 << 20))
-        } catch {
-            throw report(OccupantError(.io, "cannot reach the server at \(base): \(error)"))
+            return try await RegistryClient.with(baseURL: base, token: token) { client in try await body(client) }
+        } catch let error as RegistryClientError {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.failure)
         }
-        guard (200..<300).contains(response.status.code) else {
-            let reason = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["error"] as? String ?? text
-            throw report(OccupantError(.io, "server answered \(response.status.code): \(reason)"))
-        }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// A fleet document as the server's JSON (keys sorted).
+func printJSON(_ document: some Encodable) throws {
+    print(try FleetJSON.text(document))
 }

@@ -54,8 +54,9 @@ public final class GatewayPublisher: Sendable {
     }
 
     /// Publishes the model status (retained; the newest replaces a queued older one).
-    public func publish(modelStatus: JSON) {
-        let message = MQTTMessage(topic: topics.modelStatus, text: modelStatus.serialized, qos: 1, retain: true)
+    public func publish(modelStatus: ModelStatusDocument) {
+        guard let text = try? FleetJSON.text(modelStatus) else { preconditionFailure("a model status always encodes") }
+        let message = MQTTMessage(topic: topics.modelStatus, text: text, qos: 1, retain: true)
         state.withLock { send(message, priority: .state, key: "modelStatus", in: &$0) }
     }
 

@@ -20,7 +20,7 @@ public struct HomeAssistantDiscovery: Sendable {
 
     private var device: JSON {
         .object([
-            "identifiers": .array([.string("occupant_\(sanitized(topics.gatewayID))")]),
+            "identifiers": .array([.string(topics.discoveryNode)]),
             "name": .string(deviceName),
             "manufacturer": "Occupant",
             "model": .string(model),
@@ -28,7 +28,7 @@ public struct HomeAssistantDiscovery: Sendable {
         ])
     }
 
-    private var uniquePrefix: String { "occupant_\(sanitized(topics.gatewayID))" }
+    private var uniquePrefix: String { topics.discoveryNode }
 
     /// Every discovery message, retained.
     public var messages: [(topic: String, payload: JSON)] {

@@ -1,8 +1,9 @@
 import OccupantCore
 
-/// The JSON documents a gateway publishes.
+/// The documents a gateway publishes. The per-cycle ones (`DecisionDocument`, `TelemetryDocument`) are written by
+/// hand without Foundation; tests check that they decode as those documents.
 public enum Payloads {
-    /// `occupant/<id>/occupancy`:
+    /// `occupant/<id>/occupancy`, a `DecisionDocument`:
     /// `{"roomOccupancy":true,"probability":0.93,"decidedBy":"rule:sound>10","inputs":{…},"health":{…},"at":"…"}`.
     /// When the inputs are stale `roomOccupancy` and `probability` are null and `stale` says why.
     public static func decision(_ d: Decision) -> JSON {
@@ -17,7 +18,7 @@ public enum Payloads {
         ])
     }
 
-    /// `occupant/<id>/telemetry`: every channel's latest value (null when unavailable) and health.
+    /// `occupant/<id>/telemetry`, a `TelemetryDocument`: every channel's latest value (null when unavailable) and health.
     public static func telemetry(_ sample: Sample) -> JSON {
         var readings: [JSON.Member] = []
         var health: [JSON.Member] = []
@@ -35,24 +36,14 @@ public enum Payloads {
         ])
     }
 
-    /// `occupant/<id>/model/status`: `{"active":"id@3","sha256":"…","refused":null,"at":"…"}`; `refused` is
-    /// `{"version":4,"sha256":"…","reason":"badSignature: …"}` after a refusal.
-    public static func modelStatus(_ status: ModelStatus, at: Instant) -> JSON {
-        .object([
-            "active": status.active.map { JSON.string($0.name) } ?? .null,
-            "sha256": status.active.map { JSON.string($0.sha256) } ?? .null,
-            "refused": status.refused.map { r in
-                JSON.object([
-                    "version": r.version.map { JSON.number(Double($0)) } ?? .null,
-                    "sha256": .string(r.sha256),
-                    "reason": .string(r.reason),
-                ])
-            } ?? .null,
-            "at": .string(at.iso8601),
-        ])
+    /// `occupant/<id>/model/status`: which model runs and the last refusal.
+    public static func modelStatus(_ status: ModelStatus, at: Instant) -> ModelStatusDocument {
+        ModelStatusDocument(
+            active: status.active?.name, sha256: status.active?.sha256,
+            refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) }, at: at.iso8601)
     }
 
-    /// `occupant/<id>/labels`: `{"from":"…","to":"…","occupied":true}`.
+    /// `occupant/<id>/labels`, a `LabelDocument`: `{"from":"…","to":"…","occupied":true}`.
     public static func label(from: Instant, to: Instant, occupied: Bool) -> JSON {
         .object(["from": .string(from.iso8601), "to": .string(to.iso8601), "occupied": .bool(occupied)])
     }

@@ -201,16 +201,10 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     }
 }
 
-/// The server's retained announcement on `…/model/available`.
-public struct ModelAnnouncement: Sendable, Equatable, Decodable {
-    public var modelID: String?
-    public var version: Int?
-    public var sha256: String
-    public var size: Int?
-    public var url: String?
-
+extension ModelAnnouncement {
+    /// The announcement, or nil unless it names a SHA-256 and an `http(s)` URL (if any).
     static func parse(_ payload: [UInt8]) -> ModelAnnouncement? {
-        guard var a = try? JSONDecoder().decode(ModelAnnouncement.self, from: Data(payload)) else { return nil }
+        guard var a = try? FleetJSON.decode(ModelAnnouncement.self, from: payload) else { return nil }
         a.sha256 = a.sha256.lowercased()
         guard isSHA256Hex(a.sha256) else { return nil }
         if let url = a.url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) { return nil }

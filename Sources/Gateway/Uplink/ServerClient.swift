@@ -26,9 +26,9 @@ public struct ServerClient: Sendable {
     }
 
     /// `GET` here for this gateway's model.
-    public var modelURL: String { "\(baseURL)/v1/gateways/\(pathSegment(gatewayID))/model" }
+    public var modelURL: String { API.url(baseURL, API.gatewayModel(gatewayID)) }
     /// `POST` telemetry batches here.
-    public var telemetryURL: String { "\(baseURL)/v1/gateways/\(pathSegment(gatewayID))/telemetry" }
+    public var telemetryURL: String { API.url(baseURL, API.gatewayTelemetry(gatewayID)) }
 
     /// A request with the token, and the headers given.
     func request(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) -> HTTPClientRequest {
@@ -44,26 +44,12 @@ public struct ServerClient: Sendable {
     func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
         var request = self.request(
             telemetryURL, method: .POST,
-            headers: [("Content-Type", "application/x-ndjson"), ("Batch-ID", batchID)])
+            headers: [("Content-Type", "application/x-ndjson"), (API.Header.batchID, batchID)])
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
         let answer = try await response.body.collect(upTo: 64 << 10)
         return (Int(response.status.code), String(buffer: answer))
     }
-}
-
-/// A gateway id as one URL path segment (ids are topic levels: no `/`, but possibly other reserved characters).
-func pathSegment(_ text: String) -> String {
-    var out = ""
-    for byte in text.utf8 {
-        let c = Character(Unicode.Scalar(byte))
-        if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) {
-            out.append(c)
-        } else {
-            out += "%" + hexString([byte]).uppercased()
-        }
-    }
-    return out
 }
 
 /// `"abc"` or `W/"abc"` → `abc`.

@@ -1,3 +1,4 @@
+import FleetProtocol
 import Hummingbird
 import NIOCore
 import OccupantCore
@@ -21,16 +22,18 @@ public struct APIError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json"
-        let body = JSON.object(["error": .string(message)]).serialized + "\n"
+        let body = ((try? FleetJSON.text(ErrorDocument(error: message))) ?? #"{"error":"?"}"#) + "\n"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
 extension Response {
-    /// A JSON document with status 200 (or `status`).
-    static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    /// A fleet document as JSON with status 200 (or `status`).
+    static func json(_ document: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+        var bytes = try FleetJSON.bytes(document)
+        bytes.append(UInt8(ascii: "\n"))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

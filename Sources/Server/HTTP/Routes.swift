@@ -1,4 +1,5 @@
 import Evaluator
+import FleetProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,12 +7,8 @@ import Logging
 import NIOCore
 import OccupantCore
 
-/// The HTTP API: intake (gateway tokens), model delivery (gateway tokens), registry (admin token).
-///
-/// - `POST /v1/gateways/{id}/telemetry` — NDJSON batch; `Batch-ID` makes a resend harmless.
-/// - `POST /v1/labels` — JSON label ranges (gateway: its own; admin: any), or `text/csv` (admin).
-/// - `GET  /v1/gateways/{id}/model` — the bundle to run: `ETag`, `304`, `Range`/`206`; `204` when there is none.
-/// - `GET  /v1/models[?scope=S]`, `GET /v1/gateways`, `POST /v1/scopes/{scope}/retrain` — admin.
+/// The HTTP API (`FleetProtocol.API` lists the paths and documents): intake (gateway tokens), model delivery (gateway
+/// tokens), registry (admin token).
 struct Routes: Sendable {
     let config: ServerConfig
     let store: any ServerStore
@@ -29,15 +26,22 @@ struct Routes: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/health") { _, _ in Response.json(#"{"status":"ok"}"#) }
-        router.post("/v1/gateways/:id/telemetry") { request, context in try await telemetry(request, context) }
-        router.post("/v1/labels") { request, context in try await labels(request, context) }
-        router.get("/v1/gateways/:id/model") { request, context in try await model(request, context) }
-        router.get("/v1/models") { request, context in try await models(request, context) }
-        router.get("/v1/gateways") { request, context in try await gateways(request, context) }
-        router.post("/v1/scopes/:scope/retrain") { request, context in try await retrain(request, context) }
-        router.get("/v1/stats") { request, context in try await stats(request, context) }
+        router.get(RouterPath(API.Route.health)) { _, _ in try Response.json(HealthDocument(status: "ok")) }
+        router.post(RouterPath(API.Route.gatewayTelemetry)) { request, context in try await telemetry(request, context) }
+        router.post(RouterPath(API.Route.labels)) { request, context in try await labels(request, context) }
+        router.get(RouterPath(API.Route.gatewayModel)) { request, context in try await model(request, context) }
+        router.get(RouterPath(API.Route.models)) { request, context in try await models(request, context) }
+        router.get(RouterPath(API.Route.gateways)) { request, context in try await gateways(request, context) }
+        router.post(RouterPath(API.Route.retrain)) { request, context in try await retrain(request, context) }
+        router.get(RouterPath(API.Route.stats)) { request, context in try await stats(request, context) }
         return router
+    }
+
+    /// A path parameter, percent-decoded (`k%C3%BCche` → `küche`): ids are encoded by `API.pathSegment`.
+    func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = API.decodePathSegment(raw) else { throw APIError(.badRequest, "'\(raw)' is not a valid path segment") }
+        return decoded
     }
 
     // MARK: Intake
@@ -57,7 +61,7 @@ struct Routes: Sendable {
     }
 
     func telemetry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try parameter("id", context)
         try access.requireGateway(request, id: id)
         let bytes = try await body(request)
         let rows: [TelemetryRow]
@@ -68,13 +72,11 @@ struct Routes: Sendable {
         }
         // Without a Batch-ID the body's hash is the id, so an identical resend is still recognised.
         let batch = request.headers[.batchID] ?? "sha256:" + sha256Hex(bytes)
-        guard batch.utf8.count <= 200 else { throw APIError(.badRequest, "Batch-ID is longer than 200 bytes") }
+        guard batch.utf8.count <= API.maxBatchIDBytes else {
+            throw APIError(.badRequest, "\(API.Header.batchID) is longer than \(API.maxBatchIDBytes) bytes")
+        }
         let (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
-        let answer = JSON.object([
-            "batch": .string(batch), "rows": .number(Double(rows.count)), "accepted": .number(Double(accepted)),
-            "duplicate": .bool(duplicate),
-        ])
-        return Response.json(answer.serialized)
+        return try Response.json(TelemetryReceipt(batch: batch, rows: rows.count, accepted: accepted, duplicate: duplicate))
     }
 
     func labels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -100,13 +102,13 @@ struct Routes: Sendable {
             throw APIError(.forbidden, "CSV label import needs the admin token")
         }
         try await store.insertLabels(labels)
-        return Response.json(JSON.object(["accepted": .number(Double(labels.count))]).serialized)
+        return try Response.json(LabelsReceipt(accepted: labels.count))
     }
 
     // MARK: Delivery
 
     func model(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try parameter("id", context)
         try access.requireGateway(request, id: id)
         guard let record = try await registry.model(for: id) else { return Response(status: .noContent) }
         let etag = "\"\(record.sha256)\""
@@ -162,84 +164,67 @@ struct Routes: Sendable {
                 if let v = try await store.alias(scope: s, alias: alias) { aliases["\(s)@\(v)", default: []].append(alias) }
             }
         }
-        let models = records.map { m -> String in
-            let fields = JSON.object([
-                "scope": .string(m.scope), "version": .number(Double(m.version)), "modelID": .string(m.modelID),
-                "sha256": .string(m.sha256), "size": .number(Double(m.size)), "created": .string(Instant(seconds: m.created).iso8601),
-                "dataFrom": .string(Instant(seconds: m.dataFrom).iso8601), "dataTo": .string(Instant(seconds: m.dataTo).iso8601),
-                "aliases": .array((aliases["\(m.scope)@\(m.version)"] ?? []).map(JSON.string)),
-            ]).serialized
-            return String(fields.dropLast()) + #","report":"# + m.report + "}"
+        let models = try records.map { m in
+            RegistryListing.Model(
+                scope: m.scope, version: m.version, modelID: m.modelID, sha256: m.sha256, size: m.size,
+                created: Instant(seconds: m.created).iso8601, dataFrom: Instant(seconds: m.dataFrom).iso8601,
+                dataTo: Instant(seconds: m.dataTo).iso8601, aliases: aliases["\(m.scope)@\(m.version)"] ?? [],
+                report: try FleetJSON.decode(JSON.self, from: m.report.utf8))
         }
         let promotions = try await store.promotions(scope: scope).map { p in
-            JSON.object([
-                "scope": .string(p.scope), "at": .string(Instant(seconds: p.at).iso8601), "challenger": .number(Double(p.challenger)),
-                "champion": p.champion.map { .number(Double($0)) } ?? .null, "promoted": .bool(p.promoted), "reason": .string(p.reason),
-            ]).serialized
+            RegistryListing.Promotion(
+                scope: p.scope, at: Instant(seconds: p.at).iso8601, challenger: p.challenger, champion: p.champion,
+                promoted: p.promoted, reason: p.reason)
         }
         let metrics = try await store.metrics(scope: scope).map { m in
-            JSON.object([
-                "scope": .string(m.scope), "version": .number(Double(m.version)), "at": .string(Instant(seconds: m.at).iso8601),
-                "kind": .string(m.kind), "metric": .string(m.metric), "value": .finite(m.value), "rows": .number(Double(m.rows)),
-            ]).serialized
+            RegistryListing.Metric(
+                scope: m.scope, version: m.version, at: Instant(seconds: m.at).iso8601, kind: m.kind, metric: m.metric,
+                value: m.value, rows: m.rows)
         }
         let alerts = try await store.alerts(scope: scope).map { a in
-            JSON.object(["at": .string(Instant(seconds: a.at).iso8601), "message": .string(a.message)]).serialized
+            RegistryListing.Alert(at: Instant(seconds: a.at).iso8601, message: a.message)
         }
-        let text = #"{"models":[\#(models.joined(separator: ","))],"promotions":[\#(promotions.joined(separator: ","))],"#
-            + #""metrics":[\#(metrics.joined(separator: ","))],"alerts":[\#(alerts.joined(separator: ","))]}"#
-        return Response.json(text)
+        return try Response.json(RegistryListing(models: models, promotions: promotions, metrics: metrics, alerts: alerts))
     }
 
     func gateways(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
         let statuses = Dictionary(try await store.gatewayStatuses().map { ($0.gateway, $0) }, uniquingKeysWith: { $1 })
-        var items: [JSON] = []
+        var items: [GatewayListing.Gateway] = []
         for g in config.gateways {
             let assigned = try await registry.model(for: g.id)
             let s = statuses[g.id]
-            let assignedName: String? = assigned.map { "\($0.modelID)@\($0.version)" }
-            let reportedAt: String? = s.map { Instant(seconds: $0.at).iso8601 }
-            let fields: KeyValuePairs<String, JSON?> = [
-                "id": .string(g.id), "scope": .string(g.scope), "assigned": text(assignedName),
-                "assignedSha256": text(assigned?.sha256), "active": text(s?.active), "activeSha256": text(s?.sha256),
-                "refused": text(s?.refused), "reportedAt": text(reportedAt),
-            ]
-            items.append(.object(fields))
+            items.append(GatewayListing.Gateway(
+                id: g.id, scope: g.scope, assigned: assigned.map { "\($0.modelID)@\($0.version)" }, assignedSha256: assigned?.sha256,
+                active: s?.active, activeSha256: s?.sha256, refused: s?.refused, reportedAt: s.map { Instant(seconds: $0.at).iso8601 }))
         }
-        return Response.json(JSON.object(["gateways": .array(items)]).serialized)
+        return try Response.json(GatewayListing(gateways: items))
     }
 
     func stats(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
         let all = config.gateways.map(\.id)
-        return Response.json(JSON.object([
-            "telemetryRows": .number(Double(try await store.telemetryCount())),
-            "labelRanges": .number(Double(try await store.labels(gateways: all).count)),
-            "labelledRows": .number(Double(try await store.labelledRowCount(gateways: all))),
-            "models": .number(Double(try await store.models(scope: nil).count)),
-        ]).serialized)
+        return try Response.json(ServerStats(
+            telemetryRows: try await store.telemetryCount(), labelRanges: try await store.labels(gateways: all).count,
+            labelledRows: try await store.labelledRowCount(gateways: all), models: try await store.models(scope: nil).count))
     }
 
     func retrain(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
-        let scope = try context.parameters.require("scope")
+        let scope = try parameter("scope", context)
         guard config.scopes.contains(scope) else {
             throw APIError(.notFound, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
         }
         do {
             let outcome = try await registry.retrain(scope: scope, trigger: "command")
-            return Response.json(String(decoding: try serverJSONEncoder().encode(outcome), as: UTF8.self))
+            return try Response.json(outcome)
         } catch let error as OccupantError {
             throw APIError(.conflict, error.message)
         }
     }
 }
 
-/// A string or null.
-func text(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
-
 extension HTTPField.Name {
-    static let batchID = HTTPField.Name("Batch-ID")!
-    static let occupantModel = HTTPField.Name("X-Occupant-Model")!
+    static let batchID = HTTPField.Name(API.Header.batchID)!
+    static let occupantModel = HTTPField.Name(API.Header.occupantModel)!
 }

@@ -1,3 +1,4 @@
+import FleetProtocol
 import Foundation
 import OccupantCore
 
@@ -43,7 +44,7 @@ public struct Intake: Sendable {
     public func telemetry(json: [UInt8], gateway: String, now: Double, where place: String = "message") throws(IntakeError) -> TelemetryRow {
         let document: TelemetryDocument
         do {
-            document = try JSONDecoder().decode(TelemetryDocument.self, from: Data(json))
+            document = try FleetJSON.decode(TelemetryDocument.self, from: json)
         } catch {
             throw IntakeError(400, "\(place): \(Self.describe(error))")
         }
@@ -69,9 +70,9 @@ public struct Intake: Sendable {
         let documents: [LabelDocument]
         do {
             if json.first(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }) == UInt8(ascii: "[") {
-                documents = try JSONDecoder().decode([LabelDocument].self, from: Data(json))
+                documents = try FleetJSON.decode([LabelDocument].self, from: json)
             } else {
-                documents = [try JSONDecoder().decode(LabelDocument.self, from: Data(json))]
+                documents = [try FleetJSON.decode(LabelDocument.self, from: json)]
             }
         } catch {
             throw IntakeError(400, Self.describe(error))
@@ -157,35 +158,4 @@ public struct Intake: Sendable {
     static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
-}
-
-/// `at`, `from`, `to`: ISO-8601 text or Unix seconds.
-struct TimeValue: Decodable {
-    var seconds: Double?
-
-    init(text: String) {
-        seconds = Instant(iso8601: text)?.seconds ?? Double(text)
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let n = try? c.decode(Double.self) {
-            self.seconds = n
-        } else {
-            let text = try c.decode(String.self)
-            self.seconds = Instant(iso8601: text)?.seconds ?? Double(text)
-        }
-    }
-}
-
-struct TelemetryDocument: Decodable {
-    var at: TimeValue
-    var readings: [String: JSONReading]
-}
-
-struct LabelDocument: Decodable {
-    var gateway: String?
-    var from: TimeValue
-    var to: TimeValue
-    var occupied: Bool
 }

@@ -39,15 +39,6 @@ public struct QualityAlert: Codable, Sendable, Equatable {
     }
 }
 
-/// What a retraining job did.
-public struct RetrainOutcome: Codable, Sendable {
-    public var scope: String
-    public var version: Int?
-    public var promoted: Bool
-    public var reason: String
-    public var sha256: String?
-}
-
 /// The model registry and its jobs: retrain a scope into a signed challenger, compare it with the champion and the
 /// static rule on the most recent held-out window, promote by the configured rule, roll out in waves, and watch the
 /// champion's quality on newly labelled data.
@@ -215,7 +206,7 @@ public actor ModelRegistry {
         if staged { logger.info("\(scope) v\(record.version): first wave \(wave.sorted().joined(separator: ", "))") }
     }
 
-    public func modelURL(_ gateway: String) -> String { "\(config.baseURL)/v1/gateways/\(gateway)/model" }
+    public func modelURL(_ gateway: String) -> String { API.url(config.baseURL, API.gatewayModel(gateway)) }
 
     /// The model `gateway` should run, or nil (keep the rule). Not isolated: the poll path reads the store directly.
     public nonisolated func model(for gateway: String) async throws -> ModelRecord? {

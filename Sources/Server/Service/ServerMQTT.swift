@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FleetProtocol
 import Foundation
 import Logging
 import MQTT
@@ -36,7 +37,9 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
 
     func attach(_ registry: ModelRegistry) { self.registry.withLock { $0 = registry } }
 
-    var prefix: String { config.topicPrefix }
+    var topics: ServerTopics {
+        ServerTopics(prefix: config.topicPrefix, shareGroup: config.broker?.shareGroup ?? ServerTopics.defaultShareGroup)
+    }
 
     public func run() async throws {
         guard let client else {
@@ -58,11 +61,8 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         switch event {
         case .connected:
             logger.info("connected to MQTT broker", metadata: ["mqtt.broker": "\(client.options.endpoint)"])
-            let group = config.broker?.shareGroup ?? "occupant-server"
             do {
-                try client.subscribe("$share/\(group)/\(prefix)/+/telemetry", qos: 1)
-                try client.subscribe("$share/\(group)/\(prefix)/+/labels", qos: 1)
-                try client.subscribe("\(prefix)/+/model/status", qos: 1)
+                for filter in topics.subscriptions { try client.subscribe(filter, qos: 1) }
             } catch {
                 logger.error("\(error)")
             }
@@ -80,9 +80,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
 
     /// `<prefix>/<gateway>/<kind>`: stores what is valid; bad input is logged once per gateway and kind, never stored.
     func receive(_ message: MQTTMessage) async {
-        let levels = message.topic.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard levels.count >= 3, levels[0] == prefix else { return }
-        let gateway = levels[1], kind = levels[2...].joined(separator: "/")
+        guard let (gateway, kind) = GatewayTopics.parse(message.topic, prefix: config.topicPrefix) else { return }
         guard config.gateway(gateway) != nil else {
             refuseOnce(gateway, kind, "unknown gateway '\(gateway)' on \(message.topic); ignored")
             return
@@ -90,24 +88,23 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         let now = Date().timeIntervalSince1970
         do {
             switch kind {
-            case "telemetry":
+            case .telemetry:
                 let row = try intake.telemetry(json: message.payload, gateway: gateway, now: now)
                 _ = try await store.insertTelemetry(gateway: gateway, batchID: nil, rows: [row])
-            case "labels":
+            case .labels:
                 let labels = try intake.labels(
                     json: message.payload, gateway: gateway, now: now, source: "mqtt", known: { self.config.gateway($0) != nil })
                 try await store.insertLabels(labels)
-            case "model/status":
+            case .modelStatus:
                 guard !message.payload.isEmpty else { return }
-                let status = try JSONDecoder().decode(StatusDocument.self, from: Data(message.payload))
-                let refused = status.refused.map { r in [r.version.map { "v\($0)" }, r.reason].compactMap { $0 }.joined(separator: " ") }
-                let report = GatewayStatus(gateway: gateway, active: status.active, sha256: status.sha256, refused: refused, at: now)
+                let status = try FleetJSON.decode(ModelStatusDocument.self, from: message.payload)
+                let report = GatewayStatus(gateway: gateway, active: status.active, sha256: status.sha256, refused: status.refused?.summary, at: now)
                 if let registry = registry.withLock({ $0 }) {
                     try await registry.gatewayReported(report)
                 } else {
                     try await store.setGatewayStatus(report)
                 }
-            default:
+            case .occupancy, .status, .modelAvailable:
                 return
             }
         } catch let error as IntakeError {
@@ -117,19 +114,17 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         }
     }
 
-    private func refuseOnce(_ gateway: String, _ kind: String, _ text: String) {
-        let first = refusals.withLock { $0.insert("\(gateway) \(kind) \(text.prefix(60))").inserted }
+    private func refuseOnce(_ gateway: String, _ kind: GatewayTopicKind, _ text: String) {
+        let first = refusals.withLock { $0.insert("\(gateway) \(kind.rawValue) \(text.prefix(60))").inserted }
         if first { logger.warning("\(text)") }
     }
 
     // MARK: FleetAnnouncer
 
     public func modelAvailable(gateway: String, model: ModelRecord, url: String) async {
-        let payload = JSON.object([
-            "modelID": .string(model.modelID), "version": .number(Double(model.version)), "sha256": .string(model.sha256),
-            "size": .number(Double(model.size)), "url": .string(url),
-        ])
-        let message = MQTTMessage(topic: "\(prefix)/\(gateway)/model/available", text: payload.serialized, qos: 1, retain: true)
+        let announcement = ModelAnnouncement(modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url)
+        guard let payload = try? FleetJSON.text(announcement) else { preconditionFailure("an announcement always encodes") }
+        let message = MQTTMessage(topic: topics.modelAvailable(gateway: gateway), text: payload, qos: 1, retain: true)
         pending.withLock { $0[message.topic] = message }
         guard let client, client.isConnected else { return }
         do {
@@ -140,9 +135,9 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     }
 
     public func alert(_ alert: QualityAlert) async {
-        let body = (try? serverJSONEncoder().encode(alert)).map { String(decoding: $0, as: UTF8.self) } ?? alert.message
+        let body = (try? FleetJSON.text(alert)) ?? alert.message
         if let client, client.isConnected {
-            _ = try? client.publish(MQTTMessage(topic: "\(prefix)/alerts", text: body, qos: 1))
+            _ = try? client.publish(MQTTMessage(topic: topics.alerts, text: body, qos: 1))
         }
         guard let webhook = config.alerts.webhook else { return }
         var request = HTTPClientRequest(url: webhook)
@@ -156,17 +151,4 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
             logger.warning("alert webhook \(webhook): \(error)")
         }
     }
-}
-
-/// A gateway's `model/status` document.
-struct StatusDocument: Decodable {
-    struct Refusal: Decodable {
-        var version: Int?
-        var sha256: String?
-        var reason: String?
-    }
-
-    var active: String?
-    var sha256: String?
-    var refused: Refusal?
 }

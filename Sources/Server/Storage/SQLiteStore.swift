@@ -1,3 +1,4 @@
+import FleetProtocol
 import Foundation
 import GRDB
 import OccupantCore
@@ -301,26 +302,6 @@ func encodeReadings(_ readings: [String: ChannelValue?]) -> String {
 }
 
 func decodeReadings(_ text: String) -> [String: ChannelValue?] {
-    guard let object = try? JSONDecoder().decode([String: JSONReading].self, from: Data(text.utf8)) else { return [:] }
-    return object.mapValues(\.value)
-}
-
-/// A reading as JSON carries it: a number, a string (categorical), or null. Booleans and nested values are refused.
-struct JSONReading: Decodable {
-    var value: ChannelValue?
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            value = nil
-        } else if (try? c.decode(Bool.self)) != nil {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a boolean is not a reading")
-        } else if let n = try? c.decode(Double.self) {
-            value = .number(n)
-        } else if let s = try? c.decode(String.self) {
-            value = .category(s)
-        } else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a reading is a number, a string or null")
-        }
-    }
+    guard let object = try? FleetJSON.decode([String: JSONReading].self, from: text.utf8) else { return [:] }
+    return object.channelValues
 }

@@ -1,0 +1,101 @@
+/// The training host's HTTP API: paths, route patterns and header names. Ids in paths are percent-encoded here and
+/// nowhere else (`pathSegment`); the server decodes its path parameters with `decodePathSegment`.
+///
+/// - `POST /v1/gateways/{id}/telemetry` — NDJSON of `TelemetryDocument`; `Batch-ID` makes a resend harmless →
+///   `TelemetryReceipt`.
+/// - `POST /v1/labels` — `LabelDocument`s (gateway: its own; admin: any), or `text/csv` (admin) → `LabelsReceipt`.
+/// - `GET  /v1/gateways/{id}/model` — the bundle to run: `ETag`, `304`, `Range`/`206`; `204` when there is none.
+/// - `GET  /v1/models[?scope=S]` → `RegistryListing`, `GET /v1/gateways` → `GatewayListing`,
+///   `POST /v1/scopes/{scope}/retrain` → `RetrainOutcome`, `GET /v1/stats` → `ServerStats` — admin.
+public enum API {
+    /// Route patterns as the server registers them (`:name` is a path parameter).
+    public enum Route {
+        public static let health = "/health"
+        public static let gatewayTelemetry = "/v1/gateways/:id/telemetry"
+        public static let gatewayModel = "/v1/gateways/:id/model"
+        public static let labels = "/v1/labels"
+        public static let models = "/v1/models"
+        public static let gateways = "/v1/gateways"
+        public static let retrain = "/v1/scopes/:scope/retrain"
+        public static let stats = "/v1/stats"
+    }
+
+    /// Header names beyond the standard ones.
+    public enum Header {
+        /// The spool's batch id: the same bytes under the same id are stored once.
+        public static let batchID = "Batch-ID"
+        /// `modelID@version` of the bundle served.
+        public static let occupantModel = "X-Occupant-Model"
+    }
+
+    /// The longest `Batch-ID` the server accepts, in bytes.
+    public static let maxBatchIDBytes = 200
+
+    public static let health = Route.health
+    public static let labels = Route.labels
+    public static let gateways = Route.gateways
+    public static let stats = Route.stats
+
+    /// `/v1/gateways/{id}/model`.
+    public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }
+    /// `/v1/gateways/{id}/telemetry`.
+    public static func gatewayTelemetry(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/telemetry" }
+    /// `/v1/scopes/{scope}/retrain`.
+    public static func retrain(scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/retrain" }
+    /// `/v1/models`, or `/v1/models?scope=S`.
+    public static func models(scope: String?) -> String {
+        scope.map { "\(Route.models)?scope=\(pathSegment($0))" } ?? Route.models
+    }
+
+    /// `base` (`http://host:port`, a trailing slash tolerated) followed by `path`.
+    public static func url(_ base: String, _ path: String) -> String {
+        (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
+    }
+
+    /// An id as one URL path segment: unreserved ASCII (`A-Z a-z 0-9 - . _ ~`) stays, every other byte of its UTF-8
+    /// is `%XX`.
+    public static func pathSegment(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".unicodeScalars)
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(digits[Int(byte >> 4)])
+                out.unicodeScalars.append(digits[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+
+    /// The inverse of `pathSegment`: `%XX` → the byte; nil when an escape is malformed or the bytes are not UTF-8.
+    public static func decodePathSegment(_ text: some StringProtocol) -> String? {
+        guard text.contains("%") else { return String(text) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return Array(text.utf8) == bytes ? text : nil
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

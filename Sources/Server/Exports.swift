@@ -1,0 +1,3 @@
+// The server's API speaks the fleet contract (`RetrainOutcome`, `ServerTopics`, the listings): whoever
+// imports Server gets it too.
+@_exported import FleetProtocol

@@ -1,0 +1,62 @@
+import Evaluator
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import OccupantCore
+import OccupantTesting
+@testable import Server
+
+/// The server's routes over a fresh store and registry, no process: gateways `gw-a`, `gw-b`, `küche` and `room 1`
+/// (scope `office`, tokens `token-a`, `token-b`, `token-k`, `token-r`) and the admin token `admin-token`.
+struct RouteRig {
+    let config: ServerConfig
+    let store: SQLiteStore
+    let registry: ModelRegistry
+    let routes: Routes
+
+    init(_ name: String) throws {
+        let dir = try temporaryDirectory(name)
+        let key = dir.appendingPathComponent("signer").path
+        _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
+        var config = try ServerConfig.parse(yaml: """
+            adminToken: admin-token
+            gateways:
+              - { id: gw-a, scope: office, token: token-a }
+              - { id: gw-b, scope: office, token: token-b }
+              - { id: küche, scope: office, token: token-k }
+              - { id: room 1, scope: office, token: token-r }
+            intake: { maxBodyBytes: 100000 }
+            """)
+        config.stateDirectory = dir.path
+        self.config = config
+        store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+        let artifacts = try ArtifactStore(root: dir.appendingPathComponent("artifacts").path)
+        registry = ModelRegistry(
+            config: config, store: store, artifacts: artifacts, signing: try SigningKeys.readPrivateKey(path: key + ".key"),
+            announcer: RecordingAnnouncer(), logger: Logger(label: "test"))
+        routes = Routes(config: config, store: store, registry: registry)
+    }
+
+    /// Stores `bytes` as the champion of `office` (version 1): what every gateway is served.
+    @discardableResult
+    func champion(_ bytes: [UInt8]) async throws -> String {
+        let sha = try registry.artifacts.put(bytes)
+        try await store.addModel(ModelRecord(
+            scope: "office", version: 1, modelID: "occupancy-office", sha256: sha, size: bytes.count, created: 1_767_571_200,
+            dataFrom: 1_767_571_200, dataTo: 1_767_574_800, labelledRowsSeen: 0, report: #"{"holdout":{"challenger":{"accuracy":0.9,"rows":12}}}"#))
+        try await store.setAlias(scope: "office", alias: "champion", version: 1)
+        return sha
+    }
+
+    /// The routes with no socket.
+    func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        try await Application(router: routes.router()).test(.router, body)
+    }
+
+    /// The routes on a loopback port (for clients that need a real connection).
+    func live<Value>(_ body: @Sendable (_ baseURL: String) async throws -> Value) async throws -> Value {
+        let app = Application(router: routes.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        return try await app.test(.live) { client in try await body("http://127.0.0.1:\(client.port!)") }
+    }
+}
