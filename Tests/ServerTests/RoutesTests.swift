@@ -183,6 +183,23 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
         #expect(try await rig.store.telemetry(gateways: rig.config.gateways.map(\.id), from: nil).isEmpty)
     }
 
+    /// "In the future" is judged by the server's clock: a manual one here, moved by the test.
+    @Test func intakeJudgesTheFutureByTheServersClock() async throws {
+        let clock = ManualClock(try #require(Instant(iso8601: "2026-01-05T00:00:00Z")))
+        let rig = try RouteRig("routes-clock", clock: clock)
+        try await rig.test { client in
+            let soon = ByteBuffer(string: #"{"at":"2026-01-05T00:04:00Z","readings":{"sound":1}}"#)
+            let later = ByteBuffer(string: #"{"at":"2026-01-05T00:10:00Z","readings":{"sound":1}}"#)
+            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: soon).status == .ok)
+            let refused = try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later)
+            #expect(refused.status == .badRequest)
+            #expect(try decode(ErrorDocument.self, refused).error.contains("server time 2026-01-05T00:00:00.000Z"))
+            clock.advance(600)
+            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later).status == .ok)
+        }
+        #expect(try await rig.store.telemetry(gateways: ["gw-a"], from: nil).count == 2)
+    }
+
     @Test func listingsAreTheTypedDocuments() async throws {
         let rig = try RouteRig("routes-listings")
         let sha = try await rig.champion(Array(repeating: 7, count: 64))
