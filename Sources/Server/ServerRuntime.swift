@@ -20,14 +20,14 @@ public struct ServerRuntime: Sendable {
     public let mqtt: ServerMQTT
     public let services: [any Service]
 
-    public init(config: ServerConfig, logger: Logger) throws {
+    public init(config: ServerConfig, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.config = config
         do {
             try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         } catch {
             throw OccupantError(.io, "stateDirectory: cannot create \(config.stateDirectory): \(describeFileError(error))")
         }
-        store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite")
+        store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
         if let path = config.signingKey {
@@ -37,12 +37,13 @@ public struct ServerRuntime: Sendable {
                 throw OccupantError(.configuration, "signingKey: \(error.message)")
             }
         }
-        mqtt = try ServerMQTT(config: config, store: store, logger: logger.with(label: "mqtt"))
+        mqtt = try ServerMQTT(config: config, store: store, logger: logger.with(label: "mqtt"), clock: clock)
         registry = ModelRegistry(
-            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt, logger: logger.with(label: "registry"))
+            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt, logger: logger.with(label: "registry"),
+            clock: clock)
         mqtt.attach(registry)
 
-        let routes = Routes(config: config, store: store, registry: registry)
+        let routes = Routes(config: config, store: store, registry: registry, clock: clock)
         let portFile = config.stateDirectory + "/http.port"
         let httpLogger = logger.with(label: "http")
         let scheme = config.http.isTLS ? "https" : "http"

@@ -23,9 +23,11 @@ import Testing
         config.signingKey = dir.appendingPathComponent("server.key").path
         let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
         let announcer = RecordingAnnouncer()
+        let clock = ManualClock(Instant(seconds: 1_767_600_000))
         let registry = ModelRegistry(
             config: config, store: store, artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer, logger: Logger(label: "test"))
+            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer, logger: Logger(label: "test"),
+            clock: clock)
         let (rows, labels) = simulatedDays(0..<2, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)
         try await store.insertLabels(labels)
@@ -40,6 +42,7 @@ import Testing
         let (newRows, newLabels) = simulatedDays(2..<3, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: newRows)
         try await store.insertLabels(newLabels.map { var l = $0; l.occupied.toggle(); return l })
+        clock.advance(86_400)
         try await registry.checkQuality(scope: "office")
         try await registry.checkQuality(scope: "office")
         let alerts = announcer.state.withLock { $0.alerts }
@@ -47,6 +50,8 @@ import Testing
         let alert = try #require(alerts.first)
         #expect(alert.measured < alert.baseline - 0.05)
         #expect(alert.message.contains("occupancy-office@1"))
+        // Stamped by the registry's clock, not the host's.
+        #expect(alert.at == clock.now().iso8601)
         #expect(try await store.alerts(scope: "office").count == 1)
         #expect(try await store.metrics(scope: "office").contains { $0.kind == "live" })
     }

@@ -52,7 +52,8 @@ import Testing
         }
         h.process?.signal(SIGKILL)
         _ = try await h.process?.wait(timeout: 10)
-        try await Task.sleep(for: .seconds(2))
+        // Down, as the gateways see it: the port refuses connections (waited on, not slept for).
+        try await waitUntil(timeout: 10, "the killed server's port is closed") { canConnect(port: h.port) ? nil : true }
         try await h.start()
         let after = try await h.stats()
         #expect(after["telemetryRows"]! >= acknowledged["telemetryRows"]!)

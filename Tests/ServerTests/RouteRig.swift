@@ -15,7 +15,7 @@ struct RouteRig {
     let registry: ModelRegistry
     let routes: Routes
 
-    init(_ name: String) throws {
+    init(_ name: String, clock: any WallClock = SystemClock()) throws {
         let dir = try temporaryDirectory(name)
         let key = dir.appendingPathComponent("signer").path
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
@@ -34,8 +34,8 @@ struct RouteRig {
         let artifacts = try ArtifactStore(root: dir.appendingPathComponent("artifacts").path)
         registry = ModelRegistry(
             config: config, store: store, artifacts: artifacts, signing: try SigningKeys.readPrivateKey(path: key + ".key"),
-            announcer: RecordingAnnouncer(), logger: Logger(label: "test"))
-        routes = Routes(config: config, store: store, registry: registry)
+            announcer: RecordingAnnouncer(), logger: Logger(label: "test"), clock: clock)
+        routes = Routes(config: config, store: store, registry: registry, clock: clock)
     }
 
     /// Stores `bytes` as the champion of `office` (version 1): what every gateway is served.

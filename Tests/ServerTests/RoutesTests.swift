@@ -153,6 +153,53 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
         }
     }
 
+    /// Ids that try to climb out of their segment, or are not valid UTF-8, reach no gateway, no scope and no file.
+    @Test func badIdsAndTraversalAreRefused() async throws {
+        let rig = try RouteRig("routes-traversal")
+        try await rig.champion(Array(repeating: 1, count: 32))
+        try await rig.test { client in
+            let line = ByteBuffer(string: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":1}}"#)
+            for raw in ["..%2F..%2Fetc%2Fpasswd", "%2e%2e", "gw-a%2F..%2Fgw-b", "gw-a%00"] {
+                let uri = "/v1/gateways/\(raw)/model"
+                // Decoded, these are ids no gateway has: unknown to the admin, another's to a gateway, nothing without a token.
+                let admin = try await client.execute(uri: uri, method: .get, headers: bearer("admin-token"))
+                #expect(admin.status == .notFound, "\(raw)")
+                #expect(try decode(ErrorDocument.self, admin).error.hasPrefix("unknown gateway"), "\(raw)")
+                #expect(try await client.execute(uri: uri, method: .get, headers: bearer("token-a")).status == .forbidden, "\(raw)")
+                #expect(try await client.execute(uri: uri, method: .get).status == .unauthorized, "\(raw)")
+                let posted = try await client.execute(
+                    uri: "/v1/gateways/\(raw)/telemetry", method: .post, headers: bearer("admin-token"), body: line)
+                #expect(posted.status == .notFound, "\(raw)")
+            }
+            // Escapes that are not UTF-8, or not escapes: a bad request.
+            for raw in ["%ff%fe", "gw-a%2", "%zz"] {
+                #expect(try await client.execute(uri: "/v1/gateways/\(raw)/model", method: .get, headers: bearer("admin-token")).status == .badRequest, "\(raw)")
+            }
+            // A scope that climbs: unknown.
+            #expect(try await client.execute(uri: "/v1/scopes/..%2Foffice/retrain", method: .post, headers: bearer("admin-token")).status == .notFound)
+            // Bare dot segments match no route.
+            #expect(try await client.execute(uri: "/v1/gateways/../model", method: .get, headers: bearer("admin-token")).status == .notFound)
+        }
+        #expect(try await rig.store.telemetry(gateways: rig.config.gateways.map(\.id), from: nil).isEmpty)
+    }
+
+    /// "In the future" is judged by the server's clock: a manual one here, moved by the test.
+    @Test func intakeJudgesTheFutureByTheServersClock() async throws {
+        let clock = ManualClock(try #require(Instant(iso8601: "2026-01-05T00:00:00Z")))
+        let rig = try RouteRig("routes-clock", clock: clock)
+        try await rig.test { client in
+            let soon = ByteBuffer(string: #"{"at":"2026-01-05T00:04:00Z","readings":{"sound":1}}"#)
+            let later = ByteBuffer(string: #"{"at":"2026-01-05T00:10:00Z","readings":{"sound":1}}"#)
+            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: soon).status == .ok)
+            let refused = try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later)
+            #expect(refused.status == .badRequest)
+            #expect(try decode(ErrorDocument.self, refused).error.contains("server time 2026-01-05T00:00:00.000Z"))
+            clock.advance(600)
+            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later).status == .ok)
+        }
+        #expect(try await rig.store.telemetry(gateways: ["gw-a"], from: nil).count == 2)
+    }
+
     @Test func listingsAreTheTypedDocuments() async throws {
         let rig = try RouteRig("routes-listings")
         let sha = try await rig.champion(Array(repeating: 7, count: 64))

@@ -1,5 +1,6 @@
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Sensors
 import Server
 
@@ -44,3 +45,6 @@ func labelsJSON(_ labels: [LabelRange]) -> String {
         ]).serialized
     }.joined(separator: ",") + "]"
 }
+
+/// The testing clock serves the server's wall-clock seam too (both protocols only ask for `now()`).
+extension ManualClock: WallClock {}

@@ -15,9 +15,11 @@ struct Routes: Sendable {
     let registry: ModelRegistry
     let intake: Intake
     let access: Access
+    let clock: any WallClock
 
-    init(config: ServerConfig, store: any ServerStore, registry: ModelRegistry) {
+    init(config: ServerConfig, store: any ServerStore, registry: ModelRegistry, clock: any WallClock = SystemClock()) {
         self.config = config
+        self.clock = clock
         self.store = store
         self.registry = registry
         self.intake = Intake(maxFutureSkew: config.intake.maxFutureSkew)
@@ -66,7 +68,7 @@ struct Routes: Sendable {
         let bytes = try await body(request)
         let rows: [TelemetryRow]
         do {
-            rows = try intake.telemetry(ndjson: bytes, gateway: id, now: Date().timeIntervalSince1970)
+            rows = try intake.telemetry(ndjson: bytes, gateway: id, now: clock.now().seconds)
         } catch {
             throw APIError(error)
         }
@@ -82,7 +84,7 @@ struct Routes: Sendable {
     func labels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let caller = try access.caller(request)
         let bytes = try await body(request)
-        let now = Date().timeIntervalSince1970
+        let now = clock.now().seconds
         let known: (String) -> Bool = { config.gateway($0) != nil }
         let labels: [LabelRange]
         do throws(IntakeError) {

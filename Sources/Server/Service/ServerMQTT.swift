@@ -17,12 +17,14 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     let store: any ServerStore
     let intake: Intake
     let logger: Logger
+    let clock: any WallClock
     private let pending = Mutex<[String: MQTTMessage]>([:])
     private let registry = Mutex<ModelRegistry?>(nil)
     private let refusals = Mutex<Set<String>>([])
 
-    public init(config: ServerConfig, store: any ServerStore, logger: Logger) throws {
+    public init(config: ServerConfig, store: any ServerStore, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.config = config
+        self.clock = clock
         self.store = store
         self.logger = logger
         intake = Intake(maxFutureSkew: config.intake.maxFutureSkew)
@@ -85,7 +87,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
             refuseOnce(gateway, kind, "unknown gateway '\(gateway)' on \(message.topic); ignored")
             return
         }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now().seconds
         do {
             switch kind {
             case .telemetry:

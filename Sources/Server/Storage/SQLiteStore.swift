@@ -6,8 +6,11 @@ import OccupantCore
 /// The embedded default store: one SQLite file (WAL) through GRDB, with migrations.
 public final class SQLiteStore: ServerStore {
     let pool: DatabasePool
+    /// Stamps received batches.
+    let clock: any WallClock
 
-    public init(path: String) throws {
+    public init(path: String, clock: any WallClock = SystemClock()) throws {
+        self.clock = clock
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         do {
@@ -74,7 +77,7 @@ public final class SQLiteStore: ServerStore {
             if let batchID {
                 try db.execute(
                     sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
-                    arguments: [gateway, batchID, accepted, Date().timeIntervalSince1970])
+                    arguments: [gateway, batchID, accepted, clock.now().seconds])
             }
             return (accepted, false)
         }
