@@ -12,6 +12,8 @@ public enum ExitStatus {
     public static let failure: Int32 = 1
     /// A bad configuration, profile or argument.
     public static let configuration: Int32 = 2
+    /// The model does not beat the baseline, or no model was promoted.
+    public static let noBetterModel: Int32 = 3
 }
 
 /// Prints `error` as one line per problem on stderr and returns the exit code for it.

@@ -29,7 +29,8 @@ struct ModelImportCommand: ParsableCommand {
     @Option(help: "Output bundle.") var out: String
 
     @Option(help: "Model id (default: the model file's name).") var modelId: String?
-    @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
+    @Option(name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id.")
+    var version: Int = 1
     @Option(help: "fleet, or site:ID, room:ID, gateway:ID.") var scope: String = "fleet"
     @Option(help: "Probability at or above which the room counts as occupied.") var threshold: Double = 0.5
     @Option(help: "Seconds the model must say occupied before the state flips.") var occupiedAfter: Double = 0
@@ -43,7 +44,7 @@ struct ModelImportCommand: ParsableCommand {
             throw ValidationError("give exactly one of --xgboost, --lightgbm, --logistic")
         }
         if expected != nil && inputs == nil { throw ValidationError("--expected needs --inputs (the rows it scores)") }
-        if version < 1 { throw ValidationError("--version must be at least 1") }
+        if version < 1 { throw ValidationError("--model-version must be at least 1") }
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be within 0…1") }
         if let expires, Instant(iso8601: expires) == nil { throw ValidationError("--expires: '\(expires)' is not ISO-8601") }
     }

@@ -100,15 +100,17 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Retrain: AsyncParsableCommand {
-        /// The exit status when the job trained no model (no labelled data, training refused, a job already running).
-        static let noModelStatus: Int32 = 3
+        /// The exit status when the job promoted no model (no labelled data, training refused, a job already running,
+        /// or a challenger that did not beat the champion).
+        static let noModelStatus: Int32 = ExitStatus.noBetterModel
 
         static let configuration = CommandConfiguration(
             abstract: "Retrain a scope now and apply the promotion rule.",
             discussion: """
                 Prints one line: the new version and whether it was promoted, or why no model was trained. Exit status: \
-                0 a model was trained (promoted, or kept as challenger); \(noModelStatus) no model was trained; 1 the \
-                server could not be reached or refused the request; 2 a bad argument or configuration.
+                0 a model was trained and promoted; \(noModelStatus) no model was trained, or the new one was kept as \
+                challenger (not promoted); 1 the server could not be reached or refused the request; 2 a bad argument \
+                or configuration.
                 """)
         @OptionGroup var client: ServerClientOptions
         @Option(help: "The scope to retrain.") var scope: String
@@ -117,7 +119,12 @@ struct ServerCommand: AsyncParsableCommand {
         func run() async throws {
             let outcome = try await client.withRegistry { try await $0.retrain(scope: scope) }
             if json { try printJSON(outcome) } else { print(outcome.summary) }
-            if !outcome.trained { throw ExitCode(Self.noModelStatus) }
+            if Self.exitStatus(for: outcome) != 0 { throw ExitCode(Self.exitStatus(for: outcome)) }
+        }
+
+        /// 0 when a model was trained and promoted, else ``noModelStatus``.
+        static func exitStatus(for outcome: RetrainOutcome) -> Int32 {
+            outcome.trained && outcome.promoted ? 0 : noModelStatus
         }
     }
 
