@@ -161,6 +161,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "OccupantCLITests",
+            dependencies: [
+                "OccupantCLI", "OccupantTesting", "Gateway", "Server",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // Help-text snapshots, read through #filePath (not resources).
+            exclude: ["Help"]
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "FleetProtocol", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features",

@@ -13,7 +13,9 @@ struct EvaluateCommand: ParsableCommand {
             Features come from the bundle's schema through the gateway's pipeline; decisions use the bundle's \
             threshold. The baseline is the static rule chosen on the training data and recorded in the bundle, never \
             tuned on this data. Rows the model cannot score (a missing input) count as vacant. Does not check the \
-            signature (use `occupant model verify`). Exits with status 3 when the model does not beat the rule.
+            signature (use `occupant model verify`). \
+            Exit status: 0 the model beats the rule (or the bundle records none); 3 it does not; 2 a bad argument or \
+            an unreadable table; 10–24 a refused bundle (see `occupant model --help`).
             """)
 
     @Option(help: "Model bundle (.occmodel).") var model: String
@@ -60,6 +62,6 @@ struct EvaluateCommand: ParsableCommand {
                 print("no static-rule baseline recorded in this bundle")
             }
         }
-        if report.beatsBaseline == false { throw ExitCode(3) }
+        if report.beatsBaseline == false { throw ExitCode(ExitStatus.noBetterModel) }
     }
 }

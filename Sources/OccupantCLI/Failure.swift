@@ -5,11 +5,15 @@ import OccupantCore
 import Glibc
 #endif
 
-/// Exit statuses every command uses.
-enum ExitStatus {
-    static let failure: Int32 = 1
+/// Exit statuses every command uses: 0 success, 1 a failure at run time, 2 a bad argument, configuration or profile,
+/// 3 a model that does not beat the baseline (train, evaluate) or no promoted model (server retrain); `model` refusals
+/// use 10–24.
+public enum ExitStatus {
+    public static let failure: Int32 = 1
     /// A bad configuration, profile or argument.
-    static let configuration: Int32 = 2
+    public static let configuration: Int32 = 2
+    /// The model does not beat the baseline, or no model was promoted.
+    public static let noBetterModel: Int32 = 3
 }
 
 /// Prints `error` as one line per problem on stderr and returns the exit code for it.

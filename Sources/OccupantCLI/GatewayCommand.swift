@@ -74,7 +74,9 @@ struct GatewayRunCommand: AsyncParsableCommand {
         let logger = logging.makeLogger(label: "occupant")
         let runtime: GatewayRuntime
         do {
-            runtime = try GatewayRuntime(config: try resolvedConfig(), logger: logger, maxCycles: cycles)
+            let config = try resolvedConfig()
+            if case .simulated(let scenario, _, _) = config.source { try checkScenario(scenario) }
+            runtime = try GatewayRuntime(config: config, logger: logger, maxCycles: cycles)
         } catch {
             throw report(error)
         }

@@ -149,7 +149,12 @@ struct ModelInspectCommand: ParsableCommand {
 
 struct ModelVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Run every check a gateway runs before activation, without installing.")
+        commandName: "verify", abstract: "Check a bundle's signature and golden vectors without installing it.",
+        discussion: """
+            Checks the format, the signature by a trusted key, the expiry and that the golden vectors reproduce. \
+            With --profile it also checks that the firmware profile has every channel the model reads, and names \
+            that profile. The gateway's own profile is not assumed: give --profile to check against it.
+            """)
 
     @Argument(help: "The .occmodel file.")
     var file: String
@@ -157,7 +162,7 @@ struct ModelVerifyCommand: ParsableCommand {
     @Option(name: .customLong("trusted-key"), help: "A trusted public key file (repeatable; default: the gateway configuration's).")
     var trustedKeys: [String] = []
 
-    @Option(help: "Check compatibility with this firmware profile (default: the configuration's).")
+    @Option(help: "Also check compatibility with this firmware profile (a file, or the name of a shipped profile).")
     var profile: String?
 
     @OptionGroup var context: GatewayContext
@@ -166,10 +171,11 @@ struct ModelVerifyCommand: ParsableCommand {
         try reporting {
             let config = try context.load()
             let keys = try ModelVerifier.loadKeys(trustedKeys.isEmpty ? config.trustedKeys : trustedKeys)
-            let profile = try ProfileLocator.load(self.profile ?? config.profile, configPath: config.path)
+            let profile = try self.profile.map { try ProfileLocator.load($0, configPath: config.path) }
             let bundle = try ModelVerifier(trustedKeys: keys, profile: profile)
                 .verify(try ModelBundle.read(path: file), now: Instant(seconds: realtimeSeconds()))
-            print("ok: \(bundle.manifest.modelID)@\(bundle.manifest.version) signed by \(bundle.keyID ?? "?"), compatible with \(profile.name), \(bundle.manifest.golden.count) golden vectors reproduced")
+            let compatibility = profile.map { "compatible with profile \($0.name)" } ?? "no profile checked (give --profile)"
+            print("ok: \(bundle.manifest.modelID)@\(bundle.manifest.version) signed by \(bundle.keyID ?? "?"), \(bundle.manifest.golden.count) golden vectors reproduced, \(compatibility)")
         }
     }
 }

@@ -29,7 +29,8 @@ struct ModelImportCommand: ParsableCommand {
     @Option(help: "Output bundle.") var out: String
 
     @Option(help: "Model id (default: the model file's name).") var modelId: String?
-    @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
+    @Option(name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id.")
+    var version: Int = 1
     @Option(help: "fleet, or site:ID, room:ID, gateway:ID.") var scope: String = "fleet"
     @Option(help: "Probability at or above which the room counts as occupied.") var threshold: Double = 0.5
     @Option(help: "Seconds the model must say occupied before the state flips.") var occupiedAfter: Double = 0
@@ -43,25 +44,23 @@ struct ModelImportCommand: ParsableCommand {
             throw ValidationError("give exactly one of --xgboost, --lightgbm, --logistic")
         }
         if expected != nil && inputs == nil { throw ValidationError("--expected needs --inputs (the rows it scores)") }
-        if version < 1 { throw ValidationError("--version must be at least 1") }
+        if version < 1 { throw ValidationError("--model-version must be at least 1") }
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be within 0…1") }
         if let expires, Instant(iso8601: expires) == nil { throw ValidationError("--expires: '\(expires)' is not ISO-8601") }
     }
 
     func run() throws {
         try reporting {
+            try checkOutputFolder(out)
             let imported: ImportedModel
             if let xgboost { imported = try XGBoostImporter.load(path: xgboost) }
             else if let lightgbm { imported = try LightGBMImporter.load(path: lightgbm) }
             else { imported = try LogisticImporter.load(path: logistic!) }
-            let schema = try loadSchema()
-            guard schema.features.count == imported.model.featureCount else {
-                throw OccupantError(.model, "--features names \(schema.features.count) features, the model reads \(imported.model.featureCount)")
-            }
-            if !imported.featureNames.isEmpty, imported.featureNames != schema.names {
-                throw OccupantError(.model, "the model's features are [\(imported.featureNames.joined(separator: ", "))], --features says [\(schema.names.joined(separator: ", "))]")
-            }
-            let rows = try goldenRows(imported.model, schema: schema)
+            let schema = try BundleBuilder.schema(features, loadFile: FeatureSchema.load(path:))
+            try BundleBuilder.checkMatches(imported, schema: schema)
+            let rows = try inputs.map { inputs throws(OccupantError) in
+                try BundleBuilder.goldenRows(from: FeatureTable.load(path: inputs), schema: schema, name: inputs)
+            } ?? BundleBuilder.syntheticRows(imported.model)
             if let expected {
                 let table = try FeatureTable.load(path: expected)
                 guard let scores = table.column("probability"), scores.count == rows.count else {
@@ -76,13 +75,12 @@ struct ModelImportCommand: ParsableCommand {
             let (key, keyID) = try SigningKeys.readPrivateKey(path: signingKey)
             let source = xgboost ?? lightgbm ?? logistic!
             let manifest = BundleManifest(
-                modelID: modelId ?? defaultID(source), version: version, scope: try parseScope(),
+                modelID: modelId ?? defaultID(source), version: version, scope: try BundleBuilder.scope(scope),
                 created: Instant(seconds: realtimeSeconds()), features: schema,
                 policy: .init(threshold: threshold, occupiedAfter: occupiedAfter, vacantAfter: vacantAfter),
                 provenance: .init(source: imported.source),
-                // Every row was cross-checked; the bundle carries the first 64 (enough to catch a bad evaluator,
-                // small enough to keep the bundle compact).
-                golden: GoldenVectors.make(model: imported.model, rows: Array(rows.prefix(64))),
+                // Every row was cross-checked; the bundle carries the first few.
+                golden: GoldenVectors.make(model: imported.model, rows: Array(rows.prefix(BundleBuilder.goldenCount))),
                 expires: expires.flatMap { Instant(iso8601: $0) })
             let bytes = ModelBundle(manifest: manifest, model: imported.model).encode(signingKey: key, keyID: keyID)
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
@@ -91,62 +89,6 @@ struct ModelImportCommand: ParsableCommand {
             let sourceSize = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? 0
             print("wrote \(out): \(manifest.modelID)@\(manifest.version), \(imported.model.kindDescription), \(bytes.count) bytes (source \(sourceSize) bytes), signed by \(keyID)")
         }
-    }
-
-    func loadSchema() throws -> FeatureSchema {
-        if features.hasSuffix(".yaml") || features.hasSuffix(".yml") || features.hasSuffix(".json") {
-            do { return try FeatureSchema.load(path: features) } catch { throw OccupantError(.usage, "--features: \(error.message)") }
-        }
-        let columns = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !columns.isEmpty else { throw OccupantError(.usage, "--features: no column names") }
-        return .raw(columns: columns)
-    }
-
-    func goldenRows(_ model: Model, schema: FeatureSchema) throws -> [[Double]] {
-        if let inputs {
-            let table = try FeatureTable.load(path: inputs)
-            let indices = try schema.names.map { name -> Int in
-                guard let i = table.columns.firstIndex(of: name) else { throw OccupantError(.data, "\(inputs): no column '\(name)'") }
-                return i
-            }
-            let rows = table.rows.map { row in indices.map { row[$0] } }
-            guard rows.count >= 32 else { throw OccupantError(.data, "\(inputs): \(rows.count) rows; golden vectors need at least 32") }
-            return rows
-        }
-        return syntheticRows(model, count: 64)
-    }
-
-    /// Rows spread over each feature's split thresholds (trees) or a standard range (logistic), some missing.
-    func syntheticRows(_ model: Model, count: Int) -> [[Double]] {
-        var ranges = [(Double, Double)](repeating: (-3, 3), count: model.featureCount)
-        if case .trees(let ensemble) = model {
-            var lo = [Double](repeating: .infinity, count: model.featureCount), hi = [Double](repeating: -.infinity, count: model.featureCount)
-            for (i, f) in ensemble.splitFeature.enumerated() where f >= 0 && Int(f) < model.featureCount && ensemble.value[i].isFinite {
-                lo[Int(f)] = min(lo[Int(f)], ensemble.value[i])
-                hi[Int(f)] = max(hi[Int(f)], ensemble.value[i])
-            }
-            for f in 0..<model.featureCount where lo[f] <= hi[f] {
-                let pad = max(1e-3, (hi[f] - lo[f]) * 0.1)
-                ranges[f] = (lo[f] - pad, hi[f] + pad)
-            }
-        }
-        var rng = SplitMix64(seed: 42)
-        let missingAllowed: Bool = { if case .trees = model { return true } else { return false } }()
-        return (0..<count).map { _ in
-            ranges.map { r in
-                if missingAllowed && rng.nextDouble() < 0.05 { return .nan }
-                return Double(Float(r.0 + rng.nextDouble() * (r.1 - r.0)))
-            }
-        }
-    }
-
-    func parseScope() throws -> BundleManifest.Scope {
-        if scope == "fleet" { return .fleet }
-        let parts = scope.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let kind = BundleManifest.Scope.Kind(rawValue: parts[0]), !parts[1].isEmpty else {
-            throw OccupantError(.usage, "--scope: expected fleet, site:ID, room:ID or gateway:ID, got '\(scope)'")
-        }
-        return .init(kind: kind, id: parts[1])
     }
 
     func defaultID(_ path: String) -> String {

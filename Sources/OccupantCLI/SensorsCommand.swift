@@ -38,6 +38,7 @@ struct SensorsReadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let simulate { try checkScenario(simulate) }
         let profile: FirmwareProfile
         let source: SensorSource
         do {

@@ -33,16 +33,21 @@ struct ServerCommand: AsyncParsableCommand {
             let logger = logging.makeLogger(label: "occupant-server")
             let runtime: ServerRuntime
             do {
-                var config = try ServerConfig.loadOrDefault(path: self.config)
-                if let port { config.http.port = port }
-                if let stateDirectory { config.stateDirectory = stateDirectory }
-                runtime = try ServerRuntime(config: config, logger: logger)
+                runtime = try ServerRuntime(config: try resolvedConfig(), logger: logger)
             } catch {
                 throw report(error)
             }
             logger.info(
                 "occupant \(occupantVersion) server: state \(runtime.config.stateDirectory), \(runtime.config.gateways.count) gateways in \(runtime.config.scopes.count) scopes")
             try await runServices(runtime.services)
+        }
+
+        /// The configuration file (or the defaults), then the flags over it.
+        func resolvedConfig() throws -> ServerConfig {
+            var config = try ServerConfig.loadOrDefault(path: self.config)
+            if let port { config.http.port = port }
+            if let stateDirectory { config.stateDirectory = stateDirectory }
+            return config
         }
     }
 
@@ -100,15 +105,20 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Retrain: AsyncParsableCommand {
-        /// The exit status when the job trained no model (no labelled data, training refused, a job already running).
-        static let noModelStatus: Int32 = 3
+        /// The exit status when the job promoted no model (no labelled data, training refused, a job already running,
+        /// or a challenger that did not beat the champion).
+        static let noModelStatus: Int32 = ExitStatus.noBetterModel
 
         static let configuration = CommandConfiguration(
             abstract: "Retrain a scope now and apply the promotion rule.",
             discussion: """
-                Prints one line: the new version and whether it was promoted, or why no model was trained. Exit status: \
-                0 a model was trained (promoted, or kept as challenger); \(noModelStatus) no model was trained; 1 the \
-                server could not be reached or refused the request; 2 a bad argument or configuration.
+                Prints one line: the new version and whether it was promoted, or why no model was trained.
+
+                Exit status:
+                  0 a model was trained and promoted
+                  \(noModelStatus) no model was trained, or the new one was kept as challenger (not promoted)
+                  1 the server could not be reached or refused the request
+                  2 a bad argument or configuration
                 """)
         @OptionGroup var client: ServerClientOptions
         @Option(help: "The scope to retrain.") var scope: String
@@ -117,7 +127,12 @@ struct ServerCommand: AsyncParsableCommand {
         func run() async throws {
             let outcome = try await client.withRegistry { try await $0.retrain(scope: scope) }
             if json { try printJSON(outcome) } else { print(outcome.summary) }
-            if !outcome.trained { throw ExitCode(Self.noModelStatus) }
+            if Self.exitStatus(for: outcome) != 0 { throw ExitCode(Self.exitStatus(for: outcome)) }
+        }
+
+        /// 0 when a model was trained and promoted, else ``noModelStatus``.
+        static func exitStatus(for outcome: RetrainOutcome) -> Int32 {
+            outcome.trained && outcome.promoted ? 0 : noModelStatus
         }
     }
 

@@ -21,7 +21,9 @@ struct TrainCommand: ParsableCommand {
             training summary (out-of-fold metrics, confusion, static-rule baseline, chosen hyper-parameters, \
             ablation table, timing; `occupant model inspect` prints it). The full report, with the leaderboard, is \
             also written to OUT.report.json. \
-            Exits with status 3 when the model does not beat the static rule on validation data.
+            The output folder is checked before the search starts. \
+            Exit status: 0 the model beats the static rule; 3 it does not (on validation data; the bundle is still \
+            written); 2 a bad argument, a missing output folder or an unreadable table; 1 any other failure.
             """)
 
     @Option(help: "CSV (header row) or NDJSON table.") var data: String
@@ -35,7 +37,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output bundle (.occmodel).") var out: String
     @Option(help: "Private key from `occupant keys generate` (without one the bundle is unsigned).") var signingKey: String?
     @Option(help: "Model id.") var modelId: String = "occupancy"
-    @Option(help: "Version, increasing with every release of this model id.") var version: Int = 1
+    @Option(name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id.")
+    var version: Int = 1
     @Option(help: "Threads (trials run side by side).") var workers: Int = 2
     @Option(help: "Day-blocked cross-validation folds (at most one per day with labels).") var folds: Int = 7
     @Flag(
@@ -47,7 +50,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if trials < 1 { throw ValidationError("--trials must be at least 1") }
-        if version < 1 { throw ValidationError("--version must be at least 1") }
+        if version < 1 { throw ValidationError("--model-version must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if folds < 2 { throw ValidationError("--folds must be at least 2") }
         if Search.SelectionRule(rawValue: selection) == nil {
@@ -57,6 +60,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let beats = try reporting { () throws -> Bool in
+            try checkOutputFolder(out)
             let table = try TableReader.load(path: data, columns: .init(time: time, label: label, channels: list(channels)))
             let key = try signingKey.map { try SigningKeys.readPrivateKey(path: $0) }
             let bar = ProgressBar(enabled: isatty(2) != 0)
@@ -83,7 +87,7 @@ struct TrainCommand: ParsableCommand {
                 + "; report in \(out).report.json")
             return result.report.beatsBaseline
         }
-        if !beats { throw ExitCode(3) }
+        if !beats { throw ExitCode(ExitStatus.noBetterModel) }
     }
 
     private func list(_ text: String?) -> [String]? {

@@ -224,7 +224,7 @@ final class DeliveryRig: @unchecked Sendable {
             let result = try await ChildProcess.run([
                 "model", "import", "--xgboost", "\(fixtures)/bench-d6-100.model.json",
                 "--features", "\(fixtures)/bench-features.yaml", "--signing-key", signer + ".key",
-                "--version", String(version), "--out", path,
+                "--model-version", String(version), "--out", path,
             ])
             try #require(result.status == 0, "\(result.stderr)")
             out[name] = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))

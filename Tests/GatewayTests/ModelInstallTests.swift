@@ -27,7 +27,7 @@ import Testing
                 "model", "import", "--xgboost", "\(fixtures)/bench-d6-100.model.json",
                 "--features", "\(fixtures)/bench-features.yaml", "--signing-key", signer + ".key",
                 "--inputs", "\(fixtures)/bench-d6-100.input.csv", "--expected", "\(fixtures)/bench-d6-100.expected.csv",
-                "--version", String(version), "--out", out,
+                "--model-version", String(version), "--out", out,
             ])
             #expect(result.status == 0, "\(result.stderr)")
         }
