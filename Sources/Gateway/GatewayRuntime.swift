@@ -126,22 +126,8 @@ public struct GatewayRuntime: Sendable {
         let activator = ModelActivator(store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
         self.activator = activator
         let loop = self.loop
-        controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { request in
-            switch request {
-            case "activate":
-                switch activator.switchToActive(by: "the control socket") {
-                case .none:
-                    return "refused unreadable: no active model in \(store.directory)"
-                case .success(let scorer, _):
-                    return "ok \(scorer.id)"
-                case .failure(let reason):
-                    return "refused \(reason)"
-                }
-            case "status":
-                return loop.lastDecision?.decidedBy ?? "starting"
-            default:
-                return "error unknown request '\(request)' (activate, status)"
-            }
+        controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { command in
+            activator.reply(to: command, decidedBy: { loop.lastDecision?.decidedBy })
         }
 
         if let server = config.server, let serverToken {
