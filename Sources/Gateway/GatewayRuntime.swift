@@ -56,20 +56,11 @@ public struct GatewayRuntime: Sendable {
 
         let topics = GatewayTopics(prefix: config.topics.prefix, gatewayID: config.gatewayID, discoveryPrefix: config.topics.discoveryPrefix)
         client = try MosquittoClient(options: try GatewayRuntime.mqttOptions(config, topics: topics))
-        let discovery = config.topics.homeAssistant
-            ? HomeAssistantDiscovery(
-                topics: topics, model: "\(profile.manufacturer) \(profile.model)".trimmingCharacters(in: .whitespaces),
-                swVersion: occupantVersion,
-                numericChannels: profile.channels.filter { !$0.isCategorical }.map { ($0.name, $0.units) })
-            : nil
         let mqttLogger = logger.with(label: "mqtt")
-        publisher = GatewayPublisher(
-            connection: client, topics: topics, discovery: discovery,
-            edukitThing: config.topics.edukit ? (config.topics.edukitThing ?? config.gatewayID) : nil,
-            queueLimit: config.broker.queueLimit, logger: mqttLogger)
+        publisher = GatewayRuntime.publisher(config, profile: profile, client: client, topics: topics, logger: mqttLogger)
 
         let busForReload = bus
-        var initial = GatewayRuntime.components(config, profile: profile, bus: bus)
+        var initial = GatewayRuntime.loopSetup(config, profile: profile, bus: bus)
         let store = ModelStore(stateDirectory: config.stateDirectory)
         self.store = store
         let modelLogger = logger.with(label: "model")
@@ -87,61 +78,20 @@ public struct GatewayRuntime: Sendable {
         let clock = self.clock
         let modelStatus = ModelStatusBoard()
         self.modelStatus = modelStatus
-        // The active model, if one is installed and still passes every check; otherwise the rule, saying why.
-        switch ModelActivator.load(store: store, verifier: verifier, now: clock.now()) {
-        case .none:
-            break
-        case .success(let scorer, let sha256):
-            initial.engine.replace(scorer: scorer, hysteresis: scorer.hysteresis, note: nil)
-            modelStatus.update { $0.active = .init(modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256) }
-            modelLogger.info("deciding with \(scorer.id)")
-        case .failure(let reason):
-            initial.engine.note = "fallback: \(reason)"
-            modelLogger.error("installed model refused, deciding with the static rule: \(reason)")
-        }
-        let spool: TelemetrySpool?
-        if let server = config.server, server.telemetry.usesHTTP {
-            spool = try TelemetrySpool(
-                directory: config.stateDirectory + "/spool", limit: server.spoolLimit, batchSize: server.uploadBatch,
-                logger: logger.with(label: "telemetry"))
-        } else {
-            spool = nil
-        }
+        GatewayRuntime.startWithActiveModel(&initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus, logger: modelLogger)
+        let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool
         loop = GatewayLoop(
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(), maxCycles: maxCycles,
             telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT,
             logger: logger.with(label: "gateway"),
-            reload: {
-                var fresh = config
-                if let path = config.path {
-                    fresh = try GatewayConfig.load(path: path)
-                    fresh.source = config.source
-                }
-                let profile = try ProfileLocator.load(fresh.profile, configPath: fresh.path)
-                try GatewayRuntime.check(fresh, against: profile)
-                return GatewayRuntime.components(fresh, profile: profile, bus: busForReload)
-            })
+            reload: GatewayRuntime.reloader(config, bus: busForReload))
 
         let activator = ModelActivator(store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
         self.activator = activator
         let loop = self.loop
-        controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { request in
-            switch request {
-            case "activate":
-                switch activator.switchToActive(by: "the control socket") {
-                case .none:
-                    return "refused unreadable: no active model in \(store.directory)"
-                case .success(let scorer, _):
-                    return "ok \(scorer.id)"
-                case .failure(let reason):
-                    return "refused \(reason)"
-                }
-            case "status":
-                return loop.lastDecision?.decidedBy ?? "starting"
-            default:
-                return "error unknown request '\(request)' (activate, status)"
-            }
+        controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { command in
+            activator.reply(to: command, decidedBy: { loop.lastDecision?.decidedBy })
         }
 
         if let server = config.server, let serverToken {
@@ -194,13 +144,13 @@ public struct GatewayRuntime: Sendable {
         return text
     }
 
-    static func components(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Reloaded {
+    static func loopSetup(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Setup {
         let reader = SensorReader(profile: profile, bus: bus, settings: config.sensors)
         let rule = StaticRule(channel: config.decision.channel, threshold: config.decision.threshold, staleAfter: config.decision.staleAfter)
         let engine = DecisionEngine(
             scorer: rule,
             hysteresis: Hysteresis(occupiedAfter: config.decision.occupiedAfter, vacantAfter: config.decision.vacantAfter))
-        return GatewayLoop.Reloaded(
+        return GatewayLoop.Setup(
             reader: reader, engine: engine, heartbeat: config.decision.heartbeat, telemetryInterval: config.telemetryInterval)
     }
 

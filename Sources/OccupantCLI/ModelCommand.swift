@@ -70,19 +70,25 @@ struct ModelInstallCommand: ParsableCommand {
             let profile = try ProfileLocator.load(config.profile, configPath: config.path)
             let verifier = ModelVerifier(trustedKeys: try ModelVerifier.loadKeys(config.trustedKeys), profile: profile)
             let bytes = try ModelBundle.read(path: file)
-            let active = store.activeFile.flatMap { try? ModelBundle.decode(ModelBundle.read(path: store.path(of: $0))) }
-            let bundle = try verifier.verify(
-                bytes, now: Instant(seconds: realtimeSeconds()),
-                activeVersion: active.map { ($0.manifest.modelID, $0.manifest.version) })
-            let stored = try store.install(bytes, modelID: bundle.manifest.modelID, version: bundle.manifest.version)
-            print("installed \(bundle.manifest.modelID)@\(bundle.manifest.version) as \(store.path(of: stored))")
-            switch ControlSocket.request("activate", path: store.controlSocketPath) {
+            let installer = ModelInstaller(store: store, verifier: verifier)
+            let installed: (bundle: ModelBundle, file: String)
+            do throws(ModelInstaller.Failure) {
+                installed = try installer.install(bytes, now: Instant(seconds: realtimeSeconds()))
+            } catch {
+                switch error {
+                case .refused(let refusal, _): throw refusal
+                case .storeFailed(let failure): throw failure
+                }
+            }
+            let manifest = installed.bundle.manifest
+            print("installed \(manifest.modelID)@\(manifest.version) as \(store.path(of: installed.file))")
+            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
             case nil:
                 print("no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
-            case let reply? where reply.hasPrefix("ok "):
-                print("active now: \(reply.dropFirst(3))")
+            case .activated(let model):
+                print("active now: \(model)")
             case let reply?:
-                printError("the running gateway \(reply); it keeps its current model")
+                printError("the running gateway \(reply.line); it keeps its current model")
                 throw ExitCode(ExitStatus.failure)
             }
         }
@@ -103,8 +109,8 @@ struct ModelListCommand: ParsableCommand {
                 let mark = entry.isActive ? "active  " : entry.isPrevious ? "previous" : "        "
                 print("\(mark)  \(entry.modelID)@\(entry.version)  \(store.path(of: entry.file))")
             }
-            if let status = ControlSocket.request("status", path: store.controlSocketPath) {
-                print("running gateway decides with: \(status)")
+            if case .status(let decidedBy)? = ControlSocket.request(.status, path: store.controlSocketPath) {
+                print("running gateway decides with: \(decidedBy)")
             }
         }
     }
@@ -122,8 +128,10 @@ struct ModelRollbackCommand: ParsableCommand {
             let store = ModelStore(stateDirectory: config.stateDirectory)
             let file = try store.rollback()
             print("active: \(store.path(of: file))")
-            if let reply = ControlSocket.request("activate", path: store.controlSocketPath) {
-                print(reply.hasPrefix("ok ") ? "running gateway switched to \(reply.dropFirst(3))" : "running gateway \(reply)")
+            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
+            case nil: break
+            case .activated(let model): print("running gateway switched to \(model)")
+            case let reply?: print("running gateway \(reply.line)")
             }
         }
     }

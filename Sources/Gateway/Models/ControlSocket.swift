@@ -8,14 +8,13 @@ import Glibc
 #endif
 
 /// A local Unix socket through which `occupant model install` and `occupant model rollback` tell the running daemon
-/// to switch models without a restart. One request line, one reply line:
-/// `activate` → `ok model:<id>@<version>` or `refused <reason>: <message>`; `status` → what decides now.
+/// to switch models without a restart: one `ControlCommand` line in, one `ControlReply` line out.
 public final class ControlSocket: Service, Sendable {
     public let path: String
-    private let handler: @Sendable (String) -> String
+    private let handler: @Sendable (ControlCommand) -> ControlReply
     private let logger: Logger
 
-    public init(path: String, logger: Logger, handler: @escaping @Sendable (String) -> String) {
+    public init(path: String, logger: Logger, handler: @escaping @Sendable (ControlCommand) -> ControlReply) {
         self.path = path
         self.logger = logger
         self.handler = handler
@@ -41,8 +40,9 @@ public final class ControlSocket: Service, Sendable {
                     return  // closed on shutdown
                 }
                 let request = ControlSocket.readLine(client)
-                let reply = handler(request)
-                _ = (reply + "\n").withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                let reply = ControlCommand(rawValue: request).map(handler)
+                    ?? .error("unknown request '\(request)' (\(ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")))")
+                _ = (reply.line + "\n").withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                 close(client)
             }
         }
@@ -72,8 +72,13 @@ public final class ControlSocket: Service, Sendable {
         return fd
     }
 
-    /// Sends one request to a running daemon; nil when none is listening.
-    public static func request(_ line: String, path: String, timeout: Int = 10) -> String? {
+    /// Sends one command to a running daemon; nil when none is listening.
+    public static func request(_ command: ControlCommand, path: String, timeout: Int = 10) -> ControlReply? {
+        exchange(command.rawValue, path: path, timeout: timeout).map(ControlReply.init(line:))
+    }
+
+    /// Sends one raw line (tests use it for requests the daemon must refuse).
+    static func exchange(_ line: String, path: String, timeout: Int) -> String? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -17,14 +17,14 @@ public final class GatewayLoop: Service, Sendable {
     /// Stop after this many cycles (benchmarks and tests); nil runs until shutdown.
     public let maxCycles: Int?
     private let logger: Logger
-    private let shared: Mutex<Shared>
-    private let reload: (@Sendable () throws -> Reloaded)?
+    private let mailbox: Mutex<Mailbox>
+    private let reload: (@Sendable () throws -> Setup)?
     /// Telemetry for the training host (held in memory, written to disk by the uploader: no file I/O here).
     private let telemetrySpool: TelemetrySpool?
     private let telemetryOverMQTT: Bool
 
-    /// What a reload produces: a new reader and engine settings.
-    public struct Reloaded: Sendable {
+    /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
+    public struct Setup: Sendable {
         public var reader: SensorReader
         public var engine: DecisionEngine
         public var heartbeat: Double
@@ -38,9 +38,10 @@ public final class GatewayLoop: Service, Sendable {
         }
     }
 
-    struct Shared {
+    /// What other tasks hand the loop (reload requests, model switches) and read back (stats, the last decision).
+    struct Mailbox {
         /// What the loop starts with; taken (and cleared) when it starts.
-        var initial: Reloaded?
+        var initial: Setup?
         var reloadRequested = false
         var pendingScorer: (any OccupancyScorer, Hysteresis?, String?)?
         var stats = LoopStats()
@@ -48,9 +49,9 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     public init(
-        initial: Reloaded, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
+        initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
         maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true, logger: Logger,
-        reload: (@Sendable () throws -> Reloaded)? = nil
+        reload: (@Sendable () throws -> Setup)? = nil
     ) {
         self.telemetrySpool = telemetrySpool
         self.telemetryOverMQTT = telemetryOverMQTT
@@ -60,22 +61,22 @@ public final class GatewayLoop: Service, Sendable {
         self.maxCycles = maxCycles
         self.logger = logger
         self.reload = reload
-        self.shared = Mutex(Shared(initial: initial))
+        self.mailbox = Mutex(Mailbox(initial: initial))
     }
 
     /// Asks the loop to switch scorer at its next cycle (a model installed through the control socket).
     public func replaceScorer(_ scorer: any OccupancyScorer, hysteresis: Hysteresis?, note: String?) {
-        shared.withLock { $0.pendingScorer = (scorer, hysteresis, note) }
+        mailbox.withLock { $0.pendingScorer = (scorer, hysteresis, note) }
     }
 
     /// Asks for a reload at the next cycle (what SIGHUP does).
-    public func requestReload() { shared.withLock { $0.reloadRequested = true } }
+    public func requestReload() { mailbox.withLock { $0.reloadRequested = true } }
 
     /// Timing figures so far.
-    public var stats: LoopStats { shared.withLock { $0.stats } }
+    public var stats: LoopStats { mailbox.withLock { $0.stats } }
 
     /// The last decision published (each change of state or decider, and each heartbeat).
-    public var lastDecision: Decision? { shared.withLock { $0.lastDecision } }
+    public var lastDecision: Decision? { mailbox.withLock { $0.lastDecision } }
 
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -100,7 +101,7 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     private func loop() async throws {
-        guard var current = shared.withLock({ s in defer { s.initial = nil }; return s.initial }) else {
+        guard var current = mailbox.withLock({ s in defer { s.initial = nil }; return s.initial }) else {
             preconditionFailure("the gateway loop runs once")
         }
         var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
@@ -116,7 +117,7 @@ public final class GatewayLoop: Service, Sendable {
             let tickStart = monotonicSeconds()
             let now = clock.now()
             // Apply what arrived since the last cycle: a reload, a new model.
-            let (reloadRequested, pendingScorer) = shared.withLock { s in
+            let (reloadRequested, pendingScorer) = mailbox.withLock { s in
                 defer {
                     s.reloadRequested = false
                     s.pendingScorer = nil
@@ -160,7 +161,7 @@ public final class GatewayLoop: Service, Sendable {
             // Only the published decision and the timing go into shared state: a decision shares the reader's
             // readings and the model's feature vector, so keeping one every cycle (or `current`) would make the
             // next cycle copy them (copy-on-write).
-            shared.withLock { s in
+            mailbox.withLock { s in
                 if published { s.lastDecision = decision }
                 s.stats.record(cycleSeconds: elapsed, published: published)
             }
@@ -176,7 +177,7 @@ public final class GatewayLoop: Service, Sendable {
         }
     }
 
-    private func applyReload(_ current: Reloaded) -> Reloaded {
+    private func applyReload(_ current: Setup) -> Setup {
         guard let reload else { return current }
         notifier.reloading()
         defer { notifier.ready() }

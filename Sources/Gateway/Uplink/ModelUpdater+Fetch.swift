@@ -139,21 +139,20 @@ extension ModelUpdater {
         return install(bytes, sha256: sha, resumedAt: resumedAt)
     }
 
-    /// Every bundle check (newer than the running version), then install and switch like the control socket.
+    /// Every bundle check and the install (the same `ModelInstaller` as `occupant model install`), then the switch
+    /// the control socket makes.
     private func install(_ bytes: [UInt8], sha256 sha: String, resumedAt: Int) -> FetchOutcome {
-        let active = board.current.active.map { (id: $0.modelID, version: $0.version) }
-        let bundle: ModelBundle
+        let installer = ModelInstaller(store: activator.store, verifier: activator.verifier)
+        let manifest: BundleManifest
         do {
-            bundle = try activator.verifier.verify(bytes, now: activator.clock.now(), activeVersion: active)
+            manifest = try installer.install(bytes, now: activator.clock.now()).bundle.manifest
         } catch {
-            let version = try? ModelBundle.decode(bytes).manifest.version
-            return .refused(.init(version: version, sha256: sha, reason: "\(error.reason.rawValue): \(error.message)"))
-        }
-        let manifest = bundle.manifest
-        do {
-            try activator.store.install(bytes, modelID: manifest.modelID, version: manifest.version)
-        } catch {
-            return .failed("installing \(manifest.modelID)@\(manifest.version): \(error.message)")
+            switch error {
+            case .refused(let refusal, let version):
+                return .refused(.init(version: version, sha256: sha, reason: "\(refusal.reason.rawValue): \(refusal.message)"))
+            case .storeFailed(let failure):
+                return .failed("installing: \(failure.message)")
+            }
         }
         switch activator.switchToActive(by: "the server\(resumedAt > 0 ? " (download resumed at byte \(resumedAt))" : "")") {
         case .success(let scorer, let activeSHA):
