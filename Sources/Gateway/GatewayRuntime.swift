@@ -185,10 +185,10 @@ public struct GatewayRuntime: Sendable {
         if let token = server.token { return token }
         guard let file = server.tokenFile else { preconditionFailure("configuration parsing requires token or tokenFile") }
         let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        do throws(OccupantError) {
+            text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(describeFileError(error))")
+            throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(error.fileReason)")
         }
         if text.isEmpty { throw OccupantError(.configuration, "server.tokenFile: \(file) is empty") }
         return text
@@ -231,10 +231,10 @@ public struct GatewayRuntime: Sendable {
     static func mqttOptions(_ config: GatewayConfig, topics: GatewayTopics) throws -> MQTTOptions {
         var password = config.broker.password
         if let file = config.broker.passwordFile {
-            do {
-                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            do throws(OccupantError) {
+                password = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(describeFileError(error))")
+                throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(error.fileReason)")
             }
         }
         var tls: MQTTOptions.TLS?

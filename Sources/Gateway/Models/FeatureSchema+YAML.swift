@@ -22,10 +22,10 @@ extension FeatureSchema {
     /// Reads and parses a schema file.
     public static func load(path: String) throws(OccupantError) -> FeatureSchema {
         let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+        do throws(OccupantError) {
+            text = try LocalFileSystem().readText(path)
         } catch {
-            throw OccupantError(.usage, "cannot read \(path): \(describeFileError(error))")
+            throw OccupantError(.usage, "cannot read \(path): \(error.fileReason)", errno: error.errno)
         }
         return try parse(yaml: text, source: path)
     }
