@@ -71,6 +71,8 @@ public struct GatewayRuntime: Sendable {
         let busForReload = bus
         var initial = GatewayRuntime.components(config, profile: profile, bus: bus)
         let store = ModelStore(stateDirectory: config.stateDirectory)
+        // Temporary files of an install a power cut or a kill interrupted (never taken for a bundle anyway).
+        store.removeLeftovers()
         self.store = store
         let modelLogger = logger.with(label: "model")
         let verifier: ModelVerifier
