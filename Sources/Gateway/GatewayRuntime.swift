@@ -62,6 +62,8 @@ public struct GatewayRuntime: Sendable {
         let busForReload = bus
         var initial = GatewayRuntime.loopSetup(config, profile: profile, bus: bus)
         let store = ModelStore(stateDirectory: config.stateDirectory)
+        // Temporary files of an install a power cut or a kill interrupted (never taken for a bundle anyway).
+        store.removeLeftovers()
         self.store = store
         let modelLogger = logger.with(label: "model")
         let verifier: ModelVerifier
@@ -135,10 +137,10 @@ public struct GatewayRuntime: Sendable {
         if let token = server.token { return token }
         guard let file = server.tokenFile else { preconditionFailure("configuration parsing requires token or tokenFile") }
         let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        do throws(OccupantError) {
+            text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(describeFileError(error))")
+            throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(error.fileReason)")
         }
         if text.isEmpty { throw OccupantError(.configuration, "server.tokenFile: \(file) is empty") }
         return text
@@ -181,10 +183,10 @@ public struct GatewayRuntime: Sendable {
     static func mqttOptions(_ config: GatewayConfig, topics: GatewayTopics) throws -> MQTTOptions {
         var password = config.broker.password
         if let file = config.broker.passwordFile {
-            do {
-                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            do throws(OccupantError) {
+                password = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(describeFileError(error))")
+                throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(error.fileReason)")
             }
         }
         var tls: MQTTOptions.TLS?

@@ -15,6 +15,7 @@ public struct OccupantCommand: AsyncParsableCommand {
         subcommands: [
             GatewayCommand.self, ServerCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self,
             TrainCommand.self, EvaluateCommand.self, WatchCommand.self, VersionCommand.self, FitBenchCommand.self,
+            StoreCrashCommand.self,
         ]
     )
 

@@ -57,12 +57,12 @@ public final class DocumentReader {
 
 /// Reads a YAML document's text; a missing or unreadable file is one issue naming the file and what it is.
 public func readDocumentText(path: String, code: OccupantError.Code, what: String) throws(DocumentErrors) -> String {
-    do {
-        return try String(contentsOfFile: path, encoding: .utf8)
+    do throws(OccupantError) {
+        return try LocalFileSystem().readText(path)
     } catch {
         throw DocumentErrors(
             code: code, source: path,
-            issues: [DocumentIssue(path: "", line: nil, message: "cannot read the \(what): \(describeFileError(error))")])
+            issues: [DocumentIssue(path: "", line: nil, message: "cannot read the \(what): \(error.fileReason)")])
     }
 }
 

@@ -20,11 +20,14 @@ public struct OccupantError: Error, CustomStringConvertible, Sendable, Equatable
     public var code: Code
     public var message: String
     public var cause: String?
+    /// The system's error number when a system call failed (`ENOENT`, `EACCES`, `EIO`…), so callers need not match text.
+    public var errno: Int32?
 
-    public init(_ code: Code, _ message: String, cause: String? = nil) {
+    public init(_ code: Code, _ message: String, cause: String? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.errno = errno
     }
 
     public var description: String {
@@ -70,13 +73,4 @@ public struct DocumentIssue: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         (line.map { "line \($0): " } ?? "") + (path.isEmpty ? "" : path + ": ") + message
     }
-}
-
-/// A short reason for a failed file read, without Foundation's long domain text.
-public func describeFileError(_ error: any Error) -> String {
-    let text = "\(error)"
-    if text.contains("NSFileReadNoSuchFileError") || text.contains("No such file") || text.contains("Code=260") || text.contains("code: 4") { return "no such file" }
-    if text.contains("NoPermission") || text.contains("Permission denied") || text.contains("Code=257") { return "permission denied" }
-    if text.contains("Code=261") || text.contains("InapplicableStringEncoding") { return "not UTF-8 text" }
-    return text.split(separator: "\n").first.map(String.init) ?? text
 }

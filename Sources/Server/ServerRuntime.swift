@@ -22,10 +22,10 @@ public struct ServerRuntime: Sendable {
 
     public init(config: ServerConfig, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.config = config
-        do {
-            try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        do throws(OccupantError) {
+            try LocalFileSystem().makeDirectories(config.stateDirectory)
         } catch {
-            throw OccupantError(.io, "stateDirectory: cannot create \(config.stateDirectory): \(describeFileError(error))")
+            throw OccupantError(.io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
         }
         store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")

@@ -4,8 +4,6 @@ import OccupantCore
 
 #if canImport(Glibc)
     import Glibc
-#elseif canImport(Darwin)
-    import Darwin
 #endif
 
 /// Ed25519 key pairs for signing bundles: generation, key ids and the `PREFIX.key` / `PREFIX.pub` files.
@@ -28,10 +26,10 @@ public enum SigningKeys {
         let privateLine = "occupant-ed25519-private \(id) \(key.rawRepresentation.base64EncodedString())\n"
         try writeNew(prefix + ".key", privateLine, mode: 0o600)
         let publicLine = TrustedKey(publicKey: key.publicKey).line + "\n"
-        do {
-            try publicLine.write(toFile: prefix + ".pub", atomically: true, encoding: .utf8)
+        do throws(OccupantError) {
+            try LocalFileSystem().writeAtomically(Array(publicLine.utf8), to: prefix + ".pub")
         } catch {
-            throw OccupantError(.io, "\(prefix).pub: cannot write", cause: oneLine(error))
+            throw OccupantError(.io, "\(prefix).pub: cannot write", cause: error.fileReason, errno: error.errno)
         }
         return id
     }
@@ -67,30 +65,20 @@ public enum SigningKeys {
     }
 
     private static func readText(_ path: String) throws(OccupantError) -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+        do throws(OccupantError) {
+            return try LocalFileSystem().readText(path)
         } catch {
-            throw OccupantError(.io, "\(path): cannot read", cause: oneLine(error))
+            throw OccupantError(.io, "\(path): cannot read", cause: error.fileReason, errno: error.errno)
         }
     }
 
-    private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws(OccupantError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            let reason = errno == EEXIST ? "exists; refusing to overwrite a private key" : String(cString: strerror(errno))
-            throw OccupantError(.io, "\(path): \(reason)")
+    /// The private key: created whole with mode 0600 or not at all, never over an existing file.
+    private static func writeNew(_ path: String, _ text: String, mode: UInt32) throws(OccupantError) {
+        do throws(OccupantError) {
+            try LocalFileSystem().createNew(Array(text.utf8), at: path, mode: mode)
+        } catch {
+            let reason = error.errno == EEXIST ? "exists; refusing to overwrite a private key" : error.fileReason
+            throw OccupantError(.io, "\(path): \(reason)", errno: error.errno)
         }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OccupantError(.io, "\(path): cannot write", cause: String(cString: strerror(errno)))
-            }
-            written += n
-        }
-        guard fchmod(fd, mode) == 0 else { throw OccupantError(.io, "\(path): cannot set mode 0600") }
     }
 }

@@ -14,9 +14,12 @@ import Glibc
 public struct ModelStore: Sendable {
     public let stateDirectory: String
     public let directory: String
+    /// Where the bundles and pointers are written.
+    public let files: any FileSystem
 
-    public init(stateDirectory: String) {
+    public init(stateDirectory: String, files: any FileSystem = LocalFileSystem()) {
         self.stateDirectory = stateDirectory
+        self.files = files
         directory = stateDirectory + "/models"
     }
 
@@ -43,7 +46,7 @@ public struct ModelStore: Sendable {
     public func install(_ bytes: [UInt8], modelID: String, version: Int) throws(OccupantError) -> String {
         try makeDirectory()
         let file = "\(safeName(modelID))-v\(version).occmodel"
-        try writeAtomically(bytes, to: path(of: file))
+        try files.writeAtomically(bytes, to: path(of: file))
         let old = activeFile
         if let old, old != file { try writePointer("previous", old) }
         try writePointer("active", file)
@@ -55,20 +58,16 @@ public struct ModelStore: Sendable {
         guard let previous = previousFile else { throw OccupantError(.model, "nothing to roll back to: no previous model in \(directory)") }
         let current = activeFile
         try writePointer("active", previous)
-        if let current { try writePointer("previous", current) } else { unlink(path(of: "previous")) }
+        if let current { try writePointer("previous", current) } else { try files.remove(path(of: "previous")) }
         return previous
     }
 
     /// Every installed bundle, newest version first.
     public func list() -> [Entry] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
+        guard let names = try? files.list(directory) else { return [] }
         let active = activeFile, previous = previousFile
         var entries: [Entry] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in names {
             guard name.hasSuffix(".occmodel"), !name.hasPrefix("."),
                 let dash = name.range(of: "-v", options: .backwards),
                 let version = Int(name[dash.upperBound...].dropLast(".occmodel".count))
@@ -82,63 +81,28 @@ public struct ModelStore: Sendable {
 
     // MARK: Files
 
-    private func makeDirectory() throws(OccupantError) {
-        for dir in [stateDirectory, directory] where access(dir, F_OK) != 0 {
-            if mkdir(dir, 0o750) != 0 && errno != EEXIST {
-                throw OccupantError(.io, "cannot create \(dir): \(String(cString: strerror(errno)))")
-            }
+    /// Deletes the temporary files an interrupted install left (never taken for a bundle: they start with a dot).
+    public func removeLeftovers() {
+        for name in (try? files.list(directory)) ?? [] where name.hasPrefix(LocalFileSystem.temporaryPrefix) {
+            try? files.remove(path(of: name))
         }
     }
 
+    private func makeDirectory() throws(OccupantError) {
+        try files.makeDirectories(directory)
+    }
+
     private func readPointer(_ name: String) -> String? {
-        guard let file = fopen(path(of: name), "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let text = string(fromCBuffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = try? files.read(path(of: name)) else { return nil }
+        let line = bytes.prefix(511).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first ?? []
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         // A pointer names a file in this folder, nothing else.
         guard !text.isEmpty, !text.contains("/"), access(path(of: text), R_OK) == 0 else { return nil }
         return text
     }
 
     private func writePointer(_ name: String, _ file: String) throws(OccupantError) {
-        try writeAtomically(Array((file + "\n").utf8), to: path(of: name))
-    }
-
-    /// temp file → write → fsync → rename → fsync(folder).
-    private func writeAtomically(_ bytes: [UInt8], to target: String) throws(OccupantError) {
-        let temporary = "\(directory)/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw OccupantError(.io, "cannot write in \(directory): \(String(cString: strerror(errno)))") }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw OccupantError(.io, "writing \(target): \(reason)")
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw OccupantError(.io, "fsync \(target): \(reason)")
-        }
-        close(fd)
-        guard rename(temporary, target) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw OccupantError(.io, "rename into \(target): \(reason)")
-        }
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
+        try files.writeAtomically(Array((file + "\n").utf8), to: path(of: name))
     }
 
     private func safeName(_ id: String) -> String {

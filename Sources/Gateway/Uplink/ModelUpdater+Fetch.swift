@@ -3,9 +3,6 @@ import Evaluator
 import NIOCore
 import OccupantCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension ModelUpdater {
     /// The partial download for `sha256`: `<models>/.download-<sha256>`.
@@ -13,10 +10,11 @@ extension ModelUpdater {
 
     /// A download left by an interrupted attempt: its hash and size.
     func partialDownload() -> (sha256: String, size: Int)? {
-        for name in FileIO.list(activator.store.directory) where name.hasPrefix(".download-") {
+        let files = activator.store.files
+        for name in (try? files.list(activator.store.directory)) ?? [] where name.hasPrefix(".download-") {
             let sha = String(name.dropFirst(".download-".count))
-            guard isSHA256Hex(sha), let size = FileIO.size(downloadPath(sha)) else {
-                FileIO.remove(activator.store.directory + "/" + name)
+            guard isSHA256Hex(sha), let size = (try? files.size(downloadPath(sha))) ?? nil else {
+                try? files.remove(activator.store.directory + "/" + name)
                 continue
             }
             return (sha, size)
@@ -26,14 +24,15 @@ extension ModelUpdater {
 
     /// One attempt: ask the server (resuming a partial download), check the bytes, verify, install and switch.
     func fetch(url: String, expected: String?) async -> FetchOutcome {
+        let files = activator.store.files
         do {
-            try FileIO.makeDirectories([activator.store.stateDirectory, activator.store.directory])
+            try files.makeDirectories(activator.store.directory)
         } catch {
             return .failed(error.message)
         }
         var partial = partialDownload()
         if let p = partial, let expected, p.sha256 != expected {
-            FileIO.remove(downloadPath(p.sha256))  // an older announcement's leftovers
+            try? files.remove(downloadPath(p.sha256))  // an older announcement's leftovers
             partial = nil
         }
         if let p = partial, p.size == 0 {
@@ -85,22 +84,20 @@ extension ModelUpdater {
         if let reason = skipReason(sha256: sha) { return .skipped(sha256: sha, reason: reason) }
 
         let path = downloadPath(sha)
-        let fd: Int32
         var received: Int
         do {
             if status == 206 {
                 guard let p = partial, let range = response.headers.first(name: "Content-Range"),
                     contentRangeStart(range) == p.size
                 else {
-                    if let p = partial { FileIO.remove(downloadPath(p.sha256)) }
+                    if let p = partial { try? files.remove(downloadPath(p.sha256)) }
                     return .failed("GET \(url): a 206 answer that does not continue the partial download; starting over")
                 }
-                fd = try FileIO.openForAppend(path)
                 received = p.size
             } else {
                 // A full answer: start over (and drop any other partial download).
-                if let p = partial, p.sha256 != sha { FileIO.remove(downloadPath(p.sha256)) }
-                fd = try FileIO.openForAppend(path, truncate: true)
+                if let p = partial, p.sha256 != sha { try files.remove(downloadPath(p.sha256)) }
+                try files.remove(path)
                 received = 0
             }
         } catch {
@@ -108,16 +105,15 @@ extension ModelUpdater {
         }
         let resumedAt = status == 206 ? received : 0
         do {
-            defer { close(fd) }
             for try await chunk in response.body {
                 received += chunk.readableBytes
                 if received > ModelBundle.maximumSize {
-                    FileIO.remove(path)
+                    try? files.remove(path)
                     return .failed("GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
                 }
-                try chunk.withUnsafeReadableBytes { raw throws(OccupantError) in try FileIO.write(raw, to: fd, path: path) }
+                try files.append(Array(chunk.readableBytesView), to: path)
             }
-            try FileIO.sync(fd, path: path)
+            try files.sync(path, newFile: resumedAt == 0)
         } catch let error as OccupantError {
             return .failed(error.message)
         } catch {
@@ -126,16 +122,16 @@ extension ModelUpdater {
 
         let bytes: [UInt8]
         do {
-            bytes = try FileIO.read(path)
+            bytes = try files.read(path)
         } catch {
             return .failed(error.message)
         }
         let actual = sha256Hex(bytes)
         guard actual == sha else {
-            FileIO.remove(path)
+            try? files.remove(path)
             return .failed("the download's SHA-256 is \(actual), expected \(sha)\(resumedAt > 0 ? " (resumed at \(resumedAt))" : "")")
         }
-        FileIO.remove(path)
+        try? files.remove(path)
         return install(bytes, sha256: sha, resumedAt: resumedAt)
     }
 

@@ -56,7 +56,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         self.triggers = triggers
         self.continuation = continuation
         let refusedFile = activator.store.directory + "/refused"
-        let refused = (try? FileIO.read(refusedFile)).map { bytes in
+        let refused = (try? activator.store.files.read(refusedFile)).map { bytes in
             Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(isSHA256Hex))
         } ?? []
         // The first poll comes right after start.
@@ -191,10 +191,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
 
     private func rememberRefusal(_ sha: String) {
         do {
-            try FileIO.makeDirectories([activator.store.stateDirectory, activator.store.directory])
-            let fd = try FileIO.openForAppend(activator.store.directory + "/refused")
-            defer { close(fd) }
-            try FileIO.write(Array((sha + "\n").utf8), to: fd, path: activator.store.directory + "/refused")
+            let files = activator.store.files
+            try files.makeDirectories(activator.store.directory)
+            try files.appendDurably(Array((sha + "\n").utf8), to: activator.store.directory + "/refused")
         } catch {
             logger.warning("cannot record the refused hash: \(error.message)")
         }

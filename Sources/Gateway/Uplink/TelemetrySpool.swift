@@ -3,15 +3,12 @@ import Logging
 import OccupantCore
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Telemetry waiting for the training host, on disk under `<state>/spool/` so neither an outage nor a restart
 /// loses it, bounded at `limit` rows (the oldest go first).
 ///
-/// The decision loop only appends to memory; the uploader writes that to the open segment file (one fsync per
-/// flush) and seals it before sending it. A sealed segment — at most `batchSize` rows, `seg-<ms>-<random>.ndjson`
+/// The decision loop only appends to memory, under a lock no file call is ever made under; the uploader writes that
+/// to the open segment file (one fsync per flush) and seals it before sending it. A sealed segment — at most `batchSize` rows, `seg-<ms>-<random>.ndjson`
 /// — is one upload batch whose `Batch-ID` is the file name, the same on every retry and after a restart, so the
 /// server can answer a re-sent batch as a duplicate. Acknowledged segments are deleted.
 public final class TelemetrySpool: Sendable {
@@ -19,7 +16,11 @@ public final class TelemetrySpool: Sendable {
     public let limit: Int
     public let batchSize: Int
     private let logger: Logger
+    private let files: any FileSystem
+    /// Rows and segment bookkeeping; held only for memory updates, never across a file call.
     private let state: Mutex<State>
+    /// Serialises the uploader side (flush, nextBatch, acknowledge), which does the file I/O.
+    private let io = Mutex(())
 
     struct Segment: Equatable {
         var name: String
@@ -48,39 +49,43 @@ public final class TelemetrySpool: Sendable {
     }
 
     /// Opens the spool, picking up the segments a previous run left (all of them sealed now).
-    public init(directory: String, limit: Int, batchSize: Int, logger: Logger) throws(OccupantError) {
+    public init(directory: String, limit: Int, batchSize: Int, logger: Logger, files: any FileSystem = LocalFileSystem()) throws(OccupantError) {
         self.directory = directory
         self.limit = limit
         self.batchSize = batchSize
         self.logger = logger
-        let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
-        try FileIO.makeDirectories(parent.isEmpty ? [directory] : [parent, directory])
+        self.files = files
+        try files.makeDirectories(directory)
         var sealed: [Segment] = []
-        for name in FileIO.list(directory).sorted() {
+        for name in try files.list(directory).sorted() {
             let path = directory + "/" + name
-            if name.hasSuffix(".tmp") {
-                FileIO.remove(path)
+            if name.hasSuffix(".tmp") || name.hasPrefix(LocalFileSystem.temporaryPrefix) {
+                try? files.remove(path)
                 continue
             }
             guard name.hasPrefix("seg-"), name.hasSuffix(".ndjson") else { continue }
-            let rows = (try? FileIO.read(path))?.split(separator: UInt8(ascii: "\n")).count ?? 0
-            if rows == 0 { FileIO.remove(path) } else { sealed.append(Segment(name: name, rows: rows)) }
+            let rows = (try? files.read(path))?.split(separator: UInt8(ascii: "\n")).count ?? 0
+            if rows == 0 { try? files.remove(path) } else { sealed.append(Segment(name: name, rows: rows)) }
         }
         let lastStamp = sealed.compactMap { Self.stamp(ofSegment: $0.name) }.max() ?? 0
         state = Mutex(State(sealed: sealed, lastStamp: lastStamp))
     }
 
-    /// Queues one sample (memory only: never blocks the decision loop on the disk).
+    /// Queues one sample (memory only: never blocks the decision loop on the disk, nor on a flush in progress).
     public func append(_ sample: Sample) {
         let line = Payloads.telemetry(sample).serialized
         state.withLock { s in
             s.pending.append(line)
             // Bounded in memory too, should flushing stall.
-            if s.pending.count > limit {
-                let excess = s.pending.count - limit
-                s.pending.removeFirst(excess)
-                s.dropped += excess
-            }
+            trimPending(&s)
+        }
+    }
+
+    private func trimPending(_ s: inout State) {
+        if s.pending.count > limit {
+            let excess = s.pending.count - limit
+            s.pending.removeFirst(excess)
+            s.dropped += excess
         }
     }
 
@@ -92,78 +97,113 @@ public final class TelemetrySpool: Sendable {
     /// Oldest rows dropped to respect the limit, since start.
     public var droppedCount: Int { state.withLock { $0.dropped } }
 
-    /// Writes pending rows to disk (fsync once), rolling to a new segment every `batchSize` rows, then drops the
-    /// oldest rows beyond `limit`.
+    /// Writes pending rows to disk (fsync once per segment written), rolling to a new segment every `batchSize`
+    /// rows, then drops the oldest rows beyond `limit`.
+    ///
+    /// The disk is only touched under `io` (the uploader's lock); `state` (which `append` takes) is held just to
+    /// take the pending rows and to record what was written, never across a file call.
     public func flush() throws(OccupantError) {
-        try state.withLock { s throws(OccupantError) in
-            while !s.pending.isEmpty {
-                var segment = s.open ?? Segment(name: newSegmentName(&s), rows: 0)
-                let room = batchSize - segment.rows
-                let rows = s.pending.prefix(room)
-                let path = directory + "/" + segment.name
-                let fd = try FileIO.openForAppend(path)
-                defer { close(fd) }
-                try FileIO.write(Array(rows.joined(separator: "\n").utf8) + [UInt8(ascii: "\n")], to: fd, path: path)
-                try FileIO.sync(fd, path: path)
-                if segment.rows == 0 { FileIO.syncDirectory(directory) }
-                segment.rows += rows.count
-                s.pending.removeFirst(rows.count)
-                if segment.rows >= batchSize {
-                    s.sealed.append(segment)
-                    s.open = nil
-                } else {
-                    s.open = segment
-                }
+        try io.withLock { _ throws(OccupantError) in
+            var rows = state.withLock { s -> [String] in
+                defer { s.pending = [] }
+                return s.pending
             }
-            try enforceLimit(&s)
+            do throws(OccupantError) {
+                while !rows.isEmpty {
+                    var segment = state.withLock { s in s.open ?? Segment(name: newSegmentName(&s), rows: 0) }
+                    let chunk = rows.prefix(batchSize - segment.rows)
+                    let path = directory + "/" + segment.name
+                    try files.append(Array(chunk.joined(separator: "\n").utf8) + [UInt8(ascii: "\n")], to: path)
+                    try files.sync(path, newFile: segment.rows == 0)
+                    segment.rows += chunk.count
+                    rows.removeFirst(chunk.count)
+                    state.withLock { s in
+                        if segment.rows >= batchSize {
+                            s.sealed.append(segment)
+                            s.open = nil
+                        } else {
+                            s.open = segment
+                        }
+                    }
+                }
+            } catch {
+                // What was not written waits for the next flush, ahead of what came since.
+                state.withLock { s in
+                    s.pending.insert(contentsOf: rows, at: 0)
+                    trimPending(&s)
+                }
+                throw error
+            }
+            try enforceLimit()
         }
         reportDrops()
     }
 
     /// The oldest batch to send, sealing the open segment when nothing older waits.
     public func nextBatch() throws(OccupantError) -> Batch? {
-        try state.withLock { s throws(OccupantError) -> Batch? in
-            if s.sealed.isEmpty, let open = s.open {
-                s.sealed.append(open)
-                s.open = nil
+        try io.withLock { _ throws(OccupantError) -> Batch? in
+            let first = state.withLock { s -> Segment? in
+                if s.sealed.isEmpty, let open = s.open {
+                    s.sealed.append(open)
+                    s.open = nil
+                }
+                return s.sealed.first
             }
-            guard let first = s.sealed.first else { return nil }
-            let body = try FileIO.read(directory + "/" + first.name)
+            guard let first else { return nil }
+            let body = try files.read(directory + "/" + first.name)
             return Batch(id: String(first.name.dropLast(".ndjson".count)), body: body, rows: first.rows)
         }
     }
 
     /// The server has the batch (stored now or before): forget it.
     public func acknowledge(_ batch: Batch) {
-        state.withLock { s in
-            guard let index = s.sealed.firstIndex(where: { $0.name == batch.id + ".ndjson" }) else { return }
-            FileIO.remove(directory + "/" + s.sealed[index].name)
-            s.sealed.remove(at: index)
+        io.withLock { _ in
+            let name = batch.id + ".ndjson"
+            let known = state.withLock { s -> Bool in
+                guard let index = s.sealed.firstIndex(where: { $0.name == name }) else { return false }
+                s.sealed.remove(at: index)
+                return true
+            }
+            guard known else { return }
+            do {
+                try files.remove(directory + "/" + name)
+            } catch {
+                logger.warning("cannot delete the sent telemetry batch: \(error)", metadata: ["spool.directory": "\(directory)"])
+            }
         }
     }
 
-    private func enforceLimit(_ s: inout State) throws(OccupantError) {
-        var excess = (s.open?.rows ?? 0) + s.sealed.reduce(0) { $0 + $1.rows } - limit
+    /// Called under `io`: only the uploader side changes `open` and `sealed`, so they stay as read here.
+    private func enforceLimit() throws(OccupantError) {
+        var excess = state.withLock { s in (s.open?.rows ?? 0) + s.sealed.reduce(0) { $0 + $1.rows } - limit }
         while excess > 0 {
-            if s.sealed.isEmpty, let open = s.open {
-                s.sealed.append(open)
-                s.open = nil
+            let oldest = state.withLock { s -> Segment? in
+                if s.sealed.isEmpty, let open = s.open {
+                    s.sealed.append(open)
+                    s.open = nil
+                }
+                return s.sealed.first
             }
-            guard var oldest = s.sealed.first else { return }
+            guard var oldest else { return }
             let path = directory + "/" + oldest.name
             if oldest.rows <= excess {
-                FileIO.remove(path)
-                s.sealed.removeFirst()
+                try files.remove(path)
+                state.withLock { s in
+                    s.sealed.removeFirst()
+                    s.dropped += oldest.rows
+                }
                 excess -= oldest.rows
-                s.dropped += oldest.rows
             } else {
                 // Keep the newer rows of the oldest segment.
-                let lines = try FileIO.read(path).split(separator: UInt8(ascii: "\n"))
+                let lines = try files.read(path).split(separator: UInt8(ascii: "\n"))
                 let kept = lines.dropFirst(excess)
-                try FileIO.replace(path, with: Array(kept.joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")])
+                try files.writeAtomically(Array(kept.joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")], to: path)
                 oldest.rows = kept.count
-                s.sealed[0] = oldest
-                s.dropped += excess
+                let dropped = excess
+                state.withLock { s in
+                    s.sealed[0] = oldest
+                    s.dropped += dropped
+                }
                 excess = 0
             }
         }

@@ -19,10 +19,10 @@ public struct ReplayScenario: Scenario {
 
     public init(path: String) throws(OccupantError) {
         let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+        do throws(OccupantError) {
+            text = try LocalFileSystem().readText(path)
         } catch {
-            throw OccupantError(.data, "\(path): cannot read the replay file: \(describeFileError(error))")
+            throw OccupantError(.data, "\(path): cannot read the replay file: \(error.fileReason)", errno: error.errno)
         }
         try self.init(csv: text, name: "replay:\(path)")
     }

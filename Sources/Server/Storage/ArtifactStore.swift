@@ -1,18 +1,20 @@
 import Evaluator
-import Foundation
 import OccupantCore
 
 /// Signed bundles on disk, content-addressed: `<root>/<sha256>.occmodel`. Names are only ever built from a
 /// validated SHA-256, so no request data can reach a path outside `root`.
 public struct ArtifactStore: Sendable {
     public let root: String
+    /// Where the artifacts are written.
+    public let files: any FileSystem
 
-    public init(root: String) throws(OccupantError) {
+    public init(root: String, files: any FileSystem = LocalFileSystem()) throws(OccupantError) {
         self.root = root
-        do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        self.files = files
+        do throws(OccupantError) {
+            try files.makeDirectories(root)
         } catch {
-            throw OccupantError(.io, "cannot create the artifact folder \(root): \(describeFileError(error))")
+            throw OccupantError(.io, "cannot create the artifact folder \(root): \(error.fileReason)", errno: error.errno)
         }
     }
 
@@ -22,28 +24,17 @@ public struct ArtifactStore: Sendable {
         return "\(root)/\(sha).occmodel"
     }
 
-    /// Stores `bytes` under their hash (written to a temporary file, synced, renamed) and returns the hash.
+    /// Stores `bytes` under their hash (written to a temporary file, synced, renamed, folder synced) and returns
+    /// the hash.
     @discardableResult
     public func put(_ bytes: [UInt8]) throws(OccupantError) -> String {
         let sha = sha256Hex(bytes)
         let target = path(sha256: sha)!
-        if FileManager.default.fileExists(atPath: target) { return sha }
-        let temporary = "\(root)/.tmp-\(sha)-\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            let url = URL(fileURLWithPath: temporary)
-            try Data(bytes).write(to: url)
-            let handle = try FileHandle(forUpdating: url)
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary, target) == 0 else {
-                throw OccupantError(.io, "rename into \(target): \(String(cString: strerror(errno)))")
-            }
-        } catch let error as OccupantError {
-            unlink(temporary)
-            throw error
+        if files.exists(target) { return sha }
+        do throws(OccupantError) {
+            try files.writeAtomically(bytes, to: target)
         } catch {
-            unlink(temporary)
-            throw OccupantError(.io, "cannot store artifact \(sha): \(describeFileError(error))")
+            throw OccupantError(.io, "cannot store artifact \(sha): \(error.description)", errno: error.errno)
         }
         return sha
     }
@@ -51,8 +42,13 @@ public struct ArtifactStore: Sendable {
     /// The artifact's bytes, checked against its name (a damaged file is refused, not served).
     public func get(sha256: String) throws(OccupantError) -> [UInt8] {
         guard let p = path(sha256: sha256) else { throw OccupantError(.usage, "'\(sha256)' is not a SHA-256") }
-        guard let data = FileManager.default.contents(atPath: p) else { throw OccupantError(.io, "artifact \(sha256) is missing from \(root)") }
-        let bytes = [UInt8](data)
+        let bytes: [UInt8]
+        do throws(OccupantError) {
+            bytes = try files.read(p)
+        } catch {
+            if error.isNoSuchFile { throw OccupantError(.io, "artifact \(sha256) is missing from \(root)", errno: error.errno) }
+            throw error
+        }
         guard sha256Hex(bytes) == sha256.lowercased() else { throw OccupantError(.io, "artifact \(sha256) is damaged on disk (hash differs)") }
         return bytes
     }
