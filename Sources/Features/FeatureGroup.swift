@@ -37,9 +37,10 @@ public enum FeatureGroup: Sendable, Equatable {
             for channel in channels {
                 for window in windows {
                     for transform in transforms {
-                        specs.append(FeatureSpec(
-                            name: FeatureGroup.windowedName(channel: channel, transform: transform, window: window),
-                            transform: transform, channel: channel, window: window))
+                        specs.append(
+                            FeatureSpec(
+                                name: FeatureGroup.windowedName(channel: channel, transform: transform, window: window),
+                                transform: transform, channel: channel, window: window))
                     }
                 }
             }
@@ -51,8 +52,9 @@ public enum FeatureGroup: Sendable, Equatable {
                     category: category, minimum: 0, maximum: 1)
             }
             if sinceChange {
-                specs.append(FeatureSpec(
-                    name: "\(channel)_since_change", transform: .sinceChange, channel: channel, units: "s"))
+                specs.append(
+                    FeatureSpec(
+                        name: "\(channel)_since_change", transform: .sinceChange, channel: channel, units: "s"))
             }
             return specs
         case .time(let dayOfWeek):
@@ -67,16 +69,18 @@ public enum FeatureGroup: Sendable, Equatable {
 
     /// `<channel>_<transform>_<window>s`, e.g. `sound_mean_60s`, `temperature_slope_600s`, `co2_std_2p5s`.
     public static func windowedName(channel: String, transform: FeatureSpec.Transform, window: Double) -> String {
-        let seconds = window == window.rounded() && abs(window) < 1e15
+        let seconds =
+            window == window.rounded() && abs(window) < 1e15
             ? String(Int64(window)) : String(String(window).map { $0 == "." ? "p" : $0 })
         return "\(channel)_\(transform.rawValue)_\(seconds)s"
     }
 
     /// A category as a name fragment: lowercased ASCII letters and digits, anything else as `_`.
     public static func slug(_ category: String) -> String {
-        String(category.lowercased().map { c in
-            c.isASCII && (c.isLetter || c.isNumber) ? c : "_"
-        })
+        String(
+            category.lowercased().map { c in
+                c.isASCII && (c.isLetter || c.isNumber) ? c : "_"
+            })
     }
 
     /// The distinct text values of `channel` in `rows`, sorted: the categories a `.categorical` group one-hot

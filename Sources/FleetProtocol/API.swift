@@ -39,7 +39,9 @@ public enum API {
     /// `/v1/gateways/{id}/model`.
     public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }
     /// `/v1/gateways/{id}/telemetry`.
-    public static func gatewayTelemetry(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/telemetry" }
+    public static func gatewayTelemetry(_ gateway: String) -> String {
+        "/v1/gateways/\(pathSegment(gateway))/telemetry"
+    }
     /// `/v1/scopes/{scope}/retrain`.
     public static func retrain(scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/retrain" }
     /// `/v1/models`, or `/v1/models?scope=S`.
@@ -59,7 +61,8 @@ public enum API {
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
@@ -83,7 +86,9 @@ public enum API {
                 bytes.append(byte)
                 continue
             }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                return nil
+            }
             bytes.append(high << 4 | low)
         }
         let text = String(decoding: bytes, as: UTF8.self)

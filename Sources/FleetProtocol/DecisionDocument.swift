@@ -15,7 +15,8 @@ public struct DecisionDocument: Codable, Sendable, Equatable {
     public var at: String
 
     public init(
-        roomOccupancy: Bool?, probability: Double?, decidedBy: String, inputs: [String: JSONReading], health: [String: String],
+        roomOccupancy: Bool?, probability: Double?, decidedBy: String, inputs: [String: JSONReading],
+        health: [String: String],
         stale: String?, at: String
     ) {
         self.roomOccupancy = roomOccupancy

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// How every fleet document is written and read: keys sorted, `/` unescaped; documents keep non-finite numbers out (null), and an
@@ -11,7 +11,8 @@ public enum FleetJSON {
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }
 
@@ -29,7 +30,9 @@ public enum FleetJSON {
         Array(try encoder().encode(document))
     }
 
-    public static func decode<Document: Decodable>(_ type: Document.Type, from bytes: some Sequence<UInt8>) throws -> Document {
+    public static func decode<Document: Decodable>(_ type: Document.Type, from bytes: some Sequence<UInt8>) throws
+        -> Document
+    {
         try decoder().decode(type, from: Data(bytes))
     }
 }

@@ -15,7 +15,8 @@ public struct GatewayListing: Codable, Sendable, Equatable {
         public var reportedAt: String?
 
         public init(
-            id: String, scope: String, assigned: String?, assignedSha256: String?, active: String?, activeSha256: String?,
+            id: String, scope: String, assigned: String?, assignedSha256: String?, active: String?,
+            activeSha256: String?,
             refused: String?, reportedAt: String?
         ) {
             self.id = id

@@ -38,8 +38,12 @@ public struct GatewayTopics: Sendable, Equatable {
     }
 
     /// The discovery topics of one gateway, or of every gateway when `gatewayID` is nil (a subscription filter).
-    public static func discoveryFilter(discoveryPrefix: String, component: String, object: String, gatewayID: String?) -> String {
-        let node = gatewayID.map { GatewayTopics(prefix: "", gatewayID: $0, discoveryPrefix: discoveryPrefix).discoveryNode } ?? "+"
+    public static func discoveryFilter(discoveryPrefix: String, component: String, object: String, gatewayID: String?)
+        -> String
+    {
+        let node =
+            gatewayID.map { GatewayTopics(prefix: "", gatewayID: $0, discoveryPrefix: discoveryPrefix).discoveryNode }
+            ?? "+"
         return "\(discoveryPrefix)/\(component)/\(node)/\(object)/config"
     }
 

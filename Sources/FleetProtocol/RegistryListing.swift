@@ -35,7 +35,8 @@ public struct RegistryListing: Codable, Sendable, Equatable {
 
         /// The challenger's accuracy and row count on its held-out window, from the report.
         public var holdout: (accuracy: Double, rows: Int)? {
-            guard let challenger = report["holdout"]?["challenger"], let accuracy = challenger["accuracy"]?.number else { return nil }
+            guard let challenger = report["holdout"]?["challenger"], let accuracy = challenger["accuracy"]?.number
+            else { return nil }
             return (accuracy, Int(challenger["rows"]?.number ?? 0))
         }
     }

@@ -9,7 +9,10 @@ public struct TelemetryDocument: Codable, Sendable, Equatable {
     /// Channel → why it has no value.
     public var unavailable: [String: String]?
 
-    public init(at: TimeValue, readings: [String: JSONReading], health: [String: String]? = nil, unavailable: [String: String]? = nil) {
+    public init(
+        at: TimeValue, readings: [String: JSONReading], health: [String: String]? = nil,
+        unavailable: [String: String]? = nil
+    ) {
         self.at = at
         self.readings = readings
         self.health = health

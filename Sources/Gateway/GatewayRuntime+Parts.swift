@@ -9,9 +9,11 @@ import Sensors
 extension GatewayRuntime {
     /// The publisher, with Home Assistant discovery and the EduKit shadow as configured.
     static func publisher(
-        _ config: GatewayConfig, profile: FirmwareProfile, client: MosquittoClient, topics: GatewayTopics, logger: Logger
+        _ config: GatewayConfig, profile: FirmwareProfile, client: MosquittoClient, topics: GatewayTopics,
+        logger: Logger
     ) -> GatewayPublisher {
-        let discovery = config.topics.homeAssistant
+        let discovery =
+            config.topics.homeAssistant
             ? HomeAssistantDiscovery(
                 topics: topics, model: "\(profile.manufacturer) \(profile.model)".trimmingCharacters(in: .whitespaces),
                 swVersion: occupantVersion,
@@ -25,7 +27,8 @@ extension GatewayRuntime {
 
     /// The active model, if one is installed and still passes every check; otherwise the rule, saying why.
     static func startWithActiveModel(
-        _ engine: inout DecisionEngine, store: ModelStore, verifier: ModelVerifier, now: Instant, board: ModelStatusBoard,
+        _ engine: inout DecisionEngine, store: ModelStore, verifier: ModelVerifier, now: Instant,
+        board: ModelStatusBoard,
         logger: Logger
     ) {
         switch ModelActivator.load(store: store, verifier: verifier, now: now) {

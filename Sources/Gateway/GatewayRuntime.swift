@@ -9,9 +9,9 @@ import Sensors
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Builds a running gateway from its configuration: profile, bus (Linux or simulated), clock, decision engine,
@@ -54,10 +54,12 @@ public struct GatewayRuntime: Sendable {
         bus = source.bus
         clock = source.clock
 
-        let topics = GatewayTopics(prefix: config.topics.prefix, gatewayID: config.gatewayID, discoveryPrefix: config.topics.discoveryPrefix)
+        let topics = GatewayTopics(
+            prefix: config.topics.prefix, gatewayID: config.gatewayID, discoveryPrefix: config.topics.discoveryPrefix)
         client = try MosquittoClient(options: try GatewayRuntime.mqttOptions(config, topics: topics))
         let mqttLogger = logger.with(label: "mqtt")
-        publisher = GatewayRuntime.publisher(config, profile: profile, client: client, topics: topics, logger: mqttLogger)
+        publisher = GatewayRuntime.publisher(
+            config, profile: profile, client: client, topics: topics, logger: mqttLogger)
 
         let busForReload = bus
         var initial = GatewayRuntime.loopSetup(config, profile: profile, bus: bus)
@@ -75,21 +77,28 @@ public struct GatewayRuntime: Sendable {
         // Checked before anything is created on disk.
         let serverToken = try config.server.map(GatewayRuntime.token)
         if config.simulatedLabels != nil && !(bus is SimulatedBus) {
-            throw OccupantError(.configuration, "simulate.labels (--simulate-labels): simulated ground truth needs the simulated thermostat (--simulate)")
+            throw OccupantError(
+                .configuration,
+                "simulate.labels (--simulate-labels): simulated ground truth needs the simulated thermostat (--simulate)"
+            )
         }
         let clock = self.clock
         let modelStatus = ModelStatusBoard()
         self.modelStatus = modelStatus
-        GatewayRuntime.startWithActiveModel(&initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus, logger: modelLogger)
+        GatewayRuntime.startWithActiveModel(
+            &initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus, logger: modelLogger
+        )
         let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool
         loop = GatewayLoop(
-            initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(), maxCycles: maxCycles,
+            initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(),
+            maxCycles: maxCycles,
             telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT,
             logger: logger.with(label: "gateway"),
             reload: GatewayRuntime.reloader(config, bus: busForReload))
 
-        let activator = ModelActivator(store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
+        let activator = ModelActivator(
+            store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
         self.activator = activator
         let loop = self.loop
         controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { command in
@@ -103,14 +112,19 @@ public struct GatewayRuntime: Sendable {
             updater = ModelUpdater(
                 client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
                 logger: logger.with(label: "update"))
-            uploader = spool.map { TelemetryUploader(client: client, spool: $0, interval: server.uploadInterval, logger: logger.with(label: "telemetry")) }
+            uploader = spool.map {
+                TelemetryUploader(
+                    client: client, spool: $0, interval: server.uploadInterval, logger: logger.with(label: "telemetry"))
+            }
         } else {
             updater = nil
             uploader = nil
             httpCloser = nil
         }
         if let labels = config.simulatedLabels, let simulated = bus as? SimulatedBus {
-            labeler = SimulatedLabeler(scenario: simulated.scenario, clock: clock, every: labels.every, publisher: publisher, logger: logger.with(label: "labels"))
+            labeler = SimulatedLabeler(
+                scenario: simulated.scenario, clock: clock, every: labels.every, publisher: publisher,
+                logger: logger.with(label: "labels"))
         } else {
             labeler = nil
         }
@@ -135,7 +149,9 @@ public struct GatewayRuntime: Sendable {
     /// The server token, inline or from `server.tokenFile`.
     static func token(_ server: GatewayConfig.Server) throws -> String {
         if let token = server.token { return token }
-        guard let file = server.tokenFile else { preconditionFailure("configuration parsing requires token or tokenFile") }
+        guard let file = server.tokenFile else {
+            preconditionFailure("configuration parsing requires token or tokenFile")
+        }
         let text: String
         do throws(OccupantError) {
             text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -148,12 +164,16 @@ public struct GatewayRuntime: Sendable {
 
     static func loopSetup(_ config: GatewayConfig, profile: FirmwareProfile, bus: any I2CBus) -> GatewayLoop.Setup {
         let reader = SensorReader(profile: profile, bus: bus, settings: config.sensors)
-        let rule = StaticRule(channel: config.decision.channel, threshold: config.decision.threshold, staleAfter: config.decision.staleAfter)
+        let rule = StaticRule(
+            channel: config.decision.channel, threshold: config.decision.threshold,
+            staleAfter: config.decision.staleAfter)
         let engine = DecisionEngine(
             scorer: rule,
-            hysteresis: Hysteresis(occupiedAfter: config.decision.occupiedAfter, vacantAfter: config.decision.vacantAfter))
+            hysteresis: Hysteresis(
+                occupiedAfter: config.decision.occupiedAfter, vacantAfter: config.decision.vacantAfter))
         return GatewayLoop.Setup(
-            reader: reader, engine: engine, heartbeat: config.decision.heartbeat, telemetryInterval: config.telemetryInterval)
+            reader: reader, engine: engine, heartbeat: config.decision.heartbeat,
+            telemetryInterval: config.telemetryInterval)
     }
 
     /// Cross-checks between the configuration and the profile it names.
@@ -161,10 +181,13 @@ public struct GatewayRuntime: Sendable {
         guard let channel = profile.channel(named: config.decision.channel) else {
             throw OccupantError(
                 .configuration,
-                "decision.channel: '\(config.decision.channel)' is not a channel of profile \(profile.name) (channels: \(profile.channels.map(\.name).joined(separator: ", ")))")
+                "decision.channel: '\(config.decision.channel)' is not a channel of profile \(profile.name) (channels: \(profile.channels.map(\.name).joined(separator: ", ")))"
+            )
         }
         if channel.isCategorical {
-            throw OccupantError(.configuration, "decision.channel: '\(channel.name)' is categorical; the static rule needs a numeric channel")
+            throw OccupantError(
+                .configuration,
+                "decision.channel: '\(channel.name)' is categorical; the static rule needs a numeric channel")
         }
     }
 
@@ -191,7 +214,9 @@ public struct GatewayRuntime: Sendable {
         }
         var tls: MQTTOptions.TLS?
         if let ca = config.broker.caFile {
-            tls = MQTTOptions.TLS(caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile, insecure: config.broker.tlsInsecure)
+            tls = MQTTOptions.TLS(
+                caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile,
+                insecure: config.broker.tlsInsecure)
         }
         return MQTTOptions(
             host: config.broker.host, port: config.broker.port,

@@ -2,7 +2,7 @@ import CLinuxI2C
 import Dispatch
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `/dev/i2c-N` through the kernel's I2C character device.
@@ -57,14 +57,18 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
         let count = buffer.count
         let bytes = try await run(address: address) { fd in
             var bytes = [UInt8](repeating: 0, count: count)
-            let rc = bytes.withUnsafeMutableBufferPointer { occupant_i2c_read(fd, UInt16(address), $0.baseAddress, $0.count) }
+            let rc = bytes.withUnsafeMutableBufferPointer {
+                occupant_i2c_read(fd, UInt16(address), $0.baseAddress, $0.count)
+            }
             return (rc, bytes)
         }
         buffer.replaceSubrange(0..<count, with: bytes)
     }
 
     /// Runs `body` on the bus queue with an open descriptor; maps errno to `I2CError`.
-    private func run<T: Sendable>(address: UInt8?, _ body: @escaping @Sendable (Int32) -> (Int32, T)) async throws(I2CError) -> T {
+    private func run<T: Sendable>(address: UInt8?, _ body: @escaping @Sendable (Int32) -> (Int32, T))
+        async throws(I2CError) -> T
+    {
         let result: Result<T, I2CError> = await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: self.runLocked(address: address, body))

@@ -51,7 +51,8 @@ public struct MQTTOptions: Sendable, Equatable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, clientID: String, keepalive: Int = 30, username: String? = nil,
-        password: String? = nil, tls: TLS? = nil, will: MQTTMessage? = nil, reconnectMin: Int = 1, reconnectMax: Int = 30
+        password: String? = nil, tls: TLS? = nil, will: MQTTMessage? = nil, reconnectMin: Int = 1,
+        reconnectMax: Int = 30
     ) {
         self.host = host
         self.port = port

@@ -35,7 +35,8 @@ public final class MosquittoClient: Sendable {
         self.options = options
         (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .bufferingNewest(4096))
         guard let pointer = mosquitto_new(options.clientID, true, nil) else {
-            throw OccupantError(.mqtt, "cannot create an MQTT client (out of memory or invalid client id '\(options.clientID)')")
+            throw OccupantError(
+                .mqtt, "cannot create an MQTT client (out of memory or invalid client id '\(options.clientID)')")
         }
         handle = Handle(pointer: pointer)
         mosquitto_user_data_set(pointer, Unmanaged.passUnretained(self).toOpaque())
@@ -56,7 +57,9 @@ public final class MosquittoClient: Sendable {
             try check(mosquitto_username_pw_set(m, username, options.password), "setting the username")
         }
         if let tls = options.tls {
-            try check(mosquitto_tls_set(m, tls.caFile, nil, tls.certFile, tls.keyFile, nil), "setting up TLS (CA \(tls.caFile))")
+            try check(
+                mosquitto_tls_set(m, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
+                "setting up TLS (CA \(tls.caFile))")
             if tls.insecure { _ = mosquitto_tls_insecure_set(m, true) }
         }
         if let will = options.will {
@@ -101,7 +104,9 @@ public final class MosquittoClient: Sendable {
 
     private func didDisconnect(_ rc: Int32) {
         state.withLock { $0.connected = false }
-        continuation.yield(.disconnected(rc == 0 ? "disconnected by request" : "connection lost (\(String(cString: mosquitto_strerror(rc))))"))
+        continuation.yield(
+            .disconnected(
+                rc == 0 ? "disconnected by request" : "connection lost (\(String(cString: mosquitto_strerror(rc))))"))
     }
 
     /// True between CONNACK and the next disconnect.
@@ -119,7 +124,9 @@ public final class MosquittoClient: Sendable {
         }
         guard !alreadyStarted else { return }
         if try connectOnce() { return }
-        let (minDelay, maxDelay) = (Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax)))
+        let (minDelay, maxDelay) = (
+            Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax))
+        )
         Task.detached { [weak self] in
             var delay = minDelay
             while true {
@@ -145,7 +152,8 @@ public final class MosquittoClient: Sendable {
             // mid-restart): try again later; the gateway reports an unreachable broker and keeps deciding.
             return false
         default:
-            throw OccupantError(.mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
+            throw OccupantError(
+                .mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
         }
     }
 
@@ -155,7 +163,8 @@ public final class MosquittoClient: Sendable {
         guard isConnected else { throw OccupantError(.mqtt, "not connected to \(options.endpoint)") }
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes { bytes in
-            mosquitto_publish(handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos, message.retain)
+            mosquitto_publish(
+                handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos, message.retain)
         }
         try check(rc, "publishing to \(message.topic)")
         return mid
@@ -181,6 +190,7 @@ public final class MosquittoClient: Sendable {
 
     private func check(_ rc: Int32, _ what: String) throws(OccupantError) {
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
-        throw OccupantError(.mqtt, "MQTT \(options.endpoint): \(what) failed: \(String(cString: mosquitto_strerror(rc)))")
+        throw OccupantError(
+            .mqtt, "MQTT \(options.endpoint): \(what) failed: \(String(cString: mosquitto_strerror(rc)))")
     }
 }

@@ -7,8 +7,10 @@ func checkScenario(_ scenario: String) throws {
     guard scenario != "day" else { return }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: scenario, isDirectory: &isDirectory), !isDirectory.boolValue else {
-        throw report(OccupantError(
-            .configuration, "--simulate \(scenario): no such replay file (give 'day' or a CSV file with a time column)"))
+        throw report(
+            OccupantError(
+                .configuration,
+                "--simulate \(scenario): no such replay file (give 'day' or a CSV file with a time column)"))
     }
 }
 

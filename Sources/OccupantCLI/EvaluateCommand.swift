@@ -48,16 +48,23 @@ struct EvaluateCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             let data = try encoder.encode(report)
             print(String(decoding: data, as: UTF8.self))
         } else {
             func pct(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
-            print("rows \(report.rows): accuracy \(pct(report.accuracy)), precision \(pct(report.precision)), recall \(pct(report.recall)), F1 \(pct(report.f1)), AUC \(report.auc.map { String(format: "%.4f", $0) } ?? "n/a") at threshold \(String(format: "%.4g", report.threshold))")
-            print("confusion: tp \(report.confusion.tp), fp \(report.confusion.fp), tn \(report.confusion.tn), fn \(report.confusion.fn)" + (report.unscoredRows > 0 ? " (\(report.unscoredRows) unscored rows counted vacant)" : ""))
+            print(
+                "rows \(report.rows): accuracy \(pct(report.accuracy)), precision \(pct(report.precision)), recall \(pct(report.recall)), F1 \(pct(report.f1)), AUC \(report.auc.map { String(format: "%.4f", $0) } ?? "n/a") at threshold \(String(format: "%.4g", report.threshold))"
+            )
+            print(
+                "confusion: tp \(report.confusion.tp), fp \(report.confusion.fp), tn \(report.confusion.tn), fn \(report.confusion.fn)"
+                    + (report.unscoredRows > 0 ? " (\(report.unscoredRows) unscored rows counted vacant)" : ""))
             if let b = report.baseline {
                 print("static rule \(b.rule): accuracy \(pct(b.accuracy)), F1 \(pct(b.f1))")
-                if report.beatsBaseline == false { print("WARNING: the model does NOT beat the static rule on this data") }
+                if report.beatsBaseline == false {
+                    print("WARNING: the model does NOT beat the static rule on this data")
+                }
             } else {
                 print("no static-rule baseline recorded in this bundle")
             }

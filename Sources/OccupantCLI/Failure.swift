@@ -2,7 +2,7 @@ import ArgumentParser
 import OccupantCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Exit statuses every command uses: 0 success, 1 a failure at run time, 2 a bad argument, configuration or profile,

@@ -24,7 +24,9 @@ struct FitBenchCommand: ParsableCommand {
     @Option(help: "Fits to time; the median is reported.") var repeats: Int = 5
 
     func validate() throws {
-        guard ["trees", "logistic"].contains(family) else { throw ValidationError("--family must be trees or logistic") }
+        guard ["trees", "logistic"].contains(family) else {
+            throw ValidationError("--family must be trees or logistic")
+        }
         guard repeats >= 1, trees >= 1, (1...16).contains(depth), learningRate > 0 else {
             throw ValidationError("--repeats, --trees ≥ 1, --depth 1…16, --learning-rate > 0")
         }
@@ -45,7 +47,8 @@ struct FitBenchCommand: ParsableCommand {
                     let matrix = BinnedMatrix(columns: columns)
                     let p = BoostingParameters(trees: trees, learningRate: learningRate, maxDepth: depth)
                     let fit = try GradientBoosting.fit(
-                        matrix: matrix, features: Array(columns.indices), labels: labels, train: labelled, parameters: p,
+                        matrix: matrix, features: Array(columns.indices), labels: labels, train: labelled,
+                        parameters: p,
                         seed: 1)
                     model = .trees(fit.ensemble)
                 } else {
@@ -56,9 +59,12 @@ struct FitBenchCommand: ParsableCommand {
                 seconds.append(monotonicSeconds() - start)
             }
             seconds.sort()
-            let name = family == "trees"
-                ? "occupant trees (\(trees) trees, depth \(depth), 1 thread)" : "occupant logistic regression (1 thread)"
-            var line = "{\"peer\": \"\(name)\", \"rows\": \(labelled.count), \"fit_seconds_median\": "
+            let name =
+                family == "trees"
+                ? "occupant trees (\(trees) trees, depth \(depth), 1 thread)"
+                : "occupant logistic regression (1 thread)"
+            var line =
+                "{\"peer\": \"\(name)\", \"rows\": \(labelled.count), \"fit_seconds_median\": "
                 + String(format: "%.4f", seconds[seconds.count / 2])
             for path in test {
                 let t = try TableReader.load(path: path, columns: .init(time: time, label: label, channels: channels))
@@ -71,7 +77,8 @@ struct FitBenchCommand: ParsableCommand {
                 }
                 let m = BinaryMetrics(probabilities: probabilities, labels: rows.map { t.labels[$0]! }, threshold: 0.5)
                 let file = URL(fileURLWithPath: path).lastPathComponent
-                line += ", \"\(file)\": {\"accuracy\": \(String(format: "%.4f", m.accuracy)), \"auc\": \(String(format: "%.4f", m.auc))}"
+                line +=
+                    ", \"\(file)\": {\"accuracy\": \(String(format: "%.4f", m.accuracy)), \"auc\": \(String(format: "%.4f", m.auc))}"
             }
             print(line + "}")
         }

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `occupant gateway run`: the boot service.
@@ -34,13 +34,19 @@ struct GatewayRunCommand: AsyncParsableCommand {
     @Option(help: "Configuration file (YAML).")
     var config: String?
 
-    @Option(help: ArgumentHelp("Use the simulated thermostat: 'day' (built in; the default when no value follows) or a CSV file to replay.", valueName: "scenario"))
+    @Option(
+        help: ArgumentHelp(
+            "Use the simulated thermostat: 'day' (built in; the default when no value follows) or a CSV file to replay.",
+            valueName: "scenario"))
     var simulate: String?
 
     @Option(help: "Simulated time runs this many times faster than real time (with --simulate).")
     var speed: Double?
 
-    @Flag(help: "Publish the simulated scenario's ground truth on occupant/<id>/labels, one label per occupied or vacant stretch (demo; with --simulate).")
+    @Flag(
+        help:
+            "Publish the simulated scenario's ground truth on occupant/<id>/labels, one label per occupied or vacant stretch (demo; with --simulate)."
+    )
     var simulateLabels = false
 
     @Option(help: ArgumentHelp("MQTT broker, overriding the configuration.", valueName: "host:port"))
@@ -67,7 +73,9 @@ struct GatewayRunCommand: AsyncParsableCommand {
         if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
         if let cycles, cycles <= 0 { throw ValidationError("--cycles must be positive") }
         if simulate != nil && bus != nil { throw ValidationError("give either --simulate or --bus, not both") }
-        if let broker, parseEndpoint(broker) == nil { throw ValidationError("--broker: expected HOST:PORT, got '\(broker)'") }
+        if let broker, parseEndpoint(broker) == nil {
+            throw ValidationError("--broker: expected HOST:PORT, got '\(broker)'")
+        }
     }
 
     func run() async throws {
@@ -81,7 +89,8 @@ struct GatewayRunCommand: AsyncParsableCommand {
             throw report(error)
         }
         logger.info(
-            "occupant \(occupantVersion) gateway \(runtime.config.gatewayID): profile \(runtime.profile.name), bus \(runtime.bus.name), broker \(runtime.client.options.endpoint)")
+            "occupant \(occupantVersion) gateway \(runtime.config.gatewayID): profile \(runtime.profile.name), bus \(runtime.bus.name), broker \(runtime.client.options.endpoint)"
+        )
         try await runServices(runtime.services)
         if stats { printStats(runtime) }
     }
@@ -113,7 +122,8 @@ struct GatewayRunCommand: AsyncParsableCommand {
     private func printStats(_ runtime: GatewayRuntime) {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let cpu =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
         let stats = runtime.loop.stats
         let json = JSON.object([
@@ -147,7 +157,9 @@ func runServices(_ services: [any Service]) async throws {
 func parseEndpoint(_ text: String) -> (String, Int)? {
     guard let colon = text.lastIndex(of: ":") else { return nil }
     let host = String(text[..<colon])
-    guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+    guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+        return nil
+    }
     return (host, port)
 }
 

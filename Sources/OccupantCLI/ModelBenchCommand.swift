@@ -37,7 +37,9 @@ struct ModelBenchCommand: ParsableCommand {
             }
             let table = try FeatureTable.load(path: data)
             let indices = try bundle.manifest.features.names.map { name -> Int in
-                guard let i = table.columns.firstIndex(of: name) else { throw OccupantError(.data, "\(data): no column '\(name)'") }
+                guard let i = table.columns.firstIndex(of: name) else {
+                    throw OccupantError(.data, "\(data): no column '\(name)'")
+                }
                 return i
             }
             let width = indices.count

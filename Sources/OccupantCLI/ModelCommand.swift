@@ -84,7 +84,8 @@ struct ModelInstallCommand: ParsableCommand {
             print("installed \(manifest.modelID)@\(manifest.version) as \(store.path(of: installed.file))")
             switch ControlSocket.request(.activate, path: store.controlSocketPath) {
             case nil:
-                print("no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
+                print(
+                    "no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
             case .activated(let model):
                 print("active now: \(model)")
             case let reply?:
@@ -104,7 +105,9 @@ struct ModelListCommand: ParsableCommand {
         try reporting {
             let store = ModelStore(stateDirectory: try context.load().stateDirectory)
             let entries = store.list()
-            if entries.isEmpty { print("no models installed in \(store.directory) (the gateway decides with the static rule)") }
+            if entries.isEmpty {
+                print("no models installed in \(store.directory) (the gateway decides with the static rule)")
+            }
             for entry in entries {
                 let mark = entry.isActive ? "active  " : entry.isPrevious ? "previous" : "        "
                 print("\(mark)  \(entry.modelID)@\(entry.version)  \(store.path(of: entry.file))")
@@ -118,7 +121,8 @@ struct ModelListCommand: ParsableCommand {
 
 struct ModelRollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rollback", abstract: "Make the previous model active again (the only way back to an older version).")
+        commandName: "rollback",
+        abstract: "Make the previous model active again (the only way back to an older version).")
 
     @OptionGroup var context: GatewayContext
 
@@ -138,7 +142,8 @@ struct ModelRollbackCommand: ParsableCommand {
 }
 
 struct ModelInspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print a bundle's manifest as a readable summary.")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Print a bundle's manifest as a readable summary.")
 
     @Argument(help: "The .occmodel file.")
     var file: String
@@ -167,7 +172,9 @@ struct ModelVerifyCommand: ParsableCommand {
     @Argument(help: "The .occmodel file.")
     var file: String
 
-    @Option(name: .customLong("trusted-key"), help: "A trusted public key file (repeatable; default: the gateway configuration's).")
+    @Option(
+        name: .customLong("trusted-key"),
+        help: "A trusted public key file (repeatable; default: the gateway configuration's).")
     var trustedKeys: [String] = []
 
     @Option(help: "Also check compatibility with this firmware profile (a file, or the name of a shipped profile).")
@@ -182,8 +189,11 @@ struct ModelVerifyCommand: ParsableCommand {
             let profile = try self.profile.map { try ProfileLocator.load($0, configPath: config.path) }
             let bundle = try ModelVerifier(trustedKeys: keys, profile: profile)
                 .verify(try ModelBundle.read(path: file), now: Instant(seconds: realtimeSeconds()))
-            let compatibility = profile.map { "compatible with profile \($0.name)" } ?? "no profile checked (give --profile)"
-            print("ok: \(bundle.manifest.modelID)@\(bundle.manifest.version) signed by \(bundle.keyID ?? "?"), \(bundle.manifest.golden.count) golden vectors reproduced, \(compatibility)")
+            let compatibility =
+                profile.map { "compatible with profile \($0.name)" } ?? "no profile checked (give --profile)"
+            print(
+                "ok: \(bundle.manifest.modelID)@\(bundle.manifest.version) signed by \(bundle.keyID ?? "?"), \(bundle.manifest.golden.count) golden vectors reproduced, \(compatibility)"
+            )
         }
     }
 }
@@ -205,7 +215,10 @@ struct ModelPredictCommand: ParsableCommand {
             let table = try FeatureTable.load(path: data)
             let indices = try bundle.manifest.features.names.map { name -> Int in
                 guard let i = table.columns.firstIndex(of: name) else {
-                    throw OccupantError(.data, "\(data): no column '\(name)' (the model reads \(bundle.manifest.features.names.joined(separator: ", ")))")
+                    throw OccupantError(
+                        .data,
+                        "\(data): no column '\(name)' (the model reads \(bundle.manifest.features.names.joined(separator: ", ")))"
+                    )
                 }
                 return i
             }

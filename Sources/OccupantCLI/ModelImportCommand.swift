@@ -3,8 +3,8 @@ import Crypto
 import Evaluator
 import Features
 import Foundation
-import OccupantCore
 import Gateway
+import OccupantCore
 import Sensors
 
 /// `occupant model import`: ship a model trained elsewhere (XGBoost, LightGBM, logistic regression) to gateways.
@@ -29,7 +29,9 @@ struct ModelImportCommand: ParsableCommand {
     @Option(help: "Output bundle.") var out: String
 
     @Option(help: "Model id (default: the model file's name).") var modelId: String?
-    @Option(name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id.")
+    @Option(
+        name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id."
+    )
     var version: Int = 1
     @Option(help: "fleet, or site:ID, room:ID, gateway:ID.") var scope: String = "fleet"
     @Option(help: "Probability at or above which the room counts as occupied.") var threshold: Double = 0.5
@@ -46,29 +48,42 @@ struct ModelImportCommand: ParsableCommand {
         if expected != nil && inputs == nil { throw ValidationError("--expected needs --inputs (the rows it scores)") }
         if version < 1 { throw ValidationError("--model-version must be at least 1") }
         if !(0...1).contains(threshold) { throw ValidationError("--threshold must be within 0…1") }
-        if let expires, Instant(iso8601: expires) == nil { throw ValidationError("--expires: '\(expires)' is not ISO-8601") }
+        if let expires, Instant(iso8601: expires) == nil {
+            throw ValidationError("--expires: '\(expires)' is not ISO-8601")
+        }
     }
 
     func run() throws {
         try reporting {
             try checkOutputFolder(out)
             let imported: ImportedModel
-            if let xgboost { imported = try XGBoostImporter.load(path: xgboost) }
-            else if let lightgbm { imported = try LightGBMImporter.load(path: lightgbm) }
-            else { imported = try LogisticImporter.load(path: logistic!) }
+            if let xgboost {
+                imported = try XGBoostImporter.load(path: xgboost)
+            } else if let lightgbm {
+                imported = try LightGBMImporter.load(path: lightgbm)
+            } else {
+                imported = try LogisticImporter.load(path: logistic!)
+            }
             let schema = try BundleBuilder.schema(features, loadFile: FeatureSchema.load(path:))
             try BundleBuilder.checkMatches(imported, schema: schema)
-            let rows = try inputs.map { inputs throws(OccupantError) in
-                try BundleBuilder.goldenRows(from: FeatureTable.load(path: inputs), schema: schema, name: inputs)
-            } ?? BundleBuilder.syntheticRows(imported.model)
+            let rows =
+                try inputs.map { inputs throws(OccupantError) in
+                    try BundleBuilder.goldenRows(from: FeatureTable.load(path: inputs), schema: schema, name: inputs)
+                } ?? BundleBuilder.syntheticRows(imported.model)
             if let expected {
                 let table = try FeatureTable.load(path: expected)
                 guard let scores = table.column("probability"), scores.count == rows.count else {
-                    throw OccupantError(.data, "\(expected): needs a 'probability' column with one row per --inputs row (\(rows.count))")
+                    throw OccupantError(
+                        .data, "\(expected): needs a 'probability' column with one row per --inputs row (\(rows.count))"
+                    )
                 }
-                let check = GoldenVectors.crossCheck(model: imported.model, rows: rows, expected: scores, tolerance: 1e-6)
+                let check = GoldenVectors.crossCheck(
+                    model: imported.model, rows: rows, expected: scores, tolerance: 1e-6)
                 guard check.passed else {
-                    throw OccupantError(.model, "our evaluator disagrees with the source library on row \(check.worstRow + 1): \(check.computed) vs \(check.expected) (|Δ| = \(check.error) > 1e-6)")
+                    throw OccupantError(
+                        .model,
+                        "our evaluator disagrees with the source library on row \(check.worstRow + 1): \(check.computed) vs \(check.expected) (|Δ| = \(check.error) > 1e-6)"
+                    )
                 }
                 print("cross-check: \(rows.count) rows agree with the source library (max |Δ| \(check.error))")
             }
@@ -87,7 +102,9 @@ struct ModelImportCommand: ParsableCommand {
                 throw OccupantError(.io, "cannot write \(out)")
             }
             let sourceSize = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int) ?? 0
-            print("wrote \(out): \(manifest.modelID)@\(manifest.version), \(imported.model.kindDescription), \(bytes.count) bytes (source \(sourceSize) bytes), signed by \(keyID)")
+            print(
+                "wrote \(out): \(manifest.modelID)@\(manifest.version), \(imported.model.kindDescription), \(bytes.count) bytes (source \(sourceSize) bytes), signed by \(keyID)"
+            )
         }
     }
 

@@ -13,7 +13,8 @@ public struct OccupantCommand: AsyncParsableCommand {
             """,
         version: occupantVersion,
         subcommands: [
-            GatewayCommand.self, ServerCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self, KeysCommand.self,
+            GatewayCommand.self, ServerCommand.self, SensorsCommand.self, ProfileCommand.self, ModelCommand.self,
+            KeysCommand.self,
             TrainCommand.self, EvaluateCommand.self, WatchCommand.self, VersionCommand.self, FitBenchCommand.self,
             StoreCrashCommand.self,
         ]

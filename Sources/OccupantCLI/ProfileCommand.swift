@@ -29,7 +29,8 @@ struct ProfileValidateCommand: ParsableCommand {
                 // A path is read as given (an unreadable file says why); a name is looked up like --profile.
                 let file = ProfileLocator.isPath(reference) ? reference : try ProfileLocator.locate(reference)
                 let profile = try FirmwareProfile.load(path: file)
-                let channels = profile.channels.map { "\($0.name)\($0.units.map { " [\($0)]" } ?? "")" }.joined(separator: ", ")
+                let channels = profile.channels.map { "\($0.name)\($0.units.map { " [\($0)]" } ?? "")" }.joined(
+                    separator: ", ")
                 print("\(file): ok — \(profile.name), \(profile.devices.count) devices, channels: \(channels)")
             } catch {
                 printError("\(error)")

@@ -44,14 +44,16 @@ struct SensorsReadCommand: AsyncParsableCommand {
         do {
             profile = try ProfileLocator.load(self.profile)
             // The simulated day is read at 9:30, when the office is busy.
-            let kind: SensorSource.Kind = self.bus.map { .bus($0) } ?? .simulated(scenario: simulate!, offset: 9.5 * 3600)
+            let kind: SensorSource.Kind =
+                self.bus.map { .bus($0) } ?? .simulated(scenario: simulate!, offset: 9.5 * 3600)
             source = try SensorSource(kind, profile: profile)
         } catch {
             throw report(error)
         }
         let (bus, clock) = (source.bus, source.clock)
         // A diagnostic: each reading stands alone, so one failed read shows as a failed channel, not as `ok`.
-        var reader = SensorReader(profile: profile, bus: bus, settings: SensorSettings(degradedAfter: 1, failedAfter: 1))
+        var reader = SensorReader(
+            profile: profile, bus: bus, settings: SensorSettings(degradedAfter: 1, failedAfter: 1))
         var allValid = true
         for i in 0..<samples {
             if i > 0 { try await clock.sleep(seconds: reader.interval) }

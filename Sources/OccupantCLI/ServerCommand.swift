@@ -21,7 +21,9 @@ struct ServerCommand: AsyncParsableCommand {
                 <stateDirectory>/artifacts. SIGTERM or SIGINT stop it cleanly.
                 """)
 
-        @Option(help: "Server configuration file (default: \(ServerConfig.defaultPath) if present, else built-in defaults).")
+        @Option(
+            help: "Server configuration file (default: \(ServerConfig.defaultPath) if present, else built-in defaults)."
+        )
         var config: String?
         @Option(help: "Override http.port (0 = any free port, written to <stateDirectory>/http.port).")
         var port: Int?
@@ -38,7 +40,8 @@ struct ServerCommand: AsyncParsableCommand {
                 throw report(error)
             }
             logger.info(
-                "occupant \(occupantVersion) server: state \(runtime.config.stateDirectory), \(runtime.config.gateways.count) gateways in \(runtime.config.scopes.count) scopes")
+                "occupant \(occupantVersion) server: state \(runtime.config.stateDirectory), \(runtime.config.gateways.count) gateways in \(runtime.config.scopes.count) scopes"
+            )
             try await runServices(runtime.services)
         }
 
@@ -52,7 +55,8 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Models: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the registry: versions, aliases, metrics, promotions.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the registry: versions, aliases, metrics, promotions.")
         @OptionGroup var client: ServerClientOptions
         @Option(help: "Only this scope.") var scope: String?
         @Flag(help: "Print the server's JSON.") var json = false
@@ -70,13 +74,16 @@ struct ServerCommand: AsyncParsableCommand {
             for m in listing.models {
                 let holdout = m.holdout
                 let aliases = m.aliases.joined(separator: ",")
-                out.append(String(
-                    format: "%@ v%d  %@  %@  holdout accuracy %.4f on %d rows  data %@ … %@%@",
-                    m.scope, m.version, m.modelID, String(m.sha256.prefix(12)), holdout?.accuracy ?? .nan, holdout?.rows ?? 0,
-                    m.dataFrom, m.dataTo, aliases.isEmpty ? "" : "  [\(aliases)]"))
+                out.append(
+                    String(
+                        format: "%@ v%d  %@  %@  holdout accuracy %.4f on %d rows  data %@ … %@%@",
+                        m.scope, m.version, m.modelID, String(m.sha256.prefix(12)), holdout?.accuracy ?? .nan,
+                        holdout?.rows ?? 0,
+                        m.dataFrom, m.dataTo, aliases.isEmpty ? "" : "  [\(aliases)]"))
             }
             for p in listing.promotions {
-                out.append("\(p.at)  \(p.scope) v\(p.challenger) \(p.promoted ? "promoted" : "not promoted"): \(p.reason)")
+                out.append(
+                    "\(p.at)  \(p.scope) v\(p.challenger) \(p.promoted ? "promoted" : "not promoted"): \(p.reason)")
             }
             for a in listing.alerts {
                 out.append("ALERT \(a.at)  \(a.message)")
@@ -86,7 +93,8 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Gateways: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Which model each gateway should run, and which it reports running.")
+        static let configuration = CommandConfiguration(
+            abstract: "Which model each gateway should run, and which it reports running.")
         @OptionGroup var client: ServerClientOptions
         @Flag(help: "Print the server's JSON.") var json = false
 
@@ -99,7 +107,8 @@ struct ServerCommand: AsyncParsableCommand {
         static func lines(_ listing: GatewayListing) -> [String] {
             listing.gateways.map { g in
                 let refused = g.refused.map { "  refused: \($0)" } ?? ""
-                return "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
+                return
+                    "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
             }
         }
     }
@@ -154,7 +163,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new random bearer token and print it with its SHA-256 (put the hash in the server config).")
+            abstract:
+                "Make a new random bearer token and print it with its SHA-256 (put the hash in the server config).")
 
         func run() throws {
             var bytes = [UInt8](repeating: 0, count: 24)
@@ -171,7 +181,10 @@ struct ServerCommand: AsyncParsableCommand {
 /// Without `--url` or `--config` the commands ask `http://127.0.0.1:8080` and say so on stderr, so a wrong guess is
 /// visible; a server that does not answer fails within 3 seconds with one line naming the URL.
 struct ServerClientOptions: ParsableArguments {
-    @Option(help: "The server's base URL (default: from --config, else http://127.0.0.1:8080, which is then named on stderr).")
+    @Option(
+        help:
+            "The server's base URL (default: from --config, else http://127.0.0.1:8080, which is then named on stderr)."
+    )
     var url: String?
     @Option(help: "Server configuration file to take the URL from.")
     var config: String?

@@ -4,7 +4,7 @@ import Gateway
 import OccupantCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `occupant store-crash-loop` (hidden, for the crash test): installs bundles into a model store without end, so a

@@ -35,17 +35,24 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Feature groups to search: raw, levels, trends, context, time (default: all).") var features: String?
     @Flag(help: "Report each feature group's effect on the validation metric.") var ablation = false
     @Option(help: "Output bundle (.occmodel).") var out: String
-    @Option(help: "Private key from `occupant keys generate` (without one the bundle is unsigned).") var signingKey: String?
+    @Option(help: "Private key from `occupant keys generate` (without one the bundle is unsigned).") var signingKey:
+        String?
     @Option(help: "Model id.") var modelId: String = "occupancy"
-    @Option(name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id.")
+    @Option(
+        name: .customLong("model-version"), help: "The model's version, increasing with every release of this model id."
+    )
     var version: Int = 1
     @Option(help: "Threads (trials run side by side).") var workers: Int = 2
     @Option(help: "Day-blocked cross-validation folds (at most one per day with labels).") var folds: Int = 7
     @Flag(
         inversion: .prefixedNo,
-        help: "Keep trees monotone in each activity level (latest value, window mean/min/max), in the direction it correlates with occupancy.")
+        help:
+            "Keep trees monotone in each activity level (latest value, window mean/min/max), in the direction it correlates with occupancy."
+    )
     var monotone = true
-    @Option(help: ArgumentHelp("Model selection: best-auc or one-se (the simplest within one standard error).", visibility: .hidden))
+    @Option(
+        help: ArgumentHelp(
+            "Model selection: best-auc or one-se (the simplest within one standard error).", visibility: .hidden))
     var selection: String = Search.SelectionRule.bestAUC.rawValue
 
     func validate() throws {
@@ -54,37 +61,43 @@ struct TrainCommand: ParsableCommand {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if folds < 2 { throw ValidationError("--folds must be at least 2") }
         if Search.SelectionRule(rawValue: selection) == nil {
-            throw ValidationError("--selection must be one of: \(Search.SelectionRule.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--selection must be one of: \(Search.SelectionRule.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
     func run() throws {
         let beats = try reporting { () throws -> Bool in
             try checkOutputFolder(out)
-            let table = try TableReader.load(path: data, columns: .init(time: time, label: label, channels: list(channels)))
+            let table = try TableReader.load(
+                path: data, columns: .init(time: time, label: label, channels: list(channels)))
             let key = try signingKey.map { try SigningKeys.readPrivateKey(path: $0) }
             let bar = ProgressBar(enabled: isatty(2) != 0)
             let options = Trainer.Options(
-                trials: trials, seed: seed, folds: folds, featureGroups: list(features), ablation: ablation, workers: workers,
+                trials: trials, seed: seed, folds: folds, featureGroups: list(features), ablation: ablation,
+                workers: workers,
                 modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!,
                 monotone: monotone)
             let result = try Trainer.train(table, options: options, progress: bar.update)
             bar.finish()
-            let bytes = key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()
+            let bytes =
+                key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
                 throw OccupantError(.io, "cannot write \(out)")
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             if let json = try? encoder.encode(result.report) {
                 _ = FileManager.default.createFile(atPath: out + ".report.json", contents: json)
             }
             print(result.report.summary)
-            print("wrote \(out): \(result.bundle.manifest.modelID)@\(result.bundle.manifest.version), "
-                + "\(result.bundle.model.kindDescription), \(bytes.count) bytes, "
-                + (key.map { "signed by \($0.keyID)" } ?? "UNSIGNED (gateways refuse it; pass --signing-key)")
-                + "; report in \(out).report.json")
+            print(
+                "wrote \(out): \(result.bundle.manifest.modelID)@\(result.bundle.manifest.version), "
+                    + "\(result.bundle.model.kindDescription), \(bytes.count) bytes, "
+                    + (key.map { "signed by \($0.keyID)" } ?? "UNSIGNED (gateways refuse it; pass --signing-key)")
+                    + "; report in \(out).report.json")
             return result.report.beatsBaseline
         }
         if !beats { throw ExitCode(ExitStatus.noBetterModel) }

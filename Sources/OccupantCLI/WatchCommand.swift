@@ -46,7 +46,8 @@ struct WatchCommand: AsyncParsableCommand {
         return [
             topics.occupancy, topics.status, topics.modelStatus,
             GatewayTopics.discoveryFilter(
-                discoveryPrefix: topics.discoveryPrefix, component: "binary_sensor", object: "occupancy", gatewayID: gatewayID),
+                discoveryPrefix: topics.discoveryPrefix, component: "binary_sensor", object: "occupancy",
+                gatewayID: gatewayID),
         ]
     }
 
@@ -54,17 +55,21 @@ struct WatchCommand: AsyncParsableCommand {
         let (host, port) = parseEndpoint(broker)!
         let client: MosquittoClient
         do {
-            client = try MosquittoClient(options: MQTTOptions(host: host, port: port, clientID: "occupant-watch-\(getpid())"))
+            client = try MosquittoClient(
+                options: MQTTOptions(host: host, port: port, clientID: "occupant-watch-\(getpid())"))
             try client.start()
         } catch {
             throw report(error)
         }
         let state = WatchState()
-        let timeout = connectTimeout, endpoint = broker
+        let timeout = connectTimeout
+        let endpoint = broker
         let watchdog = Task {
             try await Task.sleep(for: .seconds(timeout))
             let gaveUp = state.withLock { s in
-                if !s.connected { s.failure = "cannot reach the MQTT broker at \(endpoint) within \(formatSeconds(timeout))" }
+                if !s.connected {
+                    s.failure = "cannot reach the MQTT broker at \(endpoint) within \(formatSeconds(timeout))"
+                }
                 return !s.connected
             }
             if gaveUp { client.stop() }
@@ -98,7 +103,9 @@ struct WatchCommand: AsyncParsableCommand {
                 state.withLock { $0.failure = "the MQTT broker at \(endpoint) refused the connection: \(reason)" }
                 client.stop()
             case .disconnected(let reason):
-                if state.withLock({ $0.connected }) { printError("lost the MQTT broker at \(endpoint): \(reason); reconnecting") }
+                if state.withLock({ $0.connected }) {
+                    printError("lost the MQTT broker at \(endpoint): \(reason); reconnecting")
+                }
             case .delivered:
                 break
             }
@@ -144,7 +151,9 @@ struct WatchCommand: AsyncParsableCommand {
             if let stale = d.stale { line += "  (\(stale))" }
             return line
         }
-        if message.topic.hasPrefix(GatewayTopics.defaultDiscoveryPrefix + "/") { return "Home Assistant discovery: \(message.topic)" }
+        if message.topic.hasPrefix(GatewayTopics.defaultDiscoveryPrefix + "/") {
+            return "Home Assistant discovery: \(message.topic)"
+        }
         return "\(message.topic): \(message.text)"
     }
 }

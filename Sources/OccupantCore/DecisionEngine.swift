@@ -22,7 +22,9 @@ public struct DecisionEngine: Sendable {
     }
 
     /// Swaps the scorer (a new model), keeping the current debounced state so the room does not flicker.
-    public mutating func replace(scorer: any OccupancyScorer, hysteresis newHysteresis: Hysteresis? = nil, note: String? = nil) {
+    public mutating func replace(
+        scorer: any OccupancyScorer, hysteresis newHysteresis: Hysteresis? = nil, note: String? = nil
+    ) {
         self.scorer = scorer
         self.note = note
         if let newHysteresis {

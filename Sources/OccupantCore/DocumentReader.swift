@@ -1,9 +1,9 @@
 import Yams
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Reads a YAML document strictly: unknown keys, wrong types and out-of-range values are collected as issues,
@@ -165,7 +165,9 @@ public struct Field {
     public func double(in range: ClosedRange<Double>) -> Double? {
         guard let value = double() else { return nil }
         guard range.contains(value) else {
-            report("\(formatNumber(value)) is out of range \(formatNumber(range.lowerBound))…\(formatNumber(range.upperBound))")
+            report(
+                "\(formatNumber(value)) is out of range \(formatNumber(range.lowerBound))…\(formatNumber(range.upperBound))"
+            )
             return nil
         }
         return value
@@ -261,7 +263,8 @@ public struct FieldMap {
 
     public func required(_ key: String) -> Field? {
         if let field = fields[key] { return field }
-        owner.reader?.report(owner.path.isEmpty ? key : "\(owner.path).\(key)", owner.node, "missing required key '\(key)'")
+        owner.reader?.report(
+            owner.path.isEmpty ? key : "\(owner.path).\(key)", owner.node, "missing required key '\(key)'")
         return nil
     }
 
@@ -315,7 +318,8 @@ private func suggestion(_ key: String, _ allowed: [String]) -> String {
 }
 
 private func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var previous = Array(0...b.count)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The clock seam. Windows, hysteresis and timestamps all read this clock, so a simulated day can run faster than real time.

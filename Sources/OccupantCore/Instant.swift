@@ -23,7 +23,8 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let minute = (millisOfDay / 60_000) % 60
         let second = (millisOfDay / 1000) % 60
         let millis = millisOfDay % 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millis, 3))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millis, 3))Z"
     }
 
     public var description: String { iso8601 }
@@ -62,10 +63,14 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             index += 1
             return true
         }
-        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2) else { return nil }
+        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2) else {
+            return nil
+        }
         guard (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var hour = 0, minute = 0, second = 0.0
-        if index < bytes.count, bytes[index] == 84 || bytes[index] == 32 {  // 'T' or ' '
+        var hour = 0
+        var minute = 0
+        var second = 0.0
+        if index < bytes.count, bytes[index] == 84 || bytes[index] == 32 { // 'T' or ' '
             index += 1
             guard let h = number(2), expect(58), let m = number(2) else { return nil }
             hour = h
@@ -89,9 +94,9 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
         var offsetSeconds = 0
         if index < bytes.count {
-            if bytes[index] == 90 {  // Z
+            if bytes[index] == 90 { // Z
                 index += 1
-            } else if bytes[index] == 43 || bytes[index] == 45 {  // + or -
+            } else if bytes[index] == 43 || bytes[index] == 45 { // + or -
                 let sign = bytes[index] == 43 ? 1 : -1
                 index += 1
                 guard let oh = number(2) else { return nil }

@@ -51,7 +51,10 @@ public struct Reading: Sendable, Equatable {
     public var raw: [UInt8]
     public var health: ChannelHealth
 
-    public init(channel: String, value: ChannelValue?, unavailable: String? = nil, raw: [UInt8] = [], health: ChannelHealth = .ok) {
+    public init(
+        channel: String, value: ChannelValue?, unavailable: String? = nil, raw: [UInt8] = [],
+        health: ChannelHealth = .ok
+    ) {
         self.channel = channel
         self.value = value
         self.unavailable = unavailable

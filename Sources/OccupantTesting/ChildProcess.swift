@@ -56,7 +56,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs to completion and returns (status, stdout, stderr).
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) async throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60)
+        async throws -> (status: Int32, stdout: String, stderr: String)
+    {
         let child = try ChildProcess(arguments, environment: environment)
         let status = try await child.wait(timeout: timeout)
         return (status, child.stdout, child.stderr)

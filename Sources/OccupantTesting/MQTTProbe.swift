@@ -9,8 +9,11 @@ public final class MQTTProbe: Sendable {
     private let connected = Locked(false)
     private let task: Task<Void, Never>
 
-    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))") async throws {
-        let client = try MosquittoClient(options: MQTTOptions(host: "127.0.0.1", port: port, clientID: clientID, reconnectMin: 1, reconnectMax: 1))
+    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))")
+        async throws
+    {
+        let client = try MosquittoClient(
+            options: MQTTOptions(host: "127.0.0.1", port: port, clientID: clientID, reconnectMin: 1, reconnectMax: 1))
         self.client = client
         let received = self.received
         let connected = self.connected
@@ -91,5 +94,7 @@ public func jsonObject(_ message: MQTTMessage) -> [String: Any]? {
 public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     public init(_ value: Value) { mutex = Mutex(value) }
-    public func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> R { try mutex.withLock(body) }
+    public func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> R {
+        try mutex.withLock(body)
+    }
 }

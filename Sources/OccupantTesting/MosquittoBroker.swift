@@ -25,7 +25,8 @@ public final class MosquittoBroker: @unchecked Sendable {
     public init(port: Int? = nil, tls: TLS? = nil) async throws {
         self.port = try port ?? freeLoopbackPort()
         self.tls = tls
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-mosquitto-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "occupant-mosquitto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start()
     }
@@ -56,7 +57,10 @@ public final class MosquittoBroker: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if canConnect(port: port) { return }
-            if !p.isRunning { throw HarnessError("mosquitto exited at start (status \(p.terminationStatus)); see \(directory.path)/mosquitto.log") }
+            if !p.isRunning {
+                throw HarnessError(
+                    "mosquitto exited at start (status \(p.terminationStatus)); see \(directory.path)/mosquitto.log")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("mosquitto did not accept connections on port \(port) within 10 s")
@@ -89,7 +93,9 @@ public func freeLoopbackPort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw HarnessError("bind() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -105,7 +111,9 @@ public func canConnect(port: Int) -> Bool {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = UInt16(port).bigEndian
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }
 

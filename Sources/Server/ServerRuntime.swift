@@ -25,7 +25,8 @@ public struct ServerRuntime: Sendable {
         do throws(OccupantError) {
             try LocalFileSystem().makeDirectories(config.stateDirectory)
         } catch {
-            throw OccupantError(.io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
+            throw OccupantError(
+                .io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
         }
         store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
@@ -39,7 +40,8 @@ public struct ServerRuntime: Sendable {
         }
         mqtt = try ServerMQTT(config: config, store: store, logger: logger.with(label: "mqtt"), clock: clock)
         registry = ModelRegistry(
-            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt, logger: logger.with(label: "registry"),
+            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt,
+            logger: logger.with(label: "registry"),
             clock: clock)
         mqtt.attach(registry)
 
@@ -56,7 +58,8 @@ public struct ServerRuntime: Sendable {
         if let cert = config.http.certFile, let key = config.http.keyFile {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                let tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 server = try .tls(.http1(), tlsConfiguration: tls)
             } catch {
                 throw OccupantError(.configuration, "http.tls: \(error)")
@@ -66,7 +69,8 @@ public struct ServerRuntime: Sendable {
         }
         let app = Application(
             router: routes.router(), server: server,
-            configuration: .init(address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server"),
+            configuration: .init(
+                address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server"),
             onServerRunning: onRunning, logger: httpLogger)
         services = [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
     }
@@ -85,4 +89,3 @@ struct RetrainScheduler: Service {
         }
     }
 }
-

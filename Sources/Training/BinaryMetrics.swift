@@ -17,7 +17,10 @@ public struct BinaryMetrics: Codable, Sendable, Equatable {
     /// Scores `decisions` (already thresholded) and `scores` (for the AUC) against `labels`.
     public init(decisions: [Bool], scores: [Double], labels: [UInt8]) {
         precondition(decisions.count == labels.count && scores.count == labels.count, "one decision per label")
-        var tp = 0, fp = 0, tn = 0, fn = 0
+        var tp = 0
+        var fp = 0
+        var tn = 0
+        var fn = 0
         for (d, y) in zip(decisions, labels) {
             switch (d, y == 1) {
             case (true, true): tp += 1

@@ -52,7 +52,8 @@ public struct BinnedMatrix: Sendable {
 
     /// The number of edges ≤ v: the bin of `v`.
     static func bin(_ v: Float, _ edges: [Float]) -> Int {
-        var lo = 0, hi = edges.count
+        var lo = 0
+        var hi = edges.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if edges[mid] <= v { lo = mid + 1 } else { hi = mid }
@@ -69,7 +70,9 @@ public struct BinnedMatrix: Sendable {
         var distinct: [Float] = []
         var counts: [Int] = []
         for v in values {
-            if let last = distinct.last, last == v { counts[counts.count - 1] += 1 } else {
+            if let last = distinct.last, last == v {
+                counts[counts.count - 1] += 1
+            } else {
                 distinct.append(v)
                 counts.append(1)
             }

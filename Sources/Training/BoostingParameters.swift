@@ -28,8 +28,10 @@ public struct BoostingParameters: Codable, Sendable, Equatable, CustomStringConv
         monotone: Bool? = nil
     ) {
         precondition(trees >= 1 && maxDepth >= 1 && maxDepth <= 16, "trees ≥ 1, depth 1…16")
-        precondition(learningRate > 0 && l2 >= 0 && minChildWeight >= 0, "learning rate > 0, l2 and min child weight ≥ 0")
-        precondition(rowSubsample > 0 && rowSubsample <= 1 && columnSubsample > 0 && columnSubsample <= 1, "subsample in (0, 1]")
+        precondition(
+            learningRate > 0 && l2 >= 0 && minChildWeight >= 0, "learning rate > 0, l2 and min child weight ≥ 0")
+        precondition(
+            rowSubsample > 0 && rowSubsample <= 1 && columnSubsample > 0 && columnSubsample <= 1, "subsample in (0, 1]")
         self.trees = trees
         self.learningRate = learningRate
         self.maxDepth = maxDepth

@@ -29,7 +29,9 @@ public struct FeatureSpace: Sendable {
             let short = min(FeaturePipeline.maximumWindow, max(10, (5 * step).rounded()))
             let long = min(FeaturePipeline.maximumWindow, max(60, (30 * step).rounded()))
             groups.append(.levels(channels: numeric, windows: [short, long]))
-            groups.append(.trends(channels: numeric, windows: [min(FeaturePipeline.maximumWindow, max(600, (10 * step).rounded()))]))
+            groups.append(
+                .trends(
+                    channels: numeric, windows: [min(FeaturePipeline.maximumWindow, max(600, (10 * step).rounded()))]))
         }
         let rows = table.featureRows
         for channel in table.channels where table.categoricalChannels.contains(channel) {
@@ -41,11 +43,16 @@ public struct FeatureSpace: Sendable {
 
     /// Keeps the groups named in `names` (`raw`, `levels`, `trends`, `context` or `context:<channel>`, `time`).
     public static func select(_ groups: [FeatureGroup], names: [String]) throws(OccupantError) -> [FeatureGroup] {
-        for name in names where !groups.contains(where: { $0.name == name || (name == "context" && $0.name.hasPrefix("context:")) }) {
+        for name in names
+        where !groups.contains(where: { $0.name == name || (name == "context" && $0.name.hasPrefix("context:")) }) {
             throw OccupantError(
-                .usage, "--features: no group '\(name)' for this data (available: \(groups.map(\.name).joined(separator: ", ")))")
+                .usage,
+                "--features: no group '\(name)' for this data (available: \(groups.map(\.name).joined(separator: ", ")))"
+            )
         }
-        return groups.filter { g in names.contains(g.name) || (names.contains("context") && g.name.hasPrefix("context:")) }
+        return groups.filter { g in
+            names.contains(g.name) || (names.contains("context") && g.name.hasPrefix("context:"))
+        }
     }
 
     public init(table: LabelledTable, groups: [FeatureGroup]) throws(OccupantError) {
@@ -72,7 +79,12 @@ public struct FeatureSpace: Sendable {
     /// Pearson correlation of `x` with the 0/1 labels over the labelled rows where `x` is a number (0 when
     /// undefined).
     static func correlation(_ x: [Double], _ labels: [UInt8?]) -> Double {
-        var n = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+        var n = 0.0
+        var sx = 0.0
+        var sy = 0.0
+        var sxx = 0.0
+        var syy = 0.0
+        var sxy = 0.0
         for (v, label) in zip(x, labels) {
             guard let label, !v.isNaN else { continue }
             let y = Double(label)
@@ -84,7 +96,9 @@ public struct FeatureSpace: Sendable {
             sxy += v * y
         }
         guard n > 1 else { return 0 }
-        let cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n
+        let cov = sxy - sx * sy / n
+        let vx = sxx - sx * sx / n
+        let vy = syy - sy * sy / n
         guard vx > 0, vy > 0 else { return 0 }
         return cov / (vx * vy).squareRoot()
     }

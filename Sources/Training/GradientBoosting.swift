@@ -104,7 +104,8 @@ public enum GradientBoosting {
     /// picks its columns); once the partitions scatter a node's rows, reading a row's bins from one cache line
     /// instead of one per feature is what keeps the histograms fast on large tables.
     static func rowMajorBins(_ matrix: BinnedMatrix, features: [Int]) -> [UInt8] {
-        let n = matrix.rowCount, width = features.count
+        let n = matrix.rowCount
+        let width = features.count
         var out = [UInt8](repeating: 0, count: n * width)
         out.withUnsafeMutableBufferPointer { out in
             matrix.bins.withUnsafeBufferPointer { bins in
@@ -129,8 +130,12 @@ public enum GradientBoosting {
     static func layOut(
         _ trees: [GrownTree], base: Double, matrix: BinnedMatrix, features: [Int]
     ) throws(OccupantError) -> TreeEnsemble {
-        var treeStart: [Int32] = [], splitFeature: [Int32] = [], value: [Double] = []
-        var left: [Int32] = [], right: [Int32] = [], flags: [UInt8] = []
+        var treeStart: [Int32] = []
+        var splitFeature: [Int32] = []
+        var value: [Double] = []
+        var left: [Int32] = []
+        var right: [Int32] = []
+        var flags: [UInt8] = []
         for tree in trees {
             let offset = Int32(splitFeature.count)
             treeStart.append(offset)
@@ -160,7 +165,7 @@ public enum GradientBoosting {
 /// default side.
 struct GrownTree: Sendable {
     struct Node: Sendable {
-        var feature = -1  // position in the fit's features; -1 = leaf
+        var feature = -1 // position in the fit's features; -1 = leaf
         var bin = 0
         var defaultLeft = false
         var left = 0

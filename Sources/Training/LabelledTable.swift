@@ -43,9 +43,11 @@ public struct LabelledTable: Sendable {
     /// The rows as gateway samples (one reading per channel with a value).
     public var samples: [Sample] {
         (0..<count).map { r in
-            Sample(at: times[r], readings: channels.enumerated().map { c, name in
-                Reading(channel: name, value: values[r][c])
-            })
+            Sample(
+                at: times[r],
+                readings: channels.enumerated().map { c, name in
+                    Reading(channel: name, value: values[r][c])
+                })
         }
     }
 

@@ -40,15 +40,19 @@ public enum LogisticRegression {
         }
         let m = Double(usable.count)
         // Standardise.
-        var mean = [Double](repeating: 0, count: d), scale = [Double](repeating: 1, count: d)
+        var mean = [Double](repeating: 0, count: d)
+        var scale = [Double](repeating: 1, count: d)
         for f in 0..<d {
             var s = 0.0
             for r in usable { s += columns[f][r] }
             mean[f] = s / m
             var v = 0.0
-            for r in usable { let x = columns[f][r] - mean[f]; v += x * x }
+            for r in usable {
+                let x = columns[f][r] - mean[f]
+                v += x * x
+            }
             let sd = (v / m).squareRoot()
-            scale[f] = sd > 1e-12 ? sd : 0  // constant feature: coefficient 0
+            scale[f] = sd > 1e-12 ? sd : 0 // constant feature: coefficient 0
         }
         // Row-major standardised design with a leading 1 for the intercept.
         let width = d + 1

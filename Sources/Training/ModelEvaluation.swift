@@ -41,7 +41,9 @@ public enum ModelEvaluation {
 
     /// The static rule written into the manifest by `occupant train` (`…; baseline rule: Light >= 365.125; …`).
     public static func recordedBaseline(_ manifest: BundleManifest) -> StaticRuleBaseline? {
-        guard let source = manifest.provenance?.source, let range = source.range(of: "baseline rule: ") else { return nil }
+        guard let source = manifest.provenance?.source, let range = source.range(of: "baseline rule: ") else {
+            return nil
+        }
         let rest = source[range.upperBound...]
         let text = rest.split(separator: ";", maxSplits: 1).first.map(String.init) ?? String(rest)
         return StaticRuleBaseline(rule: text)
@@ -57,7 +59,8 @@ public enum ModelEvaluation {
     ) throws(OccupantError) -> (report: Report, probabilities: [Double]) {
         let missing = bundle.manifest.features.channels.filter { !table.channels.contains($0) }
         guard missing.isEmpty else {
-            throw OccupantError(.data, "the data has no column for channel(s) \(missing.joined(separator: ", ")) the model reads")
+            throw OccupantError(
+                .data, "the data has no column for channel(s) \(missing.joined(separator: ", ")) the model reads")
         }
         let probabilities = try scores(bundle: bundle, table: table)
         let labelled = table.labels.indices.filter { table.labels[$0] != nil }

@@ -35,9 +35,9 @@ extension Search {
             candidates == 1 && best == chosen
                 ? "\(rule): #\(chosen) (mean fold accuracy \(short(100 * chosenMean))% ± \(short(100 * standardError)) pt)"
                 : best == chosen
-                ? "\(rule): the best trial (#\(best), mean fold accuracy \(short(100 * bestMean))%) is also the simplest within one SE"
-                : "\(rule): chose #\(chosen) (mean fold accuracy \(short(100 * chosenMean))%), the simplest of \(candidates) "
-                    + "trials within one SE of the best #\(best) (\(short(100 * bestMean))% ± \(short(100 * standardError)) pt)"
+                    ? "\(rule): the best trial (#\(best), mean fold accuracy \(short(100 * bestMean))%) is also the simplest within one SE"
+                    : "\(rule): chose #\(chosen) (mean fold accuracy \(short(100 * chosenMean))%), the simplest of \(candidates) "
+                        + "trials within one SE of the best #\(best) (\(short(100 * bestMean))% ± \(short(100 * standardError)) pt)"
         }
     }
 
@@ -88,7 +88,8 @@ extension Search {
         let floor = best.fold.mean - best.fold.standardError
         let within = scored.filter { $0.fold.mean >= floor }
         let chosen = within.min { a, b in
-            let ca = complexity(a.result.config), cb = complexity(b.result.config)
+            let ca = complexity(a.result.config)
+            let cb = complexity(b.result.config)
             if ca != cb { return ca.lexicographicallyPrecedes(cb) }
             if a.fold.mean != b.fold.mean { return a.fold.mean > b.fold.mean }
             return better(a.result, b.result)

@@ -124,7 +124,8 @@ public struct Search: Sendable {
             losses[i] = y == 1 ? -log(q) : -log(1 - q)
         }
         let foldAccuracy = ranges.map { range in
-            Double(range.filter { (probabilities[$0] >= threshold) == (ys[$0] == 1) }.count) / Double(max(range.count, 1))
+            Double(range.filter { (probabilities[$0] >= threshold) == (ys[$0] == 1) }.count)
+                / Double(max(range.count, 1))
         }
         let foldLogLoss = ranges.map { range in range.reduce(0) { $0 + losses[$1] } / Double(max(range.count, 1)) }
         let result = TrialResult(
@@ -146,7 +147,9 @@ public struct Search: Sendable {
         var rng = TrainingRandom(seed: seed)
         let base = groups.contains("raw") ? ["raw"] : groups
         var candidates: [TrialConfig] = [.logistic(.init(l2: 1e-4), groups: base)]
-        if trials > 1 { candidates.append(.trees(BoostingParameters(trees: 300, learningRate: 0.1, maxDepth: 4), groups: base)) }
+        if trials > 1 {
+            candidates.append(.trees(BoostingParameters(trees: 300, learningRate: 0.1, maxDepth: 4), groups: base))
+        }
         while candidates.count < trials {
             var config = TrialConfig.random(groups: groups, channels: table.channels, rng: &rng)
             if space.subset(config).columns.isEmpty { config.channels = nil }
@@ -199,7 +202,8 @@ public struct Search: Sendable {
                 let ranked = contenders.sorted { better(results[$0]!, results[$1]!) }
                 contenders = references + ranked.filter { !references.contains($0) }.prefix(keepCounts[rung - 1])
             }
-            let current = contenders, priors = outcomes
+            let current = contenders
+            let priors = outcomes
             let scored = parallelMap(current.count, workers: workers) { j in
                 let i = current[j]
                 let r = self.score(

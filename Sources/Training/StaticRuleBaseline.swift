@@ -46,13 +46,14 @@ public struct StaticRuleBaseline: Codable, Sendable, Equatable, CustomStringConv
             guard !pairs.isEmpty else { continue }
             pairs.sort { $0.0 < $1.0 }
             let positives = pairs.reduce(0) { $0 + Int($1.1) }
-            let missingRows = rows.count - pairs.count  // decided vacant either way; correct if labelled 0
+            let missingRows = rows.count - pairs.count // decided vacant either way; correct if labelled 0
             let missingNegatives = rows.reduce(0) { n, r in
                 n + (column[r].isNaN && table.labels[r] == 0 ? 1 : 0)
             }
             _ = missingRows
             // Walk thresholds from below the smallest value upward. `belowPositives` = positives under the cut.
-            var belowPositives = 0, belowCount = 0
+            var belowPositives = 0
+            var belowCount = 0
             var i = 0
             func consider(_ threshold: Double) {
                 let abovePositives = positives - belowPositives
@@ -61,7 +62,8 @@ public struct StaticRuleBaseline: Codable, Sendable, Equatable, CustomStringConv
                 // "≥ t" correct: positives above + negatives below; "< t": positives below + negatives above.
                 let upCorrect = abovePositives + belowNegatives + missingNegatives
                 let downCorrect = belowPositives + aboveNegatives + missingNegatives
-                for (correct, above) in [(upCorrect, true), (downCorrect, false)] where correct > (best?.correct ?? -1) {
+                for (correct, above) in [(upCorrect, true), (downCorrect, false)] where correct > (best?.correct ?? -1)
+                {
                     best = (correct, StaticRuleBaseline(channel: channel, above: above, threshold: threshold))
                 }
             }

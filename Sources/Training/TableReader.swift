@@ -32,7 +32,9 @@ public enum TableReader {
     }
 
     /// Parses CSV or NDJSON text; errors name the line.
-    public static func parse(_ text: String, name: String = "data", columns: Columns) throws(OccupantError) -> LabelledTable {
+    public static func parse(_ text: String, name: String = "data", columns: Columns) throws(OccupantError)
+        -> LabelledTable
+    {
         let first = text.first(where: { !$0.isWhitespace })
         let records = first == "{" ? try ndjsonRecords(text, name: name) : try csvRecords(text, name: name)
         return try build(records.header, records.rows, name: name, columns: columns)
@@ -48,21 +50,26 @@ public enum TableReader {
     }
 
     static func csvRecords(_ text: String, name: String) throws(OccupantError) -> Records {
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().makeIterator()
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+            .makeIterator()
         var headerLine: Substring?
         while let (_, line) = lines.next() {
-            if !line.trimmingCharacters(in: .whitespaces).isEmpty { headerLine = line; break }
+            if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                headerLine = line
+                break
+            }
         }
         guard let headerLine else { throw OccupantError(.data, "\(name): empty, expected a header row") }
         var header = splitCSV(headerLine)
-        if header.first == "" { header.removeFirst() }  // an unnamed index column named ""
+        if header.first == "" { header.removeFirst() } // an unnamed index column named ""
         var rows: [(Int, [Field?])] = []
         while let (index, line) = lines.next() {
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             var fields = splitCSV(line)
-            if fields.count == header.count + 1 { fields.removeFirst() }  // R's write.csv row id
+            if fields.count == header.count + 1 { fields.removeFirst() } // R's write.csv row id
             guard fields.count == header.count else {
-                throw OccupantError(.data, "\(name):\(index + 1): \(fields.count) fields, the header has \(header.count)")
+                throw OccupantError(
+                    .data, "\(name):\(index + 1): \(fields.count) fields, the header has \(header.count)")
             }
             rows.append((index + 1, fields.map { $0.isEmpty ? nil : Field.text($0) }))
         }
@@ -81,7 +88,12 @@ public enum TableReader {
             if quoted {
                 if c == "\"" {
                     if let next = iterator.next() {
-                        if next == "\"" { current.append("\"") } else { quoted = false; pending = next }
+                        if next == "\"" {
+                            current.append("\"")
+                        } else {
+                            quoted = false
+                            pending = next
+                        }
                     } else {
                         quoted = false
                     }
@@ -129,11 +141,17 @@ public enum TableReader {
         var field: Field?
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if c.decodeNil() { field = nil }
-            else if let b = try? c.decode(Bool.self) { field = .bool(b) }
-            else if let n = try? c.decode(Double.self) { field = .number(n) }
-            else if let s = try? c.decode(String.self) { field = .text(s) }
-            else { field = nil }
+            if c.decodeNil() {
+                field = nil
+            } else if let b = try? c.decode(Bool.self) {
+                field = .bool(b)
+            } else if let n = try? c.decode(Double.self) {
+                field = .number(n)
+            } else if let s = try? c.decode(String.self) {
+                field = .text(s)
+            } else {
+                field = nil
+            }
         }
     }
 
@@ -141,16 +159,19 @@ public enum TableReader {
         _ header: [String], _ rows: [(line: Int, fields: [Field?])], name: String, columns: Columns
     ) throws(OccupantError) -> LabelledTable {
         guard let timeIndex = header.firstIndex(of: columns.time) else {
-            throw OccupantError(.data, "\(name): no time column '\(columns.time)' (columns: \(header.joined(separator: ", ")))")
+            throw OccupantError(
+                .data, "\(name): no time column '\(columns.time)' (columns: \(header.joined(separator: ", ")))")
         }
         guard let labelIndex = header.firstIndex(of: columns.label) else {
-            throw OccupantError(.data, "\(name): no label column '\(columns.label)' (columns: \(header.joined(separator: ", ")))")
+            throw OccupantError(
+                .data, "\(name): no label column '\(columns.label)' (columns: \(header.joined(separator: ", ")))")
         }
         let channelNames = columns.channels ?? header.filter { $0 != columns.time && $0 != columns.label }
         var channelIndices: [Int] = []
         for channel in channelNames {
             guard let i = header.firstIndex(of: channel) else {
-                throw OccupantError(.data, "\(name): no channel column '\(channel)' (columns: \(header.joined(separator: ", ")))")
+                throw OccupantError(
+                    .data, "\(name): no channel column '\(channel)' (columns: \(header.joined(separator: ", ")))")
             }
             guard i != timeIndex, i != labelIndex else {
                 throw OccupantError(.usage, "'\(channel)' is the time or label column, not a channel")
@@ -178,16 +199,18 @@ public enum TableReader {
         values.reserveCapacity(rows.count)
         for row in rows {
             guard let time = parseTime(row.fields[timeIndex]) else {
-                throw OccupantError(.data, "\(name):\(row.line): \(columns.time) is not an ISO-8601 time or Unix seconds")
+                throw OccupantError(
+                    .data, "\(name):\(row.line): \(columns.time) is not an ISO-8601 time or Unix seconds")
             }
             times.append(time)
             guard let label = try parseLabel(row.fields[labelIndex]) else {
                 throw OccupantError(.data, "\(name):\(row.line): \(columns.label) is not 0/1, true/false or a count")
             }
             labels.append(label.value)
-            values.append(channelIndices.enumerated().map { k, i in
-                value(row.fields[i], categorical: categorical.contains(channelNames[k]))
-            })
+            values.append(
+                channelIndices.enumerated().map { k, i in
+                    value(row.fields[i], categorical: categorical.contains(channelNames[k]))
+                })
         }
         var table = LabelledTable(
             channels: channelNames, categoricalChannels: categorical, times: times, labels: labels, values: values)

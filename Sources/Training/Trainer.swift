@@ -27,7 +27,8 @@ public enum Trainer {
 
         public init(
             trials: Int = 250, seed: UInt64 = 1, folds: Int = 7, featureGroups: [String]? = nil, ablation: Bool = false,
-            workers: Int = 2, modelID: String = "occupancy", version: Int = 1, selection: Search.SelectionRule = .bestAUC,
+            workers: Int = 2, modelID: String = "occupancy", version: Int = 1,
+            selection: Search.SelectionRule = .bestAUC,
             monotone: Bool = true
         ) {
             self.monotone = monotone
@@ -54,7 +55,9 @@ public enum Trainer {
         let labelled = table.labelledCount
         guard labelled >= minimumRows else {
             throw OccupantError(
-                .data, "\(labelled) labelled rows; training needs at least \(minimumRows) (add \(minimumRows - labelled) more)")
+                .data,
+                "\(labelled) labelled rows; training needs at least \(minimumRows) (add \(minimumRows - labelled) more)"
+            )
         }
         let occupied = table.labels.reduce(0) { $0 + Int($1 ?? 0) }
         if occupied == 0 || occupied == labelled {
@@ -77,12 +80,16 @@ public enum Trainer {
         let search = try Search(table: table, space: space, folds: options.folds)
         let names = groups.map(\.name)
         let results = search.run(
-            trials: options.trials, seed: options.seed, groups: names, workers: options.workers, monotone: options.monotone,
+            trials: options.trials, seed: options.seed, groups: names, workers: options.workers,
+            monotone: options.monotone,
             progress: progress)
         let selection = search.select(results, rule: options.selection)
         let best = results.first { $0.index == selection.chosen }!
         var ablation: [TrainingReport.Ablation]? = nil
-        if options.ablation { ablation = runAblation(search, best: best, groups: names, seed: best.seed ?? options.seed, workers: options.workers) }
+        if options.ablation {
+            ablation = runAblation(
+                search, best: best, groups: names, seed: best.seed ?? options.seed, workers: options.workers)
+        }
         let searchSeconds = seconds(clock.now - searchStart)
 
         // Final fit on every labelled row.
@@ -96,9 +103,12 @@ public enum Trainer {
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
         let validationMetrics = try outOfFold(search, config: best.config, seed: trialSeed, threshold: best.threshold)
-        var baselineDecisions: [Bool] = [], baselineScores: [Double] = [], baselineLabels: [UInt8] = []
+        var baselineDecisions: [Bool] = []
+        var baselineScores: [Double] = []
+        var baselineLabels: [UInt8] = []
         for fold in search.validation.folds {
-            guard let rule = StaticRuleBaseline.fit(table, rows: fold.train), let column = table.numbers(of: rule.channel)
+            guard let rule = StaticRuleBaseline.fit(table, rows: fold.train),
+                let column = table.numbers(of: rule.channel)
             else { continue }
             for r in fold.validation {
                 baselineDecisions.append(rule.decide(column[r]))
@@ -106,7 +116,8 @@ public enum Trainer {
                 baselineLabels.append(table.labels[r]!)
             }
         }
-        let baselineMetrics = BinaryMetrics(decisions: baselineDecisions, scores: baselineScores, labels: baselineLabels)
+        let baselineMetrics = BinaryMetrics(
+            decisions: baselineDecisions, scores: baselineScores, labels: baselineLabels)
         guard let rule = StaticRuleBaseline.fit(table, rows: labelled) else {
             throw OccupantError(.data, "no numeric channel to build the static-rule baseline from")
         }
@@ -118,13 +129,16 @@ public enum Trainer {
             source: source, dataFrom: table.times.first!.iso8601, dataTo: table.times.last!.iso8601, rows: table.count,
             labelledRows: labelled.count, occupiedRows: table.labels.reduce(0) { $0 + Int($1 ?? 0) },
             folds: search.validation.folds.map {
-                .init(from: $0.from.iso8601, to: $0.to.iso8601, trainRows: $0.train.count, validationRows: $0.validation.count)
+                .init(
+                    from: $0.from.iso8601, to: $0.to.iso8601, trainRows: $0.train.count,
+                    validationRows: $0.validation.count)
             },
             chosen: best.config, threshold: best.threshold, treeCount: treeCount, featureNames: schema.names,
             validation: validationMetrics, baseline: .init(rule: rule.description, validation: baselineMetrics),
             beatsBaseline: validationMetrics.accuracy > baselineMetrics.accuracy,
             trials: results.count, prunedTrials: results.filter(\.pruned).count, leaderboard: Array(results.prefix(10)),
-            ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds, seed: options.seed)
+            ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds,
+            seed: options.seed)
 
         let manifest = BundleManifest(
             modelID: options.modelID, version: options.version, created: Instant(seconds: realtimeSeconds()),
@@ -146,8 +160,11 @@ public enum Trainer {
     }
 
     /// Re-scores a configuration on every fold and returns its pooled metrics at `threshold`.
-    static func outOfFold(_ search: Search, config: TrialConfig, seed: UInt64, threshold: Double) throws(OccupantError) -> BinaryMetrics {
-        var probabilities: [Double] = [], labels: [UInt8] = []
+    static func outOfFold(_ search: Search, config: TrialConfig, seed: UInt64, threshold: Double) throws(OccupantError)
+        -> BinaryMetrics
+    {
+        var probabilities: [Double] = []
+        var labels: [UInt8] = []
         for (k, fold) in search.validation.folds.enumerated() {
             let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
             probabilities += outcome.probabilities
@@ -197,10 +214,16 @@ public enum Trainer {
         return columns.enumerated().map { i, c in
             let values = rows.map { space.columns[c][$0] }
             let present = values.filter { !$0.isNaN }.sorted()
-            let quantiles = present.isEmpty ? nil : ps.map { p in
-                BundleManifest.Quantile(p: p, value: present[min(present.count - 1, Int(p * Double(present.count)))])
-            }
-            return .init(name: schema.features[i].name, count: values.count, missing: values.count - present.count, quantiles: quantiles)
+            let quantiles =
+                present.isEmpty
+                ? nil
+                : ps.map { p in
+                    BundleManifest.Quantile(
+                        p: p, value: present[min(present.count - 1, Int(p * Double(present.count)))])
+                }
+            return .init(
+                name: schema.features[i].name, count: values.count, missing: values.count - present.count,
+                quantiles: quantiles)
         }
     }
 

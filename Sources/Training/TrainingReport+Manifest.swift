@@ -19,7 +19,8 @@ extension TrainingReport {
             baselineValidation: baseline.validation.manifestMetrics, beatsBaseline: beatsBaseline, folds: folds.count,
             trials: trials, prunedTrials: prunedTrials, selection: selection?.summary,
             ablation: ablation?.map {
-                .init(group: $0.group, change: $0.change, accuracyDelta: $0.accuracyDelta, logLossDelta: $0.logLossDelta)
+                .init(
+                    group: $0.group, change: $0.change, accuracyDelta: $0.accuracyDelta, logLossDelta: $0.logLossDelta)
             },
             searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds, seed: seed)
     }

@@ -73,7 +73,9 @@ public struct TrainingReport: Codable, Sendable {
         if let ablation, !ablation.isEmpty {
             lines.append("ablation (accuracy Δ, log-loss Δ vs the chosen configuration):")
             for a in ablation {
-                lines.append("  \(a.change == "removed" ? "-" : "+")\(a.group): \(short(100 * a.accuracyDelta)) pt, \(short(a.logLossDelta))")
+                lines.append(
+                    "  \(a.change == "removed" ? "-" : "+")\(a.group): \(short(100 * a.accuracyDelta)) pt, \(short(a.logLossDelta))"
+                )
             }
         }
         lines.append(

@@ -31,7 +31,7 @@ struct TreeGrower {
     }
 
     private struct Split {
-        var column: Int  // index into `columns`
+        var column: Int // index into `columns`
         var bin: Int
         var defaultLeft: Bool
         var gain: Double
@@ -47,12 +47,15 @@ struct TreeGrower {
     func grow(rows: inout [Int32]) -> GrownTree {
         var nodes = [GrownTree.Node()]
         var leafRanges: [GrownTree.LeafRange] = []
-        var g = 0.0, h = 0.0
+        var g = 0.0
+        var h = 0.0
         for r in rows {
             g += grad[Int(r)]
             h += hess[Int(r)]
         }
-        var level = [Pending(node: 0, start: 0, end: rows.count, g: g, h: h, histogram: histogram(rows, 0..<rows.count))]
+        var level = [
+            Pending(node: 0, start: 0, end: rows.count, g: g, h: h, histogram: histogram(rows, 0..<rows.count))
+        ]
         var depth = 0
         while !level.isEmpty {
             var next: [Pending] = []
@@ -64,7 +67,8 @@ struct TreeGrower {
                 }
                 let position = columns[split.column]
                 let mid = partition(&rows, pending.start..<pending.end, position: position, split: split)
-                let leftIndex = nodes.count, rightIndex = nodes.count + 1
+                let leftIndex = nodes.count
+                let rightIndex = nodes.count + 1
                 nodes.append(GrownTree.Node())
                 nodes.append(GrownTree.Node())
                 nodes[pending.node].feature = position
@@ -72,9 +76,11 @@ struct TreeGrower {
                 nodes[pending.node].defaultLeft = split.defaultLeft
                 nodes[pending.node].left = leftIndex
                 nodes[pending.node].right = rightIndex
-                let gRight = pending.g - split.gLeft, hRight = pending.h - split.hLeft
+                let gRight = pending.g - split.gLeft
+                let hRight = pending.h - split.hLeft
                 // The children's bounds: a constrained split keeps each side of the midpoint of their weights.
-                var leftBounds = (pending.lower, pending.upper), rightBounds = leftBounds
+                var leftBounds = (pending.lower, pending.upper)
+                var rightBounds = leftBounds
                 let direction = monotone.isEmpty ? 0 : monotone[position]
                 if direction != 0 {
                     let midpoint = (split.wLeft + split.wRight) / 2
@@ -139,7 +145,8 @@ struct TreeGrower {
                             columns.withUnsafeBufferPointer { columns in
                                 for i in range {
                                     let r = Int(rows[i])
-                                    let gr = g[r], hr = h[r]
+                                    let gr = g[r]
+                                    let hr = h[r]
                                     let row = bins.baseAddress! + r &* width
                                     for c in 0..<columns.count {
                                         let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
@@ -171,20 +178,24 @@ struct TreeGrower {
                 // Whether a split with these left sums keeps the column's order (always, when unconstrained).
                 func ordered(_ gl: Double, _ hl: Double) -> (Bool, Double, Double) {
                     guard direction != 0 else { return (true, 0, 0) }
-                    let wl = weight(gl, hl, node), wr = weight(node.g - gl, node.h - hl, node)
+                    let wl = weight(gl, hl, node)
+                    let wr = weight(node.g - gl, node.h - hl, node)
                     return (direction > 0 ? wl <= wr : wl >= wr, wl, wr)
                 }
                 let offset = c * Self.slots * 2
                 let missingSlot = offset + Int(BinnedMatrix.missingBin) * 2
-                let gMissing = hist[missingSlot], hMissing = hist[missingSlot + 1]
+                let gMissing = hist[missingSlot]
+                let hMissing = hist[missingSlot + 1]
                 let hasMissing = hMissing > 0
-                var gl = 0.0, hl = 0.0
+                var gl = 0.0
+                var hl = 0.0
                 for b in 0..<(binCount - 1) {
                     gl += hist[offset + b * 2]
                     hl += hist[offset + b * 2 + 1]
                     // Missing values right.
                     do {
-                        let hr = node.h - hl, gr = node.g - gl
+                        let hr = node.h - hl
+                        let gr = node.g - gl
                         if hl >= minChild, hr >= minChild {
                             let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
@@ -199,8 +210,10 @@ struct TreeGrower {
                     }
                     // Missing values left.
                     if hasMissing {
-                        let gl2 = gl + gMissing, hl2 = hl + hMissing
-                        let hr = node.h - hl2, gr = node.g - gl2
+                        let gl2 = gl + gMissing
+                        let hl2 = hl + hMissing
+                        let hr = node.h - hl2
+                        let gr = node.g - gl2
                         if hl2 >= minChild, hr >= minChild {
                             let gain = gl2 * gl2 / (hl2 + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
@@ -224,7 +237,8 @@ struct TreeGrower {
         let width = features.count
         return rows.withUnsafeMutableBufferPointer { rows in
             rowBins.withUnsafeBufferPointer { bins in
-                var i = range.lowerBound, j = range.upperBound - 1
+                var i = range.lowerBound
+                var j = range.upperBound - 1
                 func goesLeft(_ r: Int32) -> Bool {
                     let b = bins[Int(r) &* width &+ position]
                     return b == BinnedMatrix.missingBin ? split.defaultLeft : Int(b) <= split.bin

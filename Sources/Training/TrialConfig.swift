@@ -40,7 +40,8 @@ public struct TrialConfig: Codable, Sendable, Equatable, CustomStringConvertible
 
     /// A random configuration; `raw` is included most of the time, never an empty group set; half the time the
     /// features read a random subset of `channels` (at least one).
-    public static func random(groups available: [String], channels: [String], rng: inout TrainingRandom) -> TrialConfig {
+    public static func random(groups available: [String], channels: [String], rng: inout TrainingRandom) -> TrialConfig
+    {
         var groups = available.filter { name in rng.unit() < (name == "raw" ? 0.85 : 0.4) }
         if groups.isEmpty { groups = [available[rng.integer(0, available.count - 1)]] }
         var reads: [String]? = nil

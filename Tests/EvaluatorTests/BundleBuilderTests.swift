@@ -22,12 +22,16 @@ struct BundleBuilderTests {
     }
 
     @Test func rawColumnsMakeASchemaInOrder() throws {
-        let schema = try BundleBuilder.schema(" co2, temperature ,,sound", loadFile: { _ throws(OccupantError) in
-            Issue.record("a column list is not a file")
-            return .raw(columns: [])
-        })
+        let schema = try BundleBuilder.schema(
+            " co2, temperature ,,sound",
+            loadFile: { _ throws(OccupantError) in
+                Issue.record("a column list is not a file")
+                return .raw(columns: [])
+            })
         #expect(schema.names == ["co2", "temperature", "sound"])
-        #expect(throws: OccupantError.self) { try BundleBuilder.schema(" , ", loadFile: { _ throws(OccupantError) in .raw(columns: []) }) }
+        #expect(throws: OccupantError.self) {
+            try BundleBuilder.schema(" , ", loadFile: { _ throws(OccupantError) in .raw(columns: []) })
+        }
     }
 
     @Test func syntheticRowsAreDeterministicAndSpanTheSplits() throws {
@@ -55,8 +59,12 @@ struct BundleBuilderTests {
         #expect(rows.count == 40)
         #expect(rows[3] == [-3, 3])
         let short = FeatureTable(columns: ["a", "b"], rows: [[1, 2]])
-        #expect(throws: OccupantError.self) { try BundleBuilder.goldenRows(from: short, schema: schema, name: "in.csv") }
+        #expect(throws: OccupantError.self) {
+            try BundleBuilder.goldenRows(from: short, schema: schema, name: "in.csv")
+        }
         let missing = FeatureTable(columns: ["a"], rows: table.rows.map { [$0[0]] })
-        #expect(throws: OccupantError.self) { try BundleBuilder.goldenRows(from: missing, schema: schema, name: "in.csv") }
+        #expect(throws: OccupantError.self) {
+            try BundleBuilder.goldenRows(from: missing, schema: schema, name: "in.csv")
+        }
     }
 }

@@ -15,7 +15,8 @@ enum BundleFactory {
     static func bundle(case name: String, goldenCount: Int = 32, expires: Instant? = nil) throws -> ModelBundle {
         let imported = try Fixtures.importModel(name)
         let rows = Array(try Fixtures.inputs(name).rows.prefix(goldenCount))
-        return bundle(model: imported.model, names: imported.featureNames, rows: rows, expires: expires, source: imported.source)
+        return bundle(
+            model: imported.model, names: imported.featureNames, rows: rows, expires: expires, source: imported.source)
     }
 
     static func bundle(

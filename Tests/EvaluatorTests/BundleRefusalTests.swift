@@ -71,7 +71,7 @@ struct BundleRefusalTests {
         #expect(refusal(version) == .unsupportedFormatVersion)
         #expect(refusal(good + [0]) == .trailingData)
         var manifestTooLarge = good
-        manifestTooLarge.replaceSubrange(10..<14, with: [0, 0, 0x50, 0])  // 5 MiB
+        manifestTooLarge.replaceSubrange(10..<14, with: [0, 0, 0x50, 0]) // 5 MiB
         #expect(refusal(manifestTooLarge) == .tooLarge)
     }
 
@@ -79,7 +79,9 @@ struct BundleRefusalTests {
     func signatures() throws {
         #expect(refusal(BundleFactory.small().encodeUnsigned()) == .unsigned)
         let other = SigningKeys.generate()
-        #expect(refusal(BundleFactory.small().encode(signingKey: other, keyID: SigningKeys.keyID(for: other.publicKey))) == .untrustedKey)
+        #expect(
+            refusal(BundleFactory.small().encode(signingKey: other, keyID: SigningKeys.keyID(for: other.publicKey)))
+                == .untrustedKey)
         // Signed by another key but claiming ours.
         #expect(refusal(BundleFactory.small().encode(signingKey: other, keyID: BundleFactory.keyID)) == .badSignature)
     }
@@ -145,7 +147,10 @@ struct BundleRefusalTests {
         var bundle = BundleFactory.small()
         bundle.model = .trees(ensemble)
         let bytes = bundle.encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID)
-        #expect(throws: BundleError(.malformedBody, "body: tree ensemble: tree 0 node 0: category set 1e+300 does not exist (1 sets)")) {
+        #expect(
+            throws: BundleError(
+                .malformedBody, "body: tree ensemble: tree 0 node 0: category set 1e+300 does not exist (1 sets)")
+        ) {
             _ = try ModelBundle.decode(bytes)
         }
     }

@@ -31,14 +31,17 @@ struct BundleTests {
         let bytes = bundle.encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID)
         let json = try Data(contentsOf: Fixtures.directory.appendingPathComponent("bench-d6-100.model.json")).count
         let body = ModelBody.encode(bundle.model).count
-        print("bench-d6-100: bundle \(bytes.count) bytes (body \(body)), xgboost JSON \(json) bytes, ratio \(Double(bytes.count) / Double(json))")
+        print(
+            "bench-d6-100: bundle \(bytes.count) bytes (body \(body)), xgboost JSON \(json) bytes, ratio \(Double(bytes.count) / Double(json))"
+        )
         #expect(bytes.count * 5 <= json, "bundle \(bytes.count) bytes vs JSON \(json) bytes")
     }
 
     @Test("inspector summarises the bundle and prints the manifest")
     func inspector() throws {
         let bundle = try ModelBundle.decode(
-            try BundleFactory.bundle(case: "lgb-30-l15-categorical").encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID))
+            try BundleFactory.bundle(case: "lgb-30-l15-categorical").encode(
+                signingKey: BundleFactory.key, keyID: BundleFactory.keyID))
         let summary = BundleInspector.summary(bundle)
         #expect(summary.contains("test-model v3"))
         #expect(summary.contains("lightgbm trees: 30 trees"))
@@ -94,9 +97,16 @@ struct BundleTests {
     func fuzzSeeds() throws {
         let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["OCCUPANT_FUZZ_SEEDS"] ?? "")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var seeds: [(String, [UInt8])] = [("small", BundleFactory.small().encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID))]
+        var seeds: [(String, [UInt8])] = [
+            ("small", BundleFactory.small().encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID))
+        ]
         for name in ["xgb-d1-1", "lgb-1-l4", "lgb-30-l15-categorical", "logreg-6", "xgb-d3-20"] {
-            seeds.append((name, try BundleFactory.bundle(case: name).encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID)))
+            seeds.append(
+                (
+                    name,
+                    try BundleFactory.bundle(case: name).encode(
+                        signingKey: BundleFactory.key, keyID: BundleFactory.keyID)
+                ))
         }
         for (name, bytes) in seeds { try Data(bytes).write(to: dir.appendingPathComponent("\(name).occmodel")) }
     }

@@ -13,7 +13,8 @@ enum Fixtures {
         "xgb-d3-30-imbalanced", "bench-d6-100", "bench-d4-20",
     ]
     static let lightgbmCases = [
-        "lgb-1-l4", "lgb-20-l63", "lgb-100-l8", "lgb-50-l15-missing", "lgb-50-l15-zeromissing", "lgb-30-l15-categorical",
+        "lgb-1-l4", "lgb-20-l63", "lgb-100-l8", "lgb-50-l15-missing", "lgb-50-l15-zeromissing",
+        "lgb-30-l15-categorical",
     ]
     static let logisticCases = ["logreg-6"]
     static let allCases = xgboostCases + lightgbmCases + logisticCases

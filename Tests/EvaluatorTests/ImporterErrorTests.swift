@@ -34,19 +34,23 @@ struct ImporterErrorTests {
         let truncated = importError("xgb", String(text.prefix(text.count / 2)))
         #expect(truncated?.hasPrefix("edited.json: not valid JSON") == true, "\(truncated ?? "")")
 
-        let objective = importError("xgb", try edited("xgb-d3-20.model.json", "\"binary:logistic\"", "\"reg:squarederror\""))
+        let objective = importError(
+            "xgb", try edited("xgb-d3-20.model.json", "\"binary:logistic\"", "\"reg:squarederror\""))
         #expect(objective == "edited.json: objective is \"reg:squarederror\"; only binary:logistic is supported")
 
         let dart = importError("xgb", try edited("xgb-d3-20.model.json", "\"name\":\"gbtree\"", "\"name\":\"dart\""))
         #expect(dart?.contains("dart booster is not supported") == true)
-        let linear = importError("xgb", try edited("xgb-d3-20.model.json", "\"name\":\"gbtree\"", "\"name\":\"gblinear\""))
+        let linear = importError(
+            "xgb", try edited("xgb-d3-20.model.json", "\"name\":\"gbtree\"", "\"name\":\"gblinear\""))
         #expect(linear?.contains("gblinear booster is not supported") == true)
 
         let missing = importError("xgb", try edited("xgb-d1-1.model.json", "\"left_children\"", "\"left_kids\""))
         #expect(
-            missing == "edited.json: learner.gradient_booster.model.trees[0]: missing key \"left_children\"", "\(missing ?? "")")
+            missing == "edited.json: learner.gradient_booster.model.trees[0]: missing key \"left_children\"",
+            "\(missing ?? "")")
 
-        let outOfRange = importError("xgb", try edited("xgb-d1-1.model.json", "\"left_children\":[1,-1,-1]", "\"left_children\":[7,-1,-1]"))
+        let outOfRange = importError(
+            "xgb", try edited("xgb-d1-1.model.json", "\"left_children\":[1,-1,-1]", "\"left_children\":[7,-1,-1]"))
         #expect(outOfRange == "edited.json: trees[0] node 0: left_children 7 is outside 0..<3", "\(outOfRange ?? "")")
 
         // Node 1 becomes a split whose left child is node 0 (its parent): a cycle.
@@ -66,19 +70,23 @@ struct ImporterErrorTests {
         let truncated = importError("lgb", String(text.prefix(text.count / 5)))
         #expect(truncated == "edited.txt: truncated: no \"end of trees\" line", "\(truncated ?? "")")
 
-        let objective = importError("lgb", try edited("lgb-1-l4.model.txt", "objective=binary sigmoid:1", "objective=regression"))
+        let objective = importError(
+            "lgb", try edited("lgb-1-l4.model.txt", "objective=binary sigmoid:1", "objective=regression"))
         #expect(objective == "edited.txt: objective is \"regression\"; only binary is supported")
 
         let missing = importError("lgb", try edited("lgb-1-l4.model.txt", "leaf_value=", "leaf_values="))
         #expect(missing == "edited.txt: Tree=0: missing key \"leaf_value\"", "\(missing ?? "")")
 
-        let outOfRange = importError("lgb", try edited("lgb-1-l4.model.txt", "left_child=1 -1 -3", "left_child=1 -1 -9"))
-        #expect(outOfRange == "edited.txt: Tree=0: tree 0 node 2: left child 11 is outside 0..<7", "\(outOfRange ?? "")")
+        let outOfRange = importError(
+            "lgb", try edited("lgb-1-l4.model.txt", "left_child=1 -1 -3", "left_child=1 -1 -9"))
+        #expect(
+            outOfRange == "edited.txt: Tree=0: tree 0 node 2: left child 11 is outside 0..<7", "\(outOfRange ?? "")")
 
         let cycle = importError("lgb", try edited("lgb-1-l4.model.txt", "right_child=-2 2 -4", "right_child=-2 0 -4"))
         #expect(cycle?.contains("node 0 is reached twice") == true, "\(cycle ?? "")")
 
-        let badNumber = importError("lgb", try edited("lgb-1-l4.model.txt", "threshold=1.5855000019073489", "threshold=abc"))
+        let badNumber = importError(
+            "lgb", try edited("lgb-1-l4.model.txt", "threshold=1.5855000019073489", "threshold=abc"))
         #expect(badNumber == "edited.txt: Tree=0: threshold[0] \"abc\" is not a finite number", "\(badNumber ?? "")")
     }
 
@@ -94,9 +102,10 @@ struct ImporterErrorTests {
 
     @Test("importers report the feature names of the file")
     func featureNames() throws {
-        #expect(try Fixtures.importModel("bench-d6-100").featureNames == [
-            "sound_mean_60s", "sound_max_10s", "temperature_slope_600s", "hvac_heating", "tod_sin",
-        ])
+        #expect(
+            try Fixtures.importModel("bench-d6-100").featureNames == [
+                "sound_mean_60s", "sound_max_10s", "temperature_slope_600s", "hvac_heating", "tod_sin",
+            ])
         #expect(try Fixtures.importModel("lgb-30-l15-categorical").featureNames[3] == "f3_cat")
     }
 }

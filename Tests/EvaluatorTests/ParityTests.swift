@@ -18,7 +18,8 @@ struct ParityTests {
             worst = a.isNaN ? .infinity : abs(a - b)
             worstRow = row
         }
-        print("parity \(name): \(expected.count) rows, max |ours - expected| = \(worst) (row \(worstRow + 2) of the CSV)")
+        print(
+            "parity \(name): \(expected.count) rows, max |ours - expected| = \(worst) (row \(worstRow + 2) of the CSV)")
         #expect(worst <= 1e-6, "\(name): max abs error \(worst) at CSV line \(worstRow + 2)")
     }
 }

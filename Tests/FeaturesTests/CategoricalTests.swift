@@ -12,14 +12,15 @@ struct CategoricalTests {
 
     @Test("one-hot and time since change follow the latest valid value")
     func changes() throws {
-        #expect(schema.names == ["sound", "hvac_is_cooling", "hvac_is_heating", "hvac_is_standby", "hvac_since_change"])
+        #expect(
+            schema.names == ["sound", "hvac_is_cooling", "hvac_is_heating", "hvac_is_standby", "hvac_since_change"])
         var p = try FeaturePipeline(schema: schema)
         #expect(p.values.allSatisfy { $0.isNaN })
         p.update(at: Instant(seconds: 1000), values: ["sound": .number(12), "hvac": .category("STANDBY")])
         // No change seen yet: "steady for a long time" (the cap).
         #expect(p.values == [12, 0, 0, 1, 86_400])
         p.update(at: Instant(seconds: 1010), values: ["sound": nil, "hvac": .category("HEATING")])
-        #expect(p.values == [12, 0, 1, 0, 0])  // one failed read keeps the last sound value
+        #expect(p.values == [12, 0, 1, 0, 0]) // one failed read keeps the last sound value
         p.update(at: Instant(seconds: 1025), values: ["hvac": nil])
         #expect(p.values == [12, 0, 1, 0, 15])
         p.update(at: Instant(seconds: 1041), values: ["hvac": .category("HEATING")])
@@ -27,16 +28,18 @@ struct CategoricalTests {
         #expect(p.values[0].isNaN)
         #expect(Array(p.values[1...]) == [0, 1, 0, 31])
         p.update(at: Instant(seconds: 1080), values: [:])
-        #expect(p.values[1...].allSatisfy { $0.isNaN })  // hvac stale
+        #expect(p.values[1...].allSatisfy { $0.isNaN }) // hvac stale
         p.update(at: Instant(seconds: 1090), values: ["hvac": .category("HEATING")])
-        #expect(Array(p.values[1...]) == [0, 1, 0, 80])  // no change across the gap
+        #expect(Array(p.values[1...]) == [0, 1, 0, 80]) // no change across the gap
         p.update(at: Instant(seconds: 1100), values: ["hvac": .category("FAN")])
-        #expect(Array(p.values[1...]) == [0, 0, 0, 0])  // a category the model has no column for
+        #expect(Array(p.values[1...]) == [0, 0, 0, 0]) // a category the model has no column for
     }
 
     @Test("since-change is capped by the spec's window")
     func cap() throws {
-        let schema = FeatureSchema(features: [FeatureSpec(name: "c", transform: .sinceChange, channel: "hvac", window: 60)])
+        let schema = FeatureSchema(features: [
+            FeatureSpec(name: "c", transform: .sinceChange, channel: "hvac", window: 60)
+        ])
         var p = try FeaturePipeline(schema: schema)
         p.update(at: Instant(seconds: 0), values: ["hvac": .category("A")])
         #expect(p.values == [60])
@@ -51,7 +54,9 @@ struct CategoricalTests {
 
     @Test("numbers on a categorical channel one-hot by their value")
     func numericCategories() throws {
-        let schema = FeatureSchema(features: [FeatureSpec(name: "m2", transform: .oneHot, channel: "mode", category: "2")])
+        let schema = FeatureSchema(features: [
+            FeatureSpec(name: "m2", transform: .oneHot, channel: "mode", category: "2")
+        ])
         var p = try FeaturePipeline(schema: schema)
         p.update(at: Instant(seconds: 0), values: ["mode": .number(2)])
         #expect(p.values == [1])

@@ -7,9 +7,10 @@ import Testing
 struct LongStreamTests {
     @Test("a million samples: memory stays bounded and the running sums do not drift")
     func millionSamples() throws {
-        let schema = FeatureSchema(features: [.mean, .std, .slope, .max, .min, .delta].map { t in
-            FeatureSpec(name: t.rawValue, transform: t, channel: "x", window: 60)
-        })
+        let schema = FeatureSchema(
+            features: [.mean, .std, .slope, .max, .min, .delta].map { t in
+                FeatureSpec(name: t.rawValue, transform: t, channel: "x", window: 60)
+            })
         var p = try FeaturePipeline(schema: schema)
         var rng = SeededGenerator(seed: 42)
         var t = 1_780_000_000.0
@@ -24,7 +25,7 @@ struct LongStreamTests {
             if i >= total - 200 { tail.append((t, v)) }
         }
         let window = try #require(p.windowsForTesting.first)
-        #expect(window.storageCapacity <= 3 * 256)  // at most ~120 samples in 60 s, rounded up to a power of two
+        #expect(window.storageCapacity <= 3 * 256) // at most ~120 samples in 60 s, rounded up to a power of two
         #expect(window.rebuilds > 1000)
 
         let points = tail.filter { $0.t > t - 60 }

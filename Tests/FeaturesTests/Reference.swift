@@ -61,10 +61,12 @@ func recordedStream(seed: UInt64, count: Int, start: Double = 1_780_000_000) -> 
 /// The same rows as gateway samples.
 func samples(_ rows: [Row]) -> [Sample] {
     rows.map { time, values in
-        Sample(at: time, readings: values.keys.sorted().map { name in
-            let value = values[name] ?? nil
-            return Reading(channel: name, value: value, unavailable: value == nil ? "no acknowledge" : nil)
-        })
+        Sample(
+            at: time,
+            readings: values.keys.sorted().map { name in
+                let value = values[name] ?? nil
+                return Reading(channel: name, value: value, unavailable: value == nil ? "no acknowledge" : nil)
+            })
     }
 }
 
@@ -95,10 +97,11 @@ struct ReferenceFeatures {
                 state.last = (now, value)
                 changes[channel] = state
             }
-            out.append(schema.features.map { spec in
-                let channel = spec.channel ?? ""
-                return feature(spec: spec, numbers: numbers[channel] ?? [], change: changes[channel], now: now)
-            })
+            out.append(
+                schema.features.map { spec in
+                    let channel = spec.channel ?? ""
+                    return feature(spec: spec, numbers: numbers[channel] ?? [], change: changes[channel], now: now)
+                })
         }
         return out
     }
@@ -131,11 +134,13 @@ struct ReferenceFeatures {
             guard let change, let last = change.last, last.t > now - limits.staleness else { return (.nan, 0) }
             return (min(now - change.changedAt, spec.window ?? limits.sinceChangeCap), 1)
         case .timeOfDaySin, .timeOfDayCos, .dayOfWeek:
-            return (.nan, 0)  // checked separately at known instants
+            return (.nan, 0) // checked separately at known instants
         }
     }
 
-    private func windowed(_ transform: FeatureSpec.Transform, _ points: [(t: Double, v: Double)]) -> (value: Double, scale: Double) {
+    private func windowed(_ transform: FeatureSpec.Transform, _ points: [(t: Double, v: Double)]) -> (
+        value: Double, scale: Double
+    ) {
         guard !points.isEmpty else { return (.nan, 0) }
         let n = Double(points.count)
         let hi = points.map(\.v).max() ?? .nan

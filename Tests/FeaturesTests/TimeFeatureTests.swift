@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import OccupantCore
 import Testing
 
 @testable import Features
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Time features")
 struct TimeFeatureTests {
@@ -22,10 +23,10 @@ struct TimeFeatureTests {
     @Test(
         "known instants",
         arguments: [
-            Case(iso: "2026-11-23T00:00:00Z", sin: 0, cos: 1, dow: 0),  // a Monday
+            Case(iso: "2026-11-23T00:00:00Z", sin: 0, cos: 1, dow: 0), // a Monday
             Case(iso: "2026-11-24T06:00:00Z", sin: 1, cos: 0, dow: 1),
             Case(iso: "2026-11-25T12:00:00Z", sin: 0, cos: -1, dow: 2),
-            Case(iso: "2026-11-29T18:00:00Z", sin: -1, cos: 0, dow: 6),  // Sunday
+            Case(iso: "2026-11-29T18:00:00Z", sin: -1, cos: 0, dow: 6), // Sunday
             Case(iso: "1970-01-01T03:00:00Z", sin: 0.5.squareRoot(), cos: 0.5.squareRoot(), dow: 3),
             Case(iso: "2026-11-28T04:00:00Z", sin: 0.75.squareRoot(), cos: 0.5, dow: 5),
         ])

@@ -10,9 +10,10 @@ let windowedSchema: FeatureSchema = {
         specs.append(FeatureSpec(name: channel, transform: .raw, channel: channel))
         for window in [5.0, 60, 600] {
             for transform in [FeatureSpec.Transform.mean, .max, .min, .std, .delta, .slope] {
-                specs.append(FeatureSpec(
-                    name: FeatureGroup.windowedName(channel: channel, transform: transform, window: window),
-                    transform: transform, channel: channel, window: window))
+                specs.append(
+                    FeatureSpec(
+                        name: FeatureGroup.windowedName(channel: channel, transform: transform, window: window),
+                        transform: transform, channel: channel, window: window))
             }
         }
     }
@@ -25,7 +26,9 @@ func bitsEqual(_ a: [[Double]], _ b: [[Double]]) -> Bool {
 
 @Suite("Windowed transforms")
 struct WindowTransformTests {
-    @Test("match a naive recomputation on random streams with gaps and unavailable readings", arguments: [1, 2, 3] as [UInt64])
+    @Test(
+        "match a naive recomputation on random streams with gaps and unavailable readings",
+        arguments: [1, 2, 3] as [UInt64])
     func matchReference(seed: UInt64) throws {
         let rows = recordedStream(seed: seed, count: 3000)
         let reference = ReferenceFeatures(schema: windowedSchema, limits: .standard).rows(rows)
@@ -76,9 +79,10 @@ struct WindowTransformTests {
 
     @Test("a window with a single sample: std 0, delta and slope NaN")
     func singleSample() throws {
-        let schema = FeatureSchema(features: [.std, .delta, .slope, .mean].map { t in
-            FeatureSpec(name: t.rawValue, transform: t, channel: "x", window: 10)
-        })
+        let schema = FeatureSchema(
+            features: [.std, .delta, .slope, .mean].map { t in
+                FeatureSpec(name: t.rawValue, transform: t, channel: "x", window: 10)
+            })
         var p = try FeaturePipeline(schema: schema)
         p.update(at: Instant(seconds: 100), values: ["x": .number(3)])
         #expect(p.values[0] == 0)
@@ -96,7 +100,7 @@ struct WindowTransformTests {
         p.update(at: Instant(seconds: 5), values: ["x": .number(3)])
         #expect(p.values == [2])
         p.update(at: Instant(seconds: 10), values: ["x": nil])
-        #expect(p.values == [3])  // the sample at 0 is exactly one window old: out
+        #expect(p.values == [3]) // the sample at 0 is exactly one window old: out
         p.update(at: Instant(seconds: 15), values: [:])
         #expect(p.values[0].isNaN)
     }
@@ -108,7 +112,9 @@ struct WindowTransformTests {
             FeatureSpec(name: "k", transform: .slope, channel: "x", window: 10),
         ])
         var p = try FeaturePipeline(schema: schema)
-        for i in 0..<100 { p.update(at: Instant(seconds: Double(i)), values: ["x": .number(i < 50 ? Double(i) * 0.37 : 21.3)]) }
+        for i in 0..<100 {
+            p.update(at: Instant(seconds: Double(i)), values: ["x": .number(i < 50 ? Double(i) * 0.37 : 21.3)])
+        }
         #expect(p.values == [0, 0])
     }
 

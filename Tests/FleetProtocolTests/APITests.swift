@@ -19,7 +19,7 @@ import Testing
     @Test func malformedEscapesAreRefused() {
         #expect(API.decodePathSegment("50%") == nil)
         #expect(API.decodePathSegment("%zz") == nil)
-        #expect(API.decodePathSegment("%C3") == nil)  // half a UTF-8 sequence
+        #expect(API.decodePathSegment("%C3") == nil) // half a UTF-8 sequence
     }
 
     @Test func urlsJoinBaseAndPath() {
@@ -35,7 +35,9 @@ import Testing
         let t = GatewayTopics(prefix: "occupant", gatewayID: "lobby 1", discoveryPrefix: "homeassistant")
         #expect(t.modelStatus == "occupant/lobby 1/model/status")
         #expect(t.modelAvailable == "occupant/lobby 1/model/available")
-        #expect(t.discovery(component: "binary_sensor", object: "occupancy") == "homeassistant/binary_sensor/occupant_lobby_1/occupancy/config")
+        #expect(
+            t.discovery(component: "binary_sensor", object: "occupancy")
+                == "homeassistant/binary_sensor/occupant_lobby_1/occupancy/config")
         for kind in GatewayTopicKind.allCases {
             let topic = "occupant/lobby 1/\(kind.rawValue)"
             #expect(GatewayTopics.parse(topic, prefix: "occupant")?.gateway == "lobby 1")
@@ -46,15 +48,22 @@ import Testing
     }
 
     @Test func discoveryFilterForOneGatewayOrAll() {
-        #expect(GatewayTopics.discoveryFilter(discoveryPrefix: "ha", component: "binary_sensor", object: "occupancy", gatewayID: "a b")
-            == "ha/binary_sensor/occupant_a_b/occupancy/config")
-        #expect(GatewayTopics.discoveryFilter(discoveryPrefix: "ha", component: "binary_sensor", object: "occupancy", gatewayID: nil)
-            == "ha/binary_sensor/+/occupancy/config")
+        #expect(
+            GatewayTopics.discoveryFilter(
+                discoveryPrefix: "ha", component: "binary_sensor", object: "occupancy", gatewayID: "a b")
+                == "ha/binary_sensor/occupant_a_b/occupancy/config")
+        #expect(
+            GatewayTopics.discoveryFilter(
+                discoveryPrefix: "ha", component: "binary_sensor", object: "occupancy", gatewayID: nil)
+                == "ha/binary_sensor/+/occupancy/config")
     }
 
     @Test func serverSubscriptions() {
         let t = ServerTopics(prefix: "occupant", shareGroup: "g1")
-        #expect(t.subscriptions == ["$share/g1/occupant/+/telemetry", "$share/g1/occupant/+/labels", "occupant/+/model/status"])
+        #expect(
+            t.subscriptions == [
+                "$share/g1/occupant/+/telemetry", "$share/g1/occupant/+/labels", "occupant/+/model/status",
+            ])
         #expect(t.modelAvailable(gateway: "gw-a") == "occupant/gw-a/model/available")
         #expect(t.alerts == "occupant/alerts")
         #expect(ServerTopics(prefix: "p").shared(.telemetry) == "$share/occupant-server/p/+/telemetry")

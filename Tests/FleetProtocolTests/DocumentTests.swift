@@ -10,18 +10,24 @@ import Testing
     }
 
     @Test func readingsAreNumbersStringsOrNull() throws {
-        let readings = try FleetJSON.decode([String: JSONReading].self, from: #"{"sound":12.5,"hvac":"heating","co2":null}"#.utf8)
+        let readings = try FleetJSON.decode(
+            [String: JSONReading].self, from: #"{"sound":12.5,"hvac":"heating","co2":null}"#.utf8)
         #expect(readings.channelValues == ["sound": .number(12.5), "hvac": .category("heating"), "co2": nil])
-        #expect(throws: (any Error).self) { try FleetJSON.decode([String: JSONReading].self, from: #"{"a":true}"#.utf8) }
+        #expect(throws: (any Error).self) {
+            try FleetJSON.decode([String: JSONReading].self, from: #"{"a":true}"#.utf8)
+        }
         #expect(throws: (any Error).self) { try FleetJSON.decode([String: JSONReading].self, from: #"{"a":[1]}"#.utf8) }
         #expect(try FleetJSON.text(["x": JSONReading(.number(.nan))]) == #"{"x":null}"#)
         #expect(JSONReading(.number(3)).description == "3" && JSONReading(.number(2.5)).description == "2.5")
     }
 
     @Test func timesReadISOOrSecondsAndWriteISO() throws {
-        let label = try FleetJSON.decode(LabelDocument.self, from: #"{"from":1767571200,"to":"2026-01-05T01:00:00Z","occupied":true}"#.utf8)
+        let label = try FleetJSON.decode(
+            LabelDocument.self, from: #"{"from":1767571200,"to":"2026-01-05T01:00:00Z","occupied":true}"#.utf8)
         #expect(label.from.seconds == 1_767_571_200 && label.to.seconds == 1_767_574_800 && label.gateway == nil)
-        #expect(try FleetJSON.text(label) == #"{"from":"2026-01-05T00:00:00.000Z","occupied":true,"to":"2026-01-05T01:00:00.000Z"}"#)
+        #expect(
+            try FleetJSON.text(label)
+                == #"{"from":"2026-01-05T00:00:00.000Z","occupied":true,"to":"2026-01-05T01:00:00.000Z"}"#)
         #expect(try FleetJSON.decode(TimeValue.self, from: #""yesterday""#.utf8).seconds == nil)
     }
 
@@ -35,12 +41,14 @@ import Testing
     }
 
     @Test func announcementsKeepSlashesUnescaped() throws {
-        let a = ModelAnnouncement(modelID: "m", version: 3, sha256: "ab", size: 10, url: "http://h:1/v1/gateways/g/model")
+        let a = ModelAnnouncement(
+            modelID: "m", version: 3, sha256: "ab", size: 10, url: "http://h:1/v1/gateways/g/model")
         #expect(try roundTrip(a).contains(#""url":"http://h:1/v1/gateways/g/model""#))
     }
 
     @Test func retrainOutcomeSaysWhetherAModelWasTrained() throws {
-        let refused = RetrainOutcome(scope: "office", version: nil, promoted: false, reason: "training refused: x", sha256: nil)
+        let refused = RetrainOutcome(
+            scope: "office", version: nil, promoted: false, reason: "training refused: x", sha256: nil)
         #expect(!refused.trained)
         #expect(refused.summary == "office: no model trained: training refused: x")
         let kept = RetrainOutcome(scope: "office", version: 2, promoted: false, reason: "r", sha256: "ab")
@@ -50,16 +58,27 @@ import Testing
 
     @Test func registryListingCarriesTheReportAsJSON() throws {
         let report = try FleetJSON.decode(
-            JSON.self, from: #"{"holdout":{"challenger":{"accuracy":0.9741,"rows":250,"auc":"nan"}},"trials":[1,2,true,null]}"#.utf8)
+            JSON.self,
+            from: #"{"holdout":{"challenger":{"accuracy":0.9741,"rows":250,"auc":"nan"}},"trials":[1,2,true,null]}"#
+                .utf8)
         let listing = RegistryListing(
-            models: [.init(
-                scope: "office", version: 1, modelID: "m", sha256: "ab", size: 5, created: "c", dataFrom: "f", dataTo: "t",
-                aliases: ["champion"], report: report)],
+            models: [
+                .init(
+                    scope: "office", version: 1, modelID: "m", sha256: "ab", size: 5, created: "c", dataFrom: "f",
+                    dataTo: "t",
+                    aliases: ["champion"], report: report)
+            ],
             promotions: [.init(scope: "office", at: "a", challenger: 1, champion: nil, promoted: true, reason: "r")],
-            metrics: [.init(scope: "office", version: 1, at: "a", kind: "holdout", metric: "accuracy", value: .infinity, rows: 3)],
+            metrics: [
+                .init(
+                    scope: "office", version: 1, at: "a", kind: "holdout", metric: "accuracy", value: .infinity, rows: 3
+                )
+            ],
             alerts: [.init(at: "a", message: "m")])
         let text = try FleetJSON.text(listing)
-        #expect(text.contains(#""champion":null"#) && text.contains(#""value":null"#) && text.contains(#""rows":250"#), "\(text)")
+        #expect(
+            text.contains(#""champion":null"#) && text.contains(#""value":null"#) && text.contains(#""rows":250"#),
+            "\(text)")
         let back = try FleetJSON.decode(RegistryListing.self, from: text.utf8)
         #expect(back.models.first?.holdout?.accuracy == 0.9741)
         #expect(back.models.first?.holdout?.rows == 250)
@@ -69,7 +88,8 @@ import Testing
 
     @Test func gatewayListingWritesNulls() throws {
         let g = GatewayListing.Gateway(
-            id: "g", scope: "s", assigned: nil, assignedSha256: nil, active: "m@1", activeSha256: nil, refused: nil, reportedAt: nil)
+            id: "g", scope: "s", assigned: nil, assignedSha256: nil, active: "m@1", activeSha256: nil, refused: nil,
+            reportedAt: nil)
         let text = try FleetJSON.text(GatewayListing(gateways: [g]))
         #expect(text.contains(#""assigned":null"#) && text.contains(#""active":"m@1""#))
         #expect(try FleetJSON.decode(GatewayListing.self, from: text.utf8).gateways == [g])

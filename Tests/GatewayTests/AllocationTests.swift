@@ -5,10 +5,11 @@ import OccupantCore
 import OccupantTesting
 import Sensors
 import Testing
+
 @testable import Gateway
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The per-sample path keeps its promise: once warm, a cycle of the decision loop — sample every channel through the
@@ -55,14 +56,17 @@ import Glibc
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/\(name).yaml"))
         let scenario = CyclingScenario()
         let clock = ManualClock(scenario.start)
-        var reader = SensorReader(profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
+        var reader = SensorReader(
+            profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
         var engine = engine
         for _ in 0..<warmUp {
             let (sample, _) = await reader.sample(at: clock.now())
             _ = engine.decide(sample)
             clock.advance(1)
         }
-        var occupied = 0, vacant = 0, stale = 0
+        var occupied = 0
+        var vacant = 0
+        var stale = 0
         let thread = pthread_self()
         occupant_allocations_start()
         for _ in 0..<Self.cycles {
@@ -91,7 +95,8 @@ import Glibc
 
     @Test(arguments: ["thermostat-mcu", "tmp102-mcp23008"])
     func theRuleLoopDoesNotAllocate(profile: String) async throws {
-        let outcome = try await run(profile: profile, engine: DecisionEngine(scorer: StaticRule(), hysteresis: Hysteresis()))
+        let outcome = try await run(
+            profile: profile, engine: DecisionEngine(scorer: StaticRule(), hysteresis: Hysteresis()))
         // The loop really decided, both ways, from valid readings.
         #expect(outcome.stale == 0 && outcome.occupied > 0 && outcome.vacant > 0)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
@@ -101,14 +106,17 @@ import Glibc
     @Test func theModelLoopDoesNotAllocate() async throws {
         let fixtures = packageRootPath("Tests/Fixtures/models")
         let imported = try XGBoostImporter.load(path: "\(fixtures)/bench-d6-100.model.json")
-        let schema = try FeatureSchema.parse(yaml: try String(contentsOfFile: "\(fixtures)/bench-features.yaml", encoding: .utf8))
+        let schema = try FeatureSchema.parse(
+            yaml: try String(contentsOfFile: "\(fixtures)/bench-features.yaml", encoding: .utf8))
         let manifest = BundleManifest(
             modelID: "allocations", version: 1, created: Instant(seconds: 0), features: schema, policy: .init(),
-            golden: GoldenVectors.make(model: imported.model, rows: Array(repeating: [Double](repeating: 0, count: 5), count: 32)))
+            golden: GoldenVectors.make(
+                model: imported.model, rows: Array(repeating: [Double](repeating: 0, count: 5), count: 32)))
         let scorer = try ModelScorer(bundle: ModelBundle(manifest: manifest, model: imported.model))
         // Warm-up past the schema's longest window (600 s at one cycle a second), so every window has filled.
         let outcome = try await run(
-            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis), warmUp: 1_200)
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200)
         #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
@@ -120,12 +128,16 @@ import Glibc
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/thermostat-mcu.yaml"))
         let scenario = CyclingScenario()
         let clock = ManualClock(scenario.start + 3)
-        var reader = SensorReader(profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
+        var reader = SensorReader(
+            profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
         var engine = DecisionEngine(scorer: StaticRule(), hysteresis: Hysteresis())
         let (sample, _) = await reader.sample(at: clock.now())
         let decision = engine.decide(sample)
         let text = Payloads.decision(decision).serialized
-        #expect(text == #"{"roomOccupancy":true,"probability":1,"decidedBy":"rule:sound>10","inputs":{"sound":21},"health":{"hvac":"ok","sound":"ok","temperature":"ok"},"at":"2026-01-05T08:00:03.000Z"}"#)
+        #expect(
+            text
+                == #"{"roomOccupancy":true,"probability":1,"decidedBy":"rule:sound>10","inputs":{"sound":21},"health":{"hvac":"ok","sound":"ok","temperature":"ok"},"at":"2026-01-05T08:00:03.000Z"}"#
+        )
         #expect(decision.inputs.dictionary == ["sound": .number(21)])
         #expect(decision.health.dictionary == ["temperature": .ok, "sound": .ok, "hvac": .ok])
     }

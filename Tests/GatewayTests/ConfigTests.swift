@@ -1,5 +1,6 @@
 import OccupantCore
 import Testing
+
 @testable import Gateway
 
 @Suite struct ConfigTests {
@@ -57,7 +58,10 @@ import Testing
         ("broker: { port: 70000 }", "broker.port: 70000 is out of range 1…65535"),
         ("broker: { host: '' }", "broker.host: must not be empty"),
         ("decision: { threshold: loud }", "decision.threshold: expected a number, got 'loud'"),
-        ("decision: { vacantAfter: soon }", "decision.vacantAfter: expected a duration such as 250ms, 15s, 10m or 1h, got 'soon'"),
+        (
+            "decision: { vacantAfter: soon }",
+            "decision.vacantAfter: expected a duration such as 250ms, 15s, 10m or 1h, got 'soon'"
+        ),
         ("gatewayId: a/b", "gatewayId: 'a/b' cannot be used in an MQTT topic level"),
         ("topics: { prefix: 'x/#' }", "topics.prefix: 'x/#' must not contain '+' or '#'"),
         ("sensors: { degradedAfter: 5, failedAfter: 2 }", "failedAfter (2) must not be less than degradedAfter (5)"),

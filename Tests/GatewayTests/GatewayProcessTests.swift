@@ -5,7 +5,9 @@ import Testing
 
 /// The `occupant` binary as a child process against a real mosquitto, checked from a subscriber.
 @Suite(.serialized) struct GatewayProcessTests {
-    func startGateway(_ broker: MosquittoBroker, id: String, extra: [String] = [], environment: [String: String] = [:]) throws -> ChildProcess {
+    func startGateway(_ broker: MosquittoBroker, id: String, extra: [String] = [], environment: [String: String] = [:])
+        throws -> ChildProcess
+    {
         try ChildProcess(
             ["gateway", "run", "--simulate", "--speed", "600", "--broker", broker.endpoint, "--gateway-id", id] + extra,
             environment: environment)
@@ -15,11 +17,13 @@ import Testing
         let broker = try await MosquittoBroker()
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/#", "homeassistant/#"])
         let notify = try NotifySocket()
-        let gateway = try startGateway(broker, id: "e2e", environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
+        let gateway = try startGateway(
+            broker, id: "e2e", environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
         _ = try await notify.waitFor("READY=1")
         _ = try await notify.waitFor("WATCHDOG=1")
 
-        try await probe.waitFor("occupant/e2e/status", where: { $0.text == "online" && $0.retain == false || $0.text == "online" })
+        try await probe.waitFor(
+            "occupant/e2e/status", where: { $0.text == "online" && $0.retain == false || $0.text == "online" })
         let first = try await probe.waitFor("occupant/e2e/occupancy")
         let object = try #require(jsonObject(first))
         #expect(object["decidedBy"] as? String == "rule:sound>10")
@@ -29,8 +33,12 @@ import Testing
         try await probe.waitFor("occupant/e2e/telemetry")
 
         // The simulated day (600× real time) brings both states within seconds.
-        try await probe.waitFor("occupant/e2e/occupancy", timeout: 30, "occupied") { jsonObject($0)?["roomOccupancy"] as? Bool == true }
-        try await probe.waitFor("occupant/e2e/occupancy", timeout: 30, "vacant") { jsonObject($0)?["roomOccupancy"] as? Bool == false }
+        try await probe.waitFor("occupant/e2e/occupancy", timeout: 30, "occupied") {
+            jsonObject($0)?["roomOccupancy"] as? Bool == true
+        }
+        try await probe.waitFor("occupant/e2e/occupancy", timeout: 30, "vacant") {
+            jsonObject($0)?["roomOccupancy"] as? Bool == false
+        }
 
         // Killed without a chance to say goodbye: the broker publishes the last will.
         gateway.signal(SIGKILL)
@@ -38,7 +46,8 @@ import Testing
         try await probe.waitFor("occupant/e2e/status", timeout: 15, "offline (last will)") { $0.text == "offline" }
 
         // A late subscriber sees the retained offline status and the last decision.
-        let late = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/e2e/status", "occupant/e2e/occupancy"])
+        let late = try await MQTTProbe(
+            port: broker.port, subscriptions: ["occupant/e2e/status", "occupant/e2e/occupancy"])
         #expect(try await late.waitFor("occupant/e2e/status").text == "offline")
         #expect(try await late.waitFor("occupant/e2e/occupancy").retain)
     }
@@ -60,13 +69,15 @@ import Testing
         let broker = try await MosquittoBroker()
         let gateway = try startGateway(broker, id: "ha")
         defer { gateway.signal(SIGKILL) }
-        let probe = try await MQTTProbe(port: broker.port, subscriptions: ["homeassistant/binary_sensor/#", "occupant/ha/occupancy"])
-        try await probe.waitFor("homeassistant/binary_sensor/occupant_ha/occupancy/config")  // retained copy
+        let probe = try await MQTTProbe(
+            port: broker.port, subscriptions: ["homeassistant/binary_sensor/#", "occupant/ha/occupancy"])
+        try await probe.waitFor("homeassistant/binary_sensor/occupant_ha/occupancy/config") // retained copy
         try await probe.waitFor("occupant/ha/occupancy")
         let before = probe.messages.count
         try probe.publish(MQTTMessage(topic: "homeassistant/status", text: "online"))
-        let again = try await probe.waitFor("homeassistant/binary_sensor/occupant_ha/occupancy/config", timeout: 10, after: before)
-        #expect(!again.retain)  // a live re-send, not the broker's retained copy
+        let again = try await probe.waitFor(
+            "homeassistant/binary_sensor/occupant_ha/occupancy/config", timeout: 10, after: before)
+        #expect(!again.retain) // a live re-send, not the broker's retained copy
         try await probe.waitFor("occupant/ha/occupancy", timeout: 10, after: before)
     }
 
@@ -79,7 +90,7 @@ import Testing
             try await probe.waitFor("occupant/restart/occupancy")
         }
         broker.stop()
-        try await Task.sleep(for: .microseconds(3_000_000))  // the gateway keeps deciding while the broker is away
+        try await Task.sleep(for: .microseconds(3_000_000)) // the gateway keeps deciding while the broker is away
         #expect(gateway.isRunning)
         try await broker.start()
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/restart/#"])
@@ -95,11 +106,16 @@ import Testing
         let port = try freeLoopbackPort()
         let notify = try NotifySocket()
         let gateway = try ChildProcess(
-            ["gateway", "run", "--simulate", "--speed", "600", "--broker", "127.0.0.1:\(port)", "--gateway-id", "lonely"],
+            [
+                "gateway", "run", "--simulate", "--speed", "600", "--broker", "127.0.0.1:\(port)", "--gateway-id",
+                "lonely",
+            ],
             environment: ["NOTIFY_SOCKET": notify.path])
         defer { gateway.signal(SIGKILL) }
-        _ = try await notify.waitFor("READY=1")  // ready while MQTT retries
-        _ = try await waitUntil(timeout: 20, "unreachable warning") { gateway.stderr.contains("unreachable") ? true : nil }
+        _ = try await notify.waitFor("READY=1") // ready while MQTT retries
+        _ = try await waitUntil(timeout: 20, "unreachable warning") {
+            gateway.stderr.contains("unreachable") ? true : nil
+        }
         _ = try await waitUntil(timeout: 20, "a decision logged") { gateway.stderr.contains("decision:") ? true : nil }
         try await Task.sleep(for: .microseconds(2_000_000))
         let warnings = gateway.stderr.components(separatedBy: "unreachable").count - 1
@@ -140,12 +156,15 @@ import Testing
     @Test func profileValidateReportsEveryProblem() async throws {
         let dir = try temporaryDirectory()
         let path = dir.appendingPathComponent("bad.yaml").path
-        try "name: bad\ndevices:\n  - name: a\n    address: 0x99\n    read: { length: 1 }\nchannels: []\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "name: bad\ndevices:\n  - name: a\n    address: 0x99\n    read: { length: 1 }\nchannels: []\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let result = try await ChildProcess.run(["profile", "validate", path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("\(path):4: devices[0].address: 0x99 is out of range 0x03…0x77"))
         #expect(result.stderr.contains("\(path):6: channels: a profile needs at least one channel"))
-        let good = try await ChildProcess.run(["profile", "validate", packageRootPath("firmware-profiles/thermostat-mcu.yaml")])
+        let good = try await ChildProcess.run([
+            "profile", "validate", packageRootPath("firmware-profiles/thermostat-mcu.yaml"),
+        ])
         #expect(good.status == 0)
     }
 
@@ -170,7 +189,8 @@ import Testing
         try FileManager.default.copyItem(at: try occupantExecutable(), to: executable)
 
         let unset = ["OCCUPANT_PROFILES": ""]
-        let before = try ChildProcess(["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
+        let before = try ChildProcess(
+            ["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
         #expect(try await before.wait() == 2)
         #expect(before.stderr.contains("looked for thermostat-mcu.yaml in "))
         #expect(before.stderr.contains(share.path))
@@ -178,8 +198,10 @@ import Testing
 
         try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            atPath: packageRootPath("firmware-profiles/thermostat-mcu.yaml"), toPath: share.appendingPathComponent("thermostat-mcu.yaml").path)
-        let after = try ChildProcess(["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
+            atPath: packageRootPath("firmware-profiles/thermostat-mcu.yaml"),
+            toPath: share.appendingPathComponent("thermostat-mcu.yaml").path)
+        let after = try ChildProcess(
+            ["profile", "validate", "thermostat-mcu"], environment: unset, executable: executable)
         #expect(try await after.wait() == 0, "stderr: \(after.stderr)")
         #expect(after.stdout.contains("\(share.path)/thermostat-mcu.yaml: ok"))
     }

@@ -4,6 +4,7 @@ import MQTT
 import OccupantTesting
 import ServiceLifecycle
 import Testing
+
 @testable import Gateway
 
 /// The gateway's services in-process against a real broker, with faults injected into the simulated bus.
@@ -11,13 +12,14 @@ import Testing
     @Test func keepsDecidingAndPublishingThroughASensorFailure() async throws {
         let broker = try await MosquittoBroker()
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/fault/#"])
-        var config = try GatewayConfig.parse(yaml: """
-            gatewayId: fault
-            simulate: { scenario: day, speed: 60 }
-            decision: { staleAfter: 30s, heartbeat: 10s }
-            sensors: { degradedAfter: 2, failedAfter: 5 }
-            telemetry: { interval: 10s }
-            """)
+        var config = try GatewayConfig.parse(
+            yaml: """
+                gatewayId: fault
+                simulate: { scenario: day, speed: 60 }
+                decision: { staleAfter: 30s, heartbeat: 10s }
+                sensors: { degradedAfter: 2, failedAfter: 5 }
+                telemetry: { interval: 10s }
+                """)
         config.broker.port = broker.port
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         var logger = Logger(label: "test")
@@ -29,7 +31,9 @@ import Testing
         try await probe.waitFor("occupant/fault/occupancy") { jsonObject($0)?["stale"] == nil }
         let bus = try #require(runtime.simulatedBus)
         bus.inject(.noAcknowledge(address: 0x30))
-        let stale = try await probe.waitFor("occupant/fault/occupancy", timeout: 20, "stale") { jsonObject($0)?["stale"] is String }
+        let stale = try await probe.waitFor("occupant/fault/occupancy", timeout: 20, "stale") {
+            jsonObject($0)?["stale"] is String
+        }
         let object = try #require(jsonObject(stale))
         #expect(object["roomOccupancy"] is NSNull)
         #expect((object["stale"] as? String)?.contains("no acknowledge") == true)
@@ -61,12 +65,12 @@ import Testing
             .write(toFile: profilePath, atomically: true, encoding: .utf8)
         let configPath = dir.appendingPathComponent("gateway.yaml").path
         try """
-            gatewayId: reload
-            profile: \(profilePath)
-            simulate: { scenario: day, speed: 60 }
-            broker: { port: \(broker.port) }
-            decision: { threshold: 10, heartbeat: 5s }
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        gatewayId: reload
+        profile: \(profilePath)
+        simulate: { scenario: day, speed: 60 }
+        broker: { port: \(broker.port) }
+        decision: { threshold: 10, heartbeat: 5s }
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let gateway = try ChildProcess(["gateway", "run", "--config", configPath])
         defer { gateway.signal(SIGKILL) }
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/reload/occupancy"])
@@ -74,7 +78,9 @@ import Testing
 
         try "name: broken\n".write(toFile: profilePath, atomically: true, encoding: .utf8)
         gateway.signal(SIGHUP)
-        _ = try await waitUntil(timeout: 15, "reload failure logged") { gateway.stderr.contains("reload failed, keeping the running configuration") ? true : nil }
+        _ = try await waitUntil(timeout: 15, "reload failure logged") {
+            gateway.stderr.contains("reload failed, keeping the running configuration") ? true : nil
+        }
         #expect(gateway.stderr.contains("missing required key 'devices'"))
         let index = probe.messages.count
         try await probe.waitFor("occupant/reload/occupancy", timeout: 15, after: index, "still deciding")
@@ -82,8 +88,10 @@ import Testing
         // A good change takes effect: the rule's threshold moves to 200, so the room reads vacant.
         try String(contentsOfFile: packageRootPath("firmware-profiles/thermostat-mcu.yaml"), encoding: .utf8)
             .write(toFile: profilePath, atomically: true, encoding: .utf8)
-        try String(contentsOfFile: configPath, encoding: .utf8).replacingOccurrences(of: "threshold: 10", with: "threshold: 200")
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        try String(contentsOfFile: configPath, encoding: .utf8).replacingOccurrences(
+            of: "threshold: 10", with: "threshold: 200"
+        )
+        .write(toFile: configPath, atomically: true, encoding: .utf8)
         gateway.signal(SIGHUP)
         try await probe.waitFor("occupant/reload/occupancy", timeout: 20, "decided by the new rule") {
             jsonObject($0)?["decidedBy"] as? String == "rule:sound>200"

@@ -17,7 +17,10 @@ import Testing
     @Test func sensorsReadDecodesTheRealBus() async throws {
         let env = try FakeI2C.environment(map: Self.map)
         let result = try await ChildProcess.run(
-            ["sensors", "read", "--profile", packageRootPath("firmware-profiles/sht31-ads1115-pcf8574.yaml"), "--bus", "1"],
+            [
+                "sensors", "read", "--profile", packageRootPath("firmware-profiles/sht31-ads1115-pcf8574.yaml"),
+                "--bus", "1",
+            ],
             environment: env)
         #expect(result.status == 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -37,7 +40,10 @@ import Testing
         let map = Self.map.split(separator: "\n").filter { !$0.hasPrefix("0x44") }.joined(separator: "\n")
         let env = try FakeI2C.environment(map: map)
         let result = try await ChildProcess.run(
-            ["sensors", "read", "--profile", packageRootPath("firmware-profiles/sht31-ads1115-pcf8574.yaml"), "--bus", "1"],
+            [
+                "sensors", "read", "--profile", packageRootPath("firmware-profiles/sht31-ads1115-pcf8574.yaml"),
+                "--bus", "1",
+            ],
             environment: env)
         #expect(result.status == 1)
         let temperature = result.stdout.split(separator: "\n").first { $0.hasPrefix("temperature") } ?? ""
@@ -64,12 +70,15 @@ import Testing
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/hw/#"])
         let env = try FakeI2C.environment(map: Self.map)
         let gateway = try ChildProcess(
-            ["gateway", "run", "--bus", "1", "--profile", "sht31-ads1115-pcf8574", "--broker", broker.endpoint, "--gateway-id", "hw"],
+            [
+                "gateway", "run", "--bus", "1", "--profile", "sht31-ads1115-pcf8574", "--broker", broker.endpoint,
+                "--gateway-id", "hw",
+            ],
             environment: env)
         defer { gateway.signal(SIGKILL) }
         let decision = try await probe.waitFor("occupant/hw/occupancy", timeout: 20)
         let object = try #require(jsonObject(decision))
-        #expect(object["roomOccupancy"] as? Bool == true)  // sound ≈ 20 > 10
+        #expect(object["roomOccupancy"] as? Bool == true) // sound ≈ 20 > 10
         let inputs = try #require(object["inputs"] as? [String: Double])
         #expect(abs((inputs["sound"] ?? 0) - 20.003977) < 1e-5)
     }

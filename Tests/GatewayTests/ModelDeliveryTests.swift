@@ -4,6 +4,7 @@ import MQTT
 import OccupantTesting
 import ServiceLifecycle
 import Testing
+
 @testable import Gateway
 
 /// The gateway side of model delivery against a real mosquitto and a real HTTP training host on loopback: push,
@@ -17,7 +18,9 @@ import Testing
             jsonObject($0)?["active"] is NSNull
         }
         _ = try await waitUntil(timeout: 10, "the first poll") { rig.host.requests.first { $0.status == 204 } }
-        try await rig.probe.waitFor("occupant/push/occupancy", timeout: 20, "the rule") { jsonObject($0)?["decidedBy"] as? String == "rule:sound>10" }
+        try await rig.probe.waitFor("occupant/push/occupancy", timeout: 20, "the rule") {
+            jsonObject($0)?["decidedBy"] as? String == "rule:sound>10"
+        }
 
         let bundle = try rig.bundle("v1")
         rig.host.serve(bundle)
@@ -69,10 +72,12 @@ import Testing
     }
 
     @Test func anInterruptedDownloadResumesWithRange() async throws {
-        let rig = try await DeliveryRig(id: "resume", pollInterval: "300s", startServing: { host, bundle in
-            host.serve(bundle)
-            host.cutNextDownload(after: bundle.count / 2)
-        })
+        let rig = try await DeliveryRig(
+            id: "resume", pollInterval: "300s",
+            startServing: { host, bundle in
+                host.serve(bundle)
+                host.cutNextDownload(after: bundle.count / 2)
+            })
         defer { rig.kill() }
         try await rig.probe.waitFor("occupant/resume/model/status", timeout: 30, "active") {
             jsonObject($0)?["active"] as? String == "bench-d6-100@1"
@@ -85,7 +90,9 @@ import Testing
         try await rig.probe.waitFor("occupant/resume/occupancy", timeout: 20, "the model") {
             jsonObject($0)?["decidedBy"] as? String == "model:bench-d6-100@1"
         }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(rig.state)/models").filter { $0.hasPrefix(".download-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(rig.state)/models").filter {
+            $0.hasPrefix(".download-")
+        }
         #expect(leftovers.isEmpty)
         try await rig.stop()
     }
@@ -143,7 +150,9 @@ import Testing
         defer { rig.kill() }
         rig.host.serve(try rig.bundle("v1"))
         _ = try await waitUntil(timeout: 10, "a 401") { rig.host.requests.first { $0.status == 401 } }
-        try await rig.probe.waitFor("occupant/token/occupancy", timeout: 20, "the rule") { jsonObject($0)?["decidedBy"] as? String == "rule:sound>10" }
+        try await rig.probe.waitFor("occupant/token/occupancy", timeout: 20, "the rule") {
+            jsonObject($0)?["decidedBy"] as? String == "rule:sound>10"
+        }
         #expect(!rig.host.requests.contains { $0.status == 200 })
         try await rig.stop()
     }
@@ -177,15 +186,16 @@ final class DeliveryRig: @unchecked Sendable {
         host = try await TestTrainingHost(gatewayID: id)
         startServing?(host, bundles["v1"]!)
         probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/\(id)/#"])
-        var config = try GatewayConfig.parse(yaml: """
-            gatewayId: \(id)
-            simulate: { scenario: day, speed: 60 }
-            broker: { port: \(broker.port) }
-            stateDirectory: \(state)
-            trustedKeys: [\(dir.appendingPathComponent("signer.pub").path)]
-            decision: { heartbeat: 5s }
-            server: { url: "\(host.url)/", token: \(token), pollInterval: \(pollInterval), pollJitter: 0 \(extra) }
-            """)
+        var config = try GatewayConfig.parse(
+            yaml: """
+                gatewayId: \(id)
+                simulate: { scenario: day, speed: 60 }
+                broker: { port: \(broker.port) }
+                stateDirectory: \(state)
+                trustedKeys: [\(dir.appendingPathComponent("signer.pub").path)]
+                decision: { heartbeat: 5s }
+                server: { url: "\(host.url)/", token: \(token), pollInterval: \(pollInterval), pollJitter: 0 \(extra) }
+                """)
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         runtime = try GatewayRuntime(config: config, logger: testLogger())
         let group = ServiceGroup(services: runtime.services, logger: testLogger())
@@ -197,7 +207,8 @@ final class DeliveryRig: @unchecked Sendable {
 
     /// The server's retained announcement.
     func announce(sha: String, version: Int, size: Int) throws {
-        let payload = #"{"modelID":"bench-d6-100","version":\#(version),"sha256":"\#(sha)","size":\#(size),"url":"\#(host.url)/v1/gateways/\#(id)/model"}"#
+        let payload =
+            #"{"modelID":"bench-d6-100","version":\#(version),"sha256":"\#(sha)","size":\#(size),"url":"\#(host.url)/v1/gateways/\#(id)/model"}"#
         try probe.publish(MQTTMessage(topic: "occupant/\(id)/model/available", text: payload, qos: 1, retain: true))
     }
 
@@ -236,6 +247,7 @@ final class DeliveryRig: @unchecked Sendable {
 /// Quiet unless OCCUPANT_TEST_LOG=debug|info|… is set.
 func testLogger() -> Logger {
     var logger = Logger(label: "test")
-    logger.logLevel = ProcessInfo.processInfo.environment["OCCUPANT_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["OCCUPANT_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return logger
 }

@@ -42,17 +42,19 @@ import Testing
         let state = dir.appendingPathComponent("state").path
         let config = dir.appendingPathComponent("gateway.yaml").path
         try """
-            gatewayId: field
-            simulate: { scenario: day, speed: 60 }
-            broker: { port: \(broker.port) }
-            stateDirectory: \(state)
-            trustedKeys: [\(key).pub]
-            decision: { heartbeat: 5s }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        gatewayId: field
+        simulate: { scenario: day, speed: 60 }
+        broker: { port: \(broker.port) }
+        stateDirectory: \(state)
+        trustedKeys: [\(key).pub]
+        decision: { heartbeat: 5s }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let gateway = try ChildProcess(["gateway", "run", "--config", config])
         defer { gateway.signal(SIGKILL) }
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/field/occupancy"])
-        try await probe.waitFor("occupant/field/occupancy", timeout: 20, "the rule") { jsonObject($0)?["decidedBy"] as? String == "rule:sound>10" }
+        try await probe.waitFor("occupant/field/occupancy", timeout: 20, "the rule") {
+            jsonObject($0)?["decidedBy"] as? String == "rule:sound>10"
+        }
 
         // Install: verified, stored, and the running gateway switches without a restart.
         let install = try await occupant(["model", "install", v1, "--config", config])
@@ -68,10 +70,10 @@ import Testing
 
         // Refusals, each with its own exit status; the running model keeps deciding.
         let foreignResult = try await occupant(["model", "install", foreign, "--config", config])
-        #expect(foreignResult.status == 18)  // untrusted key
+        #expect(foreignResult.status == 18) // untrusted key
         #expect(foreignResult.stderr.hasPrefix("refused (untrustedKey):"))
         let again = try await occupant(["model", "install", v1, "--config", config])
-        #expect(again.status == 23)  // not newer than the active version
+        #expect(again.status == 23) // not newer than the active version
         var corrupt = try [UInt8](Data(contentsOf: URL(fileURLWithPath: v2)))
         corrupt[corrupt.count / 2] ^= 0x40
         let corruptPath = dir.appendingPathComponent("corrupt.occmodel").path
@@ -112,12 +114,14 @@ import Testing
         _ = try await restarted.wait(timeout: 15)
         let active = "\(state)/models/bench-d6-100-v1.occmodel"
         var damaged = try [UInt8](Data(contentsOf: URL(fileURLWithPath: active)))
-        damaged[damaged.count - 10] ^= 0x01  // inside the signature
+        damaged[damaged.count - 10] ^= 0x01 // inside the signature
         try Data(damaged).write(to: URL(fileURLWithPath: active))
         let third = try ChildProcess(["gateway", "run", "--config", config])
         defer { third.signal(SIGKILL) }
         let fallbackIndex = probe.messages.count
-        let fallback = try await probe.waitFor("occupant/field/occupancy", timeout: 20, after: fallbackIndex, "fallback") {
+        let fallback = try await probe.waitFor(
+            "occupant/field/occupancy", timeout: 20, after: fallbackIndex, "fallback"
+        ) {
             (jsonObject($0)?["decidedBy"] as? String)?.hasPrefix("rule:sound>10 (fallback: badSignature") == true
         }
         #expect(jsonObject(fallback)?["roomOccupancy"] is Bool)
@@ -133,7 +137,9 @@ import Testing
             "--features", (0..<6).map { "f\($0)" }.joined(separator: ","), "--signing-key", key + ".key", "--out", out,
         ])
         #expect(imported.status == 0, "\(imported.stderr)")
-        let predicted = try await occupant(["model", "predict", "--model", out, "--data", "\(fixtures)/lgb-50-l15-missing.input.csv"])
+        let predicted = try await occupant([
+            "model", "predict", "--model", out, "--data", "\(fixtures)/lgb-50-l15-missing.input.csv",
+        ])
         #expect(predicted.status == 0, "\(predicted.stderr)")
         let ours = predicted.stdout.split(separator: "\n").dropFirst().compactMap { Double($0) }
         let theirs = try String(contentsOfFile: "\(fixtures)/lgb-50-l15-missing.expected.csv", encoding: .utf8)
@@ -153,22 +159,29 @@ import Testing
             "--features", (0..<6).map { "f\($0)" }.joined(separator: ","), "--signing-key", key + ".key", "--out", raw,
         ])
         #expect(imported.status == 0, "\(imported.stderr)")
-        let incompatible = try await occupant(["model", "verify", raw, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu"])
+        let incompatible = try await occupant([
+            "model", "verify", raw, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu",
+        ])
         #expect(incompatible.status == 22)
         #expect(incompatible.stderr.contains("reads channel 'f0', which profile thermostat-mcu does not have"))
 
         let expired = dir.appendingPathComponent("expired.occmodel").path
         let importedExpired = try await occupant([
-            "model", "import", "--xgboost", "\(fixtures)/bench-d4-20.model.json", "--features", "\(fixtures)/bench-features.yaml",
+            "model", "import", "--xgboost", "\(fixtures)/bench-d4-20.model.json", "--features",
+            "\(fixtures)/bench-features.yaml",
             "--signing-key", key + ".key", "--expires", "2020-01-01T00:00:00Z", "--out", expired,
         ])
         #expect(importedExpired.status == 0, "\(importedExpired.stderr)")
-        let result = try await occupant(["model", "verify", expired, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu"])
+        let result = try await occupant([
+            "model", "verify", expired, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu",
+        ])
         #expect(result.status == 20)
         #expect(result.stderr.hasPrefix("refused (expired):"))
 
-        let unsignedKey = try await occupant(["model", "verify", expired, "--profile", "thermostat-mcu", "--state-directory", dir.path])
-        #expect(unsignedKey.status == 18)  // no trusted keys configured at all
+        let unsignedKey = try await occupant([
+            "model", "verify", expired, "--profile", "thermostat-mcu", "--state-directory", dir.path,
+        ])
+        #expect(unsignedKey.status == 18) // no trusted keys configured at all
 
         let wrongFeatures = try await occupant([
             "model", "import", "--xgboost", "\(fixtures)/bench-d4-20.model.json", "--features", "a,b",

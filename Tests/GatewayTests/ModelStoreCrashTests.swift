@@ -2,6 +2,7 @@ import Evaluator
 import Foundation
 import OccupantTesting
 import Testing
+
 @testable import Gateway
 
 /// A gateway killed at any moment of an install (SIGKILL: no cleanup runs) leaves a store whose active bundle is
@@ -35,7 +36,9 @@ import Testing
             _ = try? await child.wait(timeout: 10)
 
             let reopened = ModelStore(stateDirectory: state)
-            if try reopened.files.list(reopened.directory).contains(where: { $0.hasPrefix(".tmp-") }) { killedMidWrite += 1 }
+            if try reopened.files.list(reopened.directory).contains(where: { $0.hasPrefix(".tmp-") }) {
+                killedMidWrite += 1
+            }
             reopened.removeLeftovers()
             let names = try reopened.files.list(reopened.directory)
             #expect(!names.contains { $0.hasPrefix(".tmp-") }, "round \(round): leftovers \(names)")
@@ -43,11 +46,16 @@ import Testing
                 #expect(!entry.file.hasPrefix("."), "round \(round): a temporary file listed as a bundle")
             }
             for file in [reopened.activeFile, reopened.previousFile].compactMap({ $0 }) {
-                let entry = try #require(reopened.list().first { $0.file == file }, "round \(round): \(file) is not listed")
-                #expect(verifies(try reopened.files.read(reopened.path(of: file)), version: entry.version), "round \(round): \(file) is damaged")
+                let entry = try #require(
+                    reopened.list().first { $0.file == file }, "round \(round): \(file) is not listed")
+                #expect(
+                    verifies(try reopened.files.read(reopened.path(of: file)), version: entry.version),
+                    "round \(round): \(file) is damaged")
             }
             if let active = reopened.list().first(where: \.isActive) {
-                #expect(active.version >= installed, "round \(round): the active bundle went back from v\(installed) to v\(active.version)")
+                #expect(
+                    active.version >= installed,
+                    "round \(round): the active bundle went back from v\(installed) to v\(active.version)")
                 installed = active.version
             } else {
                 #expect(installed == 0, "round \(round): the active pointer was lost after v\(installed)")

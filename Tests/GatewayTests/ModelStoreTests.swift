@@ -1,6 +1,7 @@
 import Foundation
 import OccupantTesting
 import Testing
+
 @testable import Gateway
 
 @Suite struct ModelStoreTests {

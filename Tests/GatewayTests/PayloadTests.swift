@@ -3,6 +3,7 @@ import Logging
 import MQTT
 import OccupantCore
 import Testing
+
 @testable import Gateway
 
 @Suite struct PayloadTests {
@@ -13,37 +14,52 @@ import Testing
             roomOccupancy: true, probability: 0.93, decidedBy: "rule:sound>10",
             inputs: ["sound": .number(42)], health: ["sound": .ok, "hvac": .degraded], stale: nil, at: at)
         let text = Payloads.decision(d).serialized
-        #expect(text == #"{"roomOccupancy":true,"probability":0.93,"decidedBy":"rule:sound>10","inputs":{"sound":42},"health":{"hvac":"degraded","sound":"ok"},"at":"2026-01-05T08:30:00.000Z"}"#)
+        #expect(
+            text
+                == #"{"roomOccupancy":true,"probability":0.93,"decidedBy":"rule:sound>10","inputs":{"sound":42},"health":{"hvac":"degraded","sound":"ok"},"at":"2026-01-05T08:30:00.000Z"}"#
+        )
     }
 
     @Test func staleDecisionHasNullOccupancyAndAReason() async throws {
-        let d = Decision(roomOccupancy: nil, probability: nil, decidedBy: "rule:sound>10", inputs: [:], health: ["sound": .failed], stale: "sound: no acknowledge", at: at)
+        let d = Decision(
+            roomOccupancy: nil, probability: nil, decidedBy: "rule:sound>10", inputs: [:], health: ["sound": .failed],
+            stale: "sound: no acknowledge", at: at)
         let object = try #require(json(Payloads.decision(d).serialized))
         #expect(object["roomOccupancy"] is NSNull)
         #expect(object["stale"] as? String == "sound: no acknowledge")
     }
 
     @Test func edukitShadowUsesTheFirmwareUnits() async throws {
-        let d = Decision(roomOccupancy: false, probability: 0, decidedBy: "rule:sound>10", inputs: [:], health: [:], stale: nil, at: at)
-        let sample = Sample(at: at, readings: [
-            Reading(channel: "temperature", value: .number(21)), Reading(channel: "sound", value: .number(7.4)),
-            Reading(channel: "hvac", value: .category("heating")),
-        ])
+        let d = Decision(
+            roomOccupancy: false, probability: 0, decidedBy: "rule:sound>10", inputs: [:], health: [:], stale: nil,
+            at: at)
+        let sample = Sample(
+            at: at,
+            readings: [
+                Reading(channel: "temperature", value: .number(21)), Reading(channel: "sound", value: .number(7.4)),
+                Reading(channel: "hvac", value: .category("heating")),
+            ])
         let shadow = try #require(Payloads.edukitShadow(d, sample: sample))
         // 21 °C → 21 × 1.8 + 32 − 50 = 19.8 (the firmware's offset Fahrenheit).
-        #expect(shadow.serialized == #"{"state":{"reported":{"temperature":19.8,"sound":7,"roomOccupancy":false,"hvacStatus":"HEATING"}}}"#)
+        #expect(
+            shadow.serialized
+                == #"{"state":{"reported":{"temperature":19.8,"sound":7,"roomOccupancy":false,"hvacStatus":"HEATING"}}}"#
+        )
     }
 
     @Test func homeAssistantDiscoveryIsCompleteAndRetainable() async throws {
         let topics = GatewayTopics(prefix: "occupant", gatewayID: "lobby-1", discoveryPrefix: "homeassistant")
-        let discovery = HomeAssistantDiscovery(topics: topics, model: "Occupant TM-200", swVersion: "0.1.0", numericChannels: [("temperature", "°C"), ("sound", "level")])
+        let discovery = HomeAssistantDiscovery(
+            topics: topics, model: "Occupant TM-200", swVersion: "0.1.0",
+            numericChannels: [("temperature", "°C"), ("sound", "level")])
         let messages = discovery.messages
-        #expect(messages.map(\.topic) == [
-            "homeassistant/binary_sensor/occupant_lobby-1/occupancy/config",
-            "homeassistant/sensor/occupant_lobby-1/probability/config",
-            "homeassistant/sensor/occupant_lobby-1/temperature/config",
-            "homeassistant/sensor/occupant_lobby-1/sound/config",
-        ])
+        #expect(
+            messages.map(\.topic) == [
+                "homeassistant/binary_sensor/occupant_lobby-1/occupancy/config",
+                "homeassistant/sensor/occupant_lobby-1/probability/config",
+                "homeassistant/sensor/occupant_lobby-1/temperature/config",
+                "homeassistant/sensor/occupant_lobby-1/sound/config",
+            ])
         let occupancy = try #require(json(messages[0].payload.serialized))
         #expect(occupancy["device_class"] as? String == "occupancy")
         #expect(occupancy["unique_id"] as? String == "occupant_lobby-1_occupancy")
@@ -64,11 +80,17 @@ import Testing
         let connection = RecordingConnection()
         let topics = GatewayTopics(prefix: "occupant", gatewayID: "g", discoveryPrefix: "homeassistant")
         let discovery = HomeAssistantDiscovery(topics: topics, model: "m", swVersion: "0", numericChannels: [])
-        return (GatewayPublisher(connection: connection, topics: topics, discovery: discovery, edukitThing: nil, queueLimit: limit, logger: Logger(label: "t")), connection)
+        return (
+            GatewayPublisher(
+                connection: connection, topics: topics, discovery: discovery, edukitThing: nil, queueLimit: limit,
+                logger: Logger(label: "t")), connection
+        )
     }
 
     func makeDecision(_ occupied: Bool, _ t: Double) -> Decision {
-        Decision(roomOccupancy: occupied, probability: occupied ? 1 : 0, decidedBy: "rule:sound>10", inputs: [:], health: [:], stale: nil, at: Instant(seconds: t))
+        Decision(
+            roomOccupancy: occupied, probability: occupied ? 1 : 0, decidedBy: "rule:sound>10", inputs: [:],
+            health: [:], stale: nil, at: Instant(seconds: t))
     }
 
     @Test func queuesWhileDisconnectedWithinItsBoundAndFlushesOnConnect() async throws {
@@ -91,7 +113,7 @@ import Testing
         #expect(connection.published.first?.text == "online")
         #expect(topics.contains("homeassistant/binary_sensor/occupant_g/occupancy/config"))
         let occupancy = connection.published.filter { $0.topic == "occupant/g/occupancy" }
-        #expect(occupancy.count == 3)  // both queued changes, then the current state again
+        #expect(occupancy.count == 3) // both queued changes, then the current state again
         #expect(json(occupancy.last!.text)?["roomOccupancy"] as? Bool == false)
         #expect(publisher.queueStatus.count == 0)
     }
@@ -112,6 +134,7 @@ import Testing
         let (publisher, connection) = makePublisher()
         connection.setConnected(true)
         #expect(publisher.goOffline() != nil)
-        #expect(connection.published.last == MQTTMessage(topic: "occupant/g/status", text: "offline", qos: 1, retain: true))
+        #expect(
+            connection.published.last == MQTTMessage(topic: "occupant/g/status", text: "offline", qos: 1, retain: true))
     }
 }

@@ -1,5 +1,6 @@
 import OccupantCore
 import Testing
+
 @testable import Gateway
 
 @Suite struct ProfileLocatorTests {
@@ -7,13 +8,15 @@ import Testing
         let installed = ProfileLocator.searchFolders(environment: nil, executable: "/opt/occupant/bin/occupant")
         #expect(installed.contains("/opt/occupant/share/occupant/firmware-profiles"))
         #expect(installed.first == "/etc/occupant/firmware-profiles")
-        let checkout = ProfileLocator.searchFolders(environment: nil, executable: "/src/occupant/.build/x86_64-unknown-linux-gnu/debug/occupant")
+        let checkout = ProfileLocator.searchFolders(
+            environment: nil, executable: "/src/occupant/.build/x86_64-unknown-linux-gnu/debug/occupant")
         #expect(checkout.contains("/src/occupant/firmware-profiles"))
         #expect(Set(checkout).count == checkout.count)
     }
 
     @Test func theEnvironmentComesFirstThenTheConfigurationFolder() {
-        let folders = ProfileLocator.searchFolders(configPath: "/etc/gw/gateway.yaml", environment: "/a:/b", executable: "/usr/bin/occupant")
+        let folders = ProfileLocator.searchFolders(
+            configPath: "/etc/gw/gateway.yaml", environment: "/a:/b", executable: "/usr/bin/occupant")
         #expect(Array(folders.prefix(4)) == ["/a", "/b", "/etc/gw", "/etc/gw/firmware-profiles"])
         #expect(folders.contains("/usr/share/occupant/firmware-profiles"))
     }

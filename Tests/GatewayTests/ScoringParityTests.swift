@@ -4,6 +4,7 @@ import OccupantCore
 import OccupantTesting
 import Sensors
 import Testing
+
 @testable import Gateway
 
 /// Training and inference must never disagree: a recorded stream scored through the gateway's incremental path
@@ -17,7 +18,8 @@ import Testing
         let schema = try FeatureSchema.parse(yaml: schemaText)
         let manifest = BundleManifest(
             modelID: "parity", version: 1, created: Instant(seconds: 0), features: schema, policy: .init(),
-            golden: GoldenVectors.make(model: imported.model, rows: Array(repeating: [Double](repeating: 0, count: 5), count: 32)))
+            golden: GoldenVectors.make(
+                model: imported.model, rows: Array(repeating: [Double](repeating: 0, count: 5), count: 32)))
         let bundle = ModelBundle(manifest: manifest, model: imported.model)
 
         // Record a stream from the simulated thermostat through the real decode path, with a sensor outage.
@@ -51,4 +53,3 @@ import Testing
         #expect(Set(live.filter { !$0.isNaN }.map { $0 >= 0.5 }).count == 2 || live.contains { !$0.isNaN })
     }
 }
-

@@ -1,5 +1,6 @@
 import OccupantTesting
 import Testing
+
 @testable import Gateway
 
 @Suite struct SystemdNotifierTests {
@@ -24,7 +25,9 @@ import Testing
     }
 
     @Test func watchdogForAnotherPIDIsIgnored() async {
-        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"])
+        let notifier = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1",
+        ])
         #expect(notifier.watchdogInterval == nil)
     }
 }

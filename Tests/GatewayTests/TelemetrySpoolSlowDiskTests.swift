@@ -2,14 +2,17 @@ import Foundation
 import OccupantCore
 import OccupantTesting
 import Testing
+
 @testable import Gateway
 
 /// A slow SD card must not stall the decision loop: `append` never waits for a flush's file I/O.
 @Suite struct TelemetrySpoolSlowDiskTests {
     func sample(_ second: Double) -> Sample {
-        Sample(at: Instant(seconds: 1_767_571_200 + second), readings: [
-            Reading(channel: "sound", value: .number(second))
-        ])
+        Sample(
+            at: Instant(seconds: 1_767_571_200 + second),
+            readings: [
+                Reading(channel: "sound", value: .number(second))
+            ])
     }
 
     @Test func appendsCompleteQuicklyWhileAFlushIsBlockedOnTheDisk() async throws {

@@ -5,29 +5,34 @@ import OccupantCore
 import OccupantTesting
 import ServiceLifecycle
 import Testing
+
 @testable import Gateway
 
 /// Telemetry over HTTP with a disk spool: the training host away, rows bounded on disk, a gateway restart, the host
 /// back, every row delivered once (a re-sent batch is answered as a duplicate).
 @Suite(.serialized) struct TelemetryUploadTests {
-    func config(id: String, port: Int, broker: MosquittoBroker, state: String, seed: Int, spoolLimit: Int = 20) throws -> GatewayConfig {
-        var config = try GatewayConfig.parse(yaml: """
-            gatewayId: \(id)
-            simulate: { scenario: day, speed: 60, seed: \(seed) }
-            broker: { port: \(broker.port) }
-            stateDirectory: \(state)
-            telemetry: { interval: 10s }
-            server: { url: "http://127.0.0.1:\(port)", token: gw-token, pollInterval: 1h, uploadInterval: 300ms, uploadBatch: 5, spoolLimit: \(spoolLimit) }
-            """)
+    func config(id: String, port: Int, broker: MosquittoBroker, state: String, seed: Int, spoolLimit: Int = 20) throws
+        -> GatewayConfig
+    {
+        var config = try GatewayConfig.parse(
+            yaml: """
+                gatewayId: \(id)
+                simulate: { scenario: day, speed: 60, seed: \(seed) }
+                broker: { port: \(broker.port) }
+                stateDirectory: \(state)
+                telemetry: { interval: 10s }
+                server: { url: "http://127.0.0.1:\(port)", token: gw-token, pollInterval: 1h, uploadInterval: 300ms, uploadBatch: 5, spoolLimit: \(spoolLimit) }
+                """)
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         return config
     }
 
     func spooledLines(_ state: String) throws -> [String] {
         let dir = state + "/spool"
-        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".ndjson") }.sorted().flatMap {
-            try String(contentsOfFile: dir + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init)
-        }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".ndjson") }.sorted()
+            .flatMap {
+                try String(contentsOfFile: dir + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init)
+            }
     }
 
     @Test func spoolsWhileTheServerIsAwayAndDeliversEachRowOnce() async throws {
@@ -38,7 +43,8 @@ import Testing
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/spool/#"])
 
         // 1. No server: rows pile up on disk, bounded at 20 (the oldest dropped), and the decisions go on.
-        let first = try GatewayRuntime(config: config(id: "spool", port: port, broker: broker, state: state, seed: 1), logger: testLogger())
+        let first = try GatewayRuntime(
+            config: config(id: "spool", port: port, broker: broker, state: state, seed: 1), logger: testLogger())
         let spool = try #require(first.spool)
         let group1 = ServiceGroup(services: first.services, logger: testLogger())
         let run1 = Task { try await group1.run() }
@@ -58,7 +64,8 @@ import Testing
         host.failNextTelemetry()
         //    (A larger limit now, so none of the kept rows is dropped while the first batch is retried.)
         let second = try GatewayRuntime(
-            config: config(id: "spool", port: port, broker: broker, state: state, seed: 2, spoolLimit: 1000), logger: testLogger())
+            config: config(id: "spool", port: port, broker: broker, state: state, seed: 2, spoolLimit: 1000),
+            logger: testLogger())
         let group2 = ServiceGroup(services: second.services, logger: testLogger())
         let run2 = Task { try await group2.run() }
         _ = try await waitUntil(timeout: 30, "the kept rows delivered") {
@@ -86,7 +93,8 @@ import Testing
 
 @Suite struct ServerConfigTests {
     @Test func serverDefaults() throws {
-        let config = try GatewayConfig.parse(yaml: "server: { url: 'http://trainer:8080/', tokenFile: /etc/occupant/token }")
+        let config = try GatewayConfig.parse(
+            yaml: "server: { url: 'http://trainer:8080/', tokenFile: /etc/occupant/token }")
         let server = try #require(config.server)
         #expect(server.url == "http://trainer:8080")
         #expect(server.pollInterval == 300 && server.pollJitter == 0.1)
@@ -94,18 +102,38 @@ import Testing
         #expect(server.telemetry == .http)
         #expect(!config.telemetryOverMQTT)
         #expect(try GatewayConfig.parse(yaml: "{}").server == nil)
-        #expect(try GatewayConfig.parse(yaml: "simulate: { scenario: day, labels: true, labelEvery: 10m }").simulatedLabels?.every == 600)
+        #expect(
+            try GatewayConfig.parse(yaml: "simulate: { scenario: day, labels: true, labelEvery: 10m }").simulatedLabels?
+                .every == 600)
     }
 
     @Test(arguments: [
-        ("server: { url: 'ftp://trainer', token: t }", "gateway.yaml:1: server.url: expected an http:// or https:// URL, got 'ftp://trainer'"),
+        (
+            "server: { url: 'ftp://trainer', token: t }",
+            "gateway.yaml:1: server.url: expected an http:// or https:// URL, got 'ftp://trainer'"
+        ),
         ("server: { url: 'http://trainer' }", "gateway.yaml:1: server: a server needs 'token' or 'tokenFile'"),
-        ("server: { url: 'http://trainer', token: t, tokenFile: f }", "gateway.yaml:1: server: give either 'token' or 'tokenFile', not both"),
-        ("server: { url: 'http://trainer', token: t, telemetry: pigeon }", "gateway.yaml:1: server.telemetry: expected one of http, mqtt, both, got 'pigeon'"),
-        ("server: { url: 'http://trainer', token: t, pollIntervl: 5s }", "gateway.yaml:1: server.pollIntervl: unknown key 'pollIntervl' (did you mean 'pollInterval'?)"),
-        ("server: { url: 'http://trainer', token: t, pollInterval: 0s }", "gateway.yaml:1: server.pollInterval: must be positive"),
+        (
+            "server: { url: 'http://trainer', token: t, tokenFile: f }",
+            "gateway.yaml:1: server: give either 'token' or 'tokenFile', not both"
+        ),
+        (
+            "server: { url: 'http://trainer', token: t, telemetry: pigeon }",
+            "gateway.yaml:1: server.telemetry: expected one of http, mqtt, both, got 'pigeon'"
+        ),
+        (
+            "server: { url: 'http://trainer', token: t, pollIntervl: 5s }",
+            "gateway.yaml:1: server.pollIntervl: unknown key 'pollIntervl' (did you mean 'pollInterval'?)"
+        ),
+        (
+            "server: { url: 'http://trainer', token: t, pollInterval: 0s }",
+            "gateway.yaml:1: server.pollInterval: must be positive"
+        ),
         ("server: { url: 'http://trainer', token: t, pollJitter: 2 }", "gateway.yaml:1: server.pollJitter: 2"),
-        ("server: { url: 'http://trainer', token: t, uploadBatch: 0 }", "gateway.yaml:1: server.uploadBatch: 0 is out of range"),
+        (
+            "server: { url: 'http://trainer', token: t, uploadBatch: 0 }",
+            "gateway.yaml:1: server.uploadBatch: 0 is out of range"
+        ),
         ("server: { token: t }", "gateway.yaml:1: server.url: missing required key 'url'"),
     ])
     func aBadServerKeyIsOneLineNamingIt(yaml: String, expected: String) {
@@ -119,7 +147,8 @@ import Testing
     }
 
     @Test func anUnreadableTokenFileNamesTheKey() throws {
-        var config = try GatewayConfig.parse(yaml: "simulate: day\nserver: { url: 'http://127.0.0.1:9', tokenFile: /nonexistent/token }")
+        var config = try GatewayConfig.parse(
+            yaml: "simulate: day\nserver: { url: 'http://127.0.0.1:9', tokenFile: /nonexistent/token }")
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         config.stateDirectory = try temporaryDirectory("token-file").path
         #expect(throws: OccupantError.self) { try GatewayRuntime(config: config, logger: testLogger()) }
@@ -138,7 +167,8 @@ import Testing
         let broker = try await MosquittoBroker()
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/labels/labels"])
         let gateway = try ChildProcess([
-            "gateway", "run", "--simulate", "--speed", "600", "--simulate-labels", "--broker", broker.endpoint, "--gateway-id", "labels",
+            "gateway", "run", "--simulate", "--speed", "600", "--simulate-labels", "--broker", broker.endpoint,
+            "--gateway-id", "labels",
         ])
         defer { gateway.signal(SIGKILL) }
         // The office day starts vacant at midnight: after 30 simulated minutes (3 s) the running stretch is reported.
@@ -147,7 +177,9 @@ import Testing
         #expect((object["from"] as? String)?.hasPrefix("2026-01-05T00:00:") == true)
         #expect(object["occupied"] as? Bool == false)
         #expect(!label.retain)
-        let refused = try await ChildProcess.run(["gateway", "run", "--bus", "1", "--simulate-labels", "--broker", broker.endpoint])
+        let refused = try await ChildProcess.run([
+            "gateway", "run", "--bus", "1", "--simulate-labels", "--broker", broker.endpoint,
+        ])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("simulated ground truth needs the simulated thermostat"))
     }
@@ -163,20 +195,23 @@ import Testing
         }
         labels += tracker.observe(false, at: t0 + 6300)
         let texts = labels.map(\.serialized)
-        #expect(texts == [
-            #"{"from":"2026-01-05T08:00:00.000Z","to":"2026-01-05T08:30:00.000Z","occupied":false}"#,
-            #"{"from":"2026-01-05T08:00:00.000Z","to":"2026-01-05T09:00:00.000Z","occupied":false}"#,
-            #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:30:00.000Z","occupied":true}"#,
-            #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:45:00.000Z","occupied":true}"#,
-        ])
+        #expect(
+            texts == [
+                #"{"from":"2026-01-05T08:00:00.000Z","to":"2026-01-05T08:30:00.000Z","occupied":false}"#,
+                #"{"from":"2026-01-05T08:00:00.000Z","to":"2026-01-05T09:00:00.000Z","occupied":false}"#,
+                #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:30:00.000Z","occupied":true}"#,
+                #"{"from":"2026-01-05T09:00:00.000Z","to":"2026-01-05T09:45:00.000Z","occupied":true}"#,
+            ])
     }
 }
 
 @Suite struct TelemetrySpoolTests {
     func sample(_ second: Double) -> Sample {
-        Sample(at: Instant(seconds: 1_767_571_200 + second), readings: [
-            Reading(channel: "sound", value: .number(second))
-        ])
+        Sample(
+            at: Instant(seconds: 1_767_571_200 + second),
+            readings: [
+                Reading(channel: "sound", value: .number(second))
+            ])
     }
 
     @Test func batchesKeepTheirIdAcrossARestartAndTheOldestRowsGoFirst() throws {

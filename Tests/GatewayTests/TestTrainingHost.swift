@@ -77,15 +77,22 @@ final class TestTrainingHost: Sendable {
     func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }
     func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
 
-    static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+    static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
 
-    private static func authorize(_ request: Hummingbird.Request, _ context: BasicRequestContext, gatewayID: String, token: String) -> HTTPResponse.Status? {
+    private static func authorize(
+        _ request: Hummingbird.Request, _ context: BasicRequestContext, gatewayID: String, token: String
+    ) -> HTTPResponse.Status? {
         guard request.headers[.authorization] == "Bearer \(token)" else { return .unauthorized }
         guard context.parameters.get("id") == gatewayID else { return .forbidden }
         return nil
     }
 
-    private static func model(_ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String, token: String) throws -> Response {
+    private static func model(
+        _ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String,
+        token: String
+    ) throws -> Response {
         var record = Request(
             method: "GET", status: 0, range: request.headers[.range], ifNoneMatch: request.headers[.ifNoneMatch])
         defer { state.withLock { $0.requests.append(record) } }
@@ -104,7 +111,9 @@ final class TestTrainingHost: Sendable {
         let etag = sha256(bundle)
         record.etag = etag
         var headers: HTTPFields = [.eTag: "\"\(etag)\"", .acceptRanges: "bytes", .init("X-Occupant-Model")!: "test@1"]
-        let tags = (request.headers[.ifNoneMatch] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let tags = (request.headers[.ifNoneMatch] ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         if tags.contains("\"\(etag)\"") || tags.contains("*") {
             record.status = 304
             return Response(status: .notModified, headers: headers)
@@ -119,22 +128,29 @@ final class TestTrainingHost: Sendable {
             }
             record.status = 206
             headers[.contentRange] = "bytes \(start)-\(bundle.count - 1)/\(bundle.count)"
-            return Response(status: .partialContent, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle[start...])))
+            return Response(
+                status: .partialContent, headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle[start...])))
         }
         record.status = 200
         if let cut {
             // Send part of the body, then drop the connection.
             let part = ByteBuffer(bytes: bundle.prefix(cut))
-            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: bundle.count) { writer in
-                try await writer.write(part)
-                try await Task.sleep(for: .milliseconds(300))
-                throw CancellationError()
-            })
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody(contentLength: bundle.count) { writer in
+                    try await writer.write(part)
+                    try await Task.sleep(for: .milliseconds(300))
+                    throw CancellationError()
+                })
         }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle)))
     }
 
-    private static func telemetry(_ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String, token: String) async throws -> Response {
+    private static func telemetry(
+        _ request: Hummingbird.Request, _ context: BasicRequestContext, state: Locked<State>, gatewayID: String,
+        token: String
+    ) async throws -> Response {
         let batchID = request.headers[.init("Batch-ID")!]
         var record = Request(method: "POST", status: 0, batchID: batchID)
         defer { state.withLock { $0.requests.append(record) } }
@@ -144,14 +160,19 @@ final class TestTrainingHost: Sendable {
         }
         func answer(_ status: HTTPResponse.Status, _ json: String) -> Response {
             record.status = Int(status.code)
-            return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+            return Response(
+                status: status, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
         }
-        guard request.headers[.contentType] == "application/x-ndjson" else { return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#) }
+        guard request.headers[.contentType] == "application/x-ndjson" else {
+            return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#)
+        }
         guard let batchID, !batchID.isEmpty else { return answer(.badRequest, #"{"error":"missing Batch-ID"}"#) }
         let body = try await request.body.collect(upTo: 8 << 20)
         let lines = String(buffer: body).split(separator: "\n").map(String.init)
         for line in lines {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any], object["at"] is String,
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                object["at"] is String,
                 object["readings"] is [String: Any]
             else { return answer(.badRequest, #"{"error":"malformed row"}"#) }
         }
@@ -166,6 +187,7 @@ final class TestTrainingHost: Sendable {
             return (false, s.failNextTelemetry)
         }
         if fail { return answer(.internalServerError, #"{"error":"answer lost"}"#) }
-        return answer(.ok, #"{"batch":"\#(batchID)","accepted":\#(duplicate ? 0 : lines.count),"duplicate":\#(duplicate)}"#)
+        return answer(
+            .ok, #"{"batch":"\#(batchID)","accepted":\#(duplicate ? 0 : lines.count),"duplicate":\#(duplicate)}"#)
     }
 }

@@ -16,7 +16,8 @@ import Testing
         for second in stride(from: Double(days.lowerBound) * 86_400, to: Double(days.upperBound + 1) * 86_400, by: 10) {
             let at = scenario.start + second
             let state = scenario.state(at: at)
-            csv += "\(at.iso8601),\(state.values["sound"]!),\(state.values["temperature"]!),\(state.values["hvac"]!),\(state.occupied == true ? 1 : 0)\n"
+            csv +=
+                "\(at.iso8601),\(state.values["sound"]!),\(state.values["temperature"]!),\(state.values["hvac"]!),\(state.occupied == true ? 1 : 0)\n"
         }
         return csv
     }
@@ -31,11 +32,16 @@ import Testing
         #expect(try await ChildProcess.run(["keys", "generate", "--out", key]).status == 0)
         let model = dir.appendingPathComponent("thermostat.occmodel").path
         let trained = try await ChildProcess.run(
-            ["train", "--data", train, "--time", "time", "--label", "occupied", "--trials", "6", "--signing-key", key + ".key", "--out", model],
+            [
+                "train", "--data", train, "--time", "time", "--label", "occupied", "--trials", "6", "--signing-key",
+                key + ".key", "--out", model,
+            ],
             timeout: 300)
         #expect(trained.status == 0, "\(trained.stderr)\n\(trained.stdout)")
 
-        let evaluated = try await ChildProcess.run(["evaluate", "--model", model, "--data", test, "--time", "time", "--label", "occupied", "--json"])
+        let evaluated = try await ChildProcess.run([
+            "evaluate", "--model", model, "--data", test, "--time", "time", "--label", "occupied", "--json",
+        ])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
         let accuracy = try #require(report["accuracy"] as? Double)
@@ -46,13 +52,13 @@ import Testing
         let broker = try await MosquittoBroker()
         let config = dir.appendingPathComponent("gateway.yaml").path
         try """
-            gatewayId: trained
-            simulate: { scenario: day, speed: 60 }
-            broker: { port: \(broker.port) }
-            stateDirectory: \(dir.path)/state
-            trustedKeys: [\(key).pub]
-            decision: { heartbeat: 5s }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        gatewayId: trained
+        simulate: { scenario: day, speed: 60 }
+        broker: { port: \(broker.port) }
+        stateDirectory: \(dir.path)/state
+        trustedKeys: [\(key).pub]
+        decision: { heartbeat: 5s }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let gateway = try ChildProcess(["gateway", "run", "--config", config])
         defer { gateway.signal(SIGKILL) }
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["occupant/trained/occupancy"])

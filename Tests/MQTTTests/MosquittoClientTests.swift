@@ -2,6 +2,7 @@ import Foundation
 import OccupantCore
 import OccupantTesting
 import Testing
+
 @testable import MQTT
 
 /// Against a real mosquitto started on a free loopback port.
@@ -11,7 +12,10 @@ import Testing
         let probe = try await MQTTProbe(port: broker.port, subscriptions: ["test/#"])
         let client = try MosquittoClient(options: MQTTOptions(port: broker.port, clientID: "publisher"))
         let task = Task { for await _ in client.events {} }
-        defer { task.cancel(); client.stop() }
+        defer {
+            task.cancel()
+            client.stop()
+        }
         try client.start()
         _ = try await waitUntil(timeout: 10, "connected") { client.isConnected ? true : nil }
         try client.publish(MQTTMessage(topic: "test/state", text: "hello", retain: true))
@@ -36,13 +40,17 @@ import Testing
 
     @Test func connectsOnceTheBrokerAppearsAndAfterItRestarts() async throws {
         let port = try freeLoopbackPort()
-        let client = try MosquittoClient(options: MQTTOptions(port: port, clientID: "patient", reconnectMin: 1, reconnectMax: 2))
+        let client = try MosquittoClient(
+            options: MQTTOptions(port: port, clientID: "patient", reconnectMin: 1, reconnectMax: 2))
         let events = Locked<[MQTTEvent]>([])
         let task = Task { for await e in client.events { events.withLock { $0.append(e) } } }
-        defer { task.cancel(); client.stop() }
+        defer {
+            task.cancel()
+            client.stop()
+        }
         try client.start()
         try await Task.sleep(for: .microseconds(1_500_000))
-        #expect(!client.isConnected)  // no broker yet: libmosquitto retries silently
+        #expect(!client.isConnected) // no broker yet: libmosquitto retries silently
 
         let broker = try await MosquittoBroker(port: port)
         _ = try await waitUntil(timeout: 15, "first connection") { client.isConnected ? true : nil }

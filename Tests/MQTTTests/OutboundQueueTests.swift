@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MQTT
 
 @Suite struct OutboundQueueTests {

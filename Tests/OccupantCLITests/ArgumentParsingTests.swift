@@ -7,7 +7,8 @@ import Testing
 @Suite struct ArgumentParsingTests {
     @Test func trainTakesItsOptions() throws {
         let parsed = try OccupantCommand.parseAsRoot([
-            "train", "--data", "d.csv", "--time", "t", "--label", "occupied", "--out", "m.occmodel", "--model-version", "4",
+            "train", "--data", "d.csv", "--time", "t", "--label", "occupied", "--out", "m.occmodel", "--model-version",
+            "4",
             "--trials", "9", "--no-monotone",
         ])
         let train = try #require(parsed as? TrainCommand)
@@ -19,7 +20,8 @@ import Testing
 
     @Test func modelImportTakesTheModelVersion() throws {
         let parsed = try OccupantCommand.parseAsRoot([
-            "model", "import", "--xgboost", "m.json", "--features", "a,b", "--signing-key", "k.key", "--out", "m.occmodel",
+            "model", "import", "--xgboost", "m.json", "--features", "a,b", "--signing-key", "k.key", "--out",
+            "m.occmodel",
             "--model-version", "7", "--scope", "room:2.14",
         ])
         let command = try #require(parsed as? ModelImportCommand)
@@ -35,7 +37,8 @@ import Testing
     }
 
     @Test func gatewayRunIsTheDefaultAndSimulateMayStandAlone() throws {
-        let parsed = try OccupantCommand.parseAsRoot(OccupantCommand.expandingOptionalValues(["gateway", "--simulate", "--speed", "60"]))
+        let parsed = try OccupantCommand.parseAsRoot(
+            OccupantCommand.expandingOptionalValues(["gateway", "--simulate", "--speed", "60"]))
         let run = try #require(parsed as? GatewayRunCommand)
         #expect(run.simulate == "day")
         #expect(run.speed == 60)
@@ -77,8 +80,12 @@ import Testing
 
     @Test func retrainExitsZeroOnlyWhenPromoted() {
         typealias Retrain = ServerCommand.Retrain
-        #expect(Retrain.exitStatus(for: .init(scope: "o", version: 2, promoted: true, reason: "better", sha256: "x")) == 0)
-        #expect(Retrain.exitStatus(for: .init(scope: "o", version: 2, promoted: false, reason: "worse", sha256: "x")) == 3)
-        #expect(Retrain.exitStatus(for: .init(scope: "o", version: nil, promoted: false, reason: "no data", sha256: nil)) == 3)
+        #expect(
+            Retrain.exitStatus(for: .init(scope: "o", version: 2, promoted: true, reason: "better", sha256: "x")) == 0)
+        #expect(
+            Retrain.exitStatus(for: .init(scope: "o", version: 2, promoted: false, reason: "worse", sha256: "x")) == 3)
+        #expect(
+            Retrain.exitStatus(for: .init(scope: "o", version: nil, promoted: false, reason: "no data", sha256: nil))
+                == 3)
     }
 }

@@ -21,7 +21,9 @@ import Testing
             simulate: { scenario: day, speed: 60, seed: 7 }
             broker: { host: broker.lan, port: 1883 }
             """, name: "gateway.yaml")
-        let parsed = try OccupantCommand.parseAsRoot(["gateway", "run", "--config", path, "--broker", "127.0.0.1:18830", "--speed", "5"])
+        let parsed = try OccupantCommand.parseAsRoot([
+            "gateway", "run", "--config", path, "--broker", "127.0.0.1:18830", "--speed", "5",
+        ])
         let config = try #require(parsed as? GatewayRunCommand).resolvedConfig()
         #expect(config.broker.host == "127.0.0.1")
         #expect(config.broker.port == 18830)

@@ -12,17 +12,23 @@ import Testing
     }
 
     @Test func aMissingReplayFileIsOneLineAndExits2() async throws {
-        for arguments in [["gateway", "run", "--simulate", "/nonexistent/replay.csv", "--cycles", "1"],
-                          ["sensors", "read", "--profile", "thermostat-mcu", "--simulate", "/nonexistent/replay.csv"]] {
+        for arguments in [
+            ["gateway", "run", "--simulate", "/nonexistent/replay.csv", "--cycles", "1"],
+            ["sensors", "read", "--profile", "thermostat-mcu", "--simulate", "/nonexistent/replay.csv"],
+        ] {
             let result = try await ChildProcess.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
-            #expect(result.stderr == "error: --simulate /nonexistent/replay.csv: no such replay file (give 'day' or a CSV file with a time column)\n")
+            #expect(
+                result.stderr
+                    == "error: --simulate /nonexistent/replay.csv: no such replay file (give 'day' or a CSV file with a time column)\n"
+            )
         }
     }
 
     @Test func trainIntoAMissingFolderFailsBeforeReadingTheData() async throws {
         let result = try await ChildProcess.run([
-            "train", "--data", "/nonexistent/data.csv", "--time", "t", "--label", "l", "--out", "/nonexistent/dir/m.occmodel",
+            "train", "--data", "/nonexistent/data.csv", "--time", "t", "--label", "l", "--out",
+            "/nonexistent/dir/m.occmodel",
         ])
         #expect(result.status == 2)
         #expect(result.stderr == "error: --out /nonexistent/dir/m.occmodel: no folder /nonexistent/dir\n")

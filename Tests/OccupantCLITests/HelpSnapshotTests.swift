@@ -13,7 +13,9 @@ import Testing
 
     /// Every command under the root, with its path of command names.
     static var commands: [(path: [String], command: any ParsableCommand.Type)] {
-        func walk(_ command: any ParsableCommand.Type, _ path: [String]) -> [(path: [String], command: any ParsableCommand.Type)] {
+        func walk(_ command: any ParsableCommand.Type, _ path: [String]) -> [(
+            path: [String], command: any ParsableCommand.Type
+        )] {
             let name = command.configuration.commandName ?? command._commandName
             let here = path + [name]
             return [(here, command)] + command.configuration.subcommands.flatMap { walk($0, here) }
@@ -43,7 +45,10 @@ import Testing
             Issue.record("no snapshot \(file.path): run with OCCUPANT_UPDATE_SNAPSHOTS=1 to write it")
             return
         }
-        #expect(help == stored, "\(path) --help changed: \(Self.firstDifference(help, stored)); if meant, run OCCUPANT_UPDATE_SNAPSHOTS=1 swift test --filter HelpSnapshotTests and commit Tests/OccupantCLITests/Help")
+        #expect(
+            help == stored,
+            "\(path) --help changed: \(Self.firstDifference(help, stored)); if meant, run OCCUPANT_UPDATE_SNAPSHOTS=1 swift test --filter HelpSnapshotTests and commit Tests/OccupantCLITests/Help"
+        )
     }
 
     /// The first line that differs, as `line N: "now" (snapshot "was")`.

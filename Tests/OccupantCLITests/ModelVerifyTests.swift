@@ -23,16 +23,21 @@ import Testing
         let plain = try await ChildProcess.run(["model", "verify", bundle, "--trusted-key", key + ".pub"])
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(plain.stdout.hasPrefix("ok: logreg-6@3 signed by "), "\(plain.stdout)")
-        #expect(plain.stdout.hasSuffix("golden vectors reproduced, no profile checked (give --profile)\n"), "\(plain.stdout)")
+        #expect(
+            plain.stdout.hasSuffix("golden vectors reproduced, no profile checked (give --profile)\n"),
+            "\(plain.stdout)")
 
-        let withProfile = try await ChildProcess.run(["model", "verify", bundle, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu"])
+        let withProfile = try await ChildProcess.run([
+            "model", "verify", bundle, "--trusted-key", key + ".pub", "--profile", "thermostat-mcu",
+        ])
         #expect(withProfile.status == 22)
         #expect(withProfile.stderr.contains("profile thermostat-mcu"), "\(withProfile.stderr)")
     }
 
     @Test func importIntoAMissingFolderFailsFirst() async throws {
         let result = try await ChildProcess.run([
-            "model", "import", "--logistic", "/nonexistent/m.json", "--features", "a", "--signing-key", "/nonexistent/k.key",
+            "model", "import", "--logistic", "/nonexistent/m.json", "--features", "a", "--signing-key",
+            "/nonexistent/k.key",
             "--out", "/nonexistent/dir/m.occmodel",
         ])
         #expect(result.status == 2)

@@ -1,11 +1,16 @@
 import Testing
+
 @testable import OccupantCore
 
 @Suite struct DecisionTests {
     func sample(_ t: Double, sound: Double?, reason: String? = nil) -> Sample {
         Sample(
             at: Instant(seconds: t),
-            readings: [Reading(channel: "sound", value: sound.map { .number($0) }, unavailable: sound == nil ? (reason ?? "no acknowledge") : nil)])
+            readings: [
+                Reading(
+                    channel: "sound", value: sound.map { .number($0) },
+                    unavailable: sound == nil ? (reason ?? "no acknowledge") : nil)
+            ])
     }
 
     @Test func staticRuleIsSoundAboveThreshold() {
@@ -17,7 +22,8 @@ import Testing
 
     @Test func staticRuleGoesStaleInsteadOfGuessing() {
         var rule = StaticRule(channel: "sound", threshold: 10, staleAfter: 5)
-        guard case .stale(let first) = rule.score(sample(0, sound: nil, reason: "ADS1115 at 0x48: no acknowledge")) else {
+        guard case .stale(let first) = rule.score(sample(0, sound: nil, reason: "ADS1115 at 0x48: no acknowledge"))
+        else {
             Issue.record("expected stale before any reading")
             return
         }
@@ -36,15 +42,15 @@ import Testing
     @Test func hysteresisHoldsEachStateForItsTime() {
         var h = Hysteresis(occupiedAfter: 2, vacantAfter: 10)
         #expect(h.update(raw: false, at: Instant(seconds: 0)) == false)
-        #expect(h.update(raw: true, at: Instant(seconds: 1)) == false)  // needs 2 s of "occupied"
-        #expect(h.update(raw: false, at: Instant(seconds: 2)) == false)  // a blip resets it
+        #expect(h.update(raw: true, at: Instant(seconds: 1)) == false) // needs 2 s of "occupied"
+        #expect(h.update(raw: false, at: Instant(seconds: 2)) == false) // a blip resets it
         #expect(h.update(raw: true, at: Instant(seconds: 3)) == false)
         #expect(h.update(raw: true, at: Instant(seconds: 5)) == true)
-        #expect(h.update(raw: false, at: Instant(seconds: 6)) == true)  // quiet for 1 s: still occupied
-        #expect(h.update(raw: true, at: Instant(seconds: 12)) == true)  // talk resets the vacancy timer
+        #expect(h.update(raw: false, at: Instant(seconds: 6)) == true) // quiet for 1 s: still occupied
+        #expect(h.update(raw: true, at: Instant(seconds: 12)) == true) // talk resets the vacancy timer
         #expect(h.update(raw: false, at: Instant(seconds: 13)) == true)
         #expect(h.update(raw: false, at: Instant(seconds: 22)) == true)
-        #expect(h.update(raw: false, at: Instant(seconds: 23)) == false)  // 10 s of quiet
+        #expect(h.update(raw: false, at: Instant(seconds: 23)) == false) // 10 s of quiet
     }
 
     @Test func engineReportsStaleWithNullOccupancyAndHealth() {
@@ -62,9 +68,10 @@ import Testing
     @Test func replacingTheScorerKeepsTheDebouncedState() {
         var engine = DecisionEngine(scorer: StaticRule(), hysteresis: Hysteresis(vacantAfter: 60))
         _ = engine.decide(sample(0, sound: 50))
-        engine.replace(scorer: StaticRule(channel: "sound", threshold: 100), hysteresis: Hysteresis(vacantAfter: 60), note: "test")
+        engine.replace(
+            scorer: StaticRule(channel: "sound", threshold: 100), hysteresis: Hysteresis(vacantAfter: 60), note: "test")
         let d = engine.decide(sample(1, sound: 50))
-        #expect(d.roomOccupancy == true)  // raw says vacant now, but vacantAfter has not passed
+        #expect(d.roomOccupancy == true) // raw says vacant now, but vacantAfter has not passed
         #expect(d.decidedBy == "rule:sound>100 (test)")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OccupantCore
 
 @Suite struct DocumentReaderTests {
@@ -6,7 +7,10 @@ import Testing
         let reader = DocumentReader(text: "name: x\ntreshold: 3\n", source: "f.yaml", code: .configuration)
         let map = try #require(reader.root?.mapping(allowed: ["name", "threshold"]))
         #expect(map["name"]?.string() == "x")
-        #expect(reader.issues == [DocumentIssue(path: "treshold", line: 2, message: "unknown key 'treshold' (did you mean 'threshold'?)")])
+        #expect(
+            reader.issues == [
+                DocumentIssue(path: "treshold", line: 2, message: "unknown key 'treshold' (did you mean 'threshold'?)")
+            ])
         #expect(throws: DocumentErrors.self) { try reader.finish() }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OccupantCore
 
 @Suite struct InstantTests {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OccupantCore
 
 @Suite struct JSONTests {
@@ -11,6 +12,8 @@ import Testing
             "skip": nil,
             "list": .array([.bool(true), .null]),
         ])
-        #expect(value.serialized == #"{"b":1,"a":"quote \" backslash \\ newline \n ctl \u0001","n":null,"x":0.25,"list":[true,null]}"#)
+        #expect(
+            value.serialized
+                == #"{"b":1,"a":"quote \" backslash \\ newline \n ctl \u0001","n":null,"x":0.25,"list":[true,null]}"#)
     }
 }

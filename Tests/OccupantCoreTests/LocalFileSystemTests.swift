@@ -4,7 +4,7 @@ import OccupantTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct LocalFileSystemTests {
@@ -26,7 +26,7 @@ import Glibc
         try files.appendDurably(Array("b\n".utf8), to: path)
         #expect(try files.readText(path) == "a\nb\n")
         try files.remove(path)
-        try files.remove(path)  // a missing file is not an error
+        try files.remove(path) // a missing file is not an error
         #expect(try files.size(path) == nil)
         #expect(!files.exists(path))
     }
@@ -38,7 +38,9 @@ import Glibc
         #expect(error.isNoSuchFile)
         #expect(error.fileReason == "no such file")
         #expect(error.description.contains(dir + "/missing"))
-        let folder = try #require(throws: OccupantError.self) { try files.writeAtomically([1], to: dir + "/no/such/folder/x") }
+        let folder = try #require(throws: OccupantError.self) {
+            try files.writeAtomically([1], to: dir + "/no/such/folder/x")
+        }
         #expect(folder.errno == ENOENT)
         #expect(folder.description.contains(dir + "/no/such/folder/x"))
     }

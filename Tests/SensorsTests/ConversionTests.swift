@@ -1,5 +1,6 @@
 import OccupantCore
 import Testing
+
 @testable import Sensors
 
 @Suite struct ConversionTests {
@@ -10,11 +11,12 @@ import Testing
         #expect(CRC.smbus.checksum(Array("123456789".utf8)) == 0xF4)
     }
 
-    @Test(arguments: [
-        ([UInt8]([0x66, 0x66, 0x93]), 25.0),  // S_T = 0x6666 → −45 + 175 × 0.4
-        ([0x00, 0x00, 0x81], -45.0),
-        ([0xFF, 0xFF, 0xAC], 130.0),
-    ] as [([UInt8], Double)])
+    @Test(
+        arguments: [
+            ([UInt8]([0x66, 0x66, 0x93]), 25.0), // S_T = 0x6666 → −45 + 175 × 0.4
+            ([0x00, 0x00, 0x81], -45.0),
+            ([0xFF, 0xFF, 0xAC], 130.0),
+        ] as [([UInt8], Double)])
     func sht31Temperature(bytes: [UInt8], celsius: Double) throws {
         let channel = FirmwareProfile.Channel(
             name: "temperature", device: "sht31", field: .init(at: 0, size: 2, crc: .sensirion),
@@ -27,29 +29,34 @@ import Testing
 
     @Test func sht31CRCMismatchIsAProblemNotANumber() {
         let channel = FirmwareProfile.Channel(
-            name: "temperature", device: "sht31", field: .init(at: 0, size: 2, crc: .sensirion), scale: 175.0 / 65535.0, offset: -45)
+            name: "temperature", device: "sht31", field: .init(at: 0, size: 2, crc: .sensirion), scale: 175.0 / 65535.0,
+            offset: -45)
         let decoded = channel.decode([0x66, 0x66, 0x00], deviceLabel: "SHT31 at 0x44 on /dev/i2c-1")
         #expect(decoded.value == nil)
-        #expect(decoded.problem == "SHT31 at 0x44 on /dev/i2c-1: CRC mismatch for temperature (got 0x00, expected 0x93)")
+        #expect(
+            decoded.problem == "SHT31 at 0x44 on /dev/i2c-1: CRC mismatch for temperature (got 0x00, expected 0x93)")
     }
 
     // TMP102 datasheet Table 7-1 (12-bit mode): the register holds the value left-justified.
-    @Test(arguments: [
-        ([UInt8]([0x7F, 0xF0]), 127.9375), ([0x64, 0x00], 100), ([0x50, 0x00], 80), ([0x4B, 0x00], 75),
-        ([0x32, 0x00], 50), ([0x19, 0x00], 25), ([0x00, 0x40], 0.25), ([0x00, 0x10], 0.0625), ([0x00, 0x00], 0),
-        ([0xFF, 0xC0], -0.25), ([0xE7, 0x00], -25), ([0xC9, 0x00], -55),
-    ] as [([UInt8], Double)])
+    @Test(
+        arguments: [
+            ([UInt8]([0x7F, 0xF0]), 127.9375), ([0x64, 0x00], 100), ([0x50, 0x00], 80), ([0x4B, 0x00], 75),
+            ([0x32, 0x00], 50), ([0x19, 0x00], 25), ([0x00, 0x40], 0.25), ([0x00, 0x10], 0.0625), ([0x00, 0x00], 0),
+            ([0xFF, 0xC0], -0.25), ([0xE7, 0x00], -25), ([0xC9, 0x00], -55),
+        ] as [([UInt8], Double)])
     func tmp102Table(bytes: [UInt8], celsius: Double) {
         let channel = FirmwareProfile.Channel(
-            name: "temperature", device: "tmp102", field: .init(at: 0, size: 2), shift: 4, signedBits: 12, scale: 0.0625)
+            name: "temperature", device: "tmp102", field: .init(at: 0, size: 2), shift: 4, signedBits: 12, scale: 0.0625
+        )
         #expect(channel.decode(bytes, deviceLabel: "TMP102").value == .number(celsius))
     }
 
     // ADS1115 datasheet Table 9-3: ±4.096 V range, 125 µV per code.
-    @Test(arguments: [
-        ([UInt8]([0x7F, 0xFF]), 4.095875), ([0x00, 0x01], 0.000125), ([0x00, 0x00], 0), ([0xFF, 0xFF], -0.000125),
-        ([0x80, 0x00], -4.096),
-    ] as [([UInt8], Double)])
+    @Test(
+        arguments: [
+            ([UInt8]([0x7F, 0xFF]), 4.095875), ([0x00, 0x01], 0.000125), ([0x00, 0x00], 0), ([0xFF, 0xFF], -0.000125),
+            ([0x80, 0x00], -4.096),
+        ] as [([UInt8], Double)])
     func ads1115Codes(bytes: [UInt8], volts: Double) throws {
         let channel = FirmwareProfile.Channel(
             name: "envelope", device: "adc", field: .init(at: 0, size: 2), signedBits: 16, scale: 0.000125)
@@ -68,16 +75,16 @@ import Testing
     @Test func categoricalMappingAndUnmappedValue() throws {
         let profile = try FirmwareProfile.load(path: profilePath("sht31-ads1115-pcf8574"))
         let hvac = try #require(profile.channel(named: "hvac"))
-        #expect(hvac.decode([0xFE], deviceLabel: "PCF8574").value == .category("heating"))  // P0 low, P3–P7 high
+        #expect(hvac.decode([0xFE], deviceLabel: "PCF8574").value == .category("heating")) // P0 low, P3–P7 high
         #expect(hvac.decode([0xFF], deviceLabel: "PCF8574").value == .category("standby"))
-        let fault = hvac.decode([0xF8], deviceLabel: "PCF8574")  // heat and cool together: a wiring fault
+        let fault = hvac.decode([0xF8], deviceLabel: "PCF8574") // heat and cool together: a wiring fault
         #expect(fault.value == nil)
         #expect(fault.problem == "hvac: raw value 0 has no mapping")
     }
 
     @Test func mcuRegisterMapLittleEndianSigned() throws {
         let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
-        let bytes: [UInt8] = [0xE6, 0xFB, 0x2A, 0x02]  // -1050 → -10.5 °C, sound 42, heating
+        let bytes: [UInt8] = [0xE6, 0xFB, 0x2A, 0x02] // -1050 → -10.5 °C, sound 42, heating
         #expect(profile.channel(named: "temperature")?.decode(bytes, deviceLabel: "MCU").value == .number(-10.5))
         #expect(profile.channel(named: "sound")?.decode(bytes, deviceLabel: "MCU").value == .number(42))
         #expect(profile.channel(named: "hvac")?.decode(bytes, deviceLabel: "MCU").value == .category("heating"))
@@ -99,7 +106,9 @@ import Testing
                 switch (decoded.value, values[channel.name]!) {
                 case (.number(let got)?, .number(let want)):
                     // Within one step of the channel's resolution.
-                    #expect(abs(got - want) <= abs(channel.scale) * Double(1 << channel.shift), "\(profileName).\(channel.name)")
+                    #expect(
+                        abs(got - want) <= abs(channel.scale) * Double(1 << channel.shift),
+                        "\(profileName).\(channel.name)")
                 case (let got, let want):
                     #expect(got == want, "\(profileName).\(channel.name)")
                 }

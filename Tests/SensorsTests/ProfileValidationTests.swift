@@ -1,5 +1,6 @@
 import OccupantCore
 import Testing
+
 @testable import Sensors
 
 @Suite struct ProfileValidationTests {
@@ -44,16 +45,40 @@ import Testing
     @Test(arguments: [
         ("address: 0x30", "address: 0x90", "devices[0].address: 0x90 is out of range 0x03…0x77"),
         ("address: 0x30", "address: 200", "devices[0].address: 200 is out of range 3…119"),
-        ("read: { register: 0x00, length: 4 }", "read: { register: 0x00, length: 40 }", "devices[0].read.length: 40 is out of range 1…32"),
-        ("read: { register: 0x00, length: 4 }", "read: { register: 0, command: [1], length: 4 }", "devices[0].read: give either 'register' or 'command', not both"),
-        ("    scale: 0.01\n", "    scale: 0.01\n    sacle: 2\n", "channels[0].sacle: unknown key 'sacle' (did you mean 'scale'?)"),
-        ("field: { at: 2, size: 1 }", "field: { at: 3, size: 2 }", "channels[1].field: bytes 3…4 lie outside the 4 bytes read from device 'mcu'"),
-        ("    device: mcu\n    field: { at: 2", "    device: mic\n    field: { at: 2", "channels[1].device: no device named 'mic' (devices: mcu)"),
-        ("1: heating", "1: boiling", "channels[2].mappings.1: hvac values must be one of heating, cooling, fan, standby, off, got 'boiling'"),
+        (
+            "read: { register: 0x00, length: 4 }", "read: { register: 0x00, length: 40 }",
+            "devices[0].read.length: 40 is out of range 1…32"
+        ),
+        (
+            "read: { register: 0x00, length: 4 }", "read: { register: 0, command: [1], length: 4 }",
+            "devices[0].read: give either 'register' or 'command', not both"
+        ),
+        (
+            "    scale: 0.01\n", "    scale: 0.01\n    sacle: 2\n",
+            "channels[0].sacle: unknown key 'sacle' (did you mean 'scale'?)"
+        ),
+        (
+            "field: { at: 2, size: 1 }", "field: { at: 3, size: 2 }",
+            "channels[1].field: bytes 3…4 lie outside the 4 bytes read from device 'mcu'"
+        ),
+        (
+            "    device: mcu\n    field: { at: 2", "    device: mic\n    field: { at: 2",
+            "channels[1].device: no device named 'mic' (devices: mcu)"
+        ),
+        (
+            "1: heating", "1: boiling",
+            "channels[2].mappings.1: hvac values must be one of heating, cooling, fan, standby, off, got 'boiling'"
+        ),
         ("units: °C", "units: °F", "channels[0].units: temperature is kept in °C inside Occupant"),
         ("scale: 0.01", "scale: ten", "channels[0].scale: expected a number, got 'ten'"),
-        ("name: test\n", "name: test\nfirmware: newest\n", "firmware: expected a version range such as '>=2.1, <3', got 'newest'"),
-        ("  - name: sound\n    device: mcu\n", "  - name: temperature\n    device: mcu\n", "channels[1]: duplicate channel name 'temperature'"),
+        (
+            "name: test\n", "name: test\nfirmware: newest\n",
+            "firmware: expected a version range such as '>=2.1, <3', got 'newest'"
+        ),
+        (
+            "  - name: sound\n    device: mcu\n", "  - name: temperature\n    device: mcu\n",
+            "channels[1]: duplicate channel name 'temperature'"
+        ),
         ("    mappings: { 0: off, 1: heating }", "", "channels[2]: channel 'hvac' is categorical"),
     ])
     func brokenProfileNamesTheKey(original: String, replacement: String, expected: String) throws {

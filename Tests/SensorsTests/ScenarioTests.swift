@@ -1,11 +1,14 @@
 import OccupantCore
 import Testing
+
 @testable import Sensors
 
 @Suite struct ScenarioTests {
     @Test func officeDayHasTheCasesTheRuleGetsWrong() {
         let day = OfficeDayScenario(seed: 7)
-        var loudAndEmpty = 0, quietAndOccupied = 0, occupied = 0
+        var loudAndEmpty = 0
+        var quietAndOccupied = 0
+        var occupied = 0
         let start = day.start
         for s in stride(from: 0.0, to: 86_400, by: 10) {
             let state = day.state(at: start + s)
@@ -14,9 +17,9 @@ import Testing
             if state.occupied == false && sound > 10 { loudAndEmpty += 1 }
             if state.occupied == true && sound <= 10 { quietAndOccupied += 1 }
         }
-        #expect(occupied > 1500 && occupied < 5000)  // roughly 8 of 24 hours
-        #expect(loudAndEmpty > 500)  // HVAC noise floor above the threshold with nobody there
-        #expect(quietAndOccupied > 300)  // people sitting still
+        #expect(occupied > 1500 && occupied < 5000) // roughly 8 of 24 hours
+        #expect(loudAndEmpty > 500) // HVAC noise floor above the threshold with nobody there
+        #expect(quietAndOccupied > 300) // people sitting still
         // Deterministic: the same instant gives the same state.
         #expect(day.state(at: start + 1234) == day.state(at: start + 1234))
     }
@@ -32,7 +35,7 @@ import Testing
         #expect(replay.state(at: replay.start + 5).values["sound"] == .number(5))
         #expect(replay.state(at: replay.start + 10).values["hvac"] == .category("heating"))
         #expect(replay.state(at: replay.start + 10).occupied == true)
-        #expect(replay.state(at: replay.start + 11).values["sound"] == .number(5))  // looped (span 11 s)
+        #expect(replay.state(at: replay.start + 11).values["sound"] == .number(5)) // looped (span 11 s)
     }
 
     @Test(arguments: [
@@ -54,7 +57,8 @@ import Testing
 @Suite struct SensorSourceTests {
     @Test func theSimulatedSourceStartsAtTheScenarioPlusItsOffset() throws {
         let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
-        let source = try SensorSource(.simulated(scenario: "day", speed: 1, seed: 1, offset: 9.5 * 3600), profile: profile)
+        let source = try SensorSource(
+            .simulated(scenario: "day", speed: 1, seed: 1, offset: 9.5 * 3600), profile: profile)
         #expect(source.simulatedBus != nil)
         #expect(source.bus.name == "simulated")
         let start = OfficeDayScenario(seed: 1).start + 9.5 * 3600
@@ -70,6 +74,8 @@ import Testing
 
     @Test func anUnreadableScenarioIsAnError() throws {
         let profile = try FirmwareProfile.load(path: profilePath("thermostat-mcu"))
-        #expect(throws: OccupantError.self) { try SensorSource(.simulated(scenario: "/nonexistent/replay.csv"), profile: profile) }
+        #expect(throws: OccupantError.self) {
+            try SensorSource(.simulated(scenario: "/nonexistent/replay.csv"), profile: profile)
+        }
     }
 }

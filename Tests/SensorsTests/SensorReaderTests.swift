@@ -2,6 +2,7 @@ import I2C
 import OccupantCore
 import OccupantTesting
 import Testing
+
 @testable import Sensors
 
 @Suite struct SensorReaderTests {
@@ -32,7 +33,7 @@ import Testing
         #expect(abs((sample.value("temperature")?.number ?? 0) - 21.25) < 0.01)
         #expect(abs((sample.value("sound")?.number ?? 0) - 12) < 0.01)
         #expect(sample.value("hvac") == .category("heating"))
-        #expect(sample.reading("temperature")?.raw.count == 3)  // two data bytes and the CRC
+        #expect(sample.reading("temperature")?.raw.count == 3) // two data bytes and the CRC
         // ADS1115 setup write + register write/read, SHT31 command + read, PCF8574 plain read.
         #expect(bus.transactionCount == 6)
     }
@@ -73,7 +74,8 @@ import Testing
     }
 
     @Test func stuckValueIsDetected() async throws {
-        var (reader, _, clock) = try makeReader("thermostat-mcu", values: values, settings: SensorSettings(stuckAfter: 30))
+        var (reader, _, clock) = try makeReader(
+            "thermostat-mcu", values: values, settings: SensorSettings(stuckAfter: 30))
         var last: Sample?
         for _ in 0..<40 {
             last = await reader.sample(at: clock.now()).sample

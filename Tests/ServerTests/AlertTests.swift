@@ -14,19 +14,22 @@ import Testing
     @Test func championQualityDropRaisesOneAlert() async throws {
         let dir = try temporaryDirectory("alerts")
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("server").path)
-        var config = try ServerConfig.parse(yaml: """
-            gateways: [{ id: gw-a, scope: office, token: a }]
-            retrain: { trials: 3 }
-            alerts: { margin: 0.05, minimumRows: 500 }
-            """)
+        var config = try ServerConfig.parse(
+            yaml: """
+                gateways: [{ id: gw-a, scope: office, token: a }]
+                retrain: { trials: 3 }
+                alerts: { margin: 0.05, minimumRows: 500 }
+                """)
         config.stateDirectory = dir.path
         config.signingKey = dir.appendingPathComponent("server.key").path
         let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
         let announcer = RecordingAnnouncer()
         let clock = ManualClock(Instant(seconds: 1_767_600_000))
         let registry = ModelRegistry(
-            config: config, store: store, artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer, logger: Logger(label: "test"),
+            config: config, store: store,
+            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer,
+            logger: Logger(label: "test"),
             clock: clock)
         let (rows, labels) = simulatedDays(0..<2, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)
@@ -41,7 +44,12 @@ import Testing
         // A third day whose labels are inverted.
         let (newRows, newLabels) = simulatedDays(2..<3, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: newRows)
-        try await store.insertLabels(newLabels.map { var l = $0; l.occupied.toggle(); return l })
+        try await store.insertLabels(
+            newLabels.map {
+                var l = $0
+                l.occupied.toggle()
+                return l
+            })
         clock.advance(86_400)
         try await registry.checkQuality(scope: "office")
         try await registry.checkQuality(scope: "office")
@@ -75,11 +83,17 @@ import Testing
         var config = ServerConfig()
         config.broker = nil
         config.alerts.webhook = "http://127.0.0.1:\(port)/hook"
-        let mqtt = try ServerMQTT(config: config, store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path), logger: Logger(label: "t"))
-        await mqtt.alert(QualityAlert(
-            scope: "office", model: "m", version: 3, metric: "accuracy", baseline: 0.97, measured: 0.8, rows: 900,
-            at: "2026-11-22T00:00:00Z", message: "m@3 accuracy 0.8000 on 900 newly labelled rows"))
-        let bodies = try await waitUntil(timeout: 10, "the webhook POST") { received.withLock { $0.isEmpty ? nil : $0 } }
+        let mqtt = try ServerMQTT(
+            config: config,
+            store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path),
+            logger: Logger(label: "t"))
+        await mqtt.alert(
+            QualityAlert(
+                scope: "office", model: "m", version: 3, metric: "accuracy", baseline: 0.97, measured: 0.8, rows: 900,
+                at: "2026-11-22T00:00:00Z", message: "m@3 accuracy 0.8000 on 900 newly labelled rows"))
+        let bodies = try await waitUntil(timeout: 10, "the webhook POST") {
+            received.withLock { $0.isEmpty ? nil : $0 }
+        }
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
         #expect(doc["scope"] as? String == "office")
         #expect(doc["measured"] as? Double == 0.8)

@@ -13,14 +13,14 @@ import Testing
     func gatewayConfig(_ h: ServerHarness, id: String, token: String, labels: Bool) throws -> String {
         let path = h.dir.appendingPathComponent("\(id).yaml").path
         try """
-            gatewayId: \(id)
-            simulate: { scenario: day, speed: 1200, labels: \(labels), labelEvery: 30m }
-            broker: { port: \(h.broker.port) }
-            telemetry: { interval: 10s }
-            stateDirectory: \(h.dir.path)/\(id)
-            trustedKeys: [\(h.dir.path)/signer.pub]
-            server: { url: "\(h.base)", token: \(token), pollInterval: 20s, uploadInterval: 1s, uploadBatch: 1000 }
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        gatewayId: \(id)
+        simulate: { scenario: day, speed: 1200, labels: \(labels), labelEvery: 30m }
+        broker: { port: \(h.broker.port) }
+        telemetry: { interval: 10s }
+        stateDirectory: \(h.dir.path)/\(id)
+        trustedKeys: [\(h.dir.path)/signer.pub]
+        server: { url: "\(h.base)", token: \(token), pollInterval: 20s, uploadInterval: 1s, uploadBatch: 1000 }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -31,12 +31,19 @@ import Testing
             .replacingOccurrences(of: "newLabelledRows: 0", with: "newLabelledRows: 2500")
             .write(toFile: h.configPath, atomically: true, encoding: .utf8)
         try await h.start()
-        let probe = try await MQTTProbe(port: h.broker.port, subscriptions: ["occupant/+/model/status", "occupant/+/occupancy"])
+        let probe = try await MQTTProbe(
+            port: h.broker.port, subscriptions: ["occupant/+/model/status", "occupant/+/occupancy"])
 
-        let a = try ChildProcess(["gateway", "run", "--config", try gatewayConfig(h, id: "gw-a", token: "token-a", labels: true)])
-        let b = try ChildProcess(["gateway", "run", "--config", try gatewayConfig(h, id: "gw-b", token: "token-b", labels: true)])
+        let a = try ChildProcess([
+            "gateway", "run", "--config", try gatewayConfig(h, id: "gw-a", token: "token-a", labels: true),
+        ])
+        let b = try ChildProcess([
+            "gateway", "run", "--config", try gatewayConfig(h, id: "gw-b", token: "token-b", labels: true),
+        ])
         // A gateway the server does not know, presenting gw-a's token: 403 for everything it asks.
-        let intruder = try ChildProcess(["gateway", "run", "--config", try gatewayConfig(h, id: "gw-x", token: "token-a", labels: false)])
+        let intruder = try ChildProcess([
+            "gateway", "run", "--config", try gatewayConfig(h, id: "gw-x", token: "token-a", labels: false),
+        ])
         defer {
             for p in [a, b, intruder] { p.signal(SIGKILL) }
         }
@@ -60,7 +67,9 @@ import Testing
         #expect(after["labelRanges"]! >= acknowledged["labelRanges"]!)
 
         // The server trains; both gateways report the new model active and decide with it.
-        let status = try await probe.waitFor("occupant/gw-b/model/status", timeout: 300) { $0.text.contains("occupancy-office@") }
+        let status = try await probe.waitFor("occupant/gw-b/model/status", timeout: 300) {
+            $0.text.contains("occupancy-office@")
+        }
         let active = try #require(jsonObject(status)?["active"] as? String)
         _ = try await probe.waitFor("occupant/gw-a/model/status", timeout: 60) { $0.text.contains(active) }
         for g in ["gw-a", "gw-b"] {

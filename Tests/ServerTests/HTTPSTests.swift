@@ -16,12 +16,12 @@ import Testing
 
         let config = h.dir.appendingPathComponent("gw-a.yaml").path
         try """
-            gatewayId: gw-a
-            simulate: { scenario: day, speed: 600 }
-            broker: { port: \(h.broker.port) }
-            stateDirectory: \(h.dir.path)/gw-a
-            server: { url: "\(h.base)", token: token-a, caFile: \(h.dir.path)/ca.crt, uploadInterval: 1s }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        gatewayId: gw-a
+        simulate: { scenario: day, speed: 600 }
+        broker: { port: \(h.broker.port) }
+        stateDirectory: \(h.dir.path)/gw-a
+        server: { url: "\(h.base)", token: token-a, caFile: \(h.dir.path)/ca.crt, uploadInterval: 1s }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let gateway = try ChildProcess(["gateway", "run", "--config", config])
         defer { gateway.signal(SIGKILL) }
         _ = try await waitUntil(timeout: 60, "telemetry over HTTPS (\(gateway.stderr.suffix(500)))") {

@@ -2,8 +2,9 @@ import FleetProtocol
 import Foundation
 import OccupantCore
 import OccupantTesting
-@testable import Server
 import Testing
+
+@testable import Server
 
 /// The typed admin client against the real routes on a loopback port.
 @Suite struct RegistryClientTests {
@@ -19,7 +20,9 @@ import Testing
                 let gateways = try await registry.gateways()
                 #expect(gateways.gateways.first { $0.id == "room 1" }?.assigned == "occupancy-office@1")
                 let receipt = try await registry.importLabels([
-                    LabelDocument(gateway: "küche", from: TimeValue(seconds: 1_767_571_200), to: TimeValue(seconds: 1_767_574_800), occupied: true)
+                    LabelDocument(
+                        gateway: "küche", from: TimeValue(seconds: 1_767_571_200),
+                        to: TimeValue(seconds: 1_767_574_800), occupied: true)
                 ])
                 #expect(receipt == LabelsReceipt(accepted: 1))
                 #expect(try await registry.stats().labelRanges == 1)
@@ -36,10 +39,13 @@ import Testing
             try await RegistryClient.with(baseURL: base, token: "token-a") { registry in
                 let error = await #expect(throws: RegistryClientError.self) { try await registry.gateways() }
                 #expect(error?.kind == .refused(status: 403))
-                #expect(error?.description == "\(base)/v1/gateways: the server answered 403: this needs the admin token")
+                #expect(
+                    error?.description == "\(base)/v1/gateways: the server answered 403: this needs the admin token")
             }
             try await RegistryClient.with(baseURL: base, token: "admin-token") { registry in
-                let error = await #expect(throws: RegistryClientError.self) { try await registry.retrain(scope: "no such") }
+                let error = await #expect(throws: RegistryClientError.self) {
+                    try await registry.retrain(scope: "no such")
+                }
                 #expect(error?.kind == .refused(status: 404))
                 #expect(error?.url == "\(base)/v1/scopes/no%20such/retrain")
             }

@@ -5,6 +5,7 @@ import OccupantCore
 import OccupantTesting
 import Server
 import Testing
+import Training
 
 /// Records what the registry would push and alert.
 final class RecordingAnnouncer: FleetAnnouncer {
@@ -20,12 +21,13 @@ final class RecordingAnnouncer: FleetAnnouncer {
     func makeConfig(_ dir: URL, firstWave: [String] = []) throws -> ServerConfig {
         let key = dir.appendingPathComponent("server").path
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
-        var config = try ServerConfig.parse(yaml: """
-            gateways:
-              - { id: gw-a, scope: office, token: a }
-              - { id: gw-b, scope: office, token: b }
-            retrain: { trials: 4, holdout: 0.25 }
-            """)
+        var config = try ServerConfig.parse(
+            yaml: """
+                gateways:
+                  - { id: gw-a, scope: office, token: a }
+                  - { id: gw-b, scope: office, token: b }
+                retrain: { trials: 4, holdout: 0.25 }
+                """)
         config.stateDirectory = dir.path
         config.signingKey = key + ".key"
         config.promotion.firstWave = firstWave
@@ -54,7 +56,9 @@ final class RecordingAnnouncer: FleetAnnouncer {
     }
 
     @Test func joinUsesTheLatestLabelForEachRow() {
-        let rows = (0..<10).map { TelemetryRow(gateway: "g", at: Double(1_000_000_000 + $0 * 10), readings: ["sound": .number(Double($0))]) }
+        let rows = (0..<10).map {
+            TelemetryRow(gateway: "g", at: Double(1_000_000_000 + $0 * 10), readings: ["sound": .number(Double($0))])
+        }
         let labels = [
             LabelRange(gateway: "g", from: 1_000_000_000, to: 1_000_000_100, occupied: false, source: "t"),
             LabelRange(gateway: "g", from: 1_000_000_030, to: 1_000_000_050, occupied: true, source: "t"),
@@ -70,8 +74,10 @@ final class RecordingAnnouncer: FleetAnnouncer {
         let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
         let announcer = RecordingAnnouncer()
         let registry = ModelRegistry(
-            config: config, store: store, artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer, logger: Logger(label: "test"))
+            config: config, store: store,
+            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: announcer,
+            logger: Logger(label: "test"))
 
         let none = try await registry.retrain(scope: "office", trigger: "test")
         #expect(none.version == nil && none.reason.contains("no labelled telemetry"))
@@ -92,7 +98,8 @@ final class RecordingAnnouncer: FleetAnnouncer {
         // The bundle on disk is signed by the server's key and opens.
         let bytes = try registry.artifacts.get(sha256: record.sha256)
         let key = try SigningKeys.readPublicKey(path: dir.appendingPathComponent("server.pub").path)
-        let bundle = try ModelBundle.open(bytes, trustedKeys: [key], now: Instant(seconds: Date().timeIntervalSince1970))
+        let bundle = try ModelBundle.open(
+            bytes, trustedKeys: [key], now: Instant(seconds: Date().timeIntervalSince1970))
         #expect(bundle.manifest.version == 1)
         #expect(bundle.manifest.scope.description == "site office")
 
@@ -112,7 +119,8 @@ final class RecordingAnnouncer: FleetAnnouncer {
         #expect(try await registry.model(for: "gw-a")?.version == 2)
         #expect(try await registry.model(for: "gw-b")?.version == 1)
         #expect(announcer.available.suffix(1).map(\.0) == ["gw-a"])
-        try await registry.gatewayReported(GatewayStatus(gateway: "gw-a", active: "x@2", sha256: v2.sha256, refused: nil, at: 0))
+        try await registry.gatewayReported(
+            GatewayStatus(gateway: "gw-a", active: "x@2", sha256: v2.sha256, refused: nil, at: 0))
         #expect(try await registry.model(for: "gw-b")?.version == 2)
         #expect(announcer.available.suffix(1).map(\.0) == ["gw-b"])
     }
@@ -120,15 +128,15 @@ final class RecordingAnnouncer: FleetAnnouncer {
     @Test func promotionRuleNeedsTheMarginAndTheRule() {
         func metrics(_ accuracy: Double) -> BinaryMetricsFixture { BinaryMetricsFixture(accuracy: accuracy) }
         let rule = PromotionRule(metric: .accuracy, margin: 0.01)
-        let c = metrics(0.95).value, p = metrics(0.945).value, r = metrics(0.90).value
+        let c = metrics(0.95).value
+        let p = metrics(0.945).value
+        let r = metrics(0.90).value
         #expect(!rule.decide(challenger: c, champion: (1, p), rule: ("sound >= 10", r)).promote)
         #expect(rule.decide(challenger: c, champion: (1, metrics(0.94).value), rule: ("sound >= 10", r)).promote)
         #expect(!rule.decide(challenger: c, champion: nil, rule: ("sound >= 10", metrics(0.96).value)).promote)
         #expect(rule.decide(challenger: c, champion: nil, rule: nil).promote)
     }
 }
-
-import Training
 
 /// Metrics with a given accuracy: `n` rows of which round(accuracy·n) are right.
 struct BinaryMetricsFixture {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import OccupantCore
 import OccupantTesting
+
 @testable import Server
 
 /// The server's routes over a fresh store and registry, no process: gateways `gw-a`, `gw-b`, `küche` and `room 1`
@@ -19,21 +20,23 @@ struct RouteRig {
         let dir = try temporaryDirectory(name)
         let key = dir.appendingPathComponent("signer").path
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
-        var config = try ServerConfig.parse(yaml: """
-            adminToken: admin-token
-            gateways:
-              - { id: gw-a, scope: office, token: token-a }
-              - { id: gw-b, scope: office, token: token-b }
-              - { id: küche, scope: office, token: token-k }
-              - { id: room 1, scope: office, token: token-r }
-            intake: { maxBodyBytes: 100000 }
-            """)
+        var config = try ServerConfig.parse(
+            yaml: """
+                adminToken: admin-token
+                gateways:
+                  - { id: gw-a, scope: office, token: token-a }
+                  - { id: gw-b, scope: office, token: token-b }
+                  - { id: küche, scope: office, token: token-k }
+                  - { id: room 1, scope: office, token: token-r }
+                intake: { maxBodyBytes: 100000 }
+                """)
         config.stateDirectory = dir.path
         self.config = config
         store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
         let artifacts = try ArtifactStore(root: dir.appendingPathComponent("artifacts").path)
         registry = ModelRegistry(
-            config: config, store: store, artifacts: artifacts, signing: try SigningKeys.readPrivateKey(path: key + ".key"),
+            config: config, store: store, artifacts: artifacts,
+            signing: try SigningKeys.readPrivateKey(path: key + ".key"),
             announcer: RecordingAnnouncer(), logger: Logger(label: "test"), clock: clock)
         routes = Routes(config: config, store: store, registry: registry, clock: clock)
     }
@@ -42,9 +45,12 @@ struct RouteRig {
     @discardableResult
     func champion(_ bytes: [UInt8]) async throws -> String {
         let sha = try registry.artifacts.put(bytes)
-        try await store.addModel(ModelRecord(
-            scope: "office", version: 1, modelID: "occupancy-office", sha256: sha, size: bytes.count, created: 1_767_571_200,
-            dataFrom: 1_767_571_200, dataTo: 1_767_574_800, labelledRowsSeen: 0, report: #"{"holdout":{"challenger":{"accuracy":0.9,"rows":12}}}"#))
+        try await store.addModel(
+            ModelRecord(
+                scope: "office", version: 1, modelID: "occupancy-office", sha256: sha, size: bytes.count,
+                created: 1_767_571_200,
+                dataFrom: 1_767_571_200, dataTo: 1_767_574_800, labelledRowsSeen: 0,
+                report: #"{"holdout":{"challenger":{"accuracy":0.9,"rows":12}}}"#))
         try await store.setAlias(scope: "office", alias: "champion", version: 1)
         return sha
     }

@@ -6,8 +6,9 @@ import HummingbirdTesting
 import NIOCore
 import OccupantCore
 import OccupantTesting
-@testable import Server
 import Testing
+
+@testable import Server
 
 func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
@@ -25,38 +26,64 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
             #expect(none.status == .unauthorized)
             #expect(none.headers[.wwwAuthenticate] == "Bearer")
             #expect(try decode(ErrorDocument.self, none).error == "missing bearer token")
-            #expect(try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("wrong")).status == .unauthorized)
+            #expect(
+                try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("wrong")).status
+                    == .unauthorized)
             #expect(try await client.execute(uri: API.models(scope: nil), method: .get).status == .unauthorized)
 
             // Another gateway's model or telemetry: 403.
-            let other = try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("token-b"))
+            let other = try await client.execute(
+                uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("token-b"))
             #expect(other.status == .forbidden)
             #expect(try decode(ErrorDocument.self, other).error == "this token belongs to gateway 'gw-b', not 'gw-a'")
             let body = ByteBuffer(string: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":1}}"#)
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-b"), body: body).status == .forbidden)
+            #expect(
+                try await client.execute(
+                    uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-b"), body: body
+                ).status == .forbidden)
             // Its own: fine (no model yet: 204).
-            #expect(try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("token-a")).status == .noContent)
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: body).status == .ok)
+            #expect(
+                try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("token-a")).status
+                    == .noContent)
+            #expect(
+                try await client.execute(
+                    uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: body
+                ).status == .ok)
             // The admin may read any gateway's model, but not an unknown gateway's.
-            #expect(try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("admin-token")).status == .noContent)
-            #expect(try await client.execute(uri: API.gatewayModel("nobody"), method: .get, headers: bearer("admin-token")).status == .notFound)
+            #expect(
+                try await client.execute(uri: API.gatewayModel("gw-a"), method: .get, headers: bearer("admin-token"))
+                    .status == .noContent)
+            #expect(
+                try await client.execute(uri: API.gatewayModel("nobody"), method: .get, headers: bearer("admin-token"))
+                    .status == .notFound)
 
             // Admin-only routes refuse a gateway token and answer the admin.
-            for (method, uri) in [(HTTPRequest.Method.get, API.models(scope: nil)), (.get, API.gateways), (.get, API.stats), (.post, API.retrain(scope: "office"))] {
+            for (method, uri) in [
+                (HTTPRequest.Method.get, API.models(scope: nil)), (.get, API.gateways), (.get, API.stats),
+                (.post, API.retrain(scope: "office")),
+            ] {
                 let refused = try await client.execute(uri: uri, method: method, headers: bearer("token-a"))
                 #expect(refused.status == .forbidden, "\(method) \(uri)")
                 #expect(try decode(ErrorDocument.self, refused).error == "this needs the admin token")
             }
-            #expect(try await client.execute(uri: API.models(scope: nil), method: .get, headers: bearer("admin-token")).status == .ok)
-            #expect(try await client.execute(uri: API.retrain(scope: "nowhere"), method: .post, headers: bearer("admin-token")).status == .notFound)
+            #expect(
+                try await client.execute(uri: API.models(scope: nil), method: .get, headers: bearer("admin-token"))
+                    .status == .ok)
+            #expect(
+                try await client.execute(
+                    uri: API.retrain(scope: "nowhere"), method: .post, headers: bearer("admin-token")
+                ).status == .notFound)
 
             // Labels: a gateway only its own, and no CSV import.
             let foreign = ByteBuffer(string: #"[{"gateway":"gw-b","from":1767571200,"to":1767574800,"occupied":true}]"#)
-            #expect(try await client.execute(uri: API.labels, method: .post, headers: bearer("token-a"), body: foreign).status == .forbidden)
+            #expect(
+                try await client.execute(uri: API.labels, method: .post, headers: bearer("token-a"), body: foreign)
+                    .status == .forbidden)
             var csv = bearer("token-a")
             csv[.contentType] = "text/csv"
             let rows = ByteBuffer(string: "gateway,from,to,occupied\ngw-a,1767571200,1767574800,1\n")
-            #expect(try await client.execute(uri: API.labels, method: .post, headers: csv, body: rows).status == .forbidden)
+            #expect(
+                try await client.execute(uri: API.labels, method: .post, headers: csv, body: rows).status == .forbidden)
             csv[.authorization] = "Bearer admin-token"
             let imported = try await client.execute(uri: API.labels, method: .post, headers: csv, body: rows)
             #expect(imported.status == .ok)
@@ -91,7 +118,10 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
             #expect(try await client.execute(uri: uri, method: .get, headers: stale).status == .ok)
 
             // Range: from an offset, a closed range, a suffix → 206 with the bytes and Content-Range.
-            for (range, start, end) in [("bytes=400-", 400, 999), ("bytes=10-19", 10, 19), ("bytes=-100", 900, 999), ("bytes=990-5000", 990, 999)] {
+            for (range, start, end) in [
+                ("bytes=400-", 400, 999), ("bytes=10-19", 10, 19), ("bytes=-100", 900, 999),
+                ("bytes=990-5000", 990, 999),
+            ] {
                 var headers = bearer("token-a")
                 headers[.range] = range
                 headers[.ifRange] = "\"\(sha)\""
@@ -122,34 +152,56 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
         try await rig.test { client in
             // Ids that are not plain ASCII reach their own gateway (they were refused with 403 before).
             for (id, token) in [("küche", "token-k"), ("room 1", "token-r")] {
-                #expect(try await client.execute(uri: API.gatewayModel(id), method: .get, headers: bearer(token)).status == .noContent, "\(id)")
+                #expect(
+                    try await client.execute(uri: API.gatewayModel(id), method: .get, headers: bearer(token)).status
+                        == .noContent, "\(id)")
                 var headers = bearer(token)
                 headers[HTTPField.Name(API.Header.batchID)!] = "b-1"
                 let body = ByteBuffer(string: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":1}}"# + "\n")
-                let stored = try await client.execute(uri: API.gatewayTelemetry(id), method: .post, headers: headers, body: body)
+                let stored = try await client.execute(
+                    uri: API.gatewayTelemetry(id), method: .post, headers: headers, body: body)
                 #expect(stored.status == .ok, "\(id)")
-                #expect(try decode(TelemetryReceipt.self, stored) == TelemetryReceipt(batch: "b-1", rows: 1, accepted: 1, duplicate: false))
-                let again = try await client.execute(uri: API.gatewayTelemetry(id), method: .post, headers: headers, body: body)
-                #expect(try decode(TelemetryReceipt.self, again) == TelemetryReceipt(batch: "b-1", rows: 1, accepted: 0, duplicate: true))
+                #expect(
+                    try decode(TelemetryReceipt.self, stored)
+                        == TelemetryReceipt(batch: "b-1", rows: 1, accepted: 1, duplicate: false))
+                let again = try await client.execute(
+                    uri: API.gatewayTelemetry(id), method: .post, headers: headers, body: body)
+                #expect(
+                    try decode(TelemetryReceipt.self, again)
+                        == TelemetryReceipt(batch: "b-1", rows: 1, accepted: 0, duplicate: true))
             }
             #expect(try await rig.store.telemetry(gateways: ["küche", "room 1"], from: nil).count == 2)
             // Still only its own.
-            #expect(try await client.execute(uri: API.gatewayModel("küche"), method: .get, headers: bearer("token-r")).status == .forbidden)
+            #expect(
+                try await client.execute(uri: API.gatewayModel("küche"), method: .get, headers: bearer("token-r"))
+                    .status == .forbidden)
             // A malformed escape is a bad request, not some gateway's.
-            #expect(try await client.execute(uri: "/v1/gateways/k%zzche/model", method: .get, headers: bearer("token-k")).status == .badRequest)
+            #expect(
+                try await client.execute(uri: "/v1/gateways/k%zzche/model", method: .get, headers: bearer("token-k"))
+                    .status == .badRequest)
             // A scope name is a path parameter too.
-            #expect(try await client.execute(uri: API.retrain(scope: "no such"), method: .post, headers: bearer("admin-token")).status == .notFound)
+            #expect(
+                try await client.execute(
+                    uri: API.retrain(scope: "no such"), method: .post, headers: bearer("admin-token")
+                ).status == .notFound)
 
             // Body checks: too long a Batch-ID, a compressed body, a body over intake.maxBodyBytes.
             var long = bearer("token-a")
             long[HTTPField.Name(API.Header.batchID)!] = String(repeating: "x", count: API.maxBatchIDBytes + 1)
             let line = ByteBuffer(string: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":1}}"#)
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: long, body: line).status == .badRequest)
+            #expect(
+                try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: long, body: line)
+                    .status == .badRequest)
             var gzip = bearer("token-a")
             gzip[.contentEncoding] = "gzip"
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: gzip, body: line).status == .unsupportedMediaType)
+            #expect(
+                try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: gzip, body: line)
+                    .status == .unsupportedMediaType)
             let big = ByteBuffer(string: String(repeating: "x", count: 100_001))
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: big).status == .contentTooLarge)
+            #expect(
+                try await client.execute(
+                    uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: big
+                ).status == .contentTooLarge)
         }
     }
 
@@ -165,7 +217,9 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
                 let admin = try await client.execute(uri: uri, method: .get, headers: bearer("admin-token"))
                 #expect(admin.status == .notFound, "\(raw)")
                 #expect(try decode(ErrorDocument.self, admin).error.hasPrefix("unknown gateway"), "\(raw)")
-                #expect(try await client.execute(uri: uri, method: .get, headers: bearer("token-a")).status == .forbidden, "\(raw)")
+                #expect(
+                    try await client.execute(uri: uri, method: .get, headers: bearer("token-a")).status == .forbidden,
+                    "\(raw)")
                 #expect(try await client.execute(uri: uri, method: .get).status == .unauthorized, "\(raw)")
                 let posted = try await client.execute(
                     uri: "/v1/gateways/\(raw)/telemetry", method: .post, headers: bearer("admin-token"), body: line)
@@ -173,12 +227,20 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
             }
             // Escapes that are not UTF-8, or not escapes: a bad request.
             for raw in ["%ff%fe", "gw-a%2", "%zz"] {
-                #expect(try await client.execute(uri: "/v1/gateways/\(raw)/model", method: .get, headers: bearer("admin-token")).status == .badRequest, "\(raw)")
+                #expect(
+                    try await client.execute(
+                        uri: "/v1/gateways/\(raw)/model", method: .get, headers: bearer("admin-token")
+                    ).status == .badRequest, "\(raw)")
             }
             // A scope that climbs: unknown.
-            #expect(try await client.execute(uri: "/v1/scopes/..%2Foffice/retrain", method: .post, headers: bearer("admin-token")).status == .notFound)
+            #expect(
+                try await client.execute(
+                    uri: "/v1/scopes/..%2Foffice/retrain", method: .post, headers: bearer("admin-token")
+                ).status == .notFound)
             // Bare dot segments match no route.
-            #expect(try await client.execute(uri: "/v1/gateways/../model", method: .get, headers: bearer("admin-token")).status == .notFound)
+            #expect(
+                try await client.execute(uri: "/v1/gateways/../model", method: .get, headers: bearer("admin-token"))
+                    .status == .notFound)
         }
         #expect(try await rig.store.telemetry(gateways: rig.config.gateways.map(\.id), from: nil).isEmpty)
     }
@@ -190,12 +252,19 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
         try await rig.test { client in
             let soon = ByteBuffer(string: #"{"at":"2026-01-05T00:04:00Z","readings":{"sound":1}}"#)
             let later = ByteBuffer(string: #"{"at":"2026-01-05T00:10:00Z","readings":{"sound":1}}"#)
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: soon).status == .ok)
-            let refused = try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later)
+            #expect(
+                try await client.execute(
+                    uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: soon
+                ).status == .ok)
+            let refused = try await client.execute(
+                uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later)
             #expect(refused.status == .badRequest)
             #expect(try decode(ErrorDocument.self, refused).error.contains("server time 2026-01-05T00:00:00.000Z"))
             clock.advance(600)
-            #expect(try await client.execute(uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later).status == .ok)
+            #expect(
+                try await client.execute(
+                    uri: API.gatewayTelemetry("gw-a"), method: .post, headers: bearer("token-a"), body: later
+                ).status == .ok)
         }
         #expect(try await rig.store.telemetry(gateways: ["gw-a"], from: nil).count == 2)
     }
@@ -204,15 +273,25 @@ func decode<D: Decodable>(_ type: D.Type, _ response: TestResponse) throws -> D 
         let rig = try RouteRig("routes-listings")
         let sha = try await rig.champion(Array(repeating: 7, count: 64))
         try await rig.test { client in
-            let models = try decode(RegistryListing.self, try await client.execute(uri: API.models(scope: "office"), method: .get, headers: bearer("admin-token")))
+            let models = try decode(
+                RegistryListing.self,
+                try await client.execute(uri: API.models(scope: "office"), method: .get, headers: bearer("admin-token"))
+            )
             #expect(models.models.map(\.aliases) == [["champion"]])
             #expect(models.models.first?.sha256 == sha)
             #expect(models.models.first?.holdout?.accuracy == 0.9 && models.models.first?.holdout?.rows == 12)
             #expect(models.models.first?.dataFrom == "2026-01-05T00:00:00.000Z")
-            let gateways = try decode(GatewayListing.self, try await client.execute(uri: API.gateways, method: .get, headers: bearer("admin-token")))
+            let gateways = try decode(
+                GatewayListing.self,
+                try await client.execute(uri: API.gateways, method: .get, headers: bearer("admin-token")))
             #expect(gateways.gateways.map(\.id) == ["gw-a", "gw-b", "küche", "room 1"])
-            #expect(gateways.gateways.allSatisfy { $0.assigned == "occupancy-office@1" && $0.assignedSha256 == sha && $0.active == nil })
-            let stats = try decode(ServerStats.self, try await client.execute(uri: API.stats, method: .get, headers: bearer("admin-token")))
+            #expect(
+                gateways.gateways.allSatisfy {
+                    $0.assigned == "occupancy-office@1" && $0.assignedSha256 == sha && $0.active == nil
+                })
+            let stats = try decode(
+                ServerStats.self, try await client.execute(uri: API.stats, method: .get, headers: bearer("admin-token"))
+            )
             #expect(stats == ServerStats(telemetryRows: 0, labelRanges: 0, labelledRows: 0, models: 1))
             let health = try await client.execute(uri: API.health, method: .get)
             #expect(try decode(HealthDocument.self, health).status == "ok")

@@ -4,19 +4,20 @@ import Testing
 
 @Suite struct ServerConfigTests {
     @Test func readsEverySection() throws {
-        let config = try ServerConfig.parse(yaml: """
-            stateDirectory: /tmp/s
-            http: { host: 0.0.0.0, port: 9000, publicUrl: "http://trainer.local:9000/" }
-            broker: { host: broker.local, port: 8883, shareGroup: trainers }
-            signingKey: /etc/occupant/server.key
-            adminToken: secret
-            gateways:
-              - { id: gw-a, scope: office, token: a }
-              - { id: gw-b, scope: office, tokenSha256: "\(tokenHash("b"))" }
-            retrain: { newLabelledRows: 100, every: 1h, trials: 8, holdout: 0.3 }
-            promotion: { metric: f1, margin: 0.01, firstWave: { gateways: [gw-a] } }
-            alerts: { margin: 0.1, webhook: "http://hooks.local/x" }
-            """)
+        let config = try ServerConfig.parse(
+            yaml: """
+                stateDirectory: /tmp/s
+                http: { host: 0.0.0.0, port: 9000, publicUrl: "http://trainer.local:9000/" }
+                broker: { host: broker.local, port: 8883, shareGroup: trainers }
+                signingKey: /etc/occupant/server.key
+                adminToken: secret
+                gateways:
+                  - { id: gw-a, scope: office, token: a }
+                  - { id: gw-b, scope: office, tokenSha256: "\(tokenHash("b"))" }
+                retrain: { newLabelledRows: 100, every: 1h, trials: 8, holdout: 0.3 }
+                promotion: { metric: f1, margin: 0.01, firstWave: { gateways: [gw-a] } }
+                alerts: { margin: 0.1, webhook: "http://hooks.local/x" }
+                """)
         #expect(config.http.port == 9000)
         #expect(config.baseURL == "http://trainer.local:9000")
         #expect(config.broker?.shareGroup == "trainers")
@@ -31,14 +32,15 @@ import Testing
 
     @Test func badKeysAreNamedOnePerLine() {
         do {
-            _ = try ServerConfig.parse(yaml: """
-                http: { port: 99999 }
-                gateways:
-                  - { id: "a/b", token: x }
-                  - { id: c }
-                promotion: { metric: precision, firstWave: { gateways: [nobody] } }
-                colour: blue
-                """, source: "server.yaml")
+            _ = try ServerConfig.parse(
+                yaml: """
+                    http: { port: 99999 }
+                    gateways:
+                      - { id: "a/b", token: x }
+                      - { id: c }
+                    promotion: { metric: precision, firstWave: { gateways: [nobody] } }
+                    colour: blue
+                    """, source: "server.yaml")
             Issue.record("expected errors")
         } catch {
             let lines = error.description.split(separator: "\n")

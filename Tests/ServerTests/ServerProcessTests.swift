@@ -29,18 +29,18 @@ final class ServerHarness: @unchecked Sendable {
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("signer").path)
         configPath = dir.appendingPathComponent("server.yaml").path
         try """
-            stateDirectory: \(dir.path)/state
-            http: { port: \(port)\(tls ? ", tls: { certFile: \(dir.path)/server.crt, keyFile: \(dir.path)/server.key }" : "") }
-            broker: { port: \(broker.port), clientId: server-\(name) }
-            signingKey: \(dir.path)/signer.key
-            adminToken: admin-token
-            gateways:
-              - { id: gw-a, scope: office, token: token-a }
-              - { id: gw-b, scope: office, token: token-b }
-            retrain: { newLabelledRows: 0, trials: 4, checkInterval: 1s }
-            intake: { maxBodyBytes: 4000000 }
-            \(extra)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        stateDirectory: \(dir.path)/state
+        http: { port: \(port)\(tls ? ", tls: { certFile: \(dir.path)/server.crt, keyFile: \(dir.path)/server.key }" : "") }
+        broker: { port: \(broker.port), clientId: server-\(name) }
+        signingKey: \(dir.path)/signer.key
+        adminToken: admin-token
+        gateways:
+          - { id: gw-a, scope: office, token: token-a }
+          - { id: gw-b, scope: office, token: token-b }
+        retrain: { newLabelledRows: 0, trials: 4, checkInterval: 1s }
+        intake: { maxBodyBytes: 4000000 }
+        \(extra)
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         // Last: a client that is not shut down before it goes away stops the process.
         if tls {
             var configuration = TLSConfiguration.makeClientConfiguration()
@@ -80,7 +80,10 @@ final class ServerHarness: @unchecked Sendable {
         return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, Array(bytes.readableBytesView))
     }
 
-    func json(_ method: String, _ path: String, token: String? = "admin-token", body: String? = nil, headers: [(String, String)] = []) async throws -> (Int, [String: Any]) {
+    func json(
+        _ method: String, _ path: String, token: String? = "admin-token", body: String? = nil,
+        headers: [(String, String)] = []
+    ) async throws -> (Int, [String: Any]) {
         let r = try await request(method, path, token: token, body: body, headers: headers)
         return (r.status, (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:])
     }
@@ -114,10 +117,12 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
         // Telemetry: a batch, then the same batch again.
         let (rows, labels) = simulatedDays(0..<3, gateway: "gw-a")
         let body = ndjson(rows)
-        let (s1, first) = try await h.json("POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: body, headers: [("Batch-ID", "b-1")])
+        let (s1, first) = try await h.json(
+            "POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: body, headers: [("Batch-ID", "b-1")])
         #expect(s1 == 200)
         #expect(first["accepted"] as? Int == rows.count)
-        let (s2, again) = try await h.json("POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: body, headers: [("Batch-ID", "b-1")])
+        let (s2, again) = try await h.json(
+            "POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: body, headers: [("Batch-ID", "b-1")])
         #expect(s2 == 200 && again["duplicate"] as? Bool == true && again["accepted"] as? Int == 0)
 
         // Bad input: 4xx with a reason, and nothing stored is touched.
@@ -133,17 +138,23 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
             #expect(code == status, "\(reason)")
             #expect((doc["error"] as? String)?.contains(reason) == true, "\(doc)")
         }
-        let (badLabel, _) = try await h.json("POST", "/v1/labels", token: "token-a", body: #"[{"gateway":"gw-b","from":1767571200,"to":1767574800,"occupied":true}]"#)
+        let (badLabel, _) = try await h.json(
+            "POST", "/v1/labels", token: "token-a",
+            body: #"[{"gateway":"gw-b","from":1767571200,"to":1767574800,"occupied":true}]"#)
         #expect(badLabel == 403)
         #expect(try await h.stats() == before)
 
         // Labels over HTTP, one more over MQTT, one telemetry row over MQTT (shared subscription).
         let (ls, _) = try await h.json("POST", "/v1/labels", token: "token-a", body: labelsJSON(labels))
         #expect(ls == 200)
-        try probe.publish(MQTTMessage(
-            topic: "occupant/gw-a/labels", text: #"{"from":"2026-01-08T00:00:00Z","to":"2026-01-08T00:10:00Z","occupied":false}"#))
-        try probe.publish(MQTTMessage(
-            topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-08T00:00:05Z","readings":{"sound":3,"temperature":19.5,"hvac":"standby"}}"#))
+        try probe.publish(
+            MQTTMessage(
+                topic: "occupant/gw-a/labels",
+                text: #"{"from":"2026-01-08T00:00:00Z","to":"2026-01-08T00:10:00Z","occupied":false}"#))
+        try probe.publish(
+            MQTTMessage(
+                topic: "occupant/gw-a/telemetry",
+                text: #"{"at":"2026-01-08T00:00:05Z","readings":{"sound":3,"temperature":19.5,"hvac":"standby"}}"#))
         _ = try await waitUntil(timeout: 10, "MQTT label and telemetry stored") {
             let s = try? await h.stats()
             return s?["labelRanges"] == labels.count + 1 && s?["telemetryRows"] == rows.count + 1 ? true : nil
@@ -168,24 +179,32 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
         #expect(header(full.headers, "ETag") == "\"\(sha)\"")
         #expect(sha256Hex(full.body) == sha)
         #expect(header(full.headers, "X-Occupant-Model") == "occupancy-office@1")
-        let same = try await h.request("GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("If-None-Match", "\"\(sha)\"")])
+        let same = try await h.request(
+            "GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("If-None-Match", "\"\(sha)\"")])
         #expect(same.status == 304 && same.body.isEmpty)
         let half = full.body.count / 2
         let rest = try await h.request(
-            "GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("Range", "bytes=\(half)-"), ("If-Range", "\"\(sha)\"")])
+            "GET", "/v1/gateways/gw-a/model", token: "token-a",
+            headers: [("Range", "bytes=\(half)-"), ("If-Range", "\"\(sha)\"")])
         #expect(rest.status == 206)
         #expect(header(rest.headers, "Content-Range") == "bytes \(half)-\(full.body.count - 1)/\(full.body.count)")
         #expect(Array(full.body.prefix(half)) + rest.body == full.body)
-        #expect(try await h.request("GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("Range", "bytes=\(full.body.count)-")]).status == 416)
+        #expect(
+            try await h.request(
+                "GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("Range", "bytes=\(full.body.count)-")]
+            ).status == 416)
 
         // A gateway reports its status; the server shows it.
-        try probe.publish(MQTTMessage(
-            topic: "occupant/gw-a/model/status", text: #"{"active":"occupancy-office@1","sha256":"\#(sha)","refused":null,"at":"2026-01-08T00:00:00Z"}"#,
-            retain: true))
+        try probe.publish(
+            MQTTMessage(
+                topic: "occupant/gw-a/model/status",
+                text: #"{"active":"occupancy-office@1","sha256":"\#(sha)","refused":null,"at":"2026-01-08T00:00:00Z"}"#,
+                retain: true))
         _ = try await waitUntil(timeout: 10, "gw-a's status is shown") {
             let (_, doc) = try await h.json("GET", "/v1/gateways")
             let gateways = doc["gateways"] as? [[String: Any]] ?? []
-            return gateways.first { $0["id"] as? String == "gw-a" }?["active"] as? String == "occupancy-office@1" ? true : nil
+            return gateways.first { $0["id"] as? String == "gw-a" }?["active"] as? String == "occupancy-office@1"
+                ? true : nil
         }
 
         // Killed outright and started again: everything acknowledged is still there.
@@ -194,7 +213,8 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
         _ = try await h.process?.wait(timeout: 10)
         try await h.start()
         #expect(try await h.stats() == acknowledged)
-        let after = try await h.request("GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("If-None-Match", "\"\(sha)\"")])
+        let after = try await h.request(
+            "GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("If-None-Match", "\"\(sha)\"")])
         #expect(after.status == 304)
         let (_, registry) = try await h.json("GET", "/v1/models?scope=office")
         let models = registry["models"] as? [[String: Any]] ?? []

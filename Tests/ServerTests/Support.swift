@@ -6,7 +6,9 @@ import Server
 
 /// Telemetry rows (every `step` seconds) and hourly ground-truth label ranges from the simulated office, the way a
 /// gateway and a person confirming occupancy would send them.
-func simulatedDays(_ days: Range<Int>, gateway: String, seed: UInt64 = 5, step: Double = 30) -> (rows: [TelemetryRow], labels: [LabelRange]) {
+func simulatedDays(_ days: Range<Int>, gateway: String, seed: UInt64 = 5, step: Double = 30) -> (
+    rows: [TelemetryRow], labels: [LabelRange]
+) {
     let scenario = OfficeDayScenario(seed: seed)
     var rows: [TelemetryRow] = []
     var labels: [LabelRange] = []
@@ -17,14 +19,18 @@ func simulatedDays(_ days: Range<Int>, gateway: String, seed: UInt64 = 5, step: 
         rows.append(TelemetryRow(gateway: gateway, at: at.seconds, readings: state.values.mapValues { Optional($0) }))
         let occupied = state.occupied == true
         if let c = current, c.occupied != occupied {
-            labels.append(LabelRange(gateway: gateway, from: c.from, to: at.seconds, occupied: c.occupied, source: "test"))
+            labels.append(
+                LabelRange(gateway: gateway, from: c.from, to: at.seconds, occupied: c.occupied, source: "test"))
             current = (at.seconds, occupied)
         } else if current == nil {
             current = (at.seconds, occupied)
         }
     }
     if let c = current {
-        labels.append(LabelRange(gateway: gateway, from: c.from, to: (scenario.start + Double(days.upperBound) * 86_400).seconds, occupied: c.occupied, source: "test"))
+        labels.append(
+            LabelRange(
+                gateway: gateway, from: c.from, to: (scenario.start + Double(days.upperBound) * 86_400).seconds,
+                occupied: c.occupied, source: "test"))
     }
     return (rows, labels)
 }
@@ -38,12 +44,13 @@ func ndjson(_ rows: [TelemetryRow]) -> String {
 }
 
 func labelsJSON(_ labels: [LabelRange]) -> String {
-    "[" + labels.map { l in
-        JSON.object([
-            "gateway": .string(l.gateway), "from": .string(Instant(seconds: l.from).iso8601),
-            "to": .string(Instant(seconds: l.to).iso8601), "occupied": .bool(l.occupied),
-        ]).serialized
-    }.joined(separator: ",") + "]"
+    "["
+        + labels.map { l in
+            JSON.object([
+                "gateway": .string(l.gateway), "from": .string(Instant(seconds: l.from).iso8601),
+                "to": .string(Instant(seconds: l.to).iso8601), "occupied": .bool(l.occupied),
+            ]).serialized
+        }.joined(separator: ",") + "]"
 }
 
 /// The testing clock serves the server's wall-clock seam too (both protocols only ask for `now()`).

@@ -11,18 +11,21 @@ import Testing
     @Test func scheduledRetrainingFollowsTheClock() async throws {
         let dir = try temporaryDirectory("schedule")
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("server").path)
-        var config = try ServerConfig.parse(yaml: """
-            gateways: [{ id: gw-a, scope: office, token: a }]
-            retrain: { trials: 3, newLabelledRows: 0, every: 1h }
-            alerts: { minimumRows: 1000000 }
-            """)
+        var config = try ServerConfig.parse(
+            yaml: """
+                gateways: [{ id: gw-a, scope: office, token: a }]
+                retrain: { trials: 3, newLabelledRows: 0, every: 1h }
+                alerts: { minimumRows: 1000000 }
+                """)
         config.stateDirectory = dir.path
         config.signingKey = dir.appendingPathComponent("server.key").path
         let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
         let clock = ManualClock(Instant(seconds: 1_767_600_000))
         let registry = ModelRegistry(
-            config: config, store: store, artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: RecordingAnnouncer(), logger: Logger(label: "test"),
+            config: config, store: store,
+            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: RecordingAnnouncer(),
+            logger: Logger(label: "test"),
             clock: clock)
         let (rows, labels) = simulatedDays(0..<2, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)

@@ -3,6 +3,7 @@ import Features
 import Foundation
 import OccupantCore
 import Testing
+
 @testable import Training
 
 /// XOR of two features with a third, irrelevant one; a few missing values in the first.
@@ -11,7 +12,8 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     var columns = [[Double]](repeating: [], count: 3)
     var labels: [UInt8] = []
     for i in 0..<n {
-        let a = rng.uniform(-1, 1), b = rng.uniform(-1, 1)
+        let a = rng.uniform(-1, 1)
+        let b = rng.uniform(-1, 1)
         columns[0].append(i % 50 == 0 ? .nan : a)
         columns[1].append(b)
         columns[2].append(rng.uniform(-1, 1))
@@ -66,9 +68,12 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     let (columns, labels) = xorData(1000, seed: 11)
     let matrix = BinnedMatrix(columns: columns)
     let p = BoostingParameters(trees: 30, maxDepth: 4, rowSubsample: 0.7, columnSubsample: 0.67)
-    let a = try GradientBoosting.fit(matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 5)
-    let b = try GradientBoosting.fit(matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 5)
-    let c = try GradientBoosting.fit(matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 6)
+    let a = try GradientBoosting.fit(
+        matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 5)
+    let b = try GradientBoosting.fit(
+        matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 5)
+    let c = try GradientBoosting.fit(
+        matrix: matrix, features: [0, 1, 2], labels: labels, train: Array(0..<1000), parameters: p, seed: 6)
     #expect(a.ensemble == b.ensemble)
     #expect(a.ensemble != c.ensemble)
 }
@@ -77,18 +82,22 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     // y ~ Bernoulli(σ(0.5 + 2·x0 − 1·x1)), x1 on a different scale to exercise the folded standardisation.
     var rng = TrainingRandom(seed: 42)
     let n = 20_000
-    var x0: [Double] = [], x1: [Double] = [], labels: [UInt8] = []
+    var x0: [Double] = []
+    var x1: [Double] = []
+    var labels: [UInt8] = []
     for _ in 0..<n {
-        let a = rng.uniform(-2, 2), b = 100 + 10 * rng.uniform(-2, 2)
+        let a = rng.uniform(-2, 2)
+        let b = 100 + 10 * rng.uniform(-2, 2)
         x0.append(a)
         x1.append(b)
         let p = 1 / (1 + exp(-(0.5 + 2 * a - 0.1 * (b - 100))))
         labels.append(rng.unit() < p ? 1 : 0)
     }
-    let fit = try LogisticRegression.fit(columns: [x0, x1], labels: labels, rows: Array(0..<n), parameters: .init(l2: 0))
+    let fit = try LogisticRegression.fit(
+        columns: [x0, x1], labels: labels, rows: Array(0..<n), parameters: .init(l2: 0))
     #expect(abs(fit.model.coefficients[0] - 2) < 0.15)
     #expect(abs(fit.model.coefficients[1] + 0.1) < 0.01)
-    #expect(abs(fit.model.intercept - 10.5) < 1.0)  // 0.5 + 0.1 · 100
+    #expect(abs(fit.model.intercept - 10.5) < 1.0) // 0.5 + 0.1 · 100
 }
 
 @Test func staticRuleFindsTheBestThreshold() {
@@ -114,7 +123,8 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     var columns = [[Double]](repeating: [], count: 2)
     var labels: [UInt8] = []
     for _ in 0..<3000 {
-        let x0 = rng.unit(), x1 = rng.unit()
+        let x0 = rng.unit()
+        let x1 = rng.unit()
         columns[0].append(x0)
         columns[1].append(x1)
         labels.append(x0 > 0.2 && x0 < 0.7 ? 1 : 0)

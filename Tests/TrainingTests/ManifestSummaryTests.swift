@@ -1,6 +1,7 @@
 import Evaluator
 import Foundation
 import Testing
+
 @testable import Training
 
 @Test func theManifestCarriesTheTrainingSummary() throws {
@@ -9,7 +10,8 @@ import Testing
     let decoded = try ModelBundle.decode(result.bundle.encodeUnsigned())
     let summary = try #require(decoded.manifest.training)
     #expect(summary == result.report.manifestSummary)
-    #expect(summary.chosen == result.report.chosen.description && summary.threshold == decoded.manifest.policy.threshold)
+    #expect(
+        summary.chosen == result.report.chosen.description && summary.threshold == decoded.manifest.policy.threshold)
     #expect(summary.validation.accuracy == result.report.validation.accuracy)
     #expect(summary.baselineRule == result.report.baseline.rule)
     #expect(!summary.hyperParameters.isEmpty && summary.trials == 4 && summary.ablation?.isEmpty == false)

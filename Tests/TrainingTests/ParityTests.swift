@@ -3,12 +3,15 @@ import Features
 import Foundation
 import OccupantCore
 import Testing
+
 @testable import Training
 
 /// A synthetic thermostat-like table over three days: sound, temperature, an HVAC mode; 30 s samples.
 func thermostatTable(days: Int = 3, seed: UInt64 = 9) -> LabelledTable {
     var rng = TrainingRandom(seed: seed)
-    var times: [Instant] = [], labels: [UInt8?] = [], values: [[ChannelValue?]] = []
+    var times: [Instant] = []
+    var labels: [UInt8?] = []
+    var values: [[ChannelValue?]] = []
     let modes = ["HEATING", "COOLING", "STANDBY"]
     var mode = 2
     for i in 0..<(days * 2880) {
@@ -19,17 +22,22 @@ func thermostatTable(days: Int = 3, seed: UInt64 = 9) -> LabelledTable {
         let sound = (occupied ? 14 : 6) + rng.uniform(-5, 5) + (mode == 2 ? 0 : 4)
         times.append(Instant(seconds: t))
         labels.append(occupied ? 1 : 0)
-        values.append([i % 97 == 0 ? nil : .number(sound), .number(20 + (occupied ? 1 : 0) + rng.uniform(-0.3, 0.3)), .category(modes[mode])])
+        values.append([
+            i % 97 == 0 ? nil : .number(sound), .number(20 + (occupied ? 1 : 0) + rng.uniform(-0.3, 0.3)),
+            .category(modes[mode]),
+        ])
     }
     return LabelledTable(
-        channels: ["sound", "temperature", "hvac"], categoricalChannels: ["hvac"], times: times, labels: labels, values: values)
+        channels: ["sound", "temperature", "hvac"], categoricalChannels: ["hvac"], times: times, labels: labels,
+        values: values)
 }
 
 @Test func evaluateMatchesTheIncrementalPipelineBitForBit() throws {
     let table = thermostatTable()
     for family in [ModelFamily.trees, .logistic] {
         let result = try Trainer.train(
-            table, options: .init(trials: 3, seed: 3, featureGroups: family == .trees ? nil : ["raw", "time"], workers: 2))
+            table,
+            options: .init(trials: 3, seed: 3, featureGroups: family == .trees ? nil : ["raw", "time"], workers: 2))
         let bundle = result.bundle
         let batch = try ModelEvaluation.scores(bundle: bundle, table: table)
         var pipeline = try FeaturePipeline(schema: bundle.manifest.features)

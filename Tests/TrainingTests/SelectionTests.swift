@@ -1,6 +1,7 @@
 import Features
 import OccupantCore
 import Testing
+
 @testable import Training
 
 /// Three days of two channels, one sample a minute; occupied when `light` is high.
@@ -15,14 +16,16 @@ private func threeDays() -> LabelledTable {
 
 private func trial(_ index: Int, _ config: TrialConfig, folds: [Double]) -> Search.TrialResult {
     Search.TrialResult(
-        index: index, config: config, folds: folds.count, pruned: false, accuracy: folds.reduce(0, +) / Double(folds.count),
+        index: index, config: config, folds: folds.count, pruned: false,
+        accuracy: folds.reduce(0, +) / Double(folds.count),
         logLoss: 0.1, auc: 0.99 - 0.001 * Double(index), threshold: 0.5, treeCounts: [], foldAccuracy: folds,
         foldLogLoss: folds.map { _ in 0.1 })
 }
 
 @Test func oneStandardErrorRulePrefersTheSimplestTrialWithinTheNoise() throws {
     let table = threeDays()
-    let search = try Search(table: table, space: FeatureSpace(table: table, groups: FeatureSpace.defaultGroups(for: table)), folds: 3)
+    let search = try Search(
+        table: table, space: FeatureSpace(table: table, groups: FeatureSpace.defaultGroups(for: table)), folds: 3)
     let trees = TrialConfig.trees(BoostingParameters(maxDepth: 4), groups: ["raw", "levels"])
     let lightOnly = TrialConfig.logistic(.init(), groups: ["raw"], channels: ["light"])
     let raw = TrialConfig.logistic(.init(), groups: ["raw"])

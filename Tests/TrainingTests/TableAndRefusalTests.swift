@@ -1,6 +1,7 @@
 import Foundation
 import OccupantCore
 import Testing
+
 @testable import Training
 
 @Test func readsTheUCIQuirkAndNDJSON() throws {

@@ -6,7 +6,9 @@ public enum BundleInspector {
     public static func summary(_ bundle: ModelBundle, byteCount: Int? = nil) -> String {
         let m = bundle.manifest
         var lines: [String] = []
-        lines.append("model      \(m.modelID) v\(m.version) (format \(m.formatVersion)\(byteCount.map { ", \($0) bytes" } ?? ""))")
+        lines.append(
+            "model      \(m.modelID) v\(m.version) (format \(m.formatVersion)\(byteCount.map { ", \($0) bytes" } ?? ""))"
+        )
         lines.append("scope      \(m.scope)")
         lines.append("created    \(m.created)")
         lines.append("expires    \(m.expires ?? "never")")
@@ -22,21 +24,29 @@ public enum BundleInspector {
                 + "vacantAfter \(m.policy.vacantAfter) s")
         if let p = m.provenance {
             if let source = p.source { lines.append("source     \(source)") }
-            if p.dataFrom != nil || p.dataTo != nil { lines.append("data       \(p.dataFrom ?? "?") … \(p.dataTo ?? "?")") }
-            if let rows = p.trainingRows { lines.append("rows       \(rows) training, \(p.validationRows.map(String.init) ?? "?") validation") }
+            if p.dataFrom != nil || p.dataTo != nil {
+                lines.append("data       \(p.dataFrom ?? "?") … \(p.dataTo ?? "?")")
+            }
+            if let rows = p.trainingRows {
+                lines.append("rows       \(rows) training, \(p.validationRows.map(String.init) ?? "?") validation")
+            }
             if let metrics = p.metrics { lines.append("metrics    \(describe(metrics))") }
             if let baseline = p.staticRuleBaseline { lines.append("baseline   \(describe(baseline)) (static rule)") }
         }
         if let t = m.training {
             lines.append("training   \(t.chosen), threshold \(String(format3: t.threshold))")
-            lines.append("search     \(t.trials) trials (\(t.prunedTrials) pruned), \(t.folds) day-blocked folds, "
-                + "\(String(format3: t.searchSeconds)) s; final fit \(String(format3: t.finalFitSeconds)) s; seed \(t.seed)")
+            lines.append(
+                "search     \(t.trials) trials (\(t.prunedTrials) pruned), \(t.folds) day-blocked folds, "
+                    + "\(String(format3: t.searchSeconds)) s; final fit \(String(format3: t.finalFitSeconds)) s; seed \(t.seed)"
+            )
             if let selection = t.selection { lines.append("selection  \(selection)") }
             lines.append("validation \(describe(t.validation)) (out of fold)")
             lines.append("rule       \(t.baselineRule): \(describe(t.baselineValidation))")
             lines.append("verdict    " + (t.beatsBaseline ? "beats the static rule" : "does NOT beat the static rule"))
             for a in t.ablation ?? [] {
-                lines.append("ablation   \(a.change == "removed" ? "-" : "+")\(a.group): accuracy \(String(format3: 100 * a.accuracyDelta)) pt, log-loss \(String(format3: a.logLossDelta))")
+                lines.append(
+                    "ablation   \(a.change == "removed" ? "-" : "+")\(a.group): accuracy \(String(format3: 100 * a.accuracyDelta)) pt, log-loss \(String(format3: a.logLossDelta))"
+                )
             }
         }
         lines.append("statistics \(m.featureStatistics.map { "\($0.count) features" } ?? "none")")

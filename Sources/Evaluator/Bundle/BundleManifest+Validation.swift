@@ -34,11 +34,15 @@ extension BundleManifest {
             throw fail("features lists \(features.features.count) features, the model reads \(model.featureCount)")
         }
         var seen = Set<String>()
-        for f in features.features where !seen.insert(f.name).inserted { throw fail("feature \"\(f.name)\" is listed twice") }
+        for f in features.features where !seen.insert(f.name).inserted {
+            throw fail("feature \"\(f.name)\" is listed twice")
+        }
         guard policy.threshold > 0, policy.threshold < 1 else {
             throw fail("policy.threshold \(policy.threshold) is not strictly between 0 and 1")
         }
-        guard policy.occupiedAfter >= 0, policy.occupiedAfter.isFinite, policy.vacantAfter >= 0, policy.vacantAfter.isFinite else {
+        guard policy.occupiedAfter >= 0, policy.occupiedAfter.isFinite, policy.vacantAfter >= 0,
+            policy.vacantAfter.isFinite
+        else {
             throw fail("policy.occupiedAfter and policy.vacantAfter must be finite and non-negative")
         }
         guard golden.count <= Self.maximumGoldenVectors else {

@@ -154,7 +154,10 @@ public struct BundleManifest: Codable, Sendable, Equatable {
         public var quantiles: [Quantile]?
         public var histogram: Histogram?
 
-        public init(name: String, count: Int? = nil, missing: Int? = nil, quantiles: [Quantile]? = nil, histogram: Histogram? = nil) {
+        public init(
+            name: String, count: Int? = nil, missing: Int? = nil, quantiles: [Quantile]? = nil,
+            histogram: Histogram? = nil
+        ) {
             self.name = name
             self.count = count
             self.missing = missing

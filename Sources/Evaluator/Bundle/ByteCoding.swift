@@ -42,7 +42,8 @@ struct ByteReader {
     func require(_ count: Int, width: Int, _ what: String) throws(BundleError) {
         guard count >= 0, count <= remaining / max(width, 1) else {
             throw BundleError(
-                reason, "\(context): \(what) needs \(count) × \(width) bytes at offset \(position), only \(remaining) left")
+                reason,
+                "\(context): \(what) needs \(count) × \(width) bytes at offset \(position), only \(remaining) left")
         }
     }
 

@@ -104,16 +104,21 @@ enum ModelBody {
         guard let flavour = TreeEnsemble.Flavour(rawValue: flavourByte) else {
             throw BundleError(.malformedBody, "body: unknown tree flavour \(flavourByte)")
         }
-        let thresholdWidth = Int(try r.u8("threshold width")), leafWidth = Int(try r.u8("leaf width"))
+        let thresholdWidth = Int(try r.u8("threshold width"))
+        let leafWidth = Int(try r.u8("leaf width"))
         let indexWidth = Int(try r.u8("index width"))
         guard [4, 8].contains(thresholdWidth), [4, 8].contains(leafWidth), [2, 4].contains(indexWidth) else {
             throw BundleError(
-                .malformedBody, "body: unsupported widths (threshold \(thresholdWidth), leaf \(leafWidth), index \(indexWidth))")
+                .malformedBody,
+                "body: unsupported widths (threshold \(thresholdWidth), leaf \(leafWidth), index \(indexWidth))")
         }
         let featureCount = Int(try r.u32("feature count"))
-        let baseMargin = try r.f64("base margin"), sigmoidScale = try r.f64("sigmoid scale")
-        let treeCount = Int(try r.u32("tree count")), nodeCount = Int(try r.u32("node count"))
-        let setCount = Int(try r.u32("category set count")), wordCount = Int(try r.u32("category word count"))
+        let baseMargin = try r.f64("base margin")
+        let sigmoidScale = try r.f64("sigmoid scale")
+        let treeCount = Int(try r.u32("tree count"))
+        let nodeCount = Int(try r.u32("node count"))
+        let setCount = Int(try r.u32("category set count"))
+        let wordCount = Int(try r.u32("category word count"))
         guard nodeCount <= TreeEnsemble.maximumNodeCount else {
             throw BundleError(.malformedBody, "body: \(nodeCount) nodes, at most \(TreeEnsemble.maximumNodeCount)")
         }
@@ -125,24 +130,33 @@ enum ModelBody {
         for t in 0..<treeCount {
             let size = Int(try r.u32("tree size"))
             guard size >= 1, size <= nodeCount - total else {
-                throw BundleError(.malformedBody, "body: tree \(t) has \(size) nodes, \(nodeCount - total) of \(nodeCount) left")
+                throw BundleError(
+                    .malformedBody, "body: tree \(t) has \(size) nodes, \(nodeCount - total) of \(nodeCount) left")
             }
             treeStart.append(Int32(total))
             total += size
         }
-        guard total == nodeCount else { throw BundleError(.malformedBody, "body: trees hold \(total) of \(nodeCount) nodes") }
+        guard total == nodeCount else {
+            throw BundleError(.malformedBody, "body: trees hold \(total) of \(nodeCount) nodes")
+        }
         let rawFlags = Array(try r.take(nodeCount, "node flags"))
         let splitCount = rawFlags.reduce(0) { $0 + ($1 & leafBit == 0 ? 1 : 0) }
         try r.require(splitCount, width: 2 + thresholdWidth + 2 * indexWidth, "split nodes")
-        var features: [Int32] = [], thresholds: [Double] = [], lefts: [Int32] = [], rights: [Int32] = []
+        var features: [Int32] = []
+        var thresholds: [Double] = []
+        var lefts: [Int32] = []
+        var rights: [Int32] = []
         for _ in 0..<splitCount { features.append(Int32(try r.u16("split feature"))) }
         for _ in 0..<splitCount { thresholds.append(try readReal(&r, width: thresholdWidth, "threshold")) }
         for _ in 0..<splitCount { lefts.append(try readIndex(&r, width: indexWidth)) }
         for _ in 0..<splitCount { rights.append(try readIndex(&r, width: indexWidth)) }
         try r.require(nodeCount - splitCount, width: leafWidth, "leaf values")
-        var splitFeature = [Int32](repeating: -1, count: nodeCount), value = [Double](repeating: 0, count: nodeCount)
-        var left = [Int32](repeating: -1, count: nodeCount), right = [Int32](repeating: -1, count: nodeCount)
-        var s = 0, tree = 0
+        var splitFeature = [Int32](repeating: -1, count: nodeCount)
+        var value = [Double](repeating: 0, count: nodeCount)
+        var left = [Int32](repeating: -1, count: nodeCount)
+        var right = [Int32](repeating: -1, count: nodeCount)
+        var s = 0
+        var tree = 0
         for n in 0..<nodeCount {
             while tree + 1 < treeCount, Int(treeStart[tree + 1]) <= n { tree += 1 }
             if rawFlags[n] & leafBit != 0 {
@@ -155,7 +169,9 @@ enum ModelBody {
                 s += 1
             }
         }
-        let setStarts = setCount == 0 ? [] : try readWords(&r, count: setCount + 1, "category set starts").map { Int32(bitPattern: $0) }
+        let setStarts =
+            setCount == 0
+            ? [] : try readWords(&r, count: setCount + 1, "category set starts").map { Int32(bitPattern: $0) }
         let words = try readWords(&r, count: wordCount, "category words")
         do {
             return try TreeEnsemble(

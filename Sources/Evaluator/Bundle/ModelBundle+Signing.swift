@@ -24,10 +24,13 @@ extension ModelBundle {
             throw BundleError(.unsigned, "model \(manifest.modelID) v\(manifest.version) carries no signature")
         }
         guard let key = trustedKeys.first(where: { $0.keyID == keyID }) else {
-            throw BundleError(.untrustedKey, "signed with key \(keyID), which is not among the \(trustedKeys.count) trusted keys")
+            throw BundleError(
+                .untrustedKey, "signed with key \(keyID), which is not among the \(trustedKeys.count) trusted keys")
         }
         guard key.publicKey.isValidSignature(signature, for: signedBytes) else {
-            throw BundleError(.badSignature, "the signature does not match key \(keyID): the bundle was altered or signed with another key")
+            throw BundleError(
+                .badSignature,
+                "the signature does not match key \(keyID): the bundle was altered or signed with another key")
         }
     }
 
@@ -51,7 +54,9 @@ extension ModelBundle {
         } catch {
             throw BundleError(.unreadable, "\(path): \(oneLine(error))")
         }
-        guard size <= maximumSize else { throw BundleError(.tooLarge, "\(path): \(size) bytes, at most \(maximumSize) accepted") }
+        guard size <= maximumSize else {
+            throw BundleError(.tooLarge, "\(path): \(size) bytes, at most \(maximumSize) accepted")
+        }
         do {
             return Array(try Data(contentsOf: url))
         } catch {

@@ -57,7 +57,9 @@ public struct ModelBundle: Sendable {
             throw BundleError(.tooLarge, "\(bytes.count) bytes, at most \(maximumSize) accepted")
         }
         var r = ByteReader(bytes[...], reason: .truncated, context: "bundle")
-        guard bytes.count >= magic.count else { throw BundleError(.truncated, "\(bytes.count) bytes, shorter than the header") }
+        guard bytes.count >= magic.count else {
+            throw BundleError(.truncated, "\(bytes.count) bytes, shorter than the header")
+        }
         guard Array(try r.take(magic.count, "magic")) == magic else {
             throw BundleError(.badMagic, "not a model bundle (the file does not start with OCCMODEL)")
         }
@@ -102,7 +104,8 @@ public struct ModelBundle: Sendable {
         let golden = manifest.golden
         guard golden.count >= BundleManifest.minimumGoldenVectors else {
             throw BundleError(
-                .goldenMismatch, "\(golden.count) golden vectors, at least \(BundleManifest.minimumGoldenVectors) required")
+                .goldenMismatch,
+                "\(golden.count) golden vectors, at least \(BundleManifest.minimumGoldenVectors) required")
         }
         let check = GoldenVectors.crossCheck(
             model: model, rows: golden.map(\.features), expected: golden.map(\.probability), tolerance: tolerance)
@@ -125,7 +128,8 @@ public struct ModelBundle: Sendable {
     public func checkNewer(than installedVersion: Int) throws(BundleError) {
         guard manifest.version > installedVersion else {
             throw BundleError(
-                .notNewer, "model \(manifest.modelID) v\(manifest.version) is not newer than the installed v\(installedVersion)")
+                .notNewer,
+                "model \(manifest.modelID) v\(manifest.version) is not newer than the installed v\(installedVersion)")
         }
     }
 
@@ -134,7 +138,8 @@ public struct ModelBundle: Sendable {
         let names = manifest.features.names
         guard names == featureNames else {
             throw BundleError(
-                .incompatible, "model reads [\(names.joined(separator: ", "))], expected [\(featureNames.joined(separator: ", "))]")
+                .incompatible,
+                "model reads [\(names.joined(separator: ", "))], expected [\(featureNames.joined(separator: ", "))]")
         }
     }
 }

@@ -35,7 +35,9 @@ public enum SigningKeys {
     }
 
     /// Reads a `PREFIX.key` file; returns the key and its id.
-    public static func readPrivateKey(path: String) throws(OccupantError) -> (key: Curve25519.Signing.PrivateKey, keyID: String) {
+    public static func readPrivateKey(path: String) throws(OccupantError) -> (
+        key: Curve25519.Signing.PrivateKey, keyID: String
+    ) {
         let raw = try parseLine(readText(path), kind: "occupant-ed25519-private", source: path)
         let key: Curve25519.Signing.PrivateKey
         do {
@@ -44,7 +46,9 @@ public enum SigningKeys {
             throw OccupantError(.model, "\(path): not an Ed25519 private key", cause: "\(error)")
         }
         let id = keyID(for: key.publicKey)
-        guard id == raw.keyID else { throw OccupantError(.model, "\(path): key id \(raw.keyID) does not match the key (\(id))") }
+        guard id == raw.keyID else {
+            throw OccupantError(.model, "\(path): key id \(raw.keyID) does not match the key (\(id))")
+        }
         return (key, id)
     }
 
@@ -53,7 +57,9 @@ public enum SigningKeys {
         try TrustedKey(parsing: readText(path), source: path)
     }
 
-    static func parseLine(_ text: String, kind: String, source: String) throws(OccupantError) -> (keyID: String, key: Data) {
+    static func parseLine(_ text: String, kind: String, source: String) throws(OccupantError) -> (
+        keyID: String, key: Data
+    ) {
         let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         guard fields.count == 3, fields[0] == kind else {
             throw OccupantError(.model, "\(source): expected one line \"\(kind) <keyid> <base64>\"")

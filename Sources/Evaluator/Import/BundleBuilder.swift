@@ -15,7 +15,9 @@ public enum BundleBuilder {
     public static func scope(_ text: String) throws(OccupantError) -> BundleManifest.Scope {
         if text == "fleet" { return .fleet }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let kind = BundleManifest.Scope.Kind(rawValue: parts[0]), kind != .fleet, !parts[1].isEmpty else {
+        guard parts.count == 2, let kind = BundleManifest.Scope.Kind(rawValue: parts[0]), kind != .fleet,
+            !parts[1].isEmpty
+        else {
             throw OccupantError(.usage, "--scope: expected fleet, site:ID, room:ID or gateway:ID, got '\(text)'")
         }
         return .init(kind: kind, id: parts[1])
@@ -37,20 +39,27 @@ public enum BundleBuilder {
     /// The schema must name as many features as the model reads, and the same ones when the model file names them.
     public static func checkMatches(_ imported: ImportedModel, schema: FeatureSchema) throws(OccupantError) {
         guard schema.features.count == imported.model.featureCount else {
-            throw OccupantError(.model, "--features names \(schema.features.count) features, the model reads \(imported.model.featureCount)")
+            throw OccupantError(
+                .model,
+                "--features names \(schema.features.count) features, the model reads \(imported.model.featureCount)")
         }
         if !imported.featureNames.isEmpty, imported.featureNames != schema.names {
             throw OccupantError(
                 .model,
-                "the model's features are [\(imported.featureNames.joined(separator: ", "))], --features says [\(schema.names.joined(separator: ", "))]")
+                "the model's features are [\(imported.featureNames.joined(separator: ", "))], --features says [\(schema.names.joined(separator: ", "))]"
+            )
         }
     }
 
     /// The schema's columns of `table`, in schema order; at least ``minimumInputRows`` rows. `name` labels errors.
-    public static func goldenRows(from table: FeatureTable, schema: FeatureSchema, name: String) throws(OccupantError) -> [[Double]] {
+    public static func goldenRows(from table: FeatureTable, schema: FeatureSchema, name: String) throws(OccupantError)
+        -> [[Double]]
+    {
         var indices: [Int] = []
         for column in schema.names {
-            guard let i = table.columns.firstIndex(of: column) else { throw OccupantError(.data, "\(name): no column '\(column)'") }
+            guard let i = table.columns.firstIndex(of: column) else {
+                throw OccupantError(.data, "\(name): no column '\(column)'")
+            }
             indices.append(i)
         }
         let rows = table.rows.map { row in indices.map { row[$0] } }
@@ -67,7 +76,8 @@ public enum BundleBuilder {
         if case .trees(let ensemble) = model {
             var lo = [Double](repeating: .infinity, count: model.featureCount)
             var hi = [Double](repeating: -.infinity, count: model.featureCount)
-            for (i, f) in ensemble.splitFeature.enumerated() where f >= 0 && Int(f) < model.featureCount && ensemble.value[i].isFinite {
+            for (i, f) in ensemble.splitFeature.enumerated()
+            where f >= 0 && Int(f) < model.featureCount && ensemble.value[i].isFinite {
                 lo[Int(f)] = min(lo[Int(f)], ensemble.value[i])
                 hi[Int(f)] = max(hi[Int(f)], ensemble.value[i])
             }

@@ -47,7 +47,8 @@ struct EnsembleBuilder {
         while let (s, parent, parentSource, isLeft) = stack.popLast() {
             guard s >= 0, s < count else {
                 throw OccupantError(
-                    .model, "tree \(t) node \(parentSource): \(isLeft ? "left" : "right") child \(s) is outside 0..<\(count)")
+                    .model,
+                    "tree \(t) node \(parentSource): \(isLeft ? "left" : "right") child \(s) is outside 0..<\(count)")
             }
             guard !visited[s] else {
                 throw OccupantError(.model, "tree \(t): node \(s) is reached twice (a cycle or a shared child)")

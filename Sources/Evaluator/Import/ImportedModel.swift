@@ -24,13 +24,17 @@ func readModelFile(_ path: String, limit: Int = 64 << 20) throws(OccupantError) 
     } catch {
         throw OccupantError(.model, "\(path): cannot read", cause: "\((error as NSError).localizedDescription)")
     }
-    guard data.count <= limit else { throw OccupantError(.model, "\(path): \(data.count) bytes, at most \(limit) accepted") }
+    guard data.count <= limit else {
+        throw OccupantError(.model, "\(path): \(data.count) bytes, at most \(limit) accepted")
+    }
     return data
 }
 
 /// One line naming where in a JSON document decoding failed, e.g. `learner.gradient_booster.model.trees[3]: missing key "left_children"`.
 func describe(_ error: any Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)".split(separator: "\n").first.map(String.init) ?? "" }
+    guard let error = error as? DecodingError else {
+        return "\(error)".split(separator: "\n").first.map(String.init) ?? ""
+    }
     func path(_ keys: [any CodingKey]) -> String {
         var text = ""
         for key in keys {

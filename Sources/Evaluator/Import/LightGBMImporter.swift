@@ -13,12 +13,15 @@ public enum LightGBMImporter {
         func fail(_ message: String) -> OccupantError { OccupantError(.model, "\(name): \(message)") }
         guard let text = String(data: data, encoding: .utf8) else { throw fail("not UTF-8 text") }
         let sections = split(text)
-        guard sections.header["tree"] != nil || text.hasPrefix("tree") else { throw fail("not a LightGBM text model (no \"tree\" line)") }
+        guard sections.header["tree"] != nil || text.hasPrefix("tree") else {
+            throw fail("not a LightGBM text model (no \"tree\" line)")
+        }
         let header = Section(name: "header", values: sections.header)
         do throws(OccupantError) {
             let objective = try header.string("objective").split(separator: " ")
             guard objective.first == "binary" else {
-                throw OccupantError(.model, "objective is \"\(objective.joined(separator: " "))\"; only binary is supported")
+                throw OccupantError(
+                    .model, "objective is \"\(objective.joined(separator: " "))\"; only binary is supported")
             }
             var sigmoid = 1.0
             for token in objective.dropFirst() where token.hasPrefix("sigmoid:") {
@@ -40,17 +43,21 @@ public enum LightGBMImporter {
             let featureCount = maxFeature + 1
             let names = try header.string("feature_names").split(separator: " ").map(String.init)
             guard names.count == featureCount else {
-                throw OccupantError(.model, "header: feature_names has \(names.count) names for \(featureCount) features")
+                throw OccupantError(
+                    .model, "header: feature_names has \(names.count) names for \(featureCount) features")
             }
             guard sections.complete else { throw OccupantError(.model, "truncated: no \"end of trees\" line") }
             guard !sections.trees.isEmpty else { throw OccupantError(.model, "no trees (missing \"Tree=\" sections)") }
-            var builder = EnsembleBuilder(flavour: .lightgbm, featureCount: featureCount, baseMargin: 0, sigmoidScale: sigmoid)
+            var builder = EnsembleBuilder(
+                flavour: .lightgbm, featureCount: featureCount, baseMargin: 0, sigmoidScale: sigmoid)
             for (t, values) in sections.trees.enumerated() {
-                try appendTree(Section(name: "Tree=\(t)", values: values), index: t, featureCount: featureCount, to: &builder)
+                try appendTree(
+                    Section(name: "Tree=\(t)", values: values), index: t, featureCount: featureCount, to: &builder)
             }
             let version = sections.header["version"] ?? "unknown version"
             return ImportedModel(
-                model: .trees(try builder.build()), featureNames: names, source: "lightgbm \(version) binary sigmoid:\(sigmoid)")
+                model: .trees(try builder.build()), featureNames: names,
+                source: "lightgbm \(version) binary sigmoid:\(sigmoid)")
         } catch {
             throw fail(error.message)
         }
@@ -78,7 +85,8 @@ public enum LightGBMImporter {
             let categorySets = try addCategorySets(tree, to: &builder)
             for n in 0..<splits {
                 guard features[n] >= 0, features[n] < featureCount else {
-                    throw OccupantError(.model, "\(tree.name) node \(n): split_feature \(features[n]) is outside 0..<\(featureCount)")
+                    throw OccupantError(
+                        .model, "\(tree.name) node \(n): split_feature \(features[n]) is outside 0..<\(featureCount)")
                 }
                 var flags = TreeEnsemble.NodeFlags()
                 let type = types[n]
@@ -92,7 +100,8 @@ public enum LightGBMImporter {
                 if type & 1 != 0 {
                     flags.insert(.categorical)
                     guard value >= 0, value == value.rounded(), value < Double(categorySets.count) else {
-                        throw OccupantError(.model, "\(tree.name) node \(n): threshold \(value) is not a category set of this tree")
+                        throw OccupantError(
+                            .model, "\(tree.name) node \(n): threshold \(value) is not a category set of this tree")
                     }
                     value = Double(categorySets[Int(value)])
                 }
@@ -115,7 +124,9 @@ public enum LightGBMImporter {
     }
 
     /// Adds the tree's category sets to the ensemble; returns their global indices.
-    private static func addCategorySets(_ tree: Section, to builder: inout EnsembleBuilder) throws(OccupantError) -> [Int] {
+    private static func addCategorySets(_ tree: Section, to builder: inout EnsembleBuilder) throws(OccupantError)
+        -> [Int]
+    {
         let count = tree.values["num_cat"] == nil ? 0 : try tree.int("num_cat")
         guard count > 0 else { return [] }
         guard count <= TreeEnsemble.maximumNodeCount else {
@@ -123,8 +134,11 @@ public enum LightGBMImporter {
         }
         let boundaries = try tree.ints("cat_boundaries", count: count + 1)
         let words = try tree.ints("cat_threshold", count: nil)
-        guard boundaries[0] == 0, boundaries.last == words.count, zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw OccupantError(.model, "\(tree.name): cat_boundaries do not partition the \(words.count) cat_threshold words")
+        guard boundaries[0] == 0, boundaries.last == words.count,
+            zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 <= $1 })
+        else {
+            throw OccupantError(
+                .model, "\(tree.name): cat_boundaries do not partition the \(words.count) cat_threshold words")
         }
         let bits = words.compactMap(UInt32.init(exactly:))
         guard bits.count == words.count else {
@@ -147,7 +161,8 @@ public enum LightGBMImporter {
                 if trees.isEmpty { header[String(line)] = "" }
                 continue
             }
-            let key = String(line[..<eq]), value = String(line[line.index(after: eq)...])
+            let key = String(line[..<eq])
+            let value = String(line[line.index(after: eq)...])
             if trees.isEmpty { header[key] = value } else { trees[trees.count - 1][key] = value }
         }
         return (header, trees, false)
@@ -166,7 +181,9 @@ private struct Section {
 
     func int(_ key: String) throws(OccupantError) -> Int {
         let text = try string(key)
-        guard let value = Int(text) else { throw OccupantError(.model, "\(name): \(key) \"\(text)\" is not an integer") }
+        guard let value = Int(text) else {
+            throw OccupantError(.model, "\(name): \(key) \"\(text)\" is not an integer")
+        }
         return value
     }
 
@@ -175,7 +192,9 @@ private struct Section {
         var out: [Int] = []
         out.reserveCapacity(fields.count)
         for (i, field) in fields.enumerated() {
-            guard let value = Int(field) else { throw OccupantError(.model, "\(name): \(key)[\(i)] \"\(field)\" is not an integer") }
+            guard let value = Int(field) else {
+                throw OccupantError(.model, "\(name): \(key)[\(i)] \"\(field)\" is not an integer")
+            }
             out.append(value)
         }
         try check(key, out.count, count)

@@ -17,8 +17,12 @@ public enum XGBoostImporter {
         let learner = header.learner
         switch learner.booster.name {
         case "gbtree": break
-        case "dart": throw fail("the dart booster is not supported (its tree weights are not in the flat layout); train with booster=gbtree")
-        case "gblinear": throw fail("the gblinear booster is not supported; export a gbtree model or use a logistic model")
+        case "dart":
+            throw fail(
+                "the dart booster is not supported (its tree weights are not in the flat layout); train with booster=gbtree"
+            )
+        case "gblinear":
+            throw fail("the gblinear booster is not supported; export a gbtree model or use a logistic model")
         default: throw fail("booster \"\(learner.booster.name)\" is not supported; only gbtree")
         }
         guard learner.objective.name == "binary:logistic" else {
@@ -26,7 +30,9 @@ public enum XGBoostImporter {
         }
         let params = learner.modelParam
         guard params.numClass.value <= 1, params.numTarget?.value ?? 1 == 1 else {
-            throw fail("multi-class or multi-target models are not supported (num_class \(params.numClass.text), num_target \(params.numTarget?.text ?? "1"))")
+            throw fail(
+                "multi-class or multi-target models are not supported (num_class \(params.numClass.text), num_target \(params.numTarget?.text ?? "1"))"
+            )
         }
         guard params.numFeature.value >= 1, params.numFeature.value <= Double(TreeEnsemble.maximumFeatureCount),
             params.numFeature.value == params.numFeature.value.rounded()
@@ -77,7 +83,8 @@ public enum XGBoostImporter {
         return value
     }
 
-    private static func sourceTree(_ tree: XGBTree, index t: Int, featureCount: Int) throws(OccupantError) -> SourceTree {
+    private static func sourceTree(_ tree: XGBTree, index t: Int, featureCount: Int) throws(OccupantError) -> SourceTree
+    {
         let count = tree.leftChildren.count
         let lengths = [
             ("right_children", tree.rightChildren.count), ("split_indices", tree.splitIndices.count),
@@ -90,7 +97,8 @@ public enum XGBoostImporter {
             throw OccupantError(.model, "trees[\(t)].tree_param.num_nodes is \(n.text), left_children has \(count)")
         }
         if let leaves = tree.treeParam?.sizeLeafVector, leaves.value > 1 {
-            throw OccupantError(.model, "trees[\(t)]: vector leaves (size_leaf_vector \(leaves.text)) are not supported")
+            throw OccupantError(
+                .model, "trees[\(t)]: vector leaves (size_leaf_vector \(leaves.text)) are not supported")
         }
         if let types = tree.splitType, let n = types.firstIndex(where: { $0 != 0 }) {
             throw OccupantError(.model, "trees[\(t)] node \(n): categorical splits are not supported")
@@ -100,7 +108,8 @@ public enum XGBoostImporter {
             let isLeaf = tree.leftChildren[n] == -1
             let feature = tree.splitIndices[n]
             if !isLeaf, feature < 0 || feature >= featureCount {
-                throw OccupantError(.model, "trees[\(t)] node \(n): split_indices \(feature) is outside 0..<\(featureCount)")
+                throw OccupantError(
+                    .model, "trees[\(t)] node \(n): split_indices \(feature) is outside 0..<\(featureCount)")
             }
             let value = tree.splitConditions[n]
             guard value.isFinite else {

@@ -24,7 +24,8 @@ public struct FeatureTable: Sendable, Equatable {
             lineNumber += 1
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == columns.count else {
-                throw OccupantError(.data, "\(name):\(lineNumber): \(fields.count) fields, the header has \(columns.count)")
+                throw OccupantError(
+                    .data, "\(name):\(lineNumber): \(fields.count) fields, the header has \(columns.count)")
             }
             var row: [Double] = []
             row.reserveCapacity(fields.count)
@@ -46,7 +47,9 @@ public struct FeatureTable: Sendable, Equatable {
     /// Reads and parses the file at `path`.
     public static func load(path: String) throws(OccupantError) -> FeatureTable {
         let data = try readModelFile(path)
-        guard let text = String(data: data, encoding: .utf8) else { throw OccupantError(.data, "\(path): not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw OccupantError(.data, "\(path): not UTF-8 text")
+        }
         return try parse(text, name: path)
     }
 

@@ -27,17 +27,21 @@ public struct LogisticModel: Sendable, Equatable {
     public func validate() throws(OccupantError) {
         guard !coefficients.isEmpty, coefficients.count <= TreeEnsemble.maximumFeatureCount else {
             throw OccupantError(
-                .model, "logistic model: \(coefficients.count) coefficients, need 1...\(TreeEnsemble.maximumFeatureCount)")
+                .model,
+                "logistic model: \(coefficients.count) coefficients, need 1...\(TreeEnsemble.maximumFeatureCount)")
         }
         if let i = coefficients.firstIndex(where: { !$0.isFinite }) {
             throw OccupantError(.model, "logistic model: coefficient \(i) is \(coefficients[i]), not finite")
         }
-        guard intercept.isFinite else { throw OccupantError(.model, "logistic model: intercept \(intercept) is not finite") }
+        guard intercept.isFinite else {
+            throw OccupantError(.model, "logistic model: intercept \(intercept) is not finite")
+        }
     }
 
     /// The linear score (log-odds) for one row.
     public func margin(_ features: UnsafeBufferPointer<Double>) -> Double {
-        precondition(features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
+        precondition(
+            features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
         return coefficients.withUnsafeBufferPointer { w in
             var sum = 0.0
             for i in 0..<w.count { sum += w[i] * features[i] }

@@ -60,7 +60,9 @@ public enum Model: Sendable, Equatable {
     /// Probabilities of a row-major matrix of `featureCount`-wide rows, written into `output` (no allocation).
     public func probabilities(rows: UnsafeBufferPointer<Double>, into output: UnsafeMutableBufferPointer<Double>) {
         let width = featureCount
-        precondition(width > 0 && rows.count == width * output.count, "rows hold \(rows.count) values for \(output.count) outputs")
+        precondition(
+            width > 0 && rows.count == width * output.count,
+            "rows hold \(rows.count) values for \(output.count) outputs")
         for r in 0..<output.count {
             output[r] = probability(UnsafeBufferPointer(rebasing: rows[(r * width)..<((r + 1) * width)]))
         }

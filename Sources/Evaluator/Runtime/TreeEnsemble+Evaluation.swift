@@ -10,7 +10,8 @@ private let zeroThreshold = Double(Float(1e-35))
 extension TreeEnsemble {
     /// Probability of the positive class for one row (NaN = missing); `features.count` must be ≥ `featureCount`.
     public func probability(_ features: UnsafeBufferPointer<Double>) -> Double {
-        precondition(features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
+        precondition(
+            features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
         switch flavour {
         case .xgboost:
             // xgboost's Sigmoid: 1 / (1 + expf(min(-x, 88.7))), all in Float32.
@@ -25,7 +26,8 @@ extension TreeEnsemble {
 
     /// The raw margin (log-odds before the sigmoid) for one row.
     public func margin(_ features: UnsafeBufferPointer<Double>) -> Double {
-        precondition(features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
+        precondition(
+            features.count >= featureCount, "row has \(features.count) values, the model needs \(featureCount)")
         switch flavour {
         case .xgboost: return Double(xgboostMargin(features))
         case .lightgbm: return sigmoidScale * doubleMargin(features)
@@ -72,7 +74,8 @@ extension TreeEnsemble {
                         var node = nodes[n]
                         while node.feature >= 0 {
                             let xv = x[Int(node.feature & 0xFFFF)]
-                            let goLeft = xv.isNaN ? (node.feature & PackedNode.defaultLeftBit != 0) : Float(xv) < node.threshold
+                            let goLeft =
+                                xv.isNaN ? (node.feature & PackedNode.defaultLeftBit != 0) : Float(xv) < node.threshold
                             n = Int(goLeft ? node.left : node.right)
                             node = nodes[n]
                         }
@@ -94,7 +97,10 @@ extension TreeEnsemble {
                         flags.withUnsafeBufferPointer { fl in
                             categorySetStart.withUnsafeBufferPointer { cs in
                                 categoryWords.withUnsafeBufferPointer { cw in
-                                    body(NodeView(feature: f, value: v, left: l, right: r, flags: fl, setStart: cs, words: cw))
+                                    body(
+                                        NodeView(
+                                            feature: f, value: v, left: l, right: r, flags: fl, setStart: cs, words: cw)
+                                    )
                                 }
                             }
                         }
@@ -149,7 +155,8 @@ private struct NodeView {
                 let missingNaN = bits & TreeEnsemble.NodeFlags.missingNaN.rawValue != 0
                 if xv.isNaN && !missingNaN { xv = 0 }
                 let isMissing =
-                    (bits & TreeEnsemble.NodeFlags.missingZero.rawValue != 0 && xv >= -zeroThreshold && xv <= zeroThreshold)
+                    (bits & TreeEnsemble.NodeFlags.missingZero.rawValue != 0 && xv >= -zeroThreshold
+                        && xv <= zeroThreshold)
                     || (missingNaN && xv.isNaN)
                 if isMissing {
                     goLeft = bits & TreeEnsemble.NodeFlags.defaultLeft.rawValue != 0
@@ -165,7 +172,7 @@ private struct NodeView {
     @inline(__always)
     private func categoryGoesLeft(_ xv: Double, set k: Int) -> Bool {
         guard !xv.isNaN, xv > -1, xv < 2_147_483_648 else { return false }
-        let category = Int(xv)  // truncates toward zero, as static_cast<int>
+        let category = Int(xv) // truncates toward zero, as static_cast<int>
         let start = Int(setStart[k])
         let wordCount = Int(setStart[k + 1]) - start
         let word = category >> 5

@@ -16,9 +16,13 @@ extension TreeEnsemble {
             throw fail("feature count \(featureCount) is outside 0...\(Self.maximumFeatureCount)")
         }
         guard baseMargin.isFinite else { throw fail("base margin \(baseMargin) is not finite") }
-        guard sigmoidScale.isFinite, sigmoidScale > 0 else { throw fail("sigmoid scale \(sigmoidScale) is not positive") }
+        guard sigmoidScale.isFinite, sigmoidScale > 0 else {
+            throw fail("sigmoid scale \(sigmoidScale) is not positive")
+        }
         let count = splitFeature.count
-        guard count <= Self.maximumNodeCount else { throw fail("\(count) nodes, at most \(Self.maximumNodeCount) allowed") }
+        guard count <= Self.maximumNodeCount else {
+            throw fail("\(count) nodes, at most \(Self.maximumNodeCount) allowed")
+        }
         guard value.count == count, left.count == count, right.count == count, flags.count == count else {
             throw fail(
                 "node arrays differ in length (features \(count), values \(value.count), left \(left.count), "
@@ -27,9 +31,12 @@ extension TreeEnsemble {
         guard !treeStart.isEmpty else { throw fail("no trees") }
         guard treeStart[0] == 0 else { throw fail("tree 0 starts at node \(treeStart[0]), not 0") }
         for t in 1..<treeStart.count where !(treeStart[t] > treeStart[t - 1] && Int(treeStart[t]) < count) {
-            throw fail("tree \(t) starts at node \(treeStart[t]): trees must be non-empty and in order inside \(count) nodes")
+            throw fail(
+                "tree \(t) starts at node \(treeStart[t]): trees must be non-empty and in order inside \(count) nodes")
         }
-        guard Int(treeStart[treeStart.count - 1]) < count else { throw fail("tree \(treeStart.count - 1) has no nodes") }
+        guard Int(treeStart[treeStart.count - 1]) < count else {
+            throw fail("tree \(treeStart.count - 1) has no nodes")
+        }
         try validateCategorySets(fail)
         for t in 0..<treeStart.count {
             let nodes = self.nodes(ofTree: t)
@@ -76,12 +83,15 @@ extension TreeEnsemble {
             return
         }
         guard flavour == .lightgbm else { throw fail("category sets are only valid in LightGBM ensembles") }
-        guard categorySetStart[0] == 0 else { throw fail("category set 0 starts at word \(categorySetStart[0]), not 0") }
+        guard categorySetStart[0] == 0 else {
+            throw fail("category set 0 starts at word \(categorySetStart[0]), not 0")
+        }
         for k in 1..<categorySetStart.count where categorySetStart[k] < categorySetStart[k - 1] {
             throw fail("category set \(k - 1) ends before it starts")
         }
         guard Int(categorySetStart[categorySetStart.count - 1]) == categoryWords.count else {
-            throw fail("category sets end at word \(categorySetStart.last ?? 0), but there are \(categoryWords.count) words")
+            throw fail(
+                "category sets end at word \(categorySetStart.last ?? 0), but there are \(categoryWords.count) words")
         }
     }
 }

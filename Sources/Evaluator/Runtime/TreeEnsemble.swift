@@ -88,7 +88,8 @@ public struct TreeEnsemble: Sendable, Equatable {
         guard flavour != .lightgbm else { return }
         packed = (0..<splitFeature.count).map { n in
             let f = splitFeature[n]
-            let feature = f < 0 ? -1 : f | (flags[n] & NodeFlags.defaultLeft.rawValue != 0 ? PackedNode.defaultLeftBit : 0)
+            let feature =
+                f < 0 ? -1 : f | (flags[n] & NodeFlags.defaultLeft.rawValue != 0 ? PackedNode.defaultLeftBit : 0)
             return PackedNode(threshold: f < 0 ? 0 : Float(value[n]), feature: feature, left: left[n], right: right[n])
         }
     }

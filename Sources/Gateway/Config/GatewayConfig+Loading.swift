@@ -2,9 +2,9 @@ import OccupantCore
 import Sensors
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension GatewayConfig {
@@ -58,8 +58,12 @@ extension GatewayConfig {
         applySource(map, to: &config)
         if let broker = map.optional("broker")?.mapping(allowed: brokerKeys) { applyBroker(broker, to: &config) }
         if let topics = map.optional("topics")?.mapping(allowed: topicKeys) { applyTopics(topics, to: &config) }
-        if let decision = map.optional("decision")?.mapping(allowed: decisionKeys) { applyDecision(decision, to: &config) }
-        if let telemetry = map.optional("telemetry")?.mapping(allowed: telemetryKeys) { applyTelemetry(telemetry, to: &config) }
+        if let decision = map.optional("decision")?.mapping(allowed: decisionKeys) {
+            applyDecision(decision, to: &config)
+        }
+        if let telemetry = map.optional("telemetry")?.mapping(allowed: telemetryKeys) {
+            applyTelemetry(telemetry, to: &config)
+        }
         if let sensors = map.optional("sensors")?.mapping(allowed: sensorKeys) { applySensors(sensors, to: &config) }
         if let server = map.optional("server")?.mapping(allowed: serverKeys) { applyServer(server, to: &config) }
         if let v = map.optional("stateDirectory")?.string() { config.stateDirectory = v }
@@ -95,5 +99,5 @@ func topicPrefixProblem(_ text: String) -> String? {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -10,7 +10,9 @@ extension GatewayConfig {
         }
         if let bus = map.optional("bus")?.int(in: 0...255) { config.source = .bus(bus) }
         if let simulate = map.optional("simulate") {
-            var scenario = "day", speed = 1.0, seed: UInt64 = 1
+            var scenario = "day"
+            var speed = 1.0
+            var seed: UInt64 = 1
             if case .scalar = simulate.node {
                 if let text = simulate.string() { scenario = text }
             } else if let sim = simulate.mapping(allowed: simulateKeys) {

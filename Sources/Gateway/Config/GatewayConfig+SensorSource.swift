@@ -5,7 +5,8 @@ extension GatewayConfig.Source {
     public var kind: SensorSource.Kind {
         switch self {
         case .bus(let number): return .bus(number)
-        case .simulated(let scenario, let speed, let seed): return .simulated(scenario: scenario, speed: speed, seed: seed)
+        case .simulated(let scenario, let speed, let seed):
+            return .simulated(scenario: scenario, speed: speed, seed: seed)
         }
     }
 }

@@ -76,7 +76,11 @@ extension GatewayConfig {
             }
         }
         if let field = map.optional("caFile"), let v = field.string() {
-            if !trimmed.hasPrefix("https://") { field.report("caFile is for an https:// url") } else { server.caFile = v }
+            if !trimmed.hasPrefix("https://") {
+                field.report("caFile is for an https:// url")
+            } else {
+                server.caFile = v
+            }
         }
         config.server = server
     }
@@ -94,6 +98,8 @@ func serverURLProblem(_ url: String) -> String? {
     }
     let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
     if host.isEmpty || host.hasPrefix(":") { return "'\(url)' has no host" }
-    if url.contains("?") || url.contains("#") || url.contains(" ") { return "'\(url)' must be a plain base URL (no query, fragment or spaces)" }
+    if url.contains("?") || url.contains("#") || url.contains(" ") {
+        return "'\(url)' must be a plain base URL (no query, fragment or spaces)"
+    }
     return nil
 }

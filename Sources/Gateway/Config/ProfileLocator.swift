@@ -2,7 +2,7 @@ import OccupantCore
 import Sensors
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Finds a firmware profile by path or by the name of a shipped profile.

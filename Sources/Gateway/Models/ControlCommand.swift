@@ -24,7 +24,8 @@ public enum ControlReply: Sendable, Equatable {
     }
 
     public init(line: String) {
-        let (word, rest) = line.firstIndex(of: " ").map { (line[..<$0], String(line[line.index(after: $0)...])) }
+        let (word, rest) =
+            line.firstIndex(of: " ").map { (line[..<$0], String(line[line.index(after: $0)...])) }
             ?? (Substring(line), "")
         switch word {
         case "ok": self = .activated(rest)

@@ -4,7 +4,7 @@ import OccupantCore
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A local Unix socket through which `occupant model install` and `occupant model rollback` tell the running daemon
@@ -37,11 +37,14 @@ public final class ControlSocket: Service, Sendable {
                 let client = accept(fd, nil, nil)
                 if client < 0 {
                     if errno == EINTR { continue }
-                    return  // closed on shutdown
+                    return // closed on shutdown
                 }
                 let request = ControlSocket.readLine(client)
-                let reply = ControlCommand(rawValue: request).map(handler)
-                    ?? .error("unknown request '\(request)' (\(ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")))")
+                let reply =
+                    ControlCommand(rawValue: request).map(handler)
+                    ?? .error(
+                        "unknown request '\(request)' (\(ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 _ = (reply.line + "\n").withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                 close(client)
             }
@@ -60,7 +63,9 @@ public final class ControlSocket: Service, Sendable {
         unlink(path)
         var address = ControlSocket.address(path)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, Glibc.listen(fd, 4) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -86,7 +91,9 @@ public final class ControlSocket: Service, Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = address(path)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else { return nil }
         _ = (line + "\n").withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }

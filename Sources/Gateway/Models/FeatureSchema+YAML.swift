@@ -5,7 +5,9 @@ extension FeatureSchema {
     /// Parses a feature schema written in YAML (or JSON): `features: [{name, transform, channel, window, …}]`,
     /// optionally `profiles: [{name, firmware}]`. Read strictly: unknown keys, wrong types and bad values are reported
     /// together, one line each with the line number and key path.
-    public static func parse(yaml text: String, source: String = "feature schema") throws(OccupantError) -> FeatureSchema {
+    public static func parse(yaml text: String, source: String = "feature schema") throws(OccupantError)
+        -> FeatureSchema
+    {
         let reader = DocumentReader(text: text, source: source, code: .usage)
         var schema = FeatureSchema(features: [])
         if let root = reader.root?.mapping(allowed: ["features", "profiles"]) {
@@ -15,7 +17,9 @@ extension FeatureSchema {
                 schema.features = specs.compactMap { $0 }
                 var seen: Set<String> = []
                 for (field, spec) in zip(list, specs) {
-                    if let spec, !seen.insert(spec.name).inserted { field.report("duplicate feature name '\(spec.name)'") }
+                    if let spec, !seen.insert(spec.name).inserted {
+                        field.report("duplicate feature name '\(spec.name)'")
+                    }
                 }
             }
             if let list = root.optional("profiles")?.list() {

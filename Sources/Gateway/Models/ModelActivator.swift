@@ -22,7 +22,10 @@ public struct ModelActivator: Sendable {
             break
         case .success(let scorer, let sha256):
             loop.replaceScorer(scorer, hysteresis: scorer.hysteresis, note: nil)
-            board.update { $0.active = .init(modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256) }
+            board.update {
+                $0.active = .init(
+                    modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256)
+            }
             logger.info("model switched by \(who): \(scorer.id)", metadata: ["model.sha256": "\(sha256)"])
         case .failure(let reason):
             logger.error("model refused, the running one keeps deciding: \(reason)")

@@ -37,4 +37,3 @@ public final class ModelStatusBoard: Sendable {
 
     func update(_ body: (inout ModelStatus) -> Void) { status.withLock { body(&$0) } }
 }
-

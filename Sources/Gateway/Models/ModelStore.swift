@@ -2,7 +2,7 @@ import Evaluator
 import OccupantCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Installed model bundles under `<stateDirectory>/models`: the bundles by version, and two pointer files naming the
@@ -55,7 +55,9 @@ public struct ModelStore: Sendable {
 
     /// Makes the previous bundle active again (the only way back to an older version); the two swap.
     public func rollback() throws(OccupantError) -> String {
-        guard let previous = previousFile else { throw OccupantError(.model, "nothing to roll back to: no previous model in \(directory)") }
+        guard let previous = previousFile else {
+            throw OccupantError(.model, "nothing to roll back to: no previous model in \(directory)")
+        }
         let current = activeFile
         try writePointer("active", previous)
         if let current { try writePointer("previous", current) } else { try files.remove(path(of: "previous")) }
@@ -65,16 +67,18 @@ public struct ModelStore: Sendable {
     /// Every installed bundle, newest version first.
     public func list() -> [Entry] {
         guard let names = try? files.list(directory) else { return [] }
-        let active = activeFile, previous = previousFile
+        let active = activeFile
+        let previous = previousFile
         var entries: [Entry] = []
         for name in names {
             guard name.hasSuffix(".occmodel"), !name.hasPrefix("."),
                 let dash = name.range(of: "-v", options: .backwards),
                 let version = Int(name[dash.upperBound...].dropLast(".occmodel".count))
             else { continue }
-            entries.append(Entry(
-                file: name, modelID: String(name[..<dash.lowerBound]), version: version,
-                isActive: name == active, isPrevious: name == previous))
+            entries.append(
+                Entry(
+                    file: name, modelID: String(name[..<dash.lowerBound]), version: version,
+                    isActive: name == active, isPrevious: name == previous))
         }
         return entries.sorted { ($0.version, $0.file) > ($1.version, $1.file) }
     }
@@ -111,7 +115,7 @@ public struct ModelStore: Sendable {
 }
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif

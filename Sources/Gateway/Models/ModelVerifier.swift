@@ -23,9 +23,13 @@ public struct ModelVerifier: Sendable {
     }
 
     /// Decodes and checks `bytes`; `activeVersion` is the running model's version for the same model id.
-    public func verify(_ bytes: [UInt8], now: Instant, activeVersion: (id: String, version: Int)? = nil) throws(BundleError) -> ModelBundle {
+    public func verify(_ bytes: [UInt8], now: Instant, activeVersion: (id: String, version: Int)? = nil)
+        throws(BundleError) -> ModelBundle
+    {
         if trustedKeys.isEmpty {
-            throw BundleError(.untrustedKey, "no trusted keys configured (trustedKeys in the gateway configuration, or --trusted-key)")
+            throw BundleError(
+                .untrustedKey, "no trusted keys configured (trustedKeys in the gateway configuration, or --trusted-key)"
+            )
         }
         let bundle = try ModelBundle.open(bytes, trustedKeys: trustedKeys, now: now)
         if let profile { try checkCompatible(bundle, with: profile) }
@@ -41,22 +45,31 @@ public struct ModelVerifier: Sendable {
         let schema = bundle.manifest.features
         if !schema.profiles.isEmpty {
             let match = schema.profiles.first { p in
-                p.name == profile.name && (p.firmware.map { VersionRange($0).map { range in range.bounds.isEmpty || rangeOverlaps(range, profile.firmware) } ?? false } ?? true)
+                p.name == profile.name
+                    && (p.firmware.map {
+                        VersionRange($0).map { range in range.bounds.isEmpty || rangeOverlaps(range, profile.firmware) }
+                            ?? false
+                    } ?? true)
             }
             if match == nil {
                 throw BundleError(
                     .incompatible,
-                    "model \(bundle.manifest.modelID)@\(bundle.manifest.version) is for profiles \(schema.profiles.map(\.name).joined(separator: ", ")), this gateway runs \(profile.name)")
+                    "model \(bundle.manifest.modelID)@\(bundle.manifest.version) is for profiles \(schema.profiles.map(\.name).joined(separator: ", ")), this gateway runs \(profile.name)"
+                )
             }
         }
         for feature in schema.features {
             guard let channel = feature.channel else { continue }
             guard let profileChannel = profile.channel(named: channel) else {
-                throw BundleError(.incompatible, "feature \(feature.name) reads channel '\(channel)', which profile \(profile.name) does not have")
+                throw BundleError(
+                    .incompatible,
+                    "feature \(feature.name) reads channel '\(channel)', which profile \(profile.name) does not have")
             }
             let wantsCategory = feature.transform == .oneHot || feature.transform == .sinceChange
             if wantsCategory != profileChannel.isCategorical && feature.transform != .raw {
-                throw BundleError(.incompatible, "feature \(feature.name) needs a \(wantsCategory ? "categorical" : "numeric") channel '\(channel)'")
+                throw BundleError(
+                    .incompatible,
+                    "feature \(feature.name) needs a \(wantsCategory ? "categorical" : "numeric") channel '\(channel)'")
             }
         }
     }

@@ -36,13 +36,15 @@ public final class GatewayPublisher: Sendable {
 
     /// Publishes a decision (retained) and, when enabled, the EduKit shadow document.
     public func publish(decision: Decision, sample: Sample) {
-        let message = MQTTMessage(topic: topics.occupancy, text: Payloads.decision(decision).serialized, qos: 1, retain: true)
+        let message = MQTTMessage(
+            topic: topics.occupancy, text: Payloads.decision(decision).serialized, qos: 1, retain: true)
         state.withLock { s in
             s.lastDecision = message
             send(message, priority: .state, key: nil, in: &s)
             if let thing = edukitThing, let shadow = Payloads.edukitShadow(decision, sample: sample) {
-                send(MQTTMessage(topic: GatewayTopics.edukitShadow(thing: thing), text: shadow.serialized, qos: 1),
-                     priority: .state, key: "edukit", in: &s)
+                send(
+                    MQTTMessage(topic: GatewayTopics.edukitShadow(thing: thing), text: shadow.serialized, qos: 1),
+                    priority: .state, key: "edukit", in: &s)
             }
         }
     }

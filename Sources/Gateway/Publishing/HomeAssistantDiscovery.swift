@@ -10,7 +10,9 @@ public struct HomeAssistantDiscovery: Sendable {
     /// Numeric channels with their units (`temperature` → °C).
     public let numericChannels: [(name: String, units: String?)]
 
-    public init(topics: GatewayTopics, model: String, swVersion: String, numericChannels: [(name: String, units: String?)]) {
+    public init(
+        topics: GatewayTopics, model: String, swVersion: String, numericChannels: [(name: String, units: String?)]
+    ) {
         self.topics = topics
         self.deviceName = "Occupant \(topics.gatewayID)"
         self.model = model
@@ -33,36 +35,39 @@ public struct HomeAssistantDiscovery: Sendable {
     /// Every discovery message, retained.
     public var messages: [(topic: String, payload: JSON)] {
         var out: [(String, JSON)] = []
-        out.append((
-            topics.discovery(component: "binary_sensor", object: "occupancy"),
-            .object([
-                "name": "Occupancy",
-                "unique_id": .string("\(uniquePrefix)_occupancy"),
-                "device_class": "occupancy",
-                "state_topic": .string(topics.occupancy),
-                // Stale decisions carry roomOccupancy: null, which Home Assistant shows as unknown.
-                "value_template": "{% if value_json.roomOccupancy is none %}None{% elif value_json.roomOccupancy %}ON{% else %}OFF{% endif %}",
-                "payload_on": "ON",
-                "payload_off": "OFF",
-                "availability_topic": .string(topics.status),
-                "payload_available": "online",
-                "payload_not_available": "offline",
-                "json_attributes_topic": .string(topics.occupancy),
-                "device": device,
-            ])
-        ))
-        out.append((
-            topics.discovery(component: "sensor", object: "probability"),
-            .object([
-                "name": "Occupancy probability",
-                "unique_id": .string("\(uniquePrefix)_probability"),
-                "state_topic": .string(topics.occupancy),
-                "value_template": "{{ value_json.probability }}",
-                "state_class": "measurement",
-                "availability_topic": .string(topics.status),
-                "device": device,
-            ])
-        ))
+        out.append(
+            (
+                topics.discovery(component: "binary_sensor", object: "occupancy"),
+                .object([
+                    "name": "Occupancy",
+                    "unique_id": .string("\(uniquePrefix)_occupancy"),
+                    "device_class": "occupancy",
+                    "state_topic": .string(topics.occupancy),
+                    // Stale decisions carry roomOccupancy: null, which Home Assistant shows as unknown.
+                    "value_template":
+                        "{% if value_json.roomOccupancy is none %}None{% elif value_json.roomOccupancy %}ON{% else %}OFF{% endif %}",
+                    "payload_on": "ON",
+                    "payload_off": "OFF",
+                    "availability_topic": .string(topics.status),
+                    "payload_available": "online",
+                    "payload_not_available": "offline",
+                    "json_attributes_topic": .string(topics.occupancy),
+                    "device": device,
+                ])
+            ))
+        out.append(
+            (
+                topics.discovery(component: "sensor", object: "probability"),
+                .object([
+                    "name": "Occupancy probability",
+                    "unique_id": .string("\(uniquePrefix)_probability"),
+                    "state_topic": .string(topics.occupancy),
+                    "value_template": "{{ value_json.probability }}",
+                    "state_class": "measurement",
+                    "availability_topic": .string(topics.status),
+                    "device": device,
+                ])
+            ))
         for channel in numericChannels {
             var members: [JSON.Member] = [
                 .init("name", .string(channel.name.prefix(1).uppercased() + channel.name.dropFirst())),

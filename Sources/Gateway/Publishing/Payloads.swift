@@ -12,7 +12,8 @@ public enum Payloads {
             "probability": .finite(d.probability),
             "decidedBy": .string(d.decidedBy),
             "inputs": .object(d.inputs.sorted { $0.key < $1.key }.map { JSON.Member($0.key, $0.value.json) }),
-            "health": .object(d.health.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .string($0.value.rawValue)) }),
+            "health": .object(
+                d.health.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .string($0.value.rawValue)) }),
             "stale": d.stale.map { JSON.string($0) },
             "at": .string(d.at.iso8601),
         ])
@@ -40,7 +41,8 @@ public enum Payloads {
     public static func modelStatus(_ status: ModelStatus, at: Instant) -> ModelStatusDocument {
         ModelStatusDocument(
             active: status.active?.name, sha256: status.active?.sha256,
-            refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) }, at: at.iso8601)
+            refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) },
+            at: at.iso8601)
     }
 
     /// `occupant/<id>/labels`, a `LabelDocument`: `{"from":"…","to":"…","occupied":true}`.

@@ -101,7 +101,12 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     private func loop() async throws {
-        guard var current = mailbox.withLock({ s in defer { s.initial = nil }; return s.initial }) else {
+        guard
+            var current = mailbox.withLock({ s in
+                defer { s.initial = nil }
+                return s.initial
+            })
+        else {
             preconditionFailure("the gateway loop runs once")
         }
         var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
@@ -143,7 +148,8 @@ public final class GatewayLoop: Service, Sendable {
             var published = false
             if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {
                 publisher.publish(decision: decision, sample: sample)
-                if lastPublished?.occupied != decision.roomOccupancy || lastPublished?.stale != (decision.stale != nil) {
+                if lastPublished?.occupied != decision.roomOccupancy || lastPublished?.stale != (decision.stale != nil)
+                {
                     logger.info(
                         "decision: \(describe(decision))",
                         metadata: ["decision.probability": "\(decision.probability.map(formatNumber) ?? "-")"])
@@ -189,7 +195,8 @@ public final class GatewayLoop: Service, Sendable {
                 engine.replace(scorer: fresh.engine.scorer, hysteresis: fresh.engine.hysteresis, note: engine.note)
             }
             fresh.engine = engine
-            logger.info("reloaded: profile \(fresh.reader.profile.name), \(fresh.reader.profile.channels.count) channels")
+            logger.info(
+                "reloaded: profile \(fresh.reader.profile.name), \(fresh.reader.profile.channels.count) channels")
             return fresh
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")

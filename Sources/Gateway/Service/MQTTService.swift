@@ -29,7 +29,8 @@ public final class MQTTService: Service, Sendable {
     }
 
     public init(
-        client: MosquittoClient, publisher: GatewayPublisher, connectTimeout: Double, listeners: [any MQTTListener] = [],
+        client: MosquittoClient, publisher: GatewayPublisher, connectTimeout: Double,
+        listeners: [any MQTTListener] = [],
         logger: Logger
     ) {
         self.listeners = listeners
@@ -85,11 +86,15 @@ public final class MQTTService: Service, Sendable {
                 }
                 return !p.everConnected
             }
-            logger.info(first ? "connected to MQTT broker" : "reconnected to MQTT broker", metadata: ["mqtt.broker": "\(client.options.endpoint)"])
+            logger.info(
+                first ? "connected to MQTT broker" : "reconnected to MQTT broker",
+                metadata: ["mqtt.broker": "\(client.options.endpoint)"])
             publisher.connected()
             for listener in listeners { listener.connected() }
         case .refused(let reason):
-            logger.error("MQTT broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(client.options.endpoint)"])
+            logger.error(
+                "MQTT broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(client.options.endpoint)"]
+            )
         case .disconnected(let reason):
             let stopping = progress.withLock { $0.stopping }
             if !stopping { logger.warning("MQTT \(reason); still deciding, will reconnect") }

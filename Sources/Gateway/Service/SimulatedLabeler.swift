@@ -14,7 +14,9 @@ public final class SimulatedLabeler: Service, Sendable {
     let publisher: GatewayPublisher
     let logger: Logger
 
-    public init(scenario: any Scenario, clock: any GatewayClock, every: Double, publisher: GatewayPublisher, logger: Logger) {
+    public init(
+        scenario: any Scenario, clock: any GatewayClock, every: Double, publisher: GatewayPublisher, logger: Logger
+    ) {
         self.scenario = scenario
         self.clock = clock
         self.every = every

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The sd_notify protocol without libsystemd: one datagram per message to the `AF_UNIX` socket named by

@@ -3,7 +3,6 @@ import Evaluator
 import NIOCore
 import OccupantCore
 
-
 extension ModelUpdater {
     /// The partial download for `sha256`: `<models>/.download-<sha256>`.
     func downloadPath(_ sha256: String) -> String { activator.store.directory + "/.download-" + sha256 }
@@ -32,7 +31,7 @@ extension ModelUpdater {
         }
         var partial = partialDownload()
         if let p = partial, let expected, p.sha256 != expected {
-            try? files.remove(downloadPath(p.sha256))  // an older announcement's leftovers
+            try? files.remove(downloadPath(p.sha256)) // an older announcement's leftovers
             partial = nil
         }
         if let p = partial, p.size == 0 {
@@ -63,7 +62,9 @@ extension ModelUpdater {
         case 200, 206:
             break
         case 401, 403:
-            return .failed("GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))")
+            return .failed(
+                "GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))"
+            )
         default:
             let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
             return .failed("GET \(url): HTTP \(status) \(answer.prefix(200))")
@@ -91,7 +92,8 @@ extension ModelUpdater {
                     contentRangeStart(range) == p.size
                 else {
                     if let p = partial { try? files.remove(downloadPath(p.sha256)) }
-                    return .failed("GET \(url): a 206 answer that does not continue the partial download; starting over")
+                    return .failed(
+                        "GET \(url): a 206 answer that does not continue the partial download; starting over")
                 }
                 received = p.size
             } else {
@@ -117,7 +119,9 @@ extension ModelUpdater {
         } catch let error as OccupantError {
             return .failed(error.message)
         } catch {
-            return .failed("GET \(url): interrupted after \(received) bytes (\(describeHTTPError(error))); the download resumes from there")
+            return .failed(
+                "GET \(url): interrupted after \(received) bytes (\(describeHTTPError(error))); the download resumes from there"
+            )
         }
 
         let bytes: [UInt8]
@@ -129,7 +133,9 @@ extension ModelUpdater {
         let actual = sha256Hex(bytes)
         guard actual == sha else {
             try? files.remove(path)
-            return .failed("the download's SHA-256 is \(actual), expected \(sha)\(resumedAt > 0 ? " (resumed at \(resumedAt))" : "")")
+            return .failed(
+                "the download's SHA-256 is \(actual), expected \(sha)\(resumedAt > 0 ? " (resumed at \(resumedAt))" : "")"
+            )
         }
         try? files.remove(path)
         return install(bytes, sha256: sha, resumedAt: resumedAt)
@@ -145,12 +151,15 @@ extension ModelUpdater {
         } catch {
             switch error {
             case .refused(let refusal, let version):
-                return .refused(.init(version: version, sha256: sha, reason: "\(refusal.reason.rawValue): \(refusal.message)"))
+                return .refused(
+                    .init(version: version, sha256: sha, reason: "\(refusal.reason.rawValue): \(refusal.message)"))
             case .storeFailed(let failure):
                 return .failed("installing: \(failure.message)")
             }
         }
-        switch activator.switchToActive(by: "the server\(resumedAt > 0 ? " (download resumed at byte \(resumedAt))" : "")") {
+        switch activator.switchToActive(
+            by: "the server\(resumedAt > 0 ? " (download resumed at byte \(resumedAt))" : "")")
+        {
         case .success(let scorer, let activeSHA):
             return .installed(name: "\(manifest.modelID)@\(manifest.version) (\(scorer.id))", sha256: activeSHA)
         case .failure(let reason):

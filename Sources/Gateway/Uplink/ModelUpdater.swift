@@ -6,9 +6,9 @@ import ServiceLifecycle
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Keeps the gateway's model in step with the training host: polls `GET …/model` at the configured interval (with
@@ -56,9 +56,10 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         self.triggers = triggers
         self.continuation = continuation
         let refusedFile = activator.store.directory + "/refused"
-        let refused = (try? activator.store.files.read(refusedFile)).map { bytes in
-            Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(isSHA256Hex))
-        } ?? []
+        let refused =
+            (try? activator.store.files.read(refusedFile)).map { bytes in
+                Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter(isSHA256Hex))
+            } ?? []
         // The first poll comes right after start.
         state = Mutex(State(refused: refused, nextPollAt: monotonicSeconds()))
     }
@@ -66,7 +67,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     private func pollIsDue() -> Bool {
         state.withLock { s in
             guard monotonicSeconds() >= s.nextPollAt else { return false }
-            s.nextPollAt = .infinity  // set again once this poll is done
+            s.nextPollAt = .infinity // set again once this poll is done
             return true
         }
     }
@@ -96,7 +97,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         do {
             try publisher.connection.subscribe(publisher.topics.modelAvailable, qos: 1)
         } catch {
-            logger.warning("cannot subscribe to model announcements: \(error)", metadata: ["mqtt.topic": "\(publisher.topics.modelAvailable)"])
+            logger.warning(
+                "cannot subscribe to model announcements: \(error)",
+                metadata: ["mqtt.topic": "\(publisher.topics.modelAvailable)"])
         }
         publishStatus()
     }
@@ -104,7 +107,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     public func received(_ message: MQTTMessage) {
         guard message.topic == publisher.topics.modelAvailable, !message.payload.isEmpty else { return }
         guard let announcement = ModelAnnouncement.parse(message.payload) else {
-            logger.warning("ignoring a malformed model announcement: \(message.text.prefix(200))", metadata: ["mqtt.topic": "\(message.topic)"])
+            logger.warning(
+                "ignoring a malformed model announcement: \(message.text.prefix(200))",
+                metadata: ["mqtt.topic": "\(message.topic)"])
             return
         }
         if let reason = skipReason(sha256: announcement.sha256) {
@@ -121,7 +126,8 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     func downloadURL(_ announcement: ModelAnnouncement) -> String {
         guard let url = announcement.url else { return client.modelURL }
         if url.hasPrefix(client.baseURL + "/") { return url }
-        logger.warning("the announcement's url \(url) is not on \(client.baseURL); fetching from \(client.modelURL) instead")
+        logger.warning(
+            "the announcement's url \(url) is not on \(client.baseURL); fetching from \(client.modelURL) instead")
         return client.modelURL
     }
 
@@ -144,10 +150,10 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         case .poll:
             outcome = await fetch(url: client.modelURL, expected: nil)
         case .push(let announcement):
-            if skipReason(sha256: announcement.sha256) != nil { return }  // installed or refused meanwhile
+            if skipReason(sha256: announcement.sha256) != nil { return } // installed or refused meanwhile
             outcome = await fetch(url: downloadURL(announcement), expected: announcement.sha256)
         }
-        if Task.isCancelled { return }  // shutting down: the attempt was cut short, nothing to report
+        if Task.isCancelled { return } // shutting down: the attempt was cut short, nothing to report
         report(outcome)
         // The next poll: the interval with jitter after success, a short capped backoff after a failure.
         state.withLock { s in
@@ -182,7 +188,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             board.update { $0.refused = refusal }
             logger.error(
                 "model from the server refused, the running one keeps deciding: \(refusal.reason)",
-                metadata: ["model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")"])
+                metadata: [
+                    "model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")",
+                ])
             publishStatus()
         case .failed(let reason):
             logger.warning("model fetch failed: \(reason); will retry")
@@ -222,5 +230,5 @@ enum FetchOutcome: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

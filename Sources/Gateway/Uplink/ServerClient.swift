@@ -5,9 +5,9 @@ import NIOHTTP1
 import OccupantCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The training host's HTTP API as this gateway uses it: every request carries the gateway's bearer token.
@@ -59,4 +59,3 @@ func unquotedETag(_ value: String) -> String {
     if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
     return String(v)
 }
-

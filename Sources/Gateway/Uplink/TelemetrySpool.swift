@@ -3,7 +3,6 @@ import Logging
 import OccupantCore
 import Synchronization
 
-
 /// Telemetry waiting for the training host, on disk under `<state>/spool/` so neither an outage nor a restart
 /// loses it, bounded at `limit` rows (the oldest go first).
 ///
@@ -49,7 +48,9 @@ public final class TelemetrySpool: Sendable {
     }
 
     /// Opens the spool, picking up the segments a previous run left (all of them sealed now).
-    public init(directory: String, limit: Int, batchSize: Int, logger: Logger, files: any FileSystem = LocalFileSystem()) throws(OccupantError) {
+    public init(
+        directory: String, limit: Int, batchSize: Int, logger: Logger, files: any FileSystem = LocalFileSystem()
+    ) throws(OccupantError) {
         self.directory = directory
         self.limit = limit
         self.batchSize = batchSize
@@ -168,7 +169,8 @@ public final class TelemetrySpool: Sendable {
             do {
                 try files.remove(directory + "/" + name)
             } catch {
-                logger.warning("cannot delete the sent telemetry batch: \(error)", metadata: ["spool.directory": "\(directory)"])
+                logger.warning(
+                    "cannot delete the sent telemetry batch: \(error)", metadata: ["spool.directory": "\(directory)"])
             }
         }
     }
@@ -197,7 +199,8 @@ public final class TelemetrySpool: Sendable {
                 // Keep the newer rows of the oldest segment.
                 let lines = try files.read(path).split(separator: UInt8(ascii: "\n"))
                 let kept = lines.dropFirst(excess)
-                try files.writeAtomically(Array(kept.joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")], to: path)
+                try files.writeAtomically(
+                    Array(kept.joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")], to: path)
                 oldest.rows = kept.count
                 let dropped = excess
                 state.withLock { s in
@@ -213,10 +216,15 @@ public final class TelemetrySpool: Sendable {
         let (dropped, newly) = state.withLock { s -> (Int, Bool) in
             defer { s.droppedReported = s.dropped }
             // Once when dropping starts, then at most every 1000 rows.
-            return (s.dropped, s.dropped > s.droppedReported && (s.droppedReported == 0 || s.dropped / 1000 > s.droppedReported / 1000))
+            return (
+                s.dropped,
+                s.dropped > s.droppedReported && (s.droppedReported == 0 || s.dropped / 1000 > s.droppedReported / 1000)
+            )
         }
         if newly {
-            logger.warning("telemetry spool full (\(limit) rows): dropped the oldest, \(dropped) rows so far", metadata: ["spool.directory": "\(directory)"])
+            logger.warning(
+                "telemetry spool full (\(limit) rows): dropped the oldest, \(dropped) rows so far",
+                metadata: ["spool.directory": "\(directory)"])
         }
     }
 
@@ -227,7 +235,8 @@ public final class TelemetrySpool: Sendable {
         s.lastStamp = ms
         var digits = String(ms)
         while digits.count < 15 { digits = "0" + digits }
-        return "seg-\(digits)-\(hexString(withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { Array($0) }).prefix(12)).ndjson"
+        return
+            "seg-\(digits)-\(hexString(withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { Array($0) }).prefix(12)).ndjson"
     }
 
     static func stamp(ofSegment name: String) -> UInt64? {

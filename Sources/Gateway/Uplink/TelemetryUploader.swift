@@ -72,7 +72,7 @@ public final class TelemetryUploader: Service, Sendable {
             do {
                 result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: 10)
             } catch {
-                if Task.isCancelled { return }  // shutting down; the batch stays in the spool
+                if Task.isCancelled { return } // shutting down; the batch stays in the spool
                 outage("POST \(client.telemetryURL): \(describeHTTPError(error))")
                 return
             }
@@ -89,12 +89,17 @@ public final class TelemetryUploader: Service, Sendable {
                     logger.info("training host reachable again: uploading \(spool.count) spooled telemetry rows")
                 }
                 logger.debug(
-                    "telemetry batch sent", metadata: ["upload.batch": "\(batch.id)", "upload.rows": "\(batch.rows)", "upload.answer": "\(result.body.prefix(200))"])
+                    "telemetry batch sent",
+                    metadata: [
+                        "upload.batch": "\(batch.id)", "upload.rows": "\(batch.rows)",
+                        "upload.answer": "\(result.body.prefix(200))",
+                    ])
             case 400..<500:
                 spool.acknowledge(batch)
                 progress.withLock { $0.rejectedBatches += 1 }
                 logger.error(
-                    "the training host rejected telemetry batch \(batch.id) (\(batch.rows) rows), dropped: HTTP \(result.status) \(result.body.prefix(300))")
+                    "the training host rejected telemetry batch \(batch.id) (\(batch.rows) rows), dropped: HTTP \(result.status) \(result.body.prefix(300))"
+                )
             default:
                 outage("POST \(client.telemetryURL): HTTP \(result.status) \(result.body.prefix(200))")
                 return

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one durable-file layer: every file the gateway, the server and the evaluator keep goes through it.

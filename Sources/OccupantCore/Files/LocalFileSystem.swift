@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `FileSystem` on the local disk through POSIX calls, retrying on `EINTR`. The only place in the package that
@@ -10,7 +10,8 @@ public struct LocalFileSystem: FileSystem {
     public func writeAtomically(_ bytes: [UInt8], to path: String) throws(OccupantError) {
         let folder = Self.folder(of: path)
         let temporary = Self.temporaryPath(for: path)
-        let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, doing: "cannot create a temporary file for \(path)")
+        let fd = try open(
+            temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, doing: "cannot create a temporary file for \(path)")
         do throws(OccupantError) {
             try writeAll(bytes, to: fd, path: temporary)
             try fsyncRetrying(fd, path: temporary)
@@ -30,7 +31,9 @@ public struct LocalFileSystem: FileSystem {
 
     public func createNew(_ bytes: [UInt8], at path: String, mode: UInt32) throws(OccupantError) {
         let temporary = Self.temporaryPath(for: path)
-        let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode, doing: "cannot create a temporary file for \(path)")
+        let fd = try open(
+            temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode,
+            doing: "cannot create a temporary file for \(path)")
         do throws(OccupantError) {
             guard fchmod(fd, mode_t(mode)) == 0 else { throw Self.error("cannot set the mode of \(temporary)") }
             try writeAll(bytes, to: fd, path: temporary)
@@ -44,7 +47,9 @@ public struct LocalFileSystem: FileSystem {
         guard link(temporary, path) == 0 else {
             let number = errno
             unlink(temporary)
-            if number == EEXIST { throw OccupantError(.io, "\(path) exists", cause: "refusing to overwrite it", errno: number) }
+            if number == EEXIST {
+                throw OccupantError(.io, "\(path) exists", cause: "refusing to overwrite it", errno: number)
+            }
             throw OccupantError(.io, "cannot create \(path)", cause: String(cString: strerror(number)), errno: number)
         }
         unlink(temporary)
@@ -137,7 +142,9 @@ public struct LocalFileSystem: FileSystem {
         return OccupantError(.io, message, cause: String(cString: strerror(number)), errno: number)
     }
 
-    private func open(_ path: String, _ flags: Int32, mode: UInt32 = 0o640, doing message: String) throws(OccupantError) -> Int32 {
+    private func open(_ path: String, _ flags: Int32, mode: UInt32 = 0o640, doing message: String) throws(OccupantError)
+        -> Int32
+    {
         while true {
             let fd = Glibc.open(path, flags, mode_t(mode))
             if fd >= 0 { return fd }
@@ -164,7 +171,8 @@ public struct LocalFileSystem: FileSystem {
     }
 
     private func syncFolder(_ folder: String) throws(OccupantError) {
-        let fd = try open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC, doing: "cannot open the folder \(folder) to sync it")
+        let fd = try open(
+            folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC, doing: "cannot open the folder \(folder) to sync it")
         defer { _ = close(fd) }
         try fsyncRetrying(fd, path: folder)
     }

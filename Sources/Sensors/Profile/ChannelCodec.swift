@@ -2,7 +2,9 @@ import OccupantCore
 
 extension FirmwareProfile.Channel {
     /// Decodes this channel from its device's read. Returns the value and the field's raw bytes, or why it is unusable.
-    public func decode(_ deviceBytes: [UInt8], deviceLabel: String) -> (value: ChannelValue?, raw: [UInt8], problem: String?) {
+    public func decode(_ deviceBytes: [UInt8], deviceLabel: String) -> (
+        value: ChannelValue?, raw: [UInt8], problem: String?
+    ) {
         var raw: [UInt8] = []
         let (value, problem) = decode(deviceBytes, raw: &raw, deviceLabel: deviceLabel)
         return (value, raw, problem)
@@ -13,7 +15,9 @@ extension FirmwareProfile.Channel {
     ///
     /// The sampling path: it reads the field where it lies and reuses `raw`'s storage, so a valid reading allocates
     /// nothing; only a problem's message is built.
-    public func decode(_ deviceBytes: [UInt8], raw: inout [UInt8], deviceLabel: String) -> (value: ChannelValue?, problem: String?) {
+    public func decode(_ deviceBytes: [UInt8], raw: inout [UInt8], deviceLabel: String) -> (
+        value: ChannelValue?, problem: String?
+    ) {
         let end = field.at + field.span
         raw.removeAll(keepingCapacity: true)
         guard end <= deviceBytes.count else {
@@ -25,13 +29,18 @@ extension FirmwareProfile.Channel {
             let expected = crc.checksum(deviceBytes, from: field.at, count: field.size)
             let got = deviceBytes[field.at + field.size]
             if expected != got {
-                return (nil, "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexString(got)), expected 0x\(hexString(expected)))")
+                return (
+                    nil,
+                    "\(deviceLabel): CRC mismatch for \(name) (got 0x\(hexString(got)), expected 0x\(hexString(expected)))"
+                )
             }
         }
         let integer = extract(deviceBytes)
         if let mappings {
             // (Index loops on this path: unoptimised builds allocate for closures and generic iterators.)
-            for m in 0..<mappings.count where mappings[m].raw == integer.unsigned { return (.category(mappings[m].value), nil) }
+            for m in 0..<mappings.count where mappings[m].raw == integer.unsigned {
+                return (.category(mappings[m].value), nil)
+            }
             return (nil, "\(name): raw value \(integer.unsigned) has no mapping")
         }
         let value = Double(integer.value) * scale + offset
@@ -84,7 +93,9 @@ extension FirmwareProfile.Channel {
                 integer = UInt64(bitPattern: Int64(n)) & width
             } else {
                 n = max(0, n)
-                let maxValue = mask.map { Double($0 >> UInt64(shift)) } ?? (field.size >= 8 ? 1.8e19 : Double((UInt64(1) << UInt64(field.size * 8 - shift)) - 1))
+                let maxValue =
+                    mask.map { Double($0 >> UInt64(shift)) }
+                    ?? (field.size >= 8 ? 1.8e19 : Double((UInt64(1) << UInt64(field.size * 8 - shift)) - 1))
                 integer = UInt64(min(n, maxValue))
             }
         }

@@ -1,9 +1,9 @@
 import OccupantCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 extension FirmwareProfile {
@@ -19,7 +19,8 @@ extension FirmwareProfile {
         let profile = reader.root.flatMap { parseProfile($0) }
         try reader.finish()
         guard let profile else {
-            throw DocumentErrors(code: .profile, source: source, issues: [DocumentIssue(path: "", line: nil, message: "not a profile")])
+            throw DocumentErrors(
+                code: .profile, source: source, issues: [DocumentIssue(path: "", line: nil, message: "not a profile")])
         }
         return profile
     }
@@ -100,7 +101,11 @@ extension FirmwareProfile {
         if let list = map.optional("setup")?.list() {
             for write in list {
                 if let bytes = write.bytes() {
-                    if bytes.isEmpty { write.report("a setup write needs at least one byte") } else { setup.append(bytes) }
+                    if bytes.isEmpty {
+                        write.report("a setup write needs at least one byte")
+                    } else {
+                        setup.append(bytes)
+                    }
                 }
             }
         }
@@ -115,11 +120,17 @@ extension FirmwareProfile {
             } else if let register {
                 if readMap.optional("delay") != nil { readField.report("'delay' goes with 'command', not 'register'") }
                 let pointer: [UInt8]?
-                if case .sequence = register.node { pointer = register.bytes() } else { pointer = register.int(in: 0...255).map { [UInt8($0)] } }
+                if case .sequence = register.node {
+                    pointer = register.bytes()
+                } else {
+                    pointer = register.int(in: 0...255).map { [UInt8($0)] }
+                }
                 if let pointer, let length { read = .register(pointer, length: length) }
             } else if let command {
                 if let bytes = command.bytes(), let length {
-                    if bytes.isEmpty { command.report("a command needs at least one byte") } else {
+                    if bytes.isEmpty {
+                        command.report("a command needs at least one byte")
+                    } else {
                         read = .command(bytes, delay: delay ?? 0, length: length)
                     }
                 }
@@ -150,7 +161,9 @@ extension FirmwareProfile {
             let at = fieldMap.optional("at")?.int(in: 0...31) ?? 0
             let size = fieldMap.required("size")?.int(in: 1...8)
             var order = FieldLayout.ByteOrder.big
-            if let text = fieldMap.optional("order")?.choice(["big", "little"]) { order = FieldLayout.ByteOrder(rawValue: text)! }
+            if let text = fieldMap.optional("order")?.choice(["big", "little"]) {
+                order = FieldLayout.ByteOrder(rawValue: text)!
+            }
             var crc: CRC?
             if let crcField = fieldMap.optional("crc"), let text = crcField.choice(CRC.allCases.map(\.rawValue)) {
                 crc = CRC(rawValue: text)
@@ -159,7 +172,8 @@ extension FirmwareProfile {
                 let candidate = FieldLayout(at: at, size: size, order: order, crc: crc)
                 if let device, at + candidate.span > device.read.length {
                     fieldField.report(
-                        "bytes \(at)…\(at + candidate.span - 1) lie outside the \(device.read.length) bytes read from device '\(device.name)'")
+                        "bytes \(at)…\(at + candidate.span - 1) lie outside the \(device.read.length) bytes read from device '\(device.name)'"
+                    )
                 } else {
                     layout = candidate
                 }
@@ -200,7 +214,9 @@ extension FirmwareProfile {
                     continue
                 }
                 if name == "hvac", HVACMode(rawValue: value) == nil {
-                    field.report("hvac values must be one of \(HVACMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(value)'")
+                    field.report(
+                        "hvac values must be one of \(HVACMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(value)'"
+                    )
                     continue
                 }
                 list.append((UInt64(raw), value))
@@ -212,7 +228,8 @@ extension FirmwareProfile {
         let minimum = map.optional("minimum")?.double()
         let maximum = map.optional("maximum")?.double()
         if let minimum, let maximum, minimum >= maximum {
-            map["maximum"]?.report("maximum \(formatNumber(maximum)) must be greater than minimum \(formatNumber(minimum))")
+            map["maximum"]?.report(
+                "maximum \(formatNumber(maximum)) must be greater than minimum \(formatNumber(minimum))")
         }
         var interval = 1.0
         if let field = map.optional("interval"), let value = field.duration() {
@@ -223,11 +240,14 @@ extension FirmwareProfile {
         if let name {
             switch name {
             case "hvac" where mappings == nil:
-                item.report("channel 'hvac' is categorical: give 'mappings' from raw values to \(HVACMode.allCases.map(\.rawValue).joined(separator: "|"))")
+                item.report(
+                    "channel 'hvac' is categorical: give 'mappings' from raw values to \(HVACMode.allCases.map(\.rawValue).joined(separator: "|"))"
+                )
             case "temperature", "sound":
                 if mappings != nil { item.report("channel '\(name)' is numeric: remove 'mappings'") }
                 if name == "temperature", let units, !["°C", "C", "degC", "celsius"].contains(units) {
-                    map["units"]?.report("temperature is kept in °C inside Occupant: convert with scale/offset and write units: °C")
+                    map["units"]?.report(
+                        "temperature is kept in °C inside Occupant: convert with scale/offset and write units: °C")
                 }
             default: break
             }
@@ -242,6 +262,7 @@ extension FirmwareProfile {
 
 func isValidChannelName(_ name: String) -> Bool {
     guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
-    return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    return name.unicodeScalars.allSatisfy {
+        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+    }
 }
-

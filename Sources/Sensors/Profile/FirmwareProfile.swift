@@ -89,8 +89,10 @@ public struct FirmwareProfile: Sendable, Equatable {
         public var stuckAfter: Double?
 
         public init(
-            name: String, device: String, field: FieldLayout, mask: UInt64? = nil, shift: Int = 0, signedBits: Int? = nil,
-            scale: Double = 1, offset: Double = 0, mappings: [(raw: UInt64, value: String)]? = nil, units: String? = nil,
+            name: String, device: String, field: FieldLayout, mask: UInt64? = nil, shift: Int = 0,
+            signedBits: Int? = nil,
+            scale: Double = 1, offset: Double = 0, mappings: [(raw: UInt64, value: String)]? = nil,
+            units: String? = nil,
             minimum: Double? = nil, maximum: Double? = nil, interval: Double = 1, stuckAfter: Double? = nil
         ) {
             self.name = name
@@ -179,7 +181,13 @@ public enum CRC: String, Sendable, CaseIterable {
 /// A firmware version range such as `>=2.1, <3`; an empty range matches every version.
 public struct VersionRange: Sendable, Equatable, CustomStringConvertible {
     public struct Bound: Sendable, Equatable {
-        public enum Relation: String, Sendable { case ge = ">=", gt = ">", le = "<=", lt = "<", eq = "=" }
+        public enum Relation: String, Sendable {
+            case ge = ">="
+            case gt = ">"
+            case le = "<="
+            case lt = "<"
+            case eq = "="
+        }
         public var relation: Relation
         public var version: [Int]
     }

@@ -21,12 +21,14 @@ struct ReadPlan: Sendable {
 
     init(profile: FirmwareProfile, busName: String) {
         var devices = profile.devices.map { device in
-            Device(profile: device, channels: [], label: "\(device.label) on \(busName)", chip: device.chip ?? device.name)
+            Device(
+                profile: device, channels: [], label: "\(device.label) on \(busName)", chip: device.chip ?? device.name)
         }
         var deviceOfChannel: [Int] = []
         for (c, channel) in profile.channels.enumerated() {
             guard let d = profile.devices.firstIndex(where: { $0.name == channel.device }) else {
-                preconditionFailure("profile \(profile.name): channel \(channel.name) names no device (validated on load)")
+                preconditionFailure(
+                    "profile \(profile.name): channel \(channel.name) names no device (validated on load)")
             }
             devices[d].channels.append(c)
             deviceOfChannel.append(d)

@@ -70,7 +70,9 @@ public struct SensorReader: Sendable {
         self.settings = settings
         self.plan = ReadPlan(profile: profile, busName: bus.name)
         self.trackers = Array(repeating: Tracker(), count: profile.channels.count)
-        self.readings = profile.channels.map { Reading(channel: $0.name, value: nil, unavailable: "not read yet", health: .ok) }
+        self.readings = profile.channels.map {
+            Reading(channel: $0.name, value: nil, unavailable: "not read yet", health: .ok)
+        }
         self.buffers = profile.devices.map { [UInt8](repeating: 0, count: $0.read.length) }
         self.failures = Array(repeating: nil, count: profile.devices.count)
         self.wasRead = Array(repeating: false, count: profile.devices.count)

@@ -1,9 +1,9 @@
 import OccupantCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Replays recorded readings from a CSV file: a `time` column (ISO-8601 or Unix seconds), one column per channel
@@ -35,7 +35,8 @@ public struct ReplayScenario: Scenario {
             trimQuotes($0)
         }
         guard let timeIndex = header.firstIndex(of: "time") else {
-            throw OccupantError(.data, "\(name): the header needs a 'time' column (got \(header.joined(separator: ",")))")
+            throw OccupantError(
+                .data, "\(name): the header needs a 'time' column (got \(header.joined(separator: ",")))")
         }
         let occupiedIndex = header.firstIndex(of: "occupied")
         var times: [Double] = []
@@ -46,11 +47,13 @@ public struct ReplayScenario: Scenario {
                 trimQuotes($0)
             }
             guard fields.count == header.count else {
-                throw OccupantError(.data, "\(name): line \(n + 2): \(fields.count) fields, the header has \(header.count)")
+                throw OccupantError(
+                    .data, "\(name): line \(n + 2): \(fields.count) fields, the header has \(header.count)")
             }
             let timeText = fields[timeIndex]
             guard let t = Double(timeText) ?? Instant(iso8601: timeText)?.seconds else {
-                throw OccupantError(.data, "\(name): line \(n + 2): time '\(timeText)' is neither ISO-8601 nor Unix seconds")
+                throw OccupantError(
+                    .data, "\(name): line \(n + 2): time '\(timeText)' is neither ISO-8601 nor Unix seconds")
             }
             if let last = times.last, t < last {
                 throw OccupantError(.data, "\(name): line \(n + 2): time goes backwards")
@@ -78,7 +81,8 @@ public struct ReplayScenario: Scenario {
         if t < 0 { t += span }
         let target = start.seconds + t
         // Binary search for the last row at or before `target`.
-        var lo = 0, hi = times.count - 1
+        var lo = 0
+        var hi = times.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if times[mid] <= target { lo = mid } else { hi = mid - 1 }

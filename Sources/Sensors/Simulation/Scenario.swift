@@ -51,8 +51,12 @@ public struct OfficeDayScenario: Scenario {
     func plan(day: Int64) -> Plan {
         var rng = SplitMix64(seed: seed &+ UInt64(bitPattern: day) &* 0x9E37_79B9)
         func jitter() -> Double { (rng.nextDouble() - 0.5) * (40.0 / 60.0) }
-        let arrive = 8 + jitter(), lunchOut = 12 + jitter(), lunchBack = 13 + jitter(), leave = 17.5 + jitter()
-        let quietStart = 9.5 + jitter(), afternoonQuiet = 15 + jitter()
+        let arrive = 8 + jitter()
+        let lunchOut = 12 + jitter()
+        let lunchBack = 13 + jitter()
+        let leave = 17.5 + jitter()
+        let quietStart = 9.5 + jitter()
+        let afternoonQuiet = 15 + jitter()
         var heating: [(Double, Double)] = []
         // Heating runs 15 minutes every 45 minutes, around the clock (the noisy case at night).
         var h = 0.25 + rng.nextDouble() * 0.5
@@ -117,5 +121,5 @@ public struct OfficeDayScenario: Scenario {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -134,12 +134,15 @@ public final class SimulatedBus: I2CBus {
         encode(device: d, address: address, faults: faults, frozen: frozen, into: &buffer)
     }
 
-    private func encode(device d: Int, address: UInt8, faults: [Fault], frozen: [String: ChannelValue], into bytes: inout [UInt8]) {
+    private func encode(
+        device d: Int, address: UInt8, faults: [Fault], frozen: [String: ChannelValue], into bytes: inout [UInt8]
+    ) {
         let truth = scenario.state(at: clock.now())
         let channels = channelsOfDevice[d]
         for i in 0..<channels.count {
             let channel = profile.channels[channels[i]]
-            var value = (frozen.isEmpty ? nil : frozen[channel.name]) ?? truth.values[channel.name] ?? defaultValue(channel)
+            var value =
+                (frozen.isEmpty ? nil : frozen[channel.name]) ?? truth.values[channel.name] ?? defaultValue(channel)
             if !faults.isEmpty {
                 for case .override(let name, let forced) in faults where name == channel.name { value = forced }
             }

@@ -91,7 +91,9 @@ public struct RegistryClient: Sendable {
     }
 
     /// `POST /v1/scopes/{scope}/retrain`: waits for the job (up to `timeout`).
-    public func retrain(scope: String, timeout: TimeAmount = .hours(1)) async throws(RegistryClientError) -> RetrainOutcome {
+    public func retrain(scope: String, timeout: TimeAmount = .hours(1)) async throws(RegistryClientError)
+        -> RetrainOutcome
+    {
         try await call(.POST, API.retrain(scope: scope), timeout: timeout, as: RetrainOutcome.self)
     }
 
@@ -106,7 +108,8 @@ public struct RegistryClient: Sendable {
         do {
             body = try FleetJSON.bytes(labels)
         } catch {
-            throw RegistryClientError(.badAnswer, url: API.url(baseURL, API.labels), "cannot encode the labels: \(error)")
+            throw RegistryClientError(
+                .badAnswer, url: API.url(baseURL, API.labels), "cannot encode the labels: \(error)")
         }
         return try await importLabels(body, contentType: "application/json")
     }
@@ -114,7 +117,8 @@ public struct RegistryClient: Sendable {
     // MARK: Transport
 
     func call<Document: Decodable>(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, timeout: TimeAmount? = nil,
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
+        timeout: TimeAmount? = nil,
         as type: Document.Type
     ) async throws(RegistryClientError) -> Document {
         let url = API.url(baseURL, path)
@@ -136,7 +140,8 @@ public struct RegistryClient: Sendable {
             throw RegistryClientError(.unreachable, url: url, Self.describe(error))
         }
         guard (200..<300).contains(status) else {
-            let reason = (try? FleetJSON.decode(ErrorDocument.self, from: bytes))?.error
+            let reason =
+                (try? FleetJSON.decode(ErrorDocument.self, from: bytes))?.error
                 ?? String(decoding: bytes.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw RegistryClientError(.refused(status: status), url: url, reason.isEmpty ? "no reason given" : reason)
         }

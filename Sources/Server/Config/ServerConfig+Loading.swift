@@ -1,7 +1,6 @@
 import Evaluator
-import OccupantCore
-
 import Foundation
+import OccupantCore
 
 extension ServerConfig {
     public static let defaultPath = "/etc/occupant/server.yaml"
@@ -36,7 +35,9 @@ extension ServerConfig {
     static let alertKeys = ["margin", "minimumRows", "webhook"]
 
     /// Parses configuration YAML over the defaults.
-    public static func parse(yaml: String, source: String = "server configuration") throws(DocumentErrors) -> ServerConfig {
+    public static func parse(yaml: String, source: String = "server configuration") throws(DocumentErrors)
+        -> ServerConfig
+    {
         let reader = DocumentReader(text: yaml, source: source, code: .configuration)
         var config = ServerConfig()
         if let root = reader.root, let map = root.mapping(allowed: topKeys) {
@@ -68,4 +69,3 @@ extension ServerConfig {
 public func tokenHash(_ token: String) -> String {
     sha256Hex(Array(token.utf8))
 }
-

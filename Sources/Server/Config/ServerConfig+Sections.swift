@@ -44,7 +44,11 @@ extension ServerConfig {
         if let v = map.optional("signingKey")?.string() { self.signingKey = v }
         if let v = map.optional("adminToken")?.string() { self.adminTokenHash = tokenHash(v) }
         if let field = map.optional("adminTokenSha256"), let v = field.string() {
-            if isSHA256Hex(v.lowercased()) { self.adminTokenHash = v.lowercased() } else { field.report("must be 64 hex digits") }
+            if isSHA256Hex(v.lowercased()) {
+                self.adminTokenHash = v.lowercased()
+            } else {
+                field.report("must be 64 hex digits")
+            }
         }
     }
 
@@ -98,7 +102,9 @@ extension ServerConfig {
         }
         if let v = p.optional("margin")?.double(in: -1...1) { self.promotion.margin = v }
         if let wave = p.optional("firstWave")?.mapping(allowed: Self.waveKeys) {
-            if let list = wave.optional("gateways")?.list() { self.promotion.firstWave = list.compactMap { $0.string() } }
+            if let list = wave.optional("gateways")?.list() {
+                self.promotion.firstWave = list.compactMap { $0.string() }
+            }
             if let v = wave.optional("percent")?.double(in: 0...100) { self.promotion.firstWavePercent = v }
         }
     }

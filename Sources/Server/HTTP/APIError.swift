@@ -29,7 +29,9 @@ public struct APIError: HTTPResponseError {
 
 extension Response {
     /// A fleet document as JSON with status 200 (or `status`).
-    static func json(_ document: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+    static func json(_ document: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws
+        -> Response
+    {
         var headers = headers
         headers[.contentType] = "application/json"
         var bytes = try FleetJSON.bytes(document)

@@ -48,7 +48,8 @@ struct Access: Sendable {
 
 /// Compares two hex digests without stopping at the first difference.
 func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     guard x.count == y.count else { return false }
     var diff: UInt8 = 0
     for i in x.indices { diff |= x[i] ^ y[i] }

@@ -29,7 +29,8 @@ struct Routes: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get(RouterPath(API.Route.health)) { _, _ in try Response.json(HealthDocument(status: "ok")) }
-        router.post(RouterPath(API.Route.gatewayTelemetry)) { request, context in try await telemetry(request, context) }
+        router.post(RouterPath(API.Route.gatewayTelemetry)) { request, context in try await telemetry(request, context)
+        }
         router.post(RouterPath(API.Route.labels)) { request, context in try await labels(request, context) }
         router.get(RouterPath(API.Route.gatewayModel)) { request, context in try await model(request, context) }
         router.get(RouterPath(API.Route.models)) { request, context in try await models(request, context) }
@@ -42,7 +43,9 @@ struct Routes: Sendable {
     /// A path parameter, percent-decoded (`k%C3%BCche` → `küche`): ids are encoded by `API.pathSegment`.
     func parameter(_ name: String, _ context: BasicRequestContext) throws -> String {
         let raw = try context.parameters.require(name)
-        guard let decoded = API.decodePathSegment(raw) else { throw APIError(.badRequest, "'\(raw)' is not a valid path segment") }
+        guard let decoded = API.decodePathSegment(raw) else {
+            throw APIError(.badRequest, "'\(raw)' is not a valid path segment")
+        }
         return decoded
     }
 
@@ -54,10 +57,12 @@ struct Routes: Sendable {
         do {
             buffer = try await request.collectBody(upTo: config.intake.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, "the body is larger than \(config.intake.maxBodyBytes) bytes (intake.maxBodyBytes)")
+            throw APIError(
+                .contentTooLarge, "the body is larger than \(config.intake.maxBodyBytes) bytes (intake.maxBodyBytes)")
         }
         if let encoding = request.headers[.contentEncoding], encoding != "identity" {
-            throw APIError(.unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
+            throw APIError(
+                .unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
         }
         return Array(buffer.readableBytesView)
     }
@@ -78,7 +83,8 @@ struct Routes: Sendable {
             throw APIError(.badRequest, "\(API.Header.batchID) is longer than \(API.maxBatchIDBytes) bytes")
         }
         let (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
-        return try Response.json(TelemetryReceipt(batch: batch, rows: rows.count, accepted: accepted, duplicate: duplicate))
+        return try Response.json(
+            TelemetryReceipt(batch: batch, rows: rows.count, accepted: accepted, duplicate: duplicate))
     }
 
     func labels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -119,7 +125,10 @@ struct Routes: Sendable {
             .cacheControl: "no-cache",
         ]
         if let match = request.headers[.ifNoneMatch],
-            match.split(separator: ",").contains(where: { let t = $0.trimmingCharacters(in: .whitespaces); return t == etag || t == "*" })
+            match.split(separator: ",").contains(where: {
+                let t = $0.trimmingCharacters(in: .whitespaces)
+                return t == etag || t == "*"
+            })
         {
             return Response(status: .notModified, headers: headers)
         }
@@ -128,7 +137,9 @@ struct Routes: Sendable {
         if let range = request.headers[.range], request.headers[.ifRange].map({ $0 == etag }) ?? true {
             guard let (start, end) = Self.byteRange(range, size: bytes.count) else {
                 headers[.contentRange] = "bytes */\(bytes.count)"
-                throw APIError(.rangeNotSatisfiable, "range '\(range)' is not satisfiable for \(bytes.count) bytes", headers: headers)
+                throw APIError(
+                    .rangeNotSatisfiable, "range '\(range)' is not satisfiable for \(bytes.count) bytes",
+                    headers: headers)
             }
             headers[.contentRange] = "bytes \(start)-\(end)/\(bytes.count)"
             return Response(
@@ -163,7 +174,9 @@ struct Routes: Sendable {
         var aliases: [String: [String]] = [:]
         for s in Set(records.map(\.scope)) {
             for alias in ["champion", "challenger"] {
-                if let v = try await store.alias(scope: s, alias: alias) { aliases["\(s)@\(v)", default: []].append(alias) }
+                if let v = try await store.alias(scope: s, alias: alias) {
+                    aliases["\(s)@\(v)", default: []].append(alias)
+                }
             }
         }
         let models = try records.map { m in
@@ -186,7 +199,8 @@ struct Routes: Sendable {
         let alerts = try await store.alerts(scope: scope).map { a in
             RegistryListing.Alert(at: Instant(seconds: a.at).iso8601, message: a.message)
         }
-        return try Response.json(RegistryListing(models: models, promotions: promotions, metrics: metrics, alerts: alerts))
+        return try Response.json(
+            RegistryListing(models: models, promotions: promotions, metrics: metrics, alerts: alerts))
     }
 
     func gateways(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -196,9 +210,12 @@ struct Routes: Sendable {
         for g in config.gateways {
             let assigned = try await registry.model(for: g.id)
             let s = statuses[g.id]
-            items.append(GatewayListing.Gateway(
-                id: g.id, scope: g.scope, assigned: assigned.map { "\($0.modelID)@\($0.version)" }, assignedSha256: assigned?.sha256,
-                active: s?.active, activeSha256: s?.sha256, refused: s?.refused, reportedAt: s.map { Instant(seconds: $0.at).iso8601 }))
+            items.append(
+                GatewayListing.Gateway(
+                    id: g.id, scope: g.scope, assigned: assigned.map { "\($0.modelID)@\($0.version)" },
+                    assignedSha256: assigned?.sha256,
+                    active: s?.active, activeSha256: s?.sha256, refused: s?.refused,
+                    reportedAt: s.map { Instant(seconds: $0.at).iso8601 }))
         }
         return try Response.json(GatewayListing(gateways: items))
     }
@@ -206,9 +223,12 @@ struct Routes: Sendable {
     func stats(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
         let all = config.gateways.map(\.id)
-        return try Response.json(ServerStats(
-            telemetryRows: try await store.telemetryCount(), labelRanges: try await store.labels(gateways: all).count,
-            labelledRows: try await store.labelledRowCount(gateways: all), models: try await store.models(scope: nil).count))
+        return try Response.json(
+            ServerStats(
+                telemetryRows: try await store.telemetryCount(),
+                labelRanges: try await store.labels(gateways: all).count,
+                labelledRows: try await store.labelledRowCount(gateways: all),
+                models: try await store.models(scope: nil).count))
     }
 
     func retrain(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -41,7 +41,9 @@ public struct Intake: Sendable {
     }
 
     /// One telemetry document (an MQTT message, or one NDJSON line).
-    public func telemetry(json: [UInt8], gateway: String, now: Double, where place: String = "message") throws(IntakeError) -> TelemetryRow {
+    public func telemetry(json: [UInt8], gateway: String, now: Double, where place: String = "message")
+        throws(IntakeError) -> TelemetryRow
+    {
         let document: TelemetryDocument
         do {
             document = try FleetJSON.decode(TelemetryDocument.self, from: json)
@@ -56,7 +58,9 @@ public struct Intake: Sendable {
             if case .number(let n)? = value.value, !n.isFinite {
                 throw IntakeError(400, "\(place): readings.\(channel) is not a finite number")
             }
-            if case .category(let s)? = value.value, ["nan", "inf", "-inf", "infinity", "-infinity"].contains(s.lowercased()) {
+            if case .category(let s)? = value.value,
+                ["nan", "inf", "-inf", "infinity", "-infinity"].contains(s.lowercased())
+            {
                 throw IntakeError(400, "\(place): readings.\(channel) is '\(s)', not a finite number")
             }
         }
@@ -66,7 +70,9 @@ public struct Intake: Sendable {
 
     /// A label document: one object or an array of them, `{"from":…,"to":…,"occupied":true}`; `gateway` comes from the
     /// document or, for a gateway's own MQTT topic, from the topic.
-    public func labels(json: [UInt8], gateway: String?, now: Double, source: String, known: (String) -> Bool) throws(IntakeError) -> [LabelRange] {
+    public func labels(json: [UInt8], gateway: String?, now: Double, source: String, known: (String) -> Bool)
+        throws(IntakeError) -> [LabelRange]
+    {
         let documents: [LabelDocument]
         do {
             if json.first(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }) == UInt8(ascii: "[") {
@@ -85,15 +91,20 @@ public struct Intake: Sendable {
                 throw IntakeError(403, "\(place)gateway '\(named)' differs from the topic's '\(topicGateway)'")
             }
             guard known(g) else { throw IntakeError(404, "\(place)unknown gateway '\(g)'") }
-            return try range(gateway: g, from: d.from, to: d.to, occupied: d.occupied, now: now, place: place, source: source)
+            return try range(
+                gateway: g, from: d.from, to: d.to, occupied: d.occupied, now: now, place: place, source: source)
         }
     }
 
     /// CSV with a header naming `gateway`, `from`, `to` and `occupied` (0/1, true/false).
     public func labels(csv text: String, now: Double, known: (String) -> Bool) throws(IntakeError) -> [LabelRange] {
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
         guard !lines.isEmpty else { throw IntakeError(400, "the CSV is empty") }
-        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let header = lines.removeFirst().split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         var index: [String: Int] = [:]
         for name in ["gateway", "from", "to", "occupied"] {
             guard let i = header.firstIndex(of: name) else {
@@ -103,7 +114,9 @@ public struct Intake: Sendable {
         }
         var out: [LabelRange] = []
         for (n, line) in lines.enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             let place = "line \(n + 2): "
             guard fields.count == header.count else {
                 throw IntakeError(400, "\(place)\(fields.count) fields, the header has \(header.count)")
@@ -114,9 +127,11 @@ public struct Intake: Sendable {
             guard let occupied = ["1": true, "true": true, "0": false, "false": false][flag] else {
                 throw IntakeError(400, "\(place)occupied is '\(flag)', not 0/1 or true/false")
             }
-            out.append(try range(
-                gateway: g, from: TimeValue(text: fields[index["from"]!]), to: TimeValue(text: fields[index["to"]!]),
-                occupied: occupied, now: now, place: place, source: "csv"))
+            out.append(
+                try range(
+                    gateway: g, from: TimeValue(text: fields[index["from"]!]),
+                    to: TimeValue(text: fields[index["to"]!]),
+                    occupied: occupied, now: now, place: place, source: "csv"))
         }
         guard !out.isEmpty else { throw IntakeError(400, "the CSV holds a header and no labels") }
         return out
@@ -125,8 +140,12 @@ public struct Intake: Sendable {
     private func range(
         gateway: String, from: TimeValue, to: TimeValue, occupied: Bool, now: Double, place: String, source: String
     ) throws(IntakeError) -> LabelRange {
-        guard let start = from.seconds else { throw IntakeError(400, "\(place)'from' is not an ISO-8601 date-time or Unix seconds") }
-        guard let end = to.seconds else { throw IntakeError(400, "\(place)'to' is not an ISO-8601 date-time or Unix seconds") }
+        guard let start = from.seconds else {
+            throw IntakeError(400, "\(place)'from' is not an ISO-8601 date-time or Unix seconds")
+        }
+        guard let end = to.seconds else {
+            throw IntakeError(400, "\(place)'to' is not an ISO-8601 date-time or Unix seconds")
+        }
         try checkTime(start, now: now, what: "\(place)'from'")
         try checkTime(end, now: now, what: "\(place)'to'")
         guard end > start else { throw IntakeError(400, "\(place)'to' must be after 'from'") }
@@ -136,7 +155,10 @@ public struct Intake: Sendable {
     private func checkTime(_ t: Double, now: Double, what: String) throws(IntakeError) {
         guard t.isFinite else { throw IntakeError(400, "\(what) is not finite") }
         if t > now + maxFutureSkew {
-            throw IntakeError(400, "\(what) \(Instant(seconds: t).iso8601) is in the future (server time \(Instant(seconds: now).iso8601))")
+            throw IntakeError(
+                400,
+                "\(what) \(Instant(seconds: t).iso8601) is in the future (server time \(Instant(seconds: now).iso8601))"
+            )
         }
         if t < earliest { throw IntakeError(400, "\(what) \(Instant(seconds: t).iso8601) is before 2000") }
     }

@@ -11,7 +11,7 @@ extension ModelRegistry {
     /// Makes `record` the champion and starts its rollout: the first wave now, everyone once the wave runs it.
     public func promote(scope: String, record: ModelRecord, previous: Int?) async throws {
         try await store.setAlias(scope: scope, alias: "champion", version: record.version)
-        lastQualitySeen[scope] = nil  // a new champion is judged at the next check
+        lastQualitySeen[scope] = nil // a new champion is judged at the next check
         try await store.setAlias(scope: scope, alias: "challenger", version: nil)
         let members = gateways(in: scope)
         var wave = Set(config.promotion.firstWave.filter(members.contains))
@@ -21,8 +21,9 @@ extension ModelRegistry {
             wave.formUnion(members.sorted { tokenHash($0) < tokenHash($1) }.prefix(count))
         }
         let staged = previous != nil && !wave.isEmpty && wave.count < members.count
-        try await store.setRollout(Rollout(
-            scope: scope, version: record.version, previous: previous, wave: wave.sorted(), widened: !staged))
+        try await store.setRollout(
+            Rollout(
+                scope: scope, version: record.version, previous: previous, wave: wave.sorted(), widened: !staged))
         for g in members where !staged || wave.contains(g) {
             await announcer.modelAvailable(gateway: g, model: record, url: modelURL(g))
         }
@@ -41,7 +42,8 @@ extension ModelRegistry {
     /// widens to the rest of the scope.
     public func gatewayReported(_ status: GatewayStatus) async throws {
         try await store.setGatewayStatus(status)
-        guard let scope = config.gateway(status.gateway)?.scope, let r = try await store.rollout(scope: scope), !r.widened,
+        guard let scope = config.gateway(status.gateway)?.scope, let r = try await store.rollout(scope: scope),
+            !r.widened,
             let record = try await store.model(scope: scope, version: r.version)
         else { return }
         let statuses = Dictionary(try await store.gatewayStatuses().map { ($0.gateway, $0) }, uniquingKeysWith: { $1 })

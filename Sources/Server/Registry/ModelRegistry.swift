@@ -44,10 +44,16 @@ public actor ModelRegistry {
 
     /// Runs one job for `scope` unless one is already running. Throws for problems an operator must fix.
     public func retrain(scope: String, trigger: String) async throws -> RetrainOutcome {
-        guard !gateways(in: scope).isEmpty else { throw OccupantError(.usage, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))") }
-        guard let signing else { throw OccupantError(.configuration, "signingKey: not set; the server cannot sign models") }
+        guard !gateways(in: scope).isEmpty else {
+            throw OccupantError(.usage, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
+        }
+        guard let signing else {
+            throw OccupantError(.configuration, "signingKey: not set; the server cannot sign models")
+        }
         guard running.insert(scope).inserted else {
-            return RetrainOutcome(scope: scope, version: nil, promoted: false, reason: "a job for \(scope) is already running", sha256: nil)
+            return RetrainOutcome(
+                scope: scope, version: nil, promoted: false, reason: "a job for \(scope) is already running",
+                sha256: nil)
         }
         defer { running.remove(scope) }
         lastScheduled[scope] = clock.now().seconds
@@ -57,7 +63,9 @@ public actor ModelRegistry {
         lastAttemptSeen[scope] = seen
         let (table, gateway) = try await scopeTable(scope)
         guard let table, table.labelledCount > 0 else {
-            return RetrainOutcome(scope: scope, version: nil, promoted: false, reason: "no labelled telemetry in \(scope) yet", sha256: nil)
+            return RetrainOutcome(
+                scope: scope, version: nil, promoted: false, reason: "no labelled telemetry in \(scope) yet",
+                sha256: nil)
         }
         let version = try await store.nextVersion(scope: scope)
         let championVersion = try await store.alias(scope: scope, alias: "champion")
@@ -66,8 +74,10 @@ public actor ModelRegistry {
             champion = .init(version: v, bundle: try ModelBundle.decode(try artifacts.get(sha256: record.sha256)))
         }
         let job = RetrainJob(
-            scope: scope, version: version, table: table, holdout: config.retrain.holdout, trials: config.retrain.trials,
-            seed: config.retrain.seed, promotion: PromotionRule(metric: config.promotion.metric, margin: config.promotion.margin),
+            scope: scope, version: version, table: table, holdout: config.retrain.holdout,
+            trials: config.retrain.trials,
+            seed: config.retrain.seed,
+            promotion: PromotionRule(metric: config.promotion.metric, margin: config.promotion.margin),
             champion: champion, signingKey: signing.key, keyID: signing.keyID)
         let result: RetrainJob.Result
         switch try await job.run() {
@@ -78,39 +88,49 @@ public actor ModelRegistry {
             result = trained
         }
         let sha = try artifacts.put(result.bytes)
-        try await record(result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
+        try await record(
+            result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
             seen: seen, championVersion: championVersion)
-        return RetrainOutcome(scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha)
+        return RetrainOutcome(
+            scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha)
     }
 
     /// Stores a trained job: the model with its report, the holdout metrics, the promotion decision; then promotes
     /// the challenger or keeps it as the scope's challenger.
     func record(
-        _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String, table: LabelledTable,
+        _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String,
+        table: LabelledTable,
         seen: Int, championVersion: Int?
     ) async throws {
         let now = clock.now().seconds
         let report = RetrainReport(
             scope: scope, gateway: gateway, trigger: trigger, version: version, sha256: sha,
             holdout: .init(
-                from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows, challenger: result.challenger,
+                from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
+                challenger: result.challenger,
                 champion: result.champion, rule: result.rule),
             promoted: result.promote, reason: result.reason, training: result.training)
         let record = ModelRecord(
-            scope: scope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha, size: result.bytes.count, created: now,
-            dataFrom: table.times.first!.seconds, dataTo: result.cut.seconds, labelledRowsSeen: seen, report: try report.json())
+            scope: scope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha,
+            size: result.bytes.count, created: now,
+            dataFrom: table.times.first!.seconds, dataTo: result.cut.seconds, labelledRowsSeen: seen,
+            report: try report.json())
         try await store.addModel(record)
         let metric = config.promotion.metric
-        try await store.addMetric(MetricRecord(
-            scope: scope, version: version, at: now, kind: "holdout", metric: metric.rawValue,
-            value: metric.value(result.challenger), rows: result.challenger.rows))
+        try await store.addMetric(
+            MetricRecord(
+                scope: scope, version: version, at: now, kind: "holdout", metric: metric.rawValue,
+                value: metric.value(result.challenger), rows: result.challenger.rows))
         if let champion = result.champion {
-            try await store.addMetric(MetricRecord(
-                scope: scope, version: champion.version, at: now, kind: "holdout", metric: metric.rawValue,
-                value: metric.value(champion.metrics), rows: champion.metrics.rows))
+            try await store.addMetric(
+                MetricRecord(
+                    scope: scope, version: champion.version, at: now, kind: "holdout", metric: metric.rawValue,
+                    value: metric.value(champion.metrics), rows: champion.metrics.rows))
         }
-        try await store.addPromotion(PromotionRecord(
-            scope: scope, at: now, challenger: version, champion: championVersion, promoted: result.promote, reason: result.reason))
+        try await store.addPromotion(
+            PromotionRecord(
+                scope: scope, at: now, challenger: version, champion: championVersion, promoted: result.promote,
+                reason: result.reason))
         logger.info("\(scope) v\(version): \(result.promote ? "promoted" : "kept as challenger"): \(result.reason)")
         if result.promote {
             try await promote(scope: scope, record: record, previous: championVersion)

@@ -11,7 +11,8 @@ public struct QualityAlert: Codable, Sendable, Equatable {
     public var message: String
 
     public init(
-        scope: String, model: String, version: Int, metric: String, baseline: Double, measured: Double, rows: Int, at: String,
+        scope: String, model: String, version: Int, metric: String, baseline: Double, measured: Double, rows: Int,
+        at: String,
         message: String
     ) {
         self.scope = scope

@@ -54,7 +54,8 @@ public struct RetrainJob: Sendable {
     public var keyID: String
 
     public init(
-        scope: String, version: Int, table: LabelledTable, holdout: Double, trials: Int, seed: UInt64, promotion: PromotionRule,
+        scope: String, version: Int, table: LabelledTable, holdout: Double, trials: Int, seed: UInt64,
+        promotion: PromotionRule,
         champion: Champion?, signingKey: Curve25519.Signing.PrivateKey, keyID: String
     ) {
         self.scope = scope
@@ -79,7 +80,8 @@ public struct RetrainJob: Sendable {
         guard let (trainingTable, cut) = TrainingData.split(table, holdout: holdout) else {
             return .refused(reason: "too few labelled rows to hold any out")
         }
-        let options = Trainer.Options(trials: trials, seed: seed, workers: 2, modelID: "occupancy-\(scope)", version: version)
+        let options = Trainer.Options(
+            trials: trials, seed: seed, workers: 2, modelID: "occupancy-\(scope)", version: version)
         let trained: Trainer.Result
         do {
             trained = try Trainer.train(trainingTable, options: options)
@@ -95,25 +97,36 @@ public struct RetrainJob: Sendable {
         let labels = holdoutRows.map { table.labels[$0]! }
         let challenger = try Self.measure(bundle, table: table, rows: holdoutRows, labels: labels)
         let champion = try self.champion.map {
-            RetrainReport.Scored(version: $0.version, metrics: try Self.measure($0.bundle, table: table, rows: holdoutRows, labels: labels))
+            RetrainReport.Scored(
+                version: $0.version,
+                metrics: try Self.measure($0.bundle, table: table, rows: holdoutRows, labels: labels))
         }
         let trainingLabelled = trainingTable.labels.indices.filter { trainingTable.labels[$0] != nil }
         var rule: RetrainReport.Rule?
-        if let r = StaticRuleBaseline.fit(trainingTable, rows: trainingLabelled), let column = table.numbers(of: r.channel) {
+        if let r = StaticRuleBaseline.fit(trainingTable, rows: trainingLabelled),
+            let column = table.numbers(of: r.channel)
+        {
             let values = holdoutRows.map { column[$0] }
             rule = .init(
-                rule: r.description, metrics: BinaryMetrics(decisions: values.map(r.decide), scores: values.map(r.score), labels: labels))
+                rule: r.description,
+                metrics: BinaryMetrics(decisions: values.map(r.decide), scores: values.map(r.score), labels: labels))
         }
         let decision = promotion.decide(
-            challenger: challenger, champion: champion.map { ($0.version, $0.metrics) }, rule: rule.map { ($0.rule, $0.metrics) })
-        return .trained(Result(
-            bundle: bundle, bytes: bytes, cut: cut, holdoutRows: holdoutRows.count, challenger: challenger, champion: champion,
-            rule: rule, promote: decision.promote, reason: decision.reason, training: trained.report))
+            challenger: challenger, champion: champion.map { ($0.version, $0.metrics) },
+            rule: rule.map { ($0.rule, $0.metrics) })
+        return .trained(
+            Result(
+                bundle: bundle, bytes: bytes, cut: cut, holdoutRows: holdoutRows.count, challenger: challenger,
+                champion: champion,
+                rule: rule, promote: decision.promote, reason: decision.reason, training: trained.report))
     }
 
     /// `bundle`'s metrics on `rows` of `table`, at the bundle's own threshold.
-    static func measure(_ bundle: ModelBundle, table: LabelledTable, rows: [Int], labels: [UInt8]) throws -> BinaryMetrics {
+    static func measure(_ bundle: ModelBundle, table: LabelledTable, rows: [Int], labels: [UInt8]) throws
+        -> BinaryMetrics
+    {
         let p = try ModelEvaluation.scores(bundle: bundle, table: table)
-        return BinaryMetrics(probabilities: rows.map { p[$0] }, labels: labels, threshold: bundle.manifest.policy.threshold)
+        return BinaryMetrics(
+            probabilities: rows.map { p[$0] }, labels: labels, threshold: bundle.manifest.policy.threshold)
     }
 }

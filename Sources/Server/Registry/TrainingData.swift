@@ -35,11 +35,13 @@ public enum TrainingData {
                 return value
             }
         }
-        return LabelledTable(channels: names, categoricalChannels: categorical, times: times, labels: flags, values: values)
+        return LabelledTable(
+            channels: names, categoricalChannels: categorical, times: times, labels: flags, values: values)
     }
 
     static func lowerBound(_ rows: [TelemetryRow], _ t: Double) -> Int {
-        var lo = 0, hi = rows.count
+        var lo = 0
+        var hi = rows.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if rows[mid].at < t { lo = mid + 1 } else { hi = mid }
@@ -48,7 +50,9 @@ public enum TrainingData {
     }
 
     /// The rows before the time that leaves the last `fraction` of labelled rows out, and that time.
-    public static func split(_ table: LabelledTable, holdout fraction: Double) -> (training: LabelledTable, cut: Instant)? {
+    public static func split(_ table: LabelledTable, holdout fraction: Double) -> (
+        training: LabelledTable, cut: Instant
+    )? {
         let labelled = table.labels.indices.filter { table.labels[$0] != nil }
         guard labelled.count >= 2 else { return nil }
         let cutIndex = labelled[min(labelled.count - 1, Int(Double(labelled.count) * (1 - fraction)))]

@@ -22,16 +22,20 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     private let registry = Mutex<ModelRegistry?>(nil)
     private let refusals = Mutex<Set<String>>([])
 
-    public init(config: ServerConfig, store: any ServerStore, logger: Logger, clock: any WallClock = SystemClock()) throws {
+    public init(config: ServerConfig, store: any ServerStore, logger: Logger, clock: any WallClock = SystemClock())
+        throws
+    {
         self.config = config
         self.clock = clock
         self.store = store
         self.logger = logger
         intake = Intake(maxFutureSkew: config.intake.maxFutureSkew)
         if let b = config.broker {
-            client = try MosquittoClient(options: MQTTOptions(
-                host: b.host, port: b.port, clientID: b.clientID, keepalive: 30, username: b.username, password: b.password,
-                tls: b.caFile.map { MQTTOptions.TLS(caFile: $0) }, will: nil, reconnectMin: 1, reconnectMax: 30))
+            client = try MosquittoClient(
+                options: MQTTOptions(
+                    host: b.host, port: b.port, clientID: b.clientID, keepalive: 30, username: b.username,
+                    password: b.password,
+                    tls: b.caFile.map { MQTTOptions.TLS(caFile: $0) }, will: nil, reconnectMin: 1, reconnectMax: 30))
         } else {
             client = nil
         }
@@ -40,7 +44,8 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     func attach(_ registry: ModelRegistry) { self.registry.withLock { $0 = registry } }
 
     var topics: ServerTopics {
-        ServerTopics(prefix: config.topicPrefix, shareGroup: config.broker?.shareGroup ?? ServerTopics.defaultShareGroup)
+        ServerTopics(
+            prefix: config.topicPrefix, shareGroup: config.broker?.shareGroup ?? ServerTopics.defaultShareGroup)
     }
 
     public func run() async throws {
@@ -95,12 +100,15 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 _ = try await store.insertTelemetry(gateway: gateway, batchID: nil, rows: [row])
             case .labels:
                 let labels = try intake.labels(
-                    json: message.payload, gateway: gateway, now: now, source: "mqtt", known: { self.config.gateway($0) != nil })
+                    json: message.payload, gateway: gateway, now: now, source: "mqtt",
+                    known: { self.config.gateway($0) != nil })
                 try await store.insertLabels(labels)
             case .modelStatus:
                 guard !message.payload.isEmpty else { return }
                 let status = try FleetJSON.decode(ModelStatusDocument.self, from: message.payload)
-                let report = GatewayStatus(gateway: gateway, active: status.active, sha256: status.sha256, refused: status.refused?.summary, at: now)
+                let report = GatewayStatus(
+                    gateway: gateway, active: status.active, sha256: status.sha256, refused: status.refused?.summary,
+                    at: now)
                 if let registry = registry.withLock({ $0 }) {
                     try await registry.gatewayReported(report)
                 } else {
@@ -124,15 +132,19 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     // MARK: FleetAnnouncer
 
     public func modelAvailable(gateway: String, model: ModelRecord, url: String) async {
-        let announcement = ModelAnnouncement(modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url)
-        guard let payload = try? FleetJSON.text(announcement) else { preconditionFailure("an announcement always encodes") }
+        let announcement = ModelAnnouncement(
+            modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url)
+        guard let payload = try? FleetJSON.text(announcement) else {
+            preconditionFailure("an announcement always encodes")
+        }
         let message = MQTTMessage(topic: topics.modelAvailable(gateway: gateway), text: payload, qos: 1, retain: true)
         pending.withLock { $0[message.topic] = message }
         guard let client, client.isConnected else { return }
         do {
             try client.publish(message)
         } catch {
-            logger.warning("announcing \(model.modelID)@\(model.version) to \(gateway): \(error); sent again on reconnect")
+            logger.warning(
+                "announcing \(model.modelID)@\(model.version) to \(gateway): \(error); sent again on reconnect")
         }
     }
 
@@ -148,7 +160,9 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         request.body = .bytes(ByteBuffer(string: body))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            if response.status.code >= 300 { logger.warning("alert webhook \(webhook) answered \(response.status.code)") }
+            if response.status.code >= 300 {
+                logger.warning("alert webhook \(webhook) answered \(response.status.code)")
+            }
         } catch {
             logger.warning("alert webhook \(webhook): \(error)")
         }

@@ -14,7 +14,8 @@ public struct ArtifactStore: Sendable {
         do throws(OccupantError) {
             try files.makeDirectories(root)
         } catch {
-            throw OccupantError(.io, "cannot create the artifact folder \(root): \(error.fileReason)", errno: error.errno)
+            throw OccupantError(
+                .io, "cannot create the artifact folder \(root): \(error.fileReason)", errno: error.errno)
         }
     }
 
@@ -46,10 +47,14 @@ public struct ArtifactStore: Sendable {
         do throws(OccupantError) {
             bytes = try files.read(p)
         } catch {
-            if error.isNoSuchFile { throw OccupantError(.io, "artifact \(sha256) is missing from \(root)", errno: error.errno) }
+            if error.isNoSuchFile {
+                throw OccupantError(.io, "artifact \(sha256) is missing from \(root)", errno: error.errno)
+            }
             throw error
         }
-        guard sha256Hex(bytes) == sha256.lowercased() else { throw OccupantError(.io, "artifact \(sha256) is damaged on disk (hash differs)") }
+        guard sha256Hex(bytes) == sha256.lowercased() else {
+            throw OccupantError(.io, "artifact \(sha256) is damaged on disk (hash differs)")
+        }
         return bytes
     }
 }

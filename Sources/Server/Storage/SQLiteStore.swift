@@ -24,52 +24,58 @@ public final class SQLiteStore: ServerStore {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE telemetry (
-                    gateway TEXT NOT NULL, at REAL NOT NULL, readings TEXT NOT NULL,
-                    PRIMARY KEY (gateway, at)) WITHOUT ROWID;
-                CREATE TABLE batches (
-                    gateway TEXT NOT NULL, batch TEXT NOT NULL, rows INTEGER NOT NULL, received REAL NOT NULL,
-                    PRIMARY KEY (gateway, batch)) WITHOUT ROWID;
-                CREATE TABLE labels (
-                    id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
-                    occupied INTEGER NOT NULL, source TEXT NOT NULL);
-                CREATE INDEX labels_by_gateway ON labels (gateway, start);
-                CREATE TABLE models (
-                    scope TEXT NOT NULL, version INTEGER NOT NULL, model_id TEXT NOT NULL, sha256 TEXT NOT NULL,
-                    size INTEGER NOT NULL, created REAL NOT NULL, data_from REAL NOT NULL, data_to REAL NOT NULL,
-                    labelled_rows_seen INTEGER NOT NULL, report TEXT NOT NULL,
-                    PRIMARY KEY (scope, version));
-                CREATE TABLE aliases (
-                    scope TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (scope, alias));
-                CREATE TABLE promotions (
-                    id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, challenger INTEGER NOT NULL,
-                    champion INTEGER, promoted INTEGER NOT NULL, reason TEXT NOT NULL);
-                CREATE TABLE metrics (
-                    id INTEGER PRIMARY KEY, scope TEXT NOT NULL, version INTEGER NOT NULL, at REAL NOT NULL,
-                    kind TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL, rows INTEGER NOT NULL);
-                CREATE TABLE rollouts (
-                    scope TEXT PRIMARY KEY, version INTEGER NOT NULL, previous INTEGER, wave TEXT NOT NULL,
-                    widened INTEGER NOT NULL);
-                CREATE TABLE gateway_status (
-                    gateway TEXT PRIMARY KEY, active TEXT, sha256 TEXT, refused TEXT, at REAL NOT NULL);
-                CREATE TABLE alerts (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE telemetry (
+                        gateway TEXT NOT NULL, at REAL NOT NULL, readings TEXT NOT NULL,
+                        PRIMARY KEY (gateway, at)) WITHOUT ROWID;
+                    CREATE TABLE batches (
+                        gateway TEXT NOT NULL, batch TEXT NOT NULL, rows INTEGER NOT NULL, received REAL NOT NULL,
+                        PRIMARY KEY (gateway, batch)) WITHOUT ROWID;
+                    CREATE TABLE labels (
+                        id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL,
+                        occupied INTEGER NOT NULL, source TEXT NOT NULL);
+                    CREATE INDEX labels_by_gateway ON labels (gateway, start);
+                    CREATE TABLE models (
+                        scope TEXT NOT NULL, version INTEGER NOT NULL, model_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+                        size INTEGER NOT NULL, created REAL NOT NULL, data_from REAL NOT NULL, data_to REAL NOT NULL,
+                        labelled_rows_seen INTEGER NOT NULL, report TEXT NOT NULL,
+                        PRIMARY KEY (scope, version));
+                    CREATE TABLE aliases (
+                        scope TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (scope, alias));
+                    CREATE TABLE promotions (
+                        id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, challenger INTEGER NOT NULL,
+                        champion INTEGER, promoted INTEGER NOT NULL, reason TEXT NOT NULL);
+                    CREATE TABLE metrics (
+                        id INTEGER PRIMARY KEY, scope TEXT NOT NULL, version INTEGER NOT NULL, at REAL NOT NULL,
+                        kind TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL, rows INTEGER NOT NULL);
+                    CREATE TABLE rollouts (
+                        scope TEXT PRIMARY KEY, version INTEGER NOT NULL, previous INTEGER, wave TEXT NOT NULL,
+                        widened INTEGER NOT NULL);
+                    CREATE TABLE gateway_status (
+                        gateway TEXT PRIMARY KEY, active TEXT, sha256 TEXT, refused TEXT, at REAL NOT NULL);
+                    CREATE TABLE alerts (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL);
+                    """)
         }
         return migrator
     }
 
     // MARK: Intake
 
-    public func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (accepted: Int, duplicate: Bool) {
+    public func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (
+        accepted: Int, duplicate: Bool
+    ) {
         try await pool.write { db in
             if let batchID {
-                let seen = try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID]) ?? false
+                let seen =
+                    try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID])
+                    ?? false
                 if seen { return (0, true) }
             }
             var accepted = 0
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
             for row in rows {
                 try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
                 accepted += db.changesCount
@@ -112,8 +118,12 @@ public final class SQLiteStore: ServerStore {
         try await pool.read { db in
             try gateways.flatMap { g in
                 try Row.fetchAll(
-                    db, sql: #"SELECT start, "end", occupied, source FROM labels WHERE gateway = ? ORDER BY id"#, arguments: [g]
-                ).map { LabelRange(gateway: g, from: $0["start"], to: $0["end"], occupied: $0["occupied"], source: $0["source"]) }
+                    db, sql: #"SELECT start, "end", occupied, source FROM labels WHERE gateway = ? ORDER BY id"#,
+                    arguments: [g]
+                ).map {
+                    LabelRange(
+                        gateway: g, from: $0["start"], to: $0["end"], occupied: $0["occupied"], source: $0["source"])
+                }
             }
         }
     }
@@ -121,10 +131,13 @@ public final class SQLiteStore: ServerStore {
     public func labelledRowCount(gateways: [String]) async throws -> Int {
         try await pool.read { db in
             try gateways.reduce(0) { total, g in
-                total + (try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM telemetry t WHERE t.gateway = ?1 AND EXISTS (
-                        SELECT 1 FROM labels l WHERE l.gateway = ?1 AND t.at >= l.start AND t.at < l."end")
-                    """, arguments: [g]) ?? 0)
+                total
+                    + (try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*) FROM telemetry t WHERE t.gateway = ?1 AND EXISTS (
+                                SELECT 1 FROM labels l WHERE l.gateway = ?1 AND t.at >= l.start AND t.at < l."end")
+                            """, arguments: [g]) ?? 0)
             }
         }
     }
@@ -142,32 +155,39 @@ public final class SQLiteStore: ServerStore {
                     INSERT INTO models (scope, version, model_id, sha256, size, created, data_from, data_to,
                         labelled_rows_seen, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [m.scope, m.version, m.modelID, m.sha256, m.size, m.created, m.dataFrom, m.dataTo,
-                            m.labelledRowsSeen, m.report])
+                arguments: [
+                    m.scope, m.version, m.modelID, m.sha256, m.size, m.created, m.dataFrom, m.dataTo,
+                    m.labelledRowsSeen, m.report,
+                ])
         }
     }
 
     public func models(scope: String?) async throws -> [ModelRecord] {
         try await pool.read { db in
-            let rows = if let scope {
-                try Row.fetchAll(db, sql: "SELECT * FROM models WHERE scope = ? ORDER BY version", arguments: [scope])
-            } else {
-                try Row.fetchAll(db, sql: "SELECT * FROM models ORDER BY scope, version")
-            }
+            let rows =
+                if let scope {
+                    try Row.fetchAll(
+                        db, sql: "SELECT * FROM models WHERE scope = ? ORDER BY version", arguments: [scope])
+                } else {
+                    try Row.fetchAll(db, sql: "SELECT * FROM models ORDER BY scope, version")
+                }
             return rows.map(Self.model(from:))
         }
     }
 
     public func model(scope: String, version: Int) async throws -> ModelRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version])
-                .map(Self.model(from:))
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version]
+            )
+            .map(Self.model(from:))
         }
     }
 
     static func model(from row: Row) -> ModelRecord {
         ModelRecord(
-            scope: row["scope"], version: row["version"], modelID: row["model_id"], sha256: row["sha256"], size: row["size"],
+            scope: row["scope"], version: row["version"], modelID: row["model_id"], sha256: row["sha256"],
+            size: row["size"],
             created: row["created"], dataFrom: row["data_from"], dataTo: row["data_to"],
             labelledRowsSeen: row["labelled_rows_seen"], report: row["report"])
     }
@@ -192,14 +212,16 @@ public final class SQLiteStore: ServerStore {
 
     public func alias(scope: String, alias: String) async throws -> Int? {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = ?", arguments: [scope, alias])
+            try Int.fetchOne(
+                db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = ?", arguments: [scope, alias])
         }
     }
 
     public func addPromotion(_ r: PromotionRecord) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO promotions (scope, at, challenger, champion, promoted, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO promotions (scope, at, challenger, champion, promoted, reason) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [r.scope, r.at, r.challenger, r.champion, r.promoted, r.reason])
         }
     }
@@ -226,7 +248,9 @@ public final class SQLiteStore: ServerStore {
 
     public func metrics(scope: String?) async throws -> [MetricRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM metrics WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]).map {
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM metrics WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]
+            ).map {
                 MetricRecord(
                     scope: $0["scope"], version: $0["version"], at: $0["at"], kind: $0["kind"], metric: $0["metric"],
                     value: $0["value"], rows: $0["rows"])
@@ -259,20 +283,25 @@ public final class SQLiteStore: ServerStore {
 
     public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
         try await pool.read { db in
-            guard let champion = try Int.fetchOne(
-                db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])
+            guard
+                let champion = try Int.fetchOne(
+                    db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])
             else { return nil }
-            let version = try Self.rollout(db, scope: scope).map { $0.version(for: gateway, champion: champion) } ?? champion
+            let version =
+                try Self.rollout(db, scope: scope).map { $0.version(for: gateway, champion: champion) } ?? champion
             guard let version else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version])
-                .map(Self.model(from:))
+            return try Row.fetchOne(
+                db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version]
+            )
+            .map(Self.model(from:))
         }
     }
 
     public func setGatewayStatus(_ s: GatewayStatus) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at) VALUES (?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [s.gateway, s.active, s.sha256, s.refused, s.at])
         }
     }
@@ -280,21 +309,26 @@ public final class SQLiteStore: ServerStore {
     public func gatewayStatuses() async throws -> [GatewayStatus] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM gateway_status ORDER BY gateway").map {
-                GatewayStatus(gateway: $0["gateway"], active: $0["active"], sha256: $0["sha256"], refused: $0["refused"], at: $0["at"])
+                GatewayStatus(
+                    gateway: $0["gateway"], active: $0["active"], sha256: $0["sha256"], refused: $0["refused"],
+                    at: $0["at"])
             }
         }
     }
 
     public func addAlert(scope: String, at: Double, message: String) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT INTO alerts (scope, at, message) VALUES (?, ?, ?)", arguments: [scope, at, message])
+            try db.execute(
+                sql: "INSERT INTO alerts (scope, at, message) VALUES (?, ?, ?)", arguments: [scope, at, message])
         }
     }
 
     public func alerts(scope: String?) async throws -> [(at: Double, message: String)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT at, message FROM alerts WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope])
-                .map { (at: $0["at"], message: $0["message"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT at, message FROM alerts WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]
+            )
+            .map { (at: $0["at"], message: $0["message"]) }
         }
     }
 }

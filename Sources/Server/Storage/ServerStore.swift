@@ -109,7 +109,9 @@ public struct Rollout: Sendable, Equatable {
 public protocol ServerStore: Sendable {
     /// Stores a batch once: a batch id seen before for this gateway stores nothing and answers `duplicate`; rows with
     /// a (gateway, time) already stored are skipped too, so MQTT and HTTP copies of a reading never double up.
-    func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (accepted: Int, duplicate: Bool)
+    func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (
+        accepted: Int, duplicate: Bool
+    )
     func insertLabels(_ labels: [LabelRange]) async throws
     func telemetry(gateways: [String], from: Double?) async throws -> [TelemetryRow]
     /// Every label for these gateways, oldest received first (a later label overrides an earlier one).
