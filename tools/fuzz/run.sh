@@ -4,7 +4,7 @@
 #   tools/fuzz/run.sh [SECONDS]      (default 30)
 #
 # The harness is compiled with swiftc directly (SwiftPM has no fuzz target) together with the sources the parser
-# needs: Sources/Evaluator without the four files that use swift-crypto (signing is not what is fuzzed, and
+# needs: Sources/Evaluator without BundleBuilder (model import, not parsing) and the four files that use swift-crypto (signing is not what is fuzzed, and
 # linking BoringSSL by hand is not worth it), Features/FeatureSchema.swift and OccupantCore's OccupantError and
 # Instant (the rest of OccupantCore pulls in Yams). Everything becomes one module; empty stub modules named
 # OccupantCore and Features satisfy the sources' imports.
@@ -25,7 +25,7 @@ for module in OccupantCore Features; do
 done
 
 SOURCES=$(find "$ROOT/Sources/Evaluator" -name '*.swift' \
-    ! -name 'ModelBundle+Signing.swift' ! -name 'TrustedKey.swift' ! -name 'SigningKeys.swift' ! -name 'Digests.swift' | sort)
+    ! -name 'ModelBundle+Signing.swift' ! -name 'TrustedKey.swift' ! -name 'SigningKeys.swift' ! -name 'Digests.swift' ! -name 'BundleBuilder.swift' | sort)
 # shellcheck disable=SC2086
 swiftc -sanitize=fuzzer,address -parse-as-library -module-name BundleFuzz -g -Onone \
     -I "$OUT/stubs" \
