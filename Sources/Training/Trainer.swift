@@ -69,7 +69,7 @@ public enum Trainer {
     }
 
     public static func train(
-        _ table: LabelledTable, options: Options, progress: (@Sendable (Search.Progress) -> Void)? = nil
+        _ table: LabelledTable, options: Options, progress: TrainingProgress? = nil
     ) throws(OccupantError) -> Result {
         try checkTrainable(table)
         let clock = ContinuousClock()
@@ -79,17 +79,29 @@ public enum Trainer {
         let space = try FeatureSpace(table: table, groups: groups)
         let search = try Search(table: table, space: space, folds: options.folds)
         let names = groups.map(\.name)
+        let foldCount = search.validation.folds.count
+        // After the search: the ablation (at most one variant per group, each on every fold), the out-of-fold
+        // refit of the chosen configuration and the final fit.
+        let ablationEstimate = options.ablation ? names.count * foldCount : 0
+        progress?.replan(addingFits: ablationEstimate + foldCount + 1)
         let results = search.run(
             trials: options.trials, seed: options.seed, groups: names, workers: options.workers,
             monotone: options.monotone,
             progress: progress)
+        try progress?.checkCancelled()
         let selection = search.select(results, rule: options.selection)
         let best = results.first { $0.index == selection.chosen }!
         var ablation: [TrainingReport.Ablation]? = nil
         if options.ablation {
+            let variants = ablationVariants(best: best, groups: names)
+            progress?.replan(addingFits: variants.count * foldCount - ablationEstimate)
+            progress?.enter(.ablation)
             ablation = runAblation(
-                search, best: best, groups: names, seed: best.seed ?? options.seed, workers: options.workers)
+                search, best: best, variants: variants, seed: best.seed ?? options.seed, workers: options.workers,
+                progress: progress)
+            try progress?.checkCancelled()
         }
+        progress?.enter(.finalFit)
         let searchSeconds = seconds(clock.now - searchStart)
 
         // Final fit on every labelled row.
@@ -99,10 +111,12 @@ public enum Trainer {
         let trialSeed = best.seed ?? options.seed
         let (model, _) = try search.fit(
             best.config, rows: labelled, seed: trialSeed, earlyStopping: false, treeLimit: treeLimit)
+        progress?.fitted()
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
-        let validationMetrics = try outOfFold(search, config: best.config, seed: trialSeed, threshold: best.threshold)
+        let validationMetrics = try outOfFold(
+            search, config: best.config, seed: trialSeed, threshold: best.threshold, progress: progress)
         var baselineDecisions: [Bool] = []
         var baselineScores: [Double] = []
         var baselineLabels: [UInt8] = []
@@ -160,22 +174,23 @@ public enum Trainer {
     }
 
     /// Re-scores a configuration on every fold and returns its pooled metrics at `threshold`.
-    static func outOfFold(_ search: Search, config: TrialConfig, seed: UInt64, threshold: Double) throws(OccupantError)
-        -> BinaryMetrics
-    {
+    static func outOfFold(
+        _ search: Search, config: TrialConfig, seed: UInt64, threshold: Double, progress: TrainingProgress? = nil
+    ) throws(OccupantError) -> BinaryMetrics {
         var probabilities: [Double] = []
         var labels: [UInt8] = []
         for (k, fold) in search.validation.folds.enumerated() {
+            try progress?.checkCancelled()
             let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
+            progress?.fitted()
             probabilities += outcome.probabilities
             labels += fold.validation.map { search.table.labels[$0]! }
         }
         return BinaryMetrics(probabilities: probabilities, labels: labels, threshold: threshold)
     }
 
-    static func runAblation(
-        _ search: Search, best: Search.TrialResult, groups: [String], seed: UInt64, workers: Int
-    ) -> [TrainingReport.Ablation] {
+    /// The chosen configuration with each of its groups removed (when it has several) and each other group added.
+    static func ablationVariants(best: Search.TrialResult, groups: [String]) -> [(String, String, [String])] {
         var candidates: [(String, String, [String])] = []
         if best.config.groups.count > 1 {
             for g in best.config.groups { candidates.append((g, "removed", best.config.groups.filter { $0 != g })) }
@@ -183,12 +198,20 @@ public enum Trainer {
         for g in groups where !best.config.groups.contains(g) {
             candidates.append((g, "added", groups.filter { best.config.groups.contains($0) || $0 == g }))
         }
+        return candidates
+    }
+
+    static func runAblation(
+        _ search: Search, best: Search.TrialResult, variants: [(String, String, [String])], seed: UInt64,
+        workers: Int, progress: TrainingProgress? = nil
+    ) -> [TrainingReport.Ablation] {
         let folds = Array(search.validation.folds.indices)
-        let variants = candidates
         let seeds = UInt64(seed)
         return parallelMap(variants.count, workers: workers) { i in
             let (group, change, set) = variants[i]
-            let r = search.score(best.config.with(groups: set), index: i, folds: folds, seed: seeds, pruned: false).0
+            let r = search.score(
+                best.config.with(groups: set), index: i, folds: folds, seed: seeds, pruned: false, progress: progress
+            ).0
             return TrainingReport.Ablation(
                 group: group, change: change, accuracy: r.accuracy, logLoss: r.logLoss,
                 accuracyDelta: r.accuracy - best.accuracy, logLossDelta: r.logLoss - best.logLoss)

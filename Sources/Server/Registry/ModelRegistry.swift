@@ -17,6 +17,8 @@ public actor ModelRegistry {
     let logger: Logger
     let clock: any WallClock
     var running: Set<String> = []
+    /// The running jobs' training runs, so a shutdown can stop them instead of waiting for them.
+    var training: [String: TrainingProgress] = [:]
     var lastScheduled: [String: Double] = [:]
     /// Labelled rows seen by the last job that produced no model: the trigger counts new rows from there.
     var lastAttemptSeen: [String: Int] = [:]
@@ -80,7 +82,10 @@ public actor ModelRegistry {
             promotion: PromotionRule(metric: config.promotion.metric, margin: config.promotion.margin),
             champion: champion, signingKey: signing.key, keyID: signing.keyID)
         let result: RetrainJob.Result
-        switch try await job.run() {
+        let progress = TrainingProgress()
+        training[scope] = progress
+        defer { training[scope] = nil }
+        switch try await job.run(progress: progress) {
         case .refused(let reason):
             if reason.hasPrefix("training refused") { logger.warning("\(scope): \(reason)") }
             return RetrainOutcome(scope: scope, version: nil, promoted: false, reason: reason, sha256: nil)
@@ -93,6 +98,11 @@ public actor ModelRegistry {
             seen: seen, championVersion: championVersion)
         return RetrainOutcome(
             scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha)
+    }
+
+    /// Stops every running training at its next fold fit (a shutdown): their jobs end as refused, nothing is stored.
+    public func cancelTraining() {
+        for progress in training.values { progress.cancel() }
     }
 
     /// Stores a trained job: the model with its report, the holdout metrics, the promotion decision; then promotes
