@@ -190,6 +190,7 @@ public struct Search: Sendable {
         for (rung, folds) in rungFolds.enumerated().dropFirst() {
             fits += min(trials, keepCounts[rung - 1] + references.count) * (folds.count - rungFolds[rung - 1].count)
         }
+        progress?.enter(.search(rung: 1, rungs: rungFolds.count, folds: rungFolds[0].count))
         progress?.plan(trials: trials, fits: fits)
         var outcomes = [[Int: FoldOutcome]](repeating: [:], count: trials)
         var results = [TrialResult?](repeating: nil, count: trials)
