@@ -44,6 +44,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(rig.state)/models/bench-d6-100-v1.occmodel"))
 
         // The retained announcement comes back on every reconnect: the active hash is not fetched again.
+        // A negative check (no request may follow), so a bounded window rather than an event: the gateway emits
+        // nothing for an announcement of the model it already runs.
         try rig.announce(sha: sha, version: 1, size: bundle.count)
         try await Task.sleep(for: .milliseconds(500))
         #expect(rig.host.requests.count == 2)
