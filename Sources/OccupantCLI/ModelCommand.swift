@@ -78,7 +78,7 @@ struct ModelInstallCommand: ParsableCommand {
             } catch {
                 switch error {
                 case .refused(let refusal, _): throw refusal
-                case .storeFailed(let failure): throw failure
+                case .storeFailed(let failure, _): throw failure
                 }
             }
             let manifest = installed.bundle.manifest

@@ -153,8 +153,8 @@ extension ModelUpdater {
             case .refused(let refusal, let version):
                 return .refused(
                     .init(version: version, sha256: sha, reason: "\(refusal.reason.rawValue): \(refusal.message)"))
-            case .storeFailed(let failure):
-                return .failed("installing: \(failure.message)")
+            case .storeFailed(let failure, let model):
+                return .failed("installing \(model): \(failure.message)")
             }
         }
         switch activator.switchToActive(
