@@ -115,8 +115,9 @@ public enum Trainer {
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
-        let validationMetrics = try outOfFold(
+        let outOfFold = try outOfFold(
             search, config: best.config, seed: trialSeed, threshold: best.threshold, progress: progress)
+        let validationMetrics = outOfFold.metrics
         var baselineDecisions: [Bool] = []
         var baselineScores: [Double] = []
         var baselineLabels: [UInt8] = []
@@ -148,7 +149,8 @@ public enum Trainer {
                     validationRows: $0.validation.count)
             },
             chosen: best.config, threshold: best.threshold, treeCount: treeCount, featureNames: schema.names,
-            validation: validationMetrics, baseline: .init(rule: rule.description, validation: baselineMetrics),
+            validation: validationMetrics, calibration: outOfFold.calibration, events: outOfFold.events,
+            baseline: .init(rule: rule.description, validation: baselineMetrics),
             beatsBaseline: validationMetrics.accuracy > baselineMetrics.accuracy,
             trials: results.count, prunedTrials: results.filter(\.pruned).count, leaderboard: Array(results.prefix(10)),
             ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds,
@@ -176,17 +178,30 @@ public enum Trainer {
     /// Re-scores a configuration on every fold and returns its pooled metrics at `threshold`.
     static func outOfFold(
         _ search: Search, config: TrialConfig, seed: UInt64, threshold: Double, progress: TrainingProgress? = nil
-    ) throws(OccupantError) -> BinaryMetrics {
+    ) throws(OccupantError) -> (metrics: BinaryMetrics, calibration: CalibrationSummary, events: EventSummary) {
         var probabilities: [Double] = []
         var labels: [UInt8] = []
+        var rows: [Int] = []
         for (k, fold) in search.validation.folds.enumerated() {
             try progress?.checkCancelled()
             let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
             progress?.fitted()
             probabilities += outcome.probabilities
             labels += fold.validation.map { search.table.labels[$0]! }
+            rows += fold.validation
         }
-        return BinaryMetrics(probabilities: probabilities, labels: labels, threshold: threshold)
+        // The validation blocks in time order: the stream the gateway would have published, fold after fold, with the
+        // bundle's decision policy.
+        let policy = BundleManifest.DecisionPolicy(threshold: threshold)
+        let order = rows.indices.sorted { rows[$0] < rows[$1] }
+        let events = EventSummary(
+            times: order.map { search.table.times[rows[$0]] }, probabilities: order.map { probabilities[$0] },
+            labels: order.map { labels[$0] }, threshold: threshold,
+            hysteresis: Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter))
+        return (
+            BinaryMetrics(probabilities: probabilities, labels: labels, threshold: threshold),
+            CalibrationSummary(probabilities: probabilities, labels: labels), events
+        )
     }
 
     /// The chosen configuration with each of its groups removed (when it has several) and each other group added.

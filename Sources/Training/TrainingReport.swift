@@ -41,6 +41,9 @@ public struct TrainingReport: Codable, Sendable {
     public var featureNames: [String]
     /// Out-of-fold metrics of the chosen configuration at `threshold`.
     public var validation: BinaryMetrics
+    /// Out-of-fold calibration and published-state events (nil in reports written before they were measured).
+    public var calibration: CalibrationSummary?
+    public var events: EventSummary?
     public var baseline: Baseline
     public var beatsBaseline: Bool
     public var trials: Int
@@ -70,6 +73,8 @@ public struct TrainingReport: Codable, Sendable {
                 + "fn \(validation.falseNegative)",
             "static rule \(baseline.rule): accuracy \(pct(baseline.validation.accuracy)), F1 \(pct(baseline.validation.f1)) (out-of-fold)",
         ]
+        if let calibration { lines.append(calibration.summary + " (out-of-fold)") }
+        if let events { lines.append(events.summary + " (out-of-fold)") }
         if let ablation, !ablation.isEmpty {
             lines.append("ablation (accuracy Δ, log-loss Δ vs the chosen configuration):")
             for a in ablation {
