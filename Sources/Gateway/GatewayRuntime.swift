@@ -63,9 +63,9 @@ public struct GatewayRuntime: Sendable {
 
         let busForReload = bus
         var initial = GatewayRuntime.loopSetup(config, profile: profile, bus: bus)
-        let store = ModelStore(stateDirectory: config.stateDirectory)
-        // Temporary files of an install a power cut or a kill interrupted (never taken for a bundle anyway).
-        store.removeLeftovers()
+        // Temporary files of an install a power cut or a kill interrupted removed, a pointer switch it cut short
+        // finished.
+        let store = ModelStore.open(stateDirectory: config.stateDirectory)
         self.store = store
         let modelLogger = logger.with(label: "model")
         let verifier: ModelVerifier
