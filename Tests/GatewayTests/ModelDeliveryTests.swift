@@ -176,7 +176,7 @@ final class DeliveryRig: @unchecked Sendable {
 
     init(
         id: String, pollInterval: String, token: String = "gw-token", extra: String = "",
-        startServing: ((TestTrainingHost, [UInt8]) -> Void)? = nil
+        limits: ModelUpdater.DownloadLimits? = nil, startServing: ((TestTrainingHost, [UInt8]) -> Void)? = nil
     ) async throws {
         self.id = id
         dir = try temporaryDirectory("delivery-\(id)")
@@ -198,6 +198,7 @@ final class DeliveryRig: @unchecked Sendable {
                 """)
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         runtime = try GatewayRuntime(config: config, logger: testLogger())
+        if let limits { runtime.updater?.downloadLimits = limits }
         let group = ServiceGroup(services: runtime.services, logger: testLogger())
         self.group = group
         running = Task { try await group.run() }

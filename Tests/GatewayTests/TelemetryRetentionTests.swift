@@ -20,11 +20,8 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        lock.withLock { stored.append((level, message.description)) }
+    func log(event: LogEvent) {
+        lock.withLock { stored.append((event.level, event.message.description)) }
     }
 
     var lines: [(level: Logger.Level, text: String)] { lock.withLock { stored.map { ($0.0, $0.1) } } }
