@@ -97,9 +97,11 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         // 1. The wrong token: 401 on every round, every row kept, one warning (not one per round).
         let spoolDir = dir.appendingPathComponent("spool").path
         let log = RecordedLog()
+        let systemd = try NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": systemd.path])
         let wrong = TelemetryUploader(
             client: ServerClient(baseURL: base, gatewayID: "gw-a", token: "not-the-token"),
-            spool: try spool(spoolDir, rows: 6), interval: 1, logger: log.logger)
+            spool: try spool(spoolDir, rows: 6), interval: 1, logger: log.logger, notifier: notifier)
         await wrong.uploadAll()
         await wrong.uploadAll()
         await wrong.uploadAll()
@@ -111,12 +113,16 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         #expect(warning.contains("HTTP 401") && warning.contains("6 rows"), "\(warning)")
         #expect(!log.lines.contains { $0.text.contains("not-the-token") }, "the token was logged")
         #expect(try await telemetryRows() == 0)
+        // systemd's status line says so (once).
+        notifier.status("marker") // everything the uploader sent came before this
+        let statuses = try await systemd.waitFor("STATUS=marker")
+        #expect(statuses == ["STATUS=telemetry upload unauthorized, 6 rows kept on disk", "STATUS=marker"])
 
         // 2. Restarted with the right token: the same spool on disk is delivered, every row.
         let right = TelemetryUploader(
             client: ServerClient(baseURL: base, gatewayID: "gw-a", token: "token-a"),
             spool: try TelemetrySpool(directory: spoolDir, limit: 1000, batchSize: 2, logger: testLogger()),
-            interval: 1, logger: log.logger)
+            interval: 1, logger: log.logger, notifier: notifier)
         #expect(right.spool.count == 6)
         await right.uploadAll()
         #expect(right.health.state == .ok)
@@ -146,5 +152,26 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         #expect(uploader.health.state == .ok)
         #expect(log.lines.contains { $0.level == .error && $0.text.contains("HTTP 400") && $0.text.contains("dropped") })
         #expect(host.rows == [good])
+    }
+
+    @Test func a5xxKeepsTheBatchAndTheRecoveryIsAnnouncedOnce() async throws {
+        let host = try await TestTrainingHost(gatewayID: "gw-5xx")
+        host.failNextTelemetry()
+        let log = RecordedLog()
+        let systemd = try NotifySocket()
+        let uploader = TelemetryUploader(
+            client: ServerClient(baseURL: host.url, gatewayID: "gw-5xx", token: "gw-token"),
+            spool: try spool(try temporaryDirectory("telemetry-5xx").appendingPathComponent("spool").path, rows: 2),
+            interval: 1, logger: log.logger,
+            notifier: SystemdNotifier(environment: ["NOTIFY_SOCKET": systemd.path]))
+        await uploader.uploadAll()
+        #expect(uploader.health.state == .unreachable && uploader.spool.count == 2)
+        await uploader.uploadAll()
+        await host.stop()
+        #expect(uploader.health.state == .ok && uploader.health.failures == 0 && uploader.spool.count == 0)
+        #expect(host.requests.map(\.status) == [500, 200])
+        #expect(log.count(.warning) == 1 && log.lines.contains { $0.text.contains("takes telemetry again") })
+        let statuses = try await systemd.waitFor("STATUS=telemetry upload ok again")
+        #expect(statuses == ["STATUS=telemetry upload unreachable, 2 rows kept on disk", "STATUS=telemetry upload ok again"])
     }
 }

@@ -9,12 +9,14 @@ import Synchronization
 /// 2xx → the batch is deleted (a duplicate answer too: the server has it). 400, 413, 415 and 422 say the batch itself
 /// is bad (re-sending the same bytes cannot succeed) → logged and dropped. Anything else — 401/403 (the token),
 /// 404, 408, 429, 5xx, no connection — keeps every batch on disk and retries with an exponential backoff capped at
-/// `maximumBackoff`. Each change of state (a new kind of failure, or recovery) is logged once and shown in `health`.
+/// `maximumBackoff`. Each change of state (a new kind of failure, or recovery) is logged once, shown in `health`, and
+/// sent to systemd as `STATUS=` (what `systemctl status` prints).
 public final class TelemetryUploader: Service, Sendable {
     let client: ServerClient
     public let spool: TelemetrySpool
     let interval: Double
     let logger: Logger
+    let notifier: SystemdNotifier
     private let progress = Mutex(Progress())
 
     /// The longest wait between two attempts while the server keeps failing.
@@ -84,11 +86,15 @@ public final class TelemetryUploader: Service, Sendable {
         return min(cap, interval * Double(1 << min(failures - 1, 30)))
     }
 
-    public init(client: ServerClient, spool: TelemetrySpool, interval: Double, logger: Logger) {
+    public init(
+        client: ServerClient, spool: TelemetrySpool, interval: Double, logger: Logger,
+        notifier: SystemdNotifier = .fromProcessEnvironment()
+    ) {
         self.client = client
         self.spool = spool
         self.interval = interval
         self.logger = logger
+        self.notifier = notifier
     }
 
     /// Rows and batches the server has acknowledged since start, and batches it rejected.
@@ -157,6 +163,7 @@ public final class TelemetryUploader: Service, Sendable {
                     return p.health
                 }
                 if recovered != .ok {
+                    notifier.status("telemetry upload ok again")
                     logger.info(
                         "training host takes telemetry again (was \(recovered)): uploading \(spool.count) spooled rows")
                 }
@@ -194,6 +201,7 @@ public final class TelemetryUploader: Service, Sendable {
             logger.debug("telemetry upload failed again (\(health)): \(reason); \(kept)")
             return
         }
+        notifier.status("telemetry upload \(health), \(spool.count) rows kept on disk")
         switch health {
         case .unauthorized:
             logger.warning(
