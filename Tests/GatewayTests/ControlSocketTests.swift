@@ -133,7 +133,8 @@ final class DeafListener {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(
-            result.stderr.hasPrefix("error: the gateway on \(state)/control.sock took the connection but did not answer"),
+            result.stderr.hasPrefix(
+                "error: the gateway on \(state)/control.sock took the connection but did not answer"),
             "\(result.stderr)")
         #expect(!result.stdout.contains("no gateway runs"))
         #expect(result.stdout.contains("installed bench-d6-100@2"), "\(result.stdout)")

@@ -39,7 +39,8 @@ import Testing
         let token = try secret("token", mode: mode)
         let message = refusal(try config("server: { url: 'http://127.0.0.1:9', tokenFile: \(token) }"))
         #expect(
-            message == "server.tokenFile: \(token) is open to other users (mode \(String(mode, radix: 8))); run chmod 600 \(token)"
+            message
+                == "server.tokenFile: \(token) is open to other users (mode \(String(mode, radix: 8))); run chmod 600 \(token)"
         )
         #expect(message?.contains("s3cret") == false)
     }

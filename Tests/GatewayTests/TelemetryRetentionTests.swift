@@ -9,7 +9,7 @@ import Testing
 
 /// Log lines kept in memory, so a test can count warnings.
 final class RecordedLog: LogHandler, @unchecked Sendable {
-    // @unchecked: `lines` is only touched under `lock`; the other properties are set before the logger is shared.
+    // @unchecked: `stored` is only touched under `lock`; the other properties are set before the logger is shared.
     private let lock = NSLock()
     private var stored: [(Logger.Level, String)] = []
     var metadata: Logger.Metadata = [:]
@@ -150,7 +150,8 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         #expect(uploader.uploaded.rejected == 1 && uploader.uploaded.rows == 1)
         #expect(uploader.spool.count == 0)
         #expect(uploader.health.state == .ok)
-        #expect(log.lines.contains { $0.level == .error && $0.text.contains("HTTP 400") && $0.text.contains("dropped") })
+        #expect(
+            log.lines.contains { $0.level == .error && $0.text.contains("HTTP 400") && $0.text.contains("dropped") })
         #expect(host.rows == [good])
     }
 
@@ -172,6 +173,9 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
         #expect(host.requests.map(\.status) == [500, 200])
         #expect(log.count(.warning) == 1 && log.lines.contains { $0.text.contains("takes telemetry again") })
         let statuses = try await systemd.waitFor("STATUS=telemetry upload ok again")
-        #expect(statuses == ["STATUS=telemetry upload unreachable, 2 rows kept on disk", "STATUS=telemetry upload ok again"])
+        #expect(
+            statuses == [
+                "STATUS=telemetry upload unreachable, 2 rows kept on disk", "STATUS=telemetry upload ok again",
+            ])
     }
 }
