@@ -150,6 +150,11 @@ import Testing
         defer { rig.kill() }
         rig.host.serve(try rig.bundle("v1"))
         _ = try await waitUntil(timeout: 10, "a 401") { rig.host.requests.first { $0.status == 401 } }
+        // Retried (1 s backoff) and answered 401 again: one warning for all of them.
+        _ = try await waitUntil(timeout: 20, "three 401s") {
+            rig.host.requests.filter { $0.status == 401 }.count >= 3 ? true : nil
+        }
+        #expect(rig.runtime.updater?.failureWarnings == 1)
         try await rig.probe.waitFor("occupant/token/occupancy", timeout: 20, "the rule") {
             jsonObject($0)?["decidedBy"] as? String == "rule:sound>10"
         }

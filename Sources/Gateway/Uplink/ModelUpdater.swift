@@ -42,6 +42,8 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         var failures = 0
         /// The last failure logged as a warning (the same one again is logged at debug level).
         var lastFailure: String?
+        /// Failures logged as warnings since start.
+        var failureWarnings = 0
         var limits = DownloadLimits()
     }
 
@@ -95,6 +97,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             return true
         }
     }
+
+    /// Failed attempts logged as warnings since start (a repeated failure is logged once).
+    var failureWarnings: Int { state.withLock { $0.failureWarnings } }
 
     /// Hashes refused so far.
     public var refusedHashes: Set<String> { state.withLock { $0.refused } }
@@ -220,6 +225,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             // Once per change of reason: a server that keeps answering 401 is one warning, not one per retry.
             let repeated = state.withLock { s -> Bool in
                 defer { s.lastFailure = reason }
+                if s.lastFailure != reason { s.failureWarnings += 1 }
                 return s.lastFailure == reason
             }
             if repeated {
