@@ -178,4 +178,19 @@ final class RecordedLog: LogHandler, @unchecked Sendable {
                 "STATUS=telemetry upload unreachable, 2 rows kept on disk", "STATUS=telemetry upload ok again",
             ])
     }
+
+    @Test(.timeLimit(.minutes(1))) func anAnswerThatNeverEndsTimesOutAndKeepsTheBatch() async throws {
+        let host = try await TestTrainingHost(gatewayID: "gw-stall")
+        host.stallNextTelemetry()
+        let uploader = TelemetryUploader(
+            client: ServerClient(baseURL: host.url, gatewayID: "gw-stall", token: "gw-token"),
+            spool: try spool(try temporaryDirectory("telemetry-stall").appendingPathComponent("spool").path, rows: 2),
+            interval: 1, logger: testLogger(), requestTimeout: 1)
+        await uploader.uploadAll()
+        #expect(uploader.health.state == .unreachable && uploader.spool.count == 2)
+        await uploader.uploadAll()
+        await host.stop()
+        #expect(uploader.health.state == .ok && uploader.spool.count == 0)
+        #expect(host.rows.count == 2)
+    }
 }

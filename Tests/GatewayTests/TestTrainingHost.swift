@@ -33,6 +33,8 @@ final class TestTrainingHost: Sendable {
         var stallAfter: Int?
         /// The next full download sends one byte every 50 ms.
         var dripNext = false
+        /// The next telemetry batch is answered with a head and a body that never ends.
+        var stallNextTelemetry = false
         /// Set by `stop()`: a stalled or dripping answer ends.
         var stopping = false
         /// The next telemetry batch is stored, then answered 500 (as if the answer was lost).
@@ -85,6 +87,7 @@ final class TestTrainingHost: Sendable {
     func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
     func stallNextDownload(after bytes: Int) { state.withLock { $0.stallAfter = bytes } }
     func dripNextDownload() { state.withLock { $0.dripNext = true } }
+    func stallNextTelemetry() { state.withLock { $0.stallNextTelemetry = true } }
 
     static func sha256(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -200,6 +203,20 @@ final class TestTrainingHost: Sendable {
             return Response(
                 status: status, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        }
+        let stall = state.withLock { s -> Bool in
+            defer { s.stallNextTelemetry = false }
+            return s.stallNextTelemetry
+        }
+        if stall {
+            record.status = 200
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(contentLength: 100) { writer in
+                    try await writer.write(ByteBuffer(string: "{"))
+                    while !state.withLock({ $0.stopping }) { try await Task.sleep(for: .milliseconds(50)) }
+                    throw CancellationError()
+                })
         }
         guard request.headers[.contentType] == "application/x-ndjson" else {
             return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#)

@@ -17,6 +17,8 @@ public final class TelemetryUploader: Service, Sendable {
     let interval: Double
     let logger: Logger
     let notifier: SystemdNotifier
+    /// Seconds one upload request may take, the answer included.
+    let requestTimeout: Double
     private let progress = Mutex(Progress())
 
     /// The longest wait between two attempts while the server keeps failing.
@@ -88,8 +90,9 @@ public final class TelemetryUploader: Service, Sendable {
 
     public init(
         client: ServerClient, spool: TelemetrySpool, interval: Double, logger: Logger,
-        notifier: SystemdNotifier = .fromProcessEnvironment()
+        notifier: SystemdNotifier = .fromProcessEnvironment(), requestTimeout: Double = 10
     ) {
+        self.requestTimeout = requestTimeout
         self.client = client
         self.spool = spool
         self.interval = interval
@@ -144,7 +147,7 @@ public final class TelemetryUploader: Service, Sendable {
             guard let batch else { return }
             let result: (status: Int, body: String)
             do {
-                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: 10)
+                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: requestTimeout)
             } catch {
                 if Task.isCancelled { return } // shutting down; the batch stays in the spool
                 failed(.unreachable, "POST \(client.telemetryURL): \(describeHTTPError(error))")
