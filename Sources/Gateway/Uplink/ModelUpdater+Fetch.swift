@@ -68,7 +68,11 @@ extension ModelUpdater {
                 "GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))"
             )
         default:
-            let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            // The reason, if it comes within the idle limit (the body of an error can stall too).
+            let answer =
+                (try? await withTimeout(seconds: limits.idle, what: "GET \(url)") {
+                    String(buffer: try await response.body.collect(upTo: 4096))
+                }) ?? ""
             return .failed("GET \(url): HTTP \(status) \(answer.prefix(200))")
         }
 
