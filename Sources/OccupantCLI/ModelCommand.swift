@@ -83,13 +83,15 @@ struct ModelInstallCommand: ParsableCommand {
             }
             let manifest = installed.bundle.manifest
             print("installed \(manifest.modelID)@\(manifest.version) as \(store.path(of: installed.file))")
-            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
-            case nil:
-                print(
-                    "no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
-            case .activated(let model):
+            switch ControlSocket.ask(.activate, path: store.controlSocketPath) {
+            case .noGateway:
+                print("no gateway runs on \(store.controlSocketPath): it will use this model when it starts")
+            case .noAnswer(let reason):
+                printError("error: \(reason); it uses this model from its next start")
+                throw ExitCode(ExitStatus.failure)
+            case .reply(.activated(let model)):
                 print("active now: \(model)")
-            case let reply?:
+            case .reply(let reply):
                 printError("the running gateway \(reply.line); it keeps its current model")
                 throw ExitCode(ExitStatus.failure)
             }
@@ -133,10 +135,13 @@ struct ModelRollbackCommand: ParsableCommand {
             let store = ModelStore(stateDirectory: config.stateDirectory)
             let file = try store.rollback()
             print("active: \(store.path(of: file))")
-            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
-            case nil: break
-            case .activated(let model): print("running gateway switched to \(model)")
-            case let reply?: print("running gateway \(reply.line)")
+            switch ControlSocket.ask(.activate, path: store.controlSocketPath) {
+            case .noGateway: break
+            case .noAnswer(let reason):
+                printError("error: \(reason); it uses this model from its next start")
+                throw ExitCode(ExitStatus.failure)
+            case .reply(.activated(let model)): print("running gateway switched to \(model)")
+            case .reply(let reply): print("running gateway \(reply.line)")
             }
         }
     }
