@@ -277,7 +277,7 @@ struct ModelPredictCommand: ParsableCommand {
         var row = [Double](repeating: .nan, count: indices.count)
         for values in table.rows {
             for (k, i) in indices.enumerated() { row[k] = values[i] }
-            out += String(format: "%.17g\n", bundle.model.probability(row))
+            out += String(format: "%.17g\n", bundle.probability(row))
         }
         return out
     }

@@ -40,7 +40,7 @@ public enum ModelEvaluation {
     /// The probability for every row of `table` (unlabelled rows included), in row order.
     public static func scores(bundle: ModelBundle, table: LabelledTable) throws(OccupantError) -> [Double] {
         let rows = try BatchFeatures.rows(schema: bundle.manifest.features, rows: table.featureRows)
-        return rows.map { bundle.model.probability($0) }
+        return rows.map { bundle.probability($0) }
     }
 
     /// The static rule written into the manifest by `occupant train` (`…; baseline rule: Light >= 365.125; …`).

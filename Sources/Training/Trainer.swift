@@ -115,9 +115,19 @@ public enum Trainer {
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
-        let outOfFold = try outOfFold(
-            search, config: best.config, seed: trialSeed, threshold: best.threshold, progress: progress)
-        let validationMetrics = outOfFold.metrics
+        // Out-of-fold probabilities of the chosen configuration → the calibrator and the threshold; then every
+        // validation figure on the calibrated probabilities at that threshold, as the gateway will decide.
+        let oof = try outOfFold(search, config: best.config, seed: trialSeed, progress: progress)
+        let (calibrator, calibration) = CalibratorFit.fit(
+            probabilities: oof.probabilities, labels: oof.labels, folds: oof.folds)
+        let threshold = calibration.threshold
+        let policy = BundleManifest.DecisionPolicy(threshold: threshold)
+        let calibrated = oof.probabilities.map { p in calibrator.map { $0.apply(p) } ?? p }
+        let validationMetrics = BinaryMetrics(probabilities: calibrated, labels: oof.labels, threshold: threshold)
+        let events = EventSummary(
+            times: oof.rows.map { table.times[$0] }, probabilities: calibrated, labels: oof.labels.map { $0 },
+            threshold: threshold,
+            hysteresis: Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter))
         var baselineDecisions: [Bool] = []
         var baselineScores: [Double] = []
         var baselineLabels: [UInt8] = []
@@ -148,8 +158,10 @@ public enum Trainer {
                     from: $0.from.iso8601, to: $0.to.iso8601, trainRows: $0.train.count,
                     validationRows: $0.validation.count)
             },
-            chosen: best.config, threshold: best.threshold, treeCount: treeCount, featureNames: schema.names,
-            validation: validationMetrics, calibration: outOfFold.calibration, events: outOfFold.events,
+            chosen: best.config, threshold: threshold, treeCount: treeCount, featureNames: schema.names,
+            validation: validationMetrics,
+            calibration: CalibrationSummary(probabilities: calibrated, labels: oof.labels), events: events,
+            calibrator: calibration,
             baseline: .init(rule: rule.description, validation: baselineMetrics),
             beatsBaseline: validationMetrics.accuracy > baselineMetrics.accuracy,
             trials: results.count, prunedTrials: results.filter(\.pruned).count, leaderboard: Array(results.prefix(10)),
@@ -159,7 +171,7 @@ public enum Trainer {
         let manifest = BundleManifest(
             modelID: options.modelID, version: options.version, created: Instant(seconds: realtimeSeconds()),
             features: withRanges(schema, columns: columns, space: space, rows: labelled),
-            policy: .init(threshold: best.threshold),
+            policy: policy, calibration: calibrator,
             provenance: .init(
                 source: source, dataFrom: report.dataFrom, dataTo: report.dataTo, trainingRows: labelled.count,
                 validationRows: validationMetrics.rows, metrics: validationMetrics.manifestMetrics,
@@ -175,32 +187,29 @@ public enum Trainer {
         return Result(bundle: bundle, report: report)
     }
 
-    /// Re-scores a configuration on every fold and returns its pooled metrics at `threshold`.
+    /// Re-scores a configuration on every fold: its out-of-fold probabilities in time order, with each row's
+    /// label and fold (folds renumbered in time order, 0 first).
     static func outOfFold(
-        _ search: Search, config: TrialConfig, seed: UInt64, threshold: Double, progress: TrainingProgress? = nil
-    ) throws(OccupantError) -> (metrics: BinaryMetrics, calibration: CalibrationSummary, events: EventSummary) {
+        _ search: Search, config: TrialConfig, seed: UInt64, progress: TrainingProgress? = nil
+    ) throws(OccupantError) -> (probabilities: [Double], labels: [UInt8], rows: [Int], folds: [Int]) {
         var probabilities: [Double] = []
-        var labels: [UInt8] = []
         var rows: [Int] = []
-        for (k, fold) in search.validation.folds.enumerated() {
+        var folds: [Int] = []
+        let chronological = search.validation.folds.indices.sorted {
+            (search.validation.folds[$0].validation.min() ?? 0) < (search.validation.folds[$1].validation.min() ?? 0)
+        }
+        for (rank, k) in chronological.enumerated() {
             try progress?.checkCancelled()
             let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
             progress?.fitted()
             probabilities += outcome.probabilities
-            labels += fold.validation.map { search.table.labels[$0]! }
-            rows += fold.validation
+            rows += search.validation.folds[k].validation
+            folds += Array(repeating: rank, count: outcome.probabilities.count)
         }
-        // The validation blocks in time order: the stream the gateway would have published, fold after fold, with the
-        // bundle's decision policy.
-        let policy = BundleManifest.DecisionPolicy(threshold: threshold)
         let order = rows.indices.sorted { rows[$0] < rows[$1] }
-        let events = EventSummary(
-            times: order.map { search.table.times[rows[$0]] }, probabilities: order.map { probabilities[$0] },
-            labels: order.map { labels[$0] }, threshold: threshold,
-            hysteresis: Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter))
         return (
-            BinaryMetrics(probabilities: probabilities, labels: labels, threshold: threshold),
-            CalibrationSummary(probabilities: probabilities, labels: labels), events
+            order.map { probabilities[$0] }, order.map { search.table.labels[rows[$0]]! }, order.map { rows[$0] },
+            order.map { folds[$0] }
         )
     }
 
