@@ -133,7 +133,8 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         case .log:
             logger.warning("\(text)")
         case .suppressed(let n):
-            logger.warning("\(n) more MQTT refusals suppressed (each distinct one is logged once, the first 1024)")
+            logger.warning(
+                "\(n) MQTT refusals suppressed so far (each distinct one is logged once, up to 1024 distinct ones)")
         case .quiet:
             break
         }
