@@ -153,6 +153,8 @@ import Testing
                 sql: """
                     DELETE FROM grdb_migrations WHERE identifier LIKE 'v2%';
                     DROP TABLE channels;
+                    DROP INDEX labels_spans;
+                    CREATE INDEX labels_by_gateway ON labels (gateway, start);
                     INSERT INTO labels (gateway, start, "end", occupied, source) VALUES
                         ('gw-a', 1000000000, 1000000100, 0, 'http'), ('gw-a', 1000000030, 1000000050, 1, 'http'),
                         ('gw-a', 1000000090, 1000000200, 0, 'mqtt');
@@ -237,7 +239,7 @@ import Testing
         let rig = try RouteRig("labels-200k")
         let t0 = 1_767_571_200.0
         let n = 200_000
-        // Spans of 10 s every 20 s, alternating states: 200k disjoint spans, and a row every 10 s.
+        // Spans of 10 s every 20 s, alternating states: 200k disjoint spans, and a row in each and between each.
         let labels = (0..<n).map {
             LabelRange(
                 gateway: "gw-a", from: t0 + Double($0) * 20, to: t0 + Double($0) * 20 + 10, occupied: $0 % 2 == 0,
@@ -246,8 +248,8 @@ import Testing
         for chunk in stride(from: 0, to: n, by: 10_000) {
             try await rig.store.insertLabels(Array(labels[chunk..<chunk + 10_000]))
         }
-        let rows = (0..<(2 * n)).map {
-            TelemetryRow(gateway: "gw-a", at: t0 + Double($0) * 10, readings: ["sound": .number(1)])
+        let rows = (0..<n).map {
+            TelemetryRow(gateway: "gw-a", at: t0 + Double($0) * 20 + 5, readings: ["sound": .number(1)])
         }
         _ = try await rig.store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)
         #expect(try await rig.store.labelCount(gateways: ["gw-a"]) == n)

@@ -76,8 +76,11 @@ public final class SQLiteStore: ServerStore {
                         source: row["source"]))
             }
             // Each channel's kind is what most of its stored readings are (an older server stored anything).
+            // The span index covers `end` too: counting labelled rows reads no table row per span.
             try db.execute(
                 sql: """
+                    DROP INDEX labels_by_gateway;
+                    CREATE INDEX labels_spans ON labels (gateway, start, "end");
                     CREATE TABLE channels (
                         gateway TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL,
                         PRIMARY KEY (gateway, channel)) WITHOUT ROWID;
@@ -101,20 +104,23 @@ public final class SQLiteStore: ServerStore {
         var start = l.from
         var end = l.to
         let before = try Row.fetchOne(
-            db,
-            sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start < ? ORDER BY start DESC LIMIT 1"#,
+            try db.cachedStatement(
+                sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start < ? ORDER BY start DESC LIMIT 1"#
+            ),
             arguments: [l.gateway, l.from])
         let inside = try Row.fetchAll(
-            db,
-            sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start >= ? AND start <= ? ORDER BY start"#,
+            try db.cachedStatement(
+                sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start >= ? AND start <= ? ORDER BY start"#
+            ),
             arguments: [l.gateway, l.from, l.to])
+        let delete = try db.cachedStatement(sql: "DELETE FROM labels WHERE id = ?")
         if let b = before, b["end"] >= l.from {
             let id: Int64 = b["id"]
             let bEnd: Double = b["end"]
             if b["occupied"] == l.occupied {
                 start = b["start"]
                 end = max(end, bEnd)
-                try db.execute(sql: "DELETE FROM labels WHERE id = ?", arguments: [id])
+                try delete.execute(arguments: [id])
             } else {
                 try db.execute(sql: #"UPDATE labels SET "end" = ? WHERE id = ?"#, arguments: [l.from, id])
                 if bEnd > l.to {
@@ -130,18 +136,18 @@ public final class SQLiteStore: ServerStore {
             let sEnd: Double = s["end"]
             if s["occupied"] == l.occupied {
                 end = max(end, sEnd)
-                try db.execute(sql: "DELETE FROM labels WHERE id = ?", arguments: [id])
+                try delete.execute(arguments: [id])
             } else if sEnd > l.to {
                 if sStart < l.to {
                     try db.execute(sql: "UPDATE labels SET start = ? WHERE id = ?", arguments: [l.to, id])
                 }
             } else {
-                try db.execute(sql: "DELETE FROM labels WHERE id = ?", arguments: [id])
+                try delete.execute(arguments: [id])
             }
         }
-        try db.execute(
-            sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) VALUES (?, ?, ?, ?, ?)"#,
-            arguments: [l.gateway, start, end, l.occupied, l.source])
+        try db.cachedStatement(
+            sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) VALUES (?, ?, ?, ?, ?)"#
+        ).execute(arguments: [l.gateway, start, end, l.occupied, l.source])
     }
 
     /// Refuses a row whose reading is of another kind (number or text) than the channel has held for this gateway;
