@@ -323,6 +323,18 @@ import Testing
             gateway: "gw", batchID: "b", rows: [TelemetryRow(gateway: "gw", at: 1e9, readings: ["sound": .number(1)])])
         // 2 = FULL (GRDB's WAL default is 1 = NORMAL).
         #expect(try await store.writerPragma("synchronous") == 2)
+        // A single MQTT row commits with NORMAL; the connection is back to FULL afterwards, refused or not.
+        _ = try await store.insertTelemetry(
+            gateway: "gw", batchID: nil, rows: [TelemetryRow(gateway: "gw", at: 1e9 + 1, readings: ["sound": .number(2)])])
+        #expect(try await store.writerPragma("synchronous") == 2)
+        let refused = await refusal {
+            try await store.insertTelemetry(
+                gateway: "gw", batchID: nil,
+                rows: [TelemetryRow(gateway: "gw", at: 1e9 + 2, readings: ["sound": .category("loud")])])
+        }
+        #expect(refused?.status == 400)
+        #expect(try await store.writerPragma("synchronous") == 2)
+        #expect(try await store.telemetryCount() == 2)
     }
 
     // MARK: Medium 10

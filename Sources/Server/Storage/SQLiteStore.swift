@@ -6,7 +6,8 @@ import OccupantCore
 /// The embedded default store: one SQLite file (WAL) through GRDB, with migrations.
 ///
 /// Writes are `synchronous=FULL`: a batch the server acknowledged is on disk even if the power fails right after
-/// (under GRDB's WAL default, `NORMAL`, the last commits can be lost, and the gateway has already deleted them).
+/// (under GRDB's WAL default, `NORMAL`, the last commits can be lost, and the gateway has already deleted them);
+/// single MQTT rows are the exception (see `insertTelemetry`).
 /// Labels are kept as disjoint spans per gateway (see `mergeLabel`), so counting labelled rows is one indexed range
 /// scan per span.
 public final class SQLiteStore: ServerStore {
@@ -185,36 +186,60 @@ public final class SQLiteStore: ServerStore {
 
     // MARK: Intake
 
+    /// A batch with an id (an HTTP upload: the gateway deletes it from its spool once answered) is on disk when this
+    /// returns (`synchronous=FULL`). A row without one (MQTT, which the broker acknowledged to the gateway before the
+    /// server saw it) commits with `synchronous=NORMAL`: safe if the process dies, and it spares the fsync per
+    /// message that caps FULL at a few hundred messages a second.
     public func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (
         accepted: Int, duplicate: Bool
     ) {
-        try await pool.write { db in
-            if let batchID {
-                let seen =
-                    try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID])
-                    ?? false
-                if seen { return (0, true) }
+        let now = clock.now().seconds
+        let durable = batchID != nil
+        return try await pool.writeWithoutTransaction { db in
+            if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result = (accepted: 0, duplicate: false)
+            do {
+                try db.inTransaction(.immediate) {
+                    result = try Self.insertBatch(db, gateway: gateway, batchID: batchID, rows: rows, now: now)
+                    return .commit
+                }
+            } catch {
+                if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                throw error
             }
-            var kinds = Dictionary(
-                uniqueKeysWithValues: try Row.fetchAll(
-                    db, sql: "SELECT channel, kind FROM channels WHERE gateway = ?", arguments: [gateway]
-                ).map { ($0["channel"] as String, $0["kind"] as String) })
-            for row in rows { try Self.checkKinds(db, gateway: gateway, row: row, kinds: &kinds) }
-            var accepted = 0
-            let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
-            for row in rows {
-                try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
-                accepted += db.changesCount
-            }
-            if let batchID {
-                try db.execute(
-                    sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
-                    arguments: [gateway, batchID, accepted, clock.now().seconds])
-            }
-            return (accepted, false)
+            if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            return result
         }
+    }
+
+    static func insertBatch(_ db: Database, gateway: String, batchID: String?, rows: [TelemetryRow], now: Double)
+        throws -> (accepted: Int, duplicate: Bool)
+    {
+        if let batchID {
+            let seen =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID])
+                ?? false
+            if seen { return (0, true) }
+        }
+        var kinds = Dictionary(
+            uniqueKeysWithValues: try Row.fetchAll(
+                db, sql: "SELECT channel, kind FROM channels WHERE gateway = ?", arguments: [gateway]
+            ).map { ($0["channel"] as String, $0["kind"] as String) })
+        for row in rows { try Self.checkKinds(db, gateway: gateway, row: row, kinds: &kinds) }
+        var accepted = 0
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
+        for row in rows {
+            try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
+            accepted += db.changesCount
+        }
+        if let batchID {
+            try db.execute(
+                sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
+                arguments: [gateway, batchID, accepted, now])
+        }
+        return (accepted, false)
     }
 
     public func insertLabels(_ labels: [LabelRange]) async throws {
