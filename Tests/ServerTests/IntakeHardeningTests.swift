@@ -28,7 +28,7 @@ import Testing
         }
     }
 
-    func refusal<T>(_ body: () async throws -> T) async -> IntakeError? {
+    func asyncRefusal<T>(_ body: () async throws -> T) async -> IntakeError? {
         do {
             _ = try await body()
             return nil
@@ -44,7 +44,8 @@ import Testing
     /// A server side with no broker: `receive` is what a broker message goes through.
     func mqtt(_ store: SQLiteStore, gateways: [String] = ["gw-a"]) throws -> ServerMQTT {
         var config = try ServerConfig.parse(
-            yaml: "gateways: [" + gateways.map { "{ id: \($0), scope: office, token: t-\($0) }" }.joined(separator: ", ")
+            yaml: "gateways: ["
+                + gateways.map { "{ id: \($0), scope: office, token: t-\($0) }" }.joined(separator: ", ")
                 + "]")
         config.broker = nil
         var logger = Logger(label: "test")
@@ -84,7 +85,8 @@ import Testing
         let store = try store("kinds-mqtt")
         let server = try mqtt(store)
         await server.receive(
-            MQTTMessage(topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":3}}"#))
+            MQTTMessage(
+                topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-05T00:00:00Z","readings":{"sound":3}}"#))
         await server.receive(
             MQTTMessage(
                 topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-05T00:00:30Z","readings":{"sound":"loud"}}"#))
@@ -95,7 +97,7 @@ import Testing
             TelemetryRow(gateway: "gw-a", at: 1_767_571_300, readings: ["sound": .number(4)]),
             TelemetryRow(gateway: "gw-a", at: 1_767_571_330, readings: ["sound": .category("loud")]),
         ]
-        let error = await refusal { try await store.insertTelemetry(gateway: "gw-a", batchID: "m", rows: mixed) }
+        let error = await asyncRefusal { try await store.insertTelemetry(gateway: "gw-a", batchID: "m", rows: mixed) }
         #expect(error?.status == 400)
         #expect(try await store.telemetryCount() == 1)
     }
@@ -123,7 +125,8 @@ import Testing
         // What the intake now refuses, written as an older server could have: straight into the table.
         let at = rows[rows.count / 2].at + 15
         try await store.execute(
-            sql: #"INSERT INTO telemetry (gateway, at, readings) VALUES ('gw-a', \#(at), '{"hvac":"off","sound":"loud","temperature":21}')"#
+            sql:
+                #"INSERT INTO telemetry (gateway, at, readings) VALUES ('gw-a', \#(at), '{"hvac":"off","sound":"loud","temperature":21}')"#
         )
         #expect(try await store.telemetryCount() == rows.count + 1)
 
@@ -169,7 +172,7 @@ import Testing
         #expect(spans.map(\.occupied) == [false, true, false])
         #expect(try await store.labelledRowCount(gateways: ["gw-a"]) == 4)
         // `sound` held numbers mostly: it is a number channel now.
-        let refused = await refusal {
+        let refused = await asyncRefusal {
             try await store.insertTelemetry(
                 gateway: "gw-a", batchID: nil,
                 rows: [TelemetryRow(gateway: "gw-a", at: 1_000_000_060, readings: ["sound": .category("x")])])
@@ -215,7 +218,8 @@ import Testing
             let from = Double(random.next() % 1000)
             let length = Double(1 + random.next() % 80)
             received.append(
-                LabelRange(gateway: "r", from: t0 + from, to: t0 + from + length, occupied: random.next() % 2 == 0,
+                LabelRange(
+                    gateway: "r", from: t0 + from, to: t0 + from + length, occupied: random.next() % 2 == 0,
                     source: "t"))
         }
         for chunk in stride(from: 0, to: received.count, by: 37) {
@@ -325,9 +329,10 @@ import Testing
         #expect(try await store.writerPragma("synchronous") == 2)
         // A single MQTT row commits with NORMAL; the connection is back to FULL afterwards, refused or not.
         _ = try await store.insertTelemetry(
-            gateway: "gw", batchID: nil, rows: [TelemetryRow(gateway: "gw", at: 1e9 + 1, readings: ["sound": .number(2)])])
+            gateway: "gw", batchID: nil,
+            rows: [TelemetryRow(gateway: "gw", at: 1e9 + 1, readings: ["sound": .number(2)])])
         #expect(try await store.writerPragma("synchronous") == 2)
-        let refused = await refusal {
+        let refused = await asyncRefusal {
             try await store.insertTelemetry(
                 gateway: "gw", batchID: nil,
                 rows: [TelemetryRow(gateway: "gw", at: 1e9 + 2, readings: ["sound": .category("loud")])])
@@ -341,7 +346,9 @@ import Testing
 
     @Test func rowsWithTooManyChannelsOrBadChannelNamesAreRefused() throws {
         let intake = Intake(ServerConfig.Intake())
-        func line(_ readings: String) -> [UInt8] { Array(#"{"at":"2026-06-01T10:00:00Z","readings":{\#(readings)}}"#.utf8) }
+        func line(_ readings: String) -> [UInt8] {
+            Array(#"{"at":"2026-06-01T10:00:00Z","readings":{\#(readings)}}"#.utf8)
+        }
         let tenThousand = (0..<10_000).map { "\"c\($0)\":1" }.joined(separator: ",")
         #expect(
             refusal { try intake.telemetry(json: line(tenThousand), gateway: "gw", now: now) }

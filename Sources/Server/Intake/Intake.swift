@@ -96,7 +96,8 @@ public struct Intake: Sendable {
         throws(IntakeError) -> [LabelRange]
     {
         guard json.count <= maxLabelBytes else {
-            throw IntakeError(413, "the label message is \(json.count) bytes; at most \(maxLabelBytes) (intake.maxLabelBytes)")
+            throw IntakeError(
+                413, "the label message is \(json.count) bytes; at most \(maxLabelBytes) (intake.maxLabelBytes)")
         }
         let documents: [LabelDocument]
         do {
@@ -193,7 +194,9 @@ public struct Intake: Sendable {
 
     static func isChannelName(_ name: String) -> Bool {
         guard let first = name.utf8.first, (65...90).contains(first) || (97...122).contains(first) else { return false }
-        return name.utf8.allSatisfy { (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
+        return name.utf8.allSatisfy {
+            (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95
+        }
     }
 
     private func range(

@@ -67,7 +67,8 @@ public final class SQLiteStore: ServerStore {
         }
         migrator.registerMigration("v2: disjoint label spans, channel kinds") { db in
             // Replay the received labels, oldest first, into disjoint spans (newest wins where they overlap).
-            let old = try Row.fetchAll(db, sql: #"SELECT gateway, start, "end", occupied, source FROM labels ORDER BY id"#)
+            let old = try Row.fetchAll(
+                db, sql: #"SELECT gateway, start, "end", occupied, source FROM labels ORDER BY id"#)
             try db.execute(sql: "DELETE FROM labels")
             for row in old {
                 try mergeLabel(
@@ -106,12 +107,14 @@ public final class SQLiteStore: ServerStore {
         var end = l.to
         let before = try Row.fetchOne(
             try db.cachedStatement(
-                sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start < ? ORDER BY start DESC LIMIT 1"#
+                sql:
+                    #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start < ? ORDER BY start DESC LIMIT 1"#
             ),
             arguments: [l.gateway, l.from])
         let inside = try Row.fetchAll(
             try db.cachedStatement(
-                sql: #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start >= ? AND start <= ? ORDER BY start"#
+                sql:
+                    #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start >= ? AND start <= ? ORDER BY start"#
             ),
             arguments: [l.gateway, l.from, l.to])
         let delete = try db.cachedStatement(sql: "DELETE FROM labels WHERE id = ?")
@@ -126,7 +129,8 @@ public final class SQLiteStore: ServerStore {
                 try db.execute(sql: #"UPDATE labels SET "end" = ? WHERE id = ?"#, arguments: [l.from, id])
                 if bEnd > l.to {
                     try db.execute(
-                        sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) SELECT gateway, ?, ?, occupied, source FROM labels WHERE id = ?"#,
+                        sql:
+                            #"INSERT INTO labels (gateway, start, "end", occupied, source) SELECT gateway, ?, ?, occupied, source FROM labels WHERE id = ?"#,
                         arguments: [l.to, bEnd, id])
                 }
             }
@@ -173,7 +177,8 @@ public final class SQLiteStore: ServerStore {
                     throw IntakeError(
                         400,
                         "readings.\(channel) at \(Instant(seconds: row.at).iso8601) is \(kind == "text" ? "text" : "a number") "
-                            + "(\(shown)), but gateway '\(gateway)' sends \(known == "text" ? "text" : "numbers") on '\(channel)'")
+                            + "(\(shown)), but gateway '\(gateway)' sends \(known == "text" ? "text" : "numbers") on '\(channel)'"
+                    )
                 }
             } else {
                 kinds[channel] = kind
@@ -296,7 +301,8 @@ public final class SQLiteStore: ServerStore {
     public func labelCount(gateways: [String]) async throws -> Int {
         try await pool.read { db in
             try gateways.reduce(0) { total, g in
-                total + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM labels WHERE gateway = ?", arguments: [g]) ?? 0)
+                total
+                    + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM labels WHERE gateway = ?", arguments: [g]) ?? 0)
             }
         }
     }
