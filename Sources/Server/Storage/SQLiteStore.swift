@@ -67,16 +67,18 @@ public final class SQLiteStore: ServerStore {
         }
         migrator.registerMigration("v2: disjoint label spans, channel kinds") { db in
             // Replay the received labels, oldest first, into disjoint spans (newest wins where they overlap).
-            let old = try Row.fetchAll(
-                db, sql: #"SELECT gateway, start, "end", occupied, source FROM labels ORDER BY id"#)
-            try db.execute(sql: "DELETE FROM labels")
-            for row in old {
+            // Through a copy read by a cursor: an abused store can hold hundreds of thousands of labels.
+            try db.execute(sql: "CREATE TEMP TABLE labels_v1 AS SELECT * FROM labels; DELETE FROM labels;")
+            let old = try Row.fetchCursor(
+                db, sql: #"SELECT gateway, start, "end", occupied, source FROM labels_v1 ORDER BY id"#)
+            while let row = try old.next() {
                 try mergeLabel(
                     db,
                     LabelRange(
                         gateway: row["gateway"], from: row["start"], to: row["end"], occupied: row["occupied"],
                         source: row["source"]))
             }
+            try db.execute(sql: "DROP TABLE labels_v1")
             // Each channel's kind is what most of its stored readings are (an older server stored anything).
             // The span index covers `end` too: counting labelled rows reads no table row per span.
             try db.execute(
