@@ -151,6 +151,11 @@ func header(_ headers: [(String, String)], _ name: String) -> String? {
             MQTTMessage(
                 topic: "occupant/gw-a/labels",
                 text: #"{"from":"2026-01-08T00:00:00Z","to":"2026-01-08T00:10:00Z","occupied":false}"#))
+        // A text reading on the number channel `sound` is refused (it would be outside the label: the wait below
+        // would never see exactly one more row, since it is published first).
+        try probe.publish(
+            MQTTMessage(
+                topic: "occupant/gw-a/telemetry", text: #"{"at":"2026-01-08T01:00:00Z","readings":{"sound":"loud"}}"#))
         try probe.publish(
             MQTTMessage(
                 topic: "occupant/gw-a/telemetry",
