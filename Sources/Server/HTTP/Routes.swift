@@ -22,7 +22,7 @@ struct Routes: Sendable {
         self.clock = clock
         self.store = store
         self.registry = registry
-        self.intake = Intake(maxFutureSkew: config.intake.maxFutureSkew)
+        self.intake = Intake(config.intake)
         self.access = Access(config: config)
     }
 
@@ -82,7 +82,12 @@ struct Routes: Sendable {
         guard batch.utf8.count <= API.maxBatchIDBytes else {
             throw APIError(.badRequest, "\(API.Header.batchID) is longer than \(API.maxBatchIDBytes) bytes")
         }
-        let (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
+        let (accepted, duplicate): (Int, Bool)
+        do {
+            (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
+        } catch let error as IntakeError {
+            throw APIError(error)
+        }
         return try Response.json(
             TelemetryReceipt(batch: batch, rows: rows.count, accepted: accepted, duplicate: duplicate))
     }
@@ -226,7 +231,7 @@ struct Routes: Sendable {
         return try Response.json(
             ServerStats(
                 telemetryRows: try await store.telemetryCount(),
-                labelRanges: try await store.labels(gateways: all).count,
+                labelRanges: try await store.labelCount(gateways: all),
                 labelledRows: try await store.labelledRowCount(gateways: all),
                 models: try await store.models(scope: nil).count))
     }
