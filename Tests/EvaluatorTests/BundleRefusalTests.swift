@@ -67,8 +67,12 @@ struct BundleRefusalTests {
         magic[0] = UInt8(ascii: "X")
         #expect(refusal(magic) == .badMagic)
         var version = good
-        version[8] = 2
+        version[8] = 3
         #expect(refusal(version) == .unsupportedFormatVersion)
+        // A format-1 manifest in a format-2 container: the two must agree.
+        var mismatched = good
+        mismatched[8] = 2
+        #expect(refusal(mismatched) == .malformedManifest)
         #expect(refusal(good + [0]) == .trailingData)
         var manifestTooLarge = good
         manifestTooLarge.replaceSubrange(10..<14, with: [0, 0, 0x50, 0]) // 5 MiB
