@@ -79,8 +79,9 @@ struct TrainCommand: ParsableCommand {
                 workers: workers,
                 modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!,
                 monotone: monotone)
-            let result = try Trainer.train(table, options: options, progress: bar.progress)
-            bar.finish()
+            let progress = bar.makeProgress()
+            let result = try Trainer.train(table, options: options, progress: progress)
+            bar.finish(progress)
             let bytes =
                 key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
@@ -121,7 +122,7 @@ final class ProgressBar: Sendable {
         self.interval = interval
     }
 
-    var progress: TrainingProgress { TrainingProgress(report: { [self] in self.show($0) }) }
+    func makeProgress() -> TrainingProgress { TrainingProgress(report: { [self] in self.show($0) }) }
 
     private func show(_ p: TrainingProgress.Snapshot) {
         guard p.trials > 0 else { return } // the search has not planned yet
@@ -169,8 +170,13 @@ final class ProgressBar: Sendable {
         return parts.joined(separator: " · ")
     }
 
-    func finish() {
-        if terminal { write("\n") }
+    /// Ends the display: the terminal line is closed; a log gets a last line, so it always ends at 100 %.
+    func finish(_ progress: TrainingProgress) {
+        if terminal {
+            write("\n")
+        } else {
+            write(Self.describe(progress.snapshot) + "\n")
+        }
     }
 
     private func write(_ text: String) {

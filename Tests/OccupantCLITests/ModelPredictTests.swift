@@ -19,6 +19,7 @@ import Testing
         #expect(trained.stderr.contains("· trial 0/4 · rung 1/"), "\(trained.stderr)")
         #expect(!trained.stderr.contains("\r"))
         #expect(trained.stderr.contains("· final fit"), "\(trained.stderr)")
+        #expect(trained.stderr.hasPrefix("0%") && trained.stderr.contains("\n100% · final fit"), "\(trained.stderr)")
 
         let test = uci.appendingPathComponent("datatest.txt").path
         let predicted = try await ChildProcess.run([
