@@ -22,13 +22,44 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     public let tls: TLS?
 
-    public init(port: Int? = nil, tls: TLS? = nil) async throws {
+    /// A secured broker: no anonymous clients, accounts from `passwordFile`, topics from `aclFile` (the files
+    /// `occupant server broker-config` writes).
+    public struct Access: Sendable {
+        public var passwordFile: String
+        public var aclFile: String
+        public init(passwordFile: String, aclFile: String) {
+            self.passwordFile = passwordFile
+            self.aclFile = aclFile
+        }
+    }
+
+    public let access: Access?
+    /// `max_queued_messages` (per client; mosquitto's default is 1,000): a burst to a slow subscriber beyond it is
+    /// dropped by the broker.
+    public let maxQueuedMessages: Int?
+
+    /// - Parameter persistence: keep sessions and queued messages in `directory` across `stop()` / `start()`
+    ///   (written on a clean stop: `stop(gracefully: true)`).
+    public init(
+        port: Int? = nil, tls: TLS? = nil, access: Access? = nil, maxQueuedMessages: Int? = nil,
+        persistence: Bool = false
+    ) async throws {
         self.port = try port ?? freeLoopbackPort()
         self.tls = tls
+        self.access = access
+        self.maxQueuedMessages = maxQueuedMessages
+        self.persistence = persistence
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "occupant-mosquitto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start()
+    }
+
+    private let persistence: Bool
+
+    /// The broker's log so far (what it refused and why).
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("mosquitto.log"), encoding: .utf8)) ?? ""
     }
 
     deinit { stop() }
@@ -38,20 +69,37 @@ public final class MosquittoBroker: @unchecked Sendable {
     public func start() async throws {
         guard process == nil else { return }
         let config = directory.appendingPathComponent("mosquitto.conf")
-        try """
-        listener \(port) 127.0.0.1
-        allow_anonymous true
-        persistence false
-        log_dest stderr
-        \(tls.map { "cafile \($0.caFile)\ncertfile \($0.certFile)\nkeyfile \($0.keyFile)\n" } ?? "")
-        """.write(to: config, atomically: true, encoding: .utf8)
+        var lines = [
+            "listener \(port) 127.0.0.1",
+            "log_dest stderr",
+            "log_type error", "log_type warning", "log_type notice", "log_type information", "log_type subscribe",
+        ]
+        if let access {
+            lines += [
+                "allow_anonymous false", "password_file \(access.passwordFile)", "acl_file \(access.aclFile)",
+            ]
+        } else {
+            lines.append("allow_anonymous true")
+        }
+        if persistence {
+            lines += ["persistence true", "persistence_location \(directory.path)/", "autosave_interval 1"]
+        } else {
+            lines.append("persistence false")
+        }
+        if let maxQueuedMessages { lines.append("max_queued_messages \(maxQueuedMessages)") }
+        if let tls { lines += ["cafile \(tls.caFile)", "certfile \(tls.certFile)", "keyfile \(tls.keyFile)"] }
+        try (lines.joined(separator: "\n") + "\n").write(to: config, atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = try locateExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"])
         p.arguments = ["-c", config.path]
         p.standardOutput = FileHandle.nullDevice
         let log = directory.appendingPathComponent("mosquitto.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        p.standardError = try FileHandle(forWritingTo: log)
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        p.standardError = handle
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(10)
@@ -69,8 +117,19 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Stops the broker (SIGKILL to its PID: a process that traps SIGTERM, as a ServiceGroup in the test process
     /// does, leaves it ignored in the children it spawns) and waits for it to exit.
     public func stop() {
+        stop(gracefully: false)
+    }
+
+    /// `gracefully`: SIGTERM first, so mosquitto writes its persistence file, then SIGKILL if it is still running
+    /// after 10 s (a SIGTERM its parent ignores is ignored by the broker too).
+    public func stop(gracefully: Bool) {
         guard let p = process else { return }
         process = nil
+        if gracefully {
+            kill(p.processIdentifier, SIGTERM)
+            waitForExit(p)
+            if !p.isRunning { return }
+        }
         kill(p.processIdentifier, SIGKILL)
         waitForExit(p)
     }
