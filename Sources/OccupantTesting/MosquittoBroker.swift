@@ -75,6 +75,11 @@ public final class MosquittoBroker: @unchecked Sendable {
             "log_type error", "log_type warning", "log_type notice", "log_type information", "log_type subscribe",
         ]
         if let access {
+            // Started as root, mosquitto reads the files as the `mosquitto` user: give them to its group, as an
+            // operator does (they are 0640, never world-readable).
+            if getuid() == 0, let account = getpwnam("mosquitto") {
+                for file in [access.passwordFile, access.aclFile] { chown(file, UInt32.max, account.pointee.pw_gid) }
+            }
             lines += [
                 "allow_anonymous false", "password_file \(access.passwordFile)", "acl_file \(access.aclFile)",
             ]

@@ -1,0 +1,170 @@
+import FleetProtocol
+import Foundation
+import Logging
+import MQTT
+import OccupantCore
+import OccupantTesting
+import Server
+import Testing
+
+/// The poisoning attempts of issue 11 against a real mosquitto run with the files `occupant server broker-config`
+/// writes: anonymous clients are refused, a gateway cannot publish for another or read another's model
+/// announcements, and the legitimate gateway and server still work through the ACL.
+@Suite(.serialized) struct BrokerAccessTests {
+    /// A secured broker, the server's configuration and store, and the server's MQTT side running in this process.
+    final class SecuredRig: Sendable {
+        let dir: URL
+        let broker: MosquittoBroker
+        let config: ServerConfig
+        let store: SQLiteStore
+        let mqtt: ServerMQTT
+        let task: Task<Void, any Error>
+
+        init(_ name: String) async throws {
+            dir = try temporaryDirectory(name)
+            let port = try freeLoopbackPort()
+            config = try ServerConfig.parse(
+                yaml: """
+                    broker: { host: 127.0.0.1, port: \(port), username: occupant-server, password: server-secret, \
+                    clientId: server-\(name) }
+                    gateways:
+                      - { id: gw-a, scope: office, token: token-a }
+                      - { id: gw-b, scope: office, token: token-b }
+                    """)
+            let files = try BrokerFiles.make(config: config, directory: dir.path)
+            try files.write(to: dir.path)
+            broker = try await MosquittoBroker(
+                port: port,
+                access: .init(passwordFile: dir.path + "/passwords", aclFile: dir.path + "/acl"))
+            store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+            mqtt = try ServerMQTT(config: config, store: store, logger: Logger(label: "server-mqtt"))
+            let mqtt = self.mqtt
+            task = Task { try await mqtt.run() }
+            // Subscribed once the broker logs the last of the server's subscriptions.
+            try await waitUntil(timeout: 20, "the server's subscriptions") {
+                broker.log.contains("occupant/+/model/status") ? true : nil
+            }
+        }
+
+        func gateway(_ id: String, password: String, subscriptions: [String] = []) async throws -> MQTTProbe {
+            try await MQTTProbe(
+                port: broker.port, subscriptions: subscriptions, clientID: "occupant-\(id)-\(UUID().uuidString.prefix(4))",
+                username: id, password: password)
+        }
+
+        func stop() async {
+            mqtt.client?.stop()
+            _ = try? await task.value
+            broker.stop()
+        }
+    }
+
+    static func telemetry(_ sound: Double, at: Double = Date().timeIntervalSince1970) -> String {
+        #"{"at":\#(at),"readings":{"sound":\#(sound)}}"#
+    }
+
+    static func label(occupied: Bool) -> String {
+        let now = Date().timeIntervalSince1970
+        return #"{"from":\#(now - 600),"to":\#(now - 60),"occupied":\#(occupied)}"#
+    }
+
+    /// Waits for the first event that is not a message: how the broker answered the connection.
+    func connectionOutcome(username: String?, password: String?, port: Int) async throws -> MQTTEvent {
+        let client = try MosquittoClient(
+            options: MQTTOptions(
+                port: port, clientID: "attacker-\(UUID().uuidString.prefix(6))", username: username,
+                password: password, reconnectMin: 30, reconnectMax: 30))
+        defer { client.stop() }
+        try client.start()
+        let outcome = Task {
+            for await event in client.events {
+                if case .message = event { continue }
+                return event
+            }
+            return MQTTEvent.disconnected("stream ended")
+        }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(20))
+            outcome.cancel()
+        }
+        defer { timeout.cancel() }
+        return await outcome.value
+    }
+
+    @Test func anonymousAndWrongPasswordClientsAreRefused() async throws {
+        let rig = try await SecuredRig("anonymous")
+        let anonymous = try await connectionOutcome(username: nil, password: nil, port: rig.broker.port)
+        guard case .refused = anonymous else {
+            Issue.record("an anonymous client was not refused: \(anonymous)")
+            return
+        }
+        // A gateway's id with another gateway's token, and the server's account with a guess.
+        for (user, password) in [("gw-a", "token-b"), ("occupant-server", "token-a"), ("gw-c", "token-a")] {
+            let outcome = try await connectionOutcome(username: user, password: password, port: rig.broker.port)
+            guard case .refused = outcome else {
+                Issue.record("\(user) with a wrong password was not refused: \(outcome)")
+                continue
+            }
+        }
+        // A legitimate gateway publishes; only its rows are stored.
+        let a = try await rig.gateway("gw-a", password: "token-a")
+        try a.publish(MQTTMessage(topic: "occupant/gw-a/telemetry", text: Self.telemetry(1)))
+        try await waitUntil(timeout: 20, "gw-a's telemetry stored") {
+            try await rig.store.telemetryCount() == 1 ? true : nil
+        }
+        await rig.stop()
+    }
+
+    @Test func aGatewayCannotPublishForAnother() async throws {
+        let rig = try await SecuredRig("cross-publish")
+        let a = try await rig.gateway("gw-a", password: "token-a")
+        // gw-a's credentials, gw-b's topics: labels (inverted), telemetry, a model status that would widen a rollout.
+        try a.publish(MQTTMessage(topic: "occupant/gw-b/labels", text: Self.label(occupied: false)))
+        try a.publish(MQTTMessage(topic: "occupant/gw-b/telemetry", text: Self.telemetry(99)))
+        try a.publish(
+            MQTTMessage(
+                topic: "occupant/gw-b/model/status",
+                text: #"{"active":"occupancy-office@7","at":"2026-01-01T00:00:00Z","refused":null,"sha256":null}"#,
+                retain: true))
+        // Then its own data, through the same connection: once that is stored, the spoofs (sent earlier, in order)
+        // would have been too.
+        try a.publish(MQTTMessage(topic: "occupant/gw-a/labels", text: Self.label(occupied: true)))
+        try a.publish(MQTTMessage(topic: "occupant/gw-a/telemetry", text: Self.telemetry(5)))
+        try a.publish(
+            MQTTMessage(
+                topic: "occupant/gw-a/model/status",
+                text: #"{"active":null,"at":"2026-01-01T00:00:00Z","refused":null,"sha256":null}"#, retain: true))
+        try await waitUntil(timeout: 20, "gw-a's own telemetry, labels and status stored") {
+            let rows = try await rig.store.telemetry(gateways: ["gw-a"], from: nil)
+            let labels = try await rig.store.labels(gateways: ["gw-a"])
+            let statuses = try await rig.store.gatewayStatuses()
+            return !rows.isEmpty && !labels.isEmpty && statuses.contains { $0.gateway == "gw-a" } ? true : nil
+        }
+        #expect(try await rig.store.telemetry(gateways: ["gw-b"], from: nil).isEmpty)
+        #expect(try await rig.store.labels(gateways: ["gw-b"]).isEmpty)
+        #expect(try await rig.store.gatewayStatuses().allSatisfy { $0.gateway != "gw-b" })
+        await rig.stop()
+    }
+
+    @Test func aGatewayReadsOnlyItsOwnModelAnnouncements() async throws {
+        let rig = try await SecuredRig("announcements")
+        let a = try await rig.gateway(
+            "gw-a", password: "token-a", subscriptions: ["occupant/+/model/available", "occupant/gw-b/model/available"])
+        let b = try await rig.gateway("gw-b", password: "token-b", subscriptions: ["occupant/gw-b/model/available"])
+        // gw-a tries to announce a model to gw-b; the server's own announcements go to b, then a.
+        try a.publish(MQTTMessage(topic: "occupant/gw-b/model/available", text: #"{"spoof":true}"#, retain: true))
+        let server = try #require(rig.mqtt.client)
+        try server.publish(MQTTMessage(topic: "occupant/gw-b/model/available", text: #"{"for":"b"}"#, retain: true))
+        try server.publish(MQTTMessage(topic: "occupant/gw-a/model/available", text: #"{"for":"a"}"#, retain: true))
+        try await a.waitFor("occupant/gw-a/model/available") { $0.text.contains(#""a""#) }
+        try await b.waitFor("occupant/gw-b/model/available") { $0.text.contains(#""b""#) }
+        #expect(a.messages(on: "occupant/gw-b/model/available").isEmpty)
+        #expect(!b.messages.contains { $0.text.contains("spoof") })
+        // The retained announcements, asked for afresh: gw-a gets its own only.
+        let late = try await rig.gateway(
+            "gw-a", password: "token-a", subscriptions: ["occupant/gw-b/model/available", "occupant/gw-a/model/available"])
+        try await late.waitFor("occupant/gw-a/model/available")
+        #expect(late.messages(on: "occupant/gw-b/model/available").isEmpty)
+        await rig.stop()
+    }
+}
