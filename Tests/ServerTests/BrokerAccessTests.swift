@@ -167,4 +167,64 @@ import Testing
         #expect(late.messages(on: "occupant/gw-b/model/available").isEmpty)
         await rig.stop()
     }
+
+    /// The command an operator runs: the files are never readable by others, a gateway whose token is not at hand is
+    /// named in one line, and the password lines are mosquitto's `$6$` form that the broker accepts (above).
+    @Test func brokerConfigWritesPrivateFilesAndNamesWhatIsMissing() async throws {
+        let dir = try temporaryDirectory("broker-config")
+        let config = dir.appendingPathComponent("server.yaml").path
+        try """
+        broker: { port: 1883, username: occupant-server, password: s3cret }
+        gateways:
+          - { id: kitchen, scope: office, token: token-k }
+          - { id: lab-2, scope: office, tokenSha256: \(tokenHash("token-l")) }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("broker").path
+        let missing = try await ChildProcess.run(["server", "broker-config", "--config", config, "--out", out])
+        #expect(missing.status == 2)
+        #expect(
+            missing.stderr
+                == "error: gateway 'lab-2' has only tokenSha256: give its token file in --tokens (lab-2.token)\n")
+        #expect(!FileManager.default.fileExists(atPath: out + "/passwords"))
+
+        let tokens = dir.appendingPathComponent("tokens")
+        try FileManager.default.createDirectory(at: tokens, withIntermediateDirectories: true)
+        try "token-l\n".write(to: tokens.appendingPathComponent("lab-2.token"), atomically: true, encoding: .utf8)
+        let made = try await ChildProcess.run([
+            "server", "broker-config", "--config", config, "--out", out, "--tokens", tokens.path,
+        ])
+        #expect(made.status == 0, "\(made.stderr)")
+        for name in ["passwords", "acl", "mosquitto.conf"] {
+            let mode = try #require(
+                try FileManager.default.attributesOfItem(atPath: out + "/" + name)[.posixPermissions] as? Int)
+            #expect(mode == 0o640, "\(name) is \(String(mode, radix: 8))")
+        }
+        let passwords = try String(contentsOfFile: out + "/passwords", encoding: .utf8)
+        #expect(passwords.split(separator: "\n").map { $0.prefix(while: { $0 != ":" }) } == [
+            "occupant-server", "kitchen", "lab-2",
+        ])
+        #expect(!passwords.contains("token-"))
+        let conf = try String(contentsOfFile: out + "/mosquitto.conf", encoding: .utf8)
+        #expect(conf.contains("allow_anonymous false\n"))
+        #expect(conf.contains("password_file \(out)/passwords\n"))
+
+        // Adding a gateway later without its colleagues' tokens keeps their accounts from the existing file.
+        try String(contentsOfFile: config, encoding: .utf8).appending("\n  - { id: hall, scope: office, token: token-h }\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let again = try await ChildProcess.run(["server", "broker-config", "--config", config, "--out", out])
+        #expect(again.status == 0, "\(again.stderr)")
+        let after = try String(contentsOfFile: out + "/passwords", encoding: .utf8)
+        let labLine = passwords.split(separator: "\n").first { $0.hasPrefix("lab-2:") }
+        #expect(after.split(separator: "\n").contains { $0 == labLine })
+        #expect(after.contains("\nhall:$6$"))
+    }
+
+    /// The same line `mosquitto_passwd -H sha512 -b pw alice secret` (2.0.11) wrote, from its salt.
+    @Test func passwordLinesAreMosquittosSHA512Form() throws {
+        let fromMosquitto =
+            "alice:$6$lReVUHchJ+YR1jcR$sPnBclRsGmAN+Pbot0pcKKtI62e7XScxxjQ63y9RShe8GVnNYBSvxn+j8YaTwgUIx66PfZzHJnaeeWdb/ZXn+g=="
+        let salt = try #require(Data(base64Encoded: "lReVUHchJ+YR1jcR"))
+        #expect(BrokerFiles.line("alice", "secret", salt: Array(salt)) == fromMosquitto)
+        #expect(BrokerFiles.line("alice", "secreT", salt: Array(salt)) != fromMosquitto)
+    }
 }
