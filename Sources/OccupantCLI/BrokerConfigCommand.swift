@@ -54,7 +54,9 @@ extension ServerCommand {
                     }
                 }
                 let existing = (try? String(contentsOfFile: out + "/" + BrokerFiles.passwordsFileName, encoding: .utf8))
-                let viewer = try self.viewer.map { BrokerFiles.Viewer(username: $0, password: try secret(viewerPasswordFile!)) }
+                let viewer = try self.viewer.map {
+                    BrokerFiles.Viewer(username: $0, password: try secret(viewerPasswordFile!))
+                }
                 let files = try BrokerFiles.make(
                     config: config, tokens: tokenMap, kept: existing.map(BrokerFiles.passwordLines) ?? [:],
                     viewer: viewer, discoveryPrefix: discoveryPrefix, directory: directory)
@@ -62,7 +64,9 @@ extension ServerCommand {
                 for name in [BrokerFiles.passwordsFileName, BrokerFiles.aclFileName, BrokerFiles.confFileName] {
                     print("wrote \(out)/\(name)")
                 }
-                print("\(config.gateways.count) gateways, the server account '\(config.broker?.username ?? "")'\(viewer.map { ", viewer '\($0.username)'" } ?? "")")
+                print(
+                    "\(config.gateways.count) gateways, the server account '\(config.broker?.username ?? "")'\(viewer.map { ", viewer '\($0.username)'" } ?? "")"
+                )
             } catch {
                 throw report(error)
             }

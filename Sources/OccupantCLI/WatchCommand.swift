@@ -68,7 +68,8 @@ struct WatchCommand: AsyncParsableCommand {
                     password = try LocalFileSystem().readText(passwordFile).trimmingCharacters(
                         in: .whitespacesAndNewlines)
                 } catch {
-                    throw OccupantError(.configuration, "--password-file: cannot read \(passwordFile): \(error.fileReason)")
+                    throw OccupantError(
+                        .configuration, "--password-file: cannot read \(passwordFile): \(error.fileReason)")
                 }
             }
             client = try MosquittoClient(

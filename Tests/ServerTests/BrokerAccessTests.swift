@@ -48,7 +48,8 @@ import Testing
 
         func gateway(_ id: String, password: String, subscriptions: [String] = []) async throws -> MQTTProbe {
             try await MQTTProbe(
-                port: broker.port, subscriptions: subscriptions, clientID: "occupant-\(id)-\(UUID().uuidString.prefix(4))",
+                port: broker.port, subscriptions: subscriptions,
+                clientID: "occupant-\(id)-\(UUID().uuidString.prefix(4))",
                 username: id, password: password)
         }
 
@@ -162,7 +163,8 @@ import Testing
         #expect(!b.messages.contains { $0.text.contains("spoof") })
         // The retained announcements, asked for afresh: gw-a gets its own only.
         let late = try await rig.gateway(
-            "gw-a", password: "token-a", subscriptions: ["occupant/gw-b/model/available", "occupant/gw-a/model/available"])
+            "gw-a", password: "token-a",
+            subscriptions: ["occupant/gw-b/model/available", "occupant/gw-a/model/available"])
         try await late.waitFor("occupant/gw-a/model/available")
         #expect(late.messages(on: "occupant/gw-b/model/available").isEmpty)
         await rig.stop()
@@ -200,17 +202,20 @@ import Testing
             #expect(mode == 0o640, "\(name) is \(String(mode, radix: 8))")
         }
         let passwords = try String(contentsOfFile: out + "/passwords", encoding: .utf8)
-        #expect(passwords.split(separator: "\n").map { $0.prefix(while: { $0 != ":" }) } == [
-            "occupant-server", "kitchen", "lab-2",
-        ])
+        #expect(
+            passwords.split(separator: "\n").map { $0.prefix(while: { $0 != ":" }) } == [
+                "occupant-server", "kitchen", "lab-2",
+            ])
         #expect(!passwords.contains("token-"))
         let conf = try String(contentsOfFile: out + "/mosquitto.conf", encoding: .utf8)
         #expect(conf.contains("allow_anonymous false\n"))
         #expect(conf.contains("password_file \(out)/passwords\n"))
 
         // Adding a gateway later without its colleagues' tokens keeps their accounts from the existing file.
-        try String(contentsOfFile: config, encoding: .utf8).appending("\n  - { id: hall, scope: office, token: token-h }\n")
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        try String(contentsOfFile: config, encoding: .utf8).appending(
+            "\n  - { id: hall, scope: office, token: token-h }\n"
+        )
+        .write(toFile: config, atomically: true, encoding: .utf8)
         let again = try await ChildProcess.run(["server", "broker-config", "--config", config, "--out", out])
         #expect(again.status == 0, "\(again.stderr)")
         let after = try String(contentsOfFile: out + "/passwords", encoding: .utf8)

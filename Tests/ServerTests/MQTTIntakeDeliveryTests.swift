@@ -62,8 +62,9 @@ import Testing
         }
     }
 
-    func runServer(_ mqtt: ServerMQTT, broker: MosquittoBroker, subscriptions: Int) async throws -> Task<Void, any Error>
-    {
+    func runServer(_ mqtt: ServerMQTT, broker: MosquittoBroker, subscriptions: Int) async throws -> Task<
+        Void, any Error
+    > {
         let task = Task { try await mqtt.run() }
         try await waitUntil(timeout: 20, "the server's subscriptions") {
             broker.log.components(separatedBy: " occupant/+/model/status").count - 1 >= subscriptions ? true : nil

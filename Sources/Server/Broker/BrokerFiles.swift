@@ -88,7 +88,8 @@ public struct BrokerFiles: Sendable, Equatable {
             if let other = nodes.updateValue(gateway.id, forKey: topics.discoveryNode) {
                 throw OccupantError(
                     .configuration,
-                    "gateways '\(other)' and '\(gateway.id)' share the Home Assistant node id '\(topics.discoveryNode)'")
+                    "gateways '\(other)' and '\(gateway.id)' share the Home Assistant node id '\(topics.discoveryNode)'"
+                )
             }
             if let token = gateway.token ?? tokens[gateway.id] {
                 guard tokenHash(token) == gateway.tokenHash else {
@@ -101,7 +102,8 @@ public struct BrokerFiles: Sendable, Equatable {
             } else {
                 throw OccupantError(
                     .configuration,
-                    "gateway '\(gateway.id)' has only tokenSha256: give its token file in --tokens (\(gateway.id).token)")
+                    "gateway '\(gateway.id)' has only tokenSha256: give its token file in --tokens (\(gateway.id).token)"
+                )
             }
             acl.append("")
             acl.append("# gateway \(gateway.id)")

@@ -72,7 +72,8 @@ extension ServerConfig {
                 g.owner.report("gateway '\(id)' needs 'token' or 'tokenSha256'")
                 continue
             }
-            self.gateways.append(Gateway(id: id, scope: scope, tokenHash: hash, token: hash == token.map(tokenHash) ? token : nil))
+            self.gateways.append(
+                Gateway(id: id, scope: scope, tokenHash: hash, token: hash == token.map(tokenHash) ? token : nil))
         }
     }
 
