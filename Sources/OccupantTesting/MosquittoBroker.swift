@@ -80,8 +80,10 @@ public final class MosquittoBroker: @unchecked Sendable {
             if getuid() == 0, let account = getpwnam("mosquitto") {
                 for file in [access.passwordFile, access.aclFile] { chown(file, UInt32.max, account.pointee.pw_gid) }
             }
+            // debug: the broker logs each publish the ACL denies ("Denied PUBLISH from <client id> …").
             lines += [
                 "allow_anonymous false", "password_file \(access.passwordFile)", "acl_file \(access.aclFile)",
+                "log_type debug",
             ]
         } else {
             lines.append("allow_anonymous true")

@@ -31,7 +31,8 @@ import Testing
                       - { id: gw-a, scope: office, token: token-a }
                       - { id: gw-b, scope: office, token: token-b }
                     """)
-            let files = try BrokerFiles.make(config: config, directory: dir.path)
+            let files = try BrokerFiles.make(
+                config: config, viewer: .init(username: "viewer", password: "viewer-secret"), directory: dir.path)
             try files.write(to: dir.path)
             broker = try await MosquittoBroker(
                 port: port,
@@ -141,6 +142,8 @@ import Testing
             let statuses = try await rig.store.gatewayStatuses()
             return !rows.isEmpty && !labels.isEmpty && statuses.contains { $0.gateway == "gw-a" } ? true : nil
         }
+        #expect(rig.broker.log.contains("'occupant/gw-b/labels'"))
+        #expect(rig.broker.log.contains("Denied PUBLISH from occupant-gw-a"))
         #expect(try await rig.store.telemetry(gateways: ["gw-b"], from: nil).isEmpty)
         #expect(try await rig.store.labels(gateways: ["gw-b"]).isEmpty)
         #expect(try await rig.store.gatewayStatuses().allSatisfy { $0.gateway != "gw-b" })
@@ -167,6 +170,40 @@ import Testing
             subscriptions: ["occupant/gw-b/model/available", "occupant/gw-a/model/available"])
         try await late.waitFor("occupant/gw-a/model/available")
         #expect(late.messages(on: "occupant/gw-b/model/available").isEmpty)
+        await rig.stop()
+    }
+
+    /// A real gateway process logged in with its id and token file: everything it publishes (decisions, status,
+    /// discovery, telemetry, labels) passes the ACL, the server stores its data, and a viewer sees its decisions.
+    @Test func aRealGatewayWorksThroughTheACL() async throws {
+        let rig = try await SecuredRig("real-gateway")
+        let viewer = try await MQTTProbe(
+            port: rig.broker.port,
+            subscriptions: ["occupant/+/occupancy", "occupant/+/status", "homeassistant/#"], username: "viewer",
+            password: "viewer-secret")
+        let tokenFile = rig.dir.appendingPathComponent("gw-a.token").path
+        try "token-a\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let configFile = rig.dir.appendingPathComponent("gw-a.yaml").path
+        try """
+        gatewayId: gw-a
+        simulate: { scenario: day, speed: 1200, labels: true, labelEvery: 30m }
+        broker: { port: \(rig.broker.port), username: gw-a, passwordFile: \(tokenFile) }
+        telemetry: { interval: 10s }
+        stateDirectory: \(rig.dir.path)/gw-a
+        """.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let gateway = try ChildProcess(["gateway", "run", "--config", configFile])
+        defer { gateway.signal(SIGKILL) }
+        try await viewer.waitFor("occupant/gw-a/status", timeout: 30) { $0.text == "online" }
+        try await viewer.waitFor("occupant/gw-a/occupancy", timeout: 30)
+        try await viewer.waitFor("homeassistant/binary_sensor/occupant_gw-a/occupancy/config", timeout: 30)
+        try await waitUntil(timeout: 60, "gw-a's telemetry and labels stored") {
+            let rows = try await rig.store.telemetry(gateways: ["gw-a"], from: nil)
+            let labels = try await rig.store.labels(gateways: ["gw-a"])
+            return !rows.isEmpty && !labels.isEmpty ? true : nil
+        }
+        #expect(rig.broker.log.contains("Received PUBLISH from occupant-gw-a"))
+        #expect(!rig.broker.log.contains("Denied PUBLISH from occupant-gw-a"), "\(rig.broker.log)")
+        gateway.signal(SIGKILL)
         await rig.stop()
     }
 
