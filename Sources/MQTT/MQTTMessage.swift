@@ -36,9 +36,9 @@ public struct MQTTOptions: Sendable, Equatable {
     /// false: a persistent session — the broker keeps this client id's subscriptions and queues its QoS 1 messages
     /// while it is away (the server's shared subscription), delivering them on the next connect.
     public var cleanSession: Bool
-    /// true: each received message is acknowledged to the broker only after the consumer of `events` has called
-    /// `MosquittoClient.messageHandled()` for it; until then libmosquitto's network thread waits, so the broker holds
-    /// everything after it (backpressure instead of a buffer that drops).
+    /// true: after each received message libmosquitto's network thread waits until the consumer of `events` has
+    /// called `MosquittoClient.messageHandled()` for it, so the broker holds everything after it (backpressure
+    /// instead of a buffer that drops).
     public var holdUntilHandled: Bool
 
     public struct TLS: Sendable, Equatable {

@@ -12,10 +12,10 @@ import Synchronization
 /// server processes split the load), each gateway's retained `model/status`, and the model announcements and alerts
 /// the registry sends. Announcements are kept and sent again on every (re)connect, so none is lost to an outage.
 ///
-/// The session is persistent (`clean_session` false under the configured client id) and each message is
-/// acknowledged to the broker only as it is handed to the store, one at a time: a burst waits in the broker instead
-/// of a buffer here, and what is published while the server restarts is delivered when it is back (up to the
-/// broker's `max_queued_messages`).
+/// The session is persistent (`clean_session` false under the configured client id) and messages are taken from
+/// the broker one at a time, the next only once the previous is stored: a burst waits in the broker instead of a
+/// buffer here, and what is published while the server restarts is delivered when it is back (up to the broker's
+/// `max_queued_messages`).
 public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     public let client: MosquittoClient?
     let config: ServerConfig
@@ -70,6 +70,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         } onGracefulShutdown: {
             client.stop()
         }
+        client.stop() // also when the task was cancelled: the network thread must not wait for a consumer that left
         let dropped = client.droppedMessages
         if dropped > 0 {
             logger.error(
