@@ -121,4 +121,28 @@ import Testing
         second.client?.stop()
         _ = try? await secondTask.value
     }
+
+    /// The real process, killed outright: what gateways publish while it is down waits in the broker for its session.
+    @Test func aKilledServerProcessStoresWhatWasPublishedWhileItWasDown() async throws {
+        let h = try await ServerHarness(name: "mqtt-kill")
+        try await h.start()
+        try await waitUntil(timeout: 20, "the server's subscriptions") {
+            h.broker.log.contains(" occupant/+/model/status") ? true : nil
+        }
+        let publisher = try await Publisher(port: h.broker.port)
+        let start = Date().timeIntervalSince1970 - 3_600
+        try await publisher.burst(100, start: start)
+        try await waitUntil(timeout: 60, "the first 100 rows stored") {
+            try await h.stats()["telemetryRows"] == 100 ? true : nil
+        }
+        h.process?.signal(SIGKILL)
+        _ = try await h.process?.wait(timeout: 10)
+        try await publisher.burst(1_000, start: start + 100)
+        try await h.start()
+        let stored = try await waitUntil(timeout: 120, "the 1,000 rows published while down stored") {
+            let rows = try await h.stats()["telemetryRows"] ?? 0
+            return rows >= 1_100 ? rows : nil
+        }
+        #expect(stored == 1_100)
+    }
 }
