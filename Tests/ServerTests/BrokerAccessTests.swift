@@ -269,4 +269,32 @@ import Testing
         #expect(BrokerFiles.line("alice", "secret", salt: Array(salt)) == fromMosquitto)
         #expect(BrokerFiles.line("alice", "secreT", salt: Array(salt)) != fromMosquitto)
     }
+
+    /// What mosquitto's files cannot hold is refused with one line naming it.
+    @Test(arguments: [
+        // (`lab:2` is set after loading: the configuration may refuse such ids itself.)
+        (
+            "broker: { username: s, password: p }\ngateways: [{ id: lab-2, scope: o, token: t }]",
+            "gateway id 'lab:2' cannot be an MQTT username: it contains ':' (the password file's separator)"
+        ),
+        (
+            "broker: { username: s, password: p }\ngateways: [{ id: lab.2, scope: o, token: t }, { id: lab_2, scope: o, token: u }]",
+            "gateways 'lab.2' and 'lab_2' share the Home Assistant node id 'occupant_lab_2'"
+        ),
+        (
+            "broker: { username: gw, password: p }\ngateways: [{ id: gw, scope: o, token: t }]",
+            "gateway id 'gw' is already another MQTT account"
+        ),
+        (
+            "gateways: [{ id: gw, scope: o, token: t }]",
+            "broker.username and broker.password must be set: they are the server's own MQTT account"
+        ),
+    ])
+    func refusals(yaml: String, message: String) throws {
+        var config = try ServerConfig.parse(yaml: yaml)
+        if config.gateways.first?.id == "lab-2" { config.gateways[0].id = "lab:2" }
+        #expect(throws: OccupantError(.configuration, message)) {
+            try BrokerFiles.make(config: config, directory: "/etc/mosquitto/occupant")
+        }
+    }
 }
