@@ -38,8 +38,8 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// dropped by the broker.
     public let maxQueuedMessages: Int?
 
-    /// - Parameter persistence: keep sessions and queued messages in `directory` across `stop()` / `start()`
-    ///   (written on a clean stop: `stop(gracefully: true)`).
+    /// - Parameter persistence: keep sessions and queued messages in `directory/db` across `stop()` / `start()`
+    ///   (saved every second: wait for `saves` to grow twice before a `stop()` that must keep them).
     public init(
         port: Int? = nil, tls: TLS? = nil, access: Access? = nil, maxQueuedMessages: Int? = nil,
         persistence: Bool = false
@@ -89,7 +89,13 @@ public final class MosquittoBroker: @unchecked Sendable {
             lines.append("allow_anonymous true")
         }
         if persistence {
-            lines += ["persistence true", "persistence_location \(directory.path)/", "autosave_interval 1"]
+            let db = directory.appendingPathComponent("db")
+            try FileManager.default.createDirectory(at: db, withIntermediateDirectories: true)
+            // Started as root, mosquitto writes as the `mosquitto` user.
+            if getuid() == 0, let account = getpwnam("mosquitto") {
+                chown(db.path, account.pointee.pw_uid, account.pointee.pw_gid)
+            }
+            lines += ["persistence true", "persistence_location \(db.path)/", "autosave_interval 1"]
         } else {
             lines.append("persistence false")
         }
@@ -124,22 +130,14 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Stops the broker (SIGKILL to its PID: a process that traps SIGTERM, as a ServiceGroup in the test process
     /// does, leaves it ignored in the children it spawns) and waits for it to exit.
     public func stop() {
-        stop(gracefully: false)
-    }
-
-    /// `gracefully`: SIGTERM first, so mosquitto writes its persistence file, then SIGKILL if it is still running
-    /// after 10 s (a SIGTERM its parent ignores is ignored by the broker too).
-    public func stop(gracefully: Bool) {
         guard let p = process else { return }
         process = nil
-        if gracefully {
-            kill(p.processIdentifier, SIGTERM)
-            waitForExit(p)
-            if !p.isRunning { return }
-        }
         kill(p.processIdentifier, SIGKILL)
         waitForExit(p)
     }
+
+    /// With `persistence`: how many times the broker has saved its database so far (every second).
+    public var saves: Int { log.components(separatedBy: "Saving in-memory database").count - 1 }
 }
 
 /// An error in the test harness itself.

@@ -145,4 +145,33 @@ import Testing
         }
         #expect(stored == 1_100)
     }
+
+    /// With `persistence true` (as `broker-config` writes) the queue survives the broker's own restart too (here a
+    /// kill after an autosave).
+    @Test func theQueueSurvivesABrokerRestartWithPersistence() async throws {
+        let broker = try await MosquittoBroker(maxQueuedMessages: 100_000, persistence: true)
+        let dir = try temporaryDirectory("broker-restart")
+        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+        let config = try Self.config(port: broker.port, clientID: "server-broker-restart")
+        let first = try ServerMQTT(config: config, store: store, logger: Logger(label: "first"))
+        let firstTask = try await runServer(first, broker: broker, subscriptions: 1)
+        first.client?.stop()
+        _ = try? await firstTask.value
+        let publisher = try await Publisher(port: broker.port)
+        try await publisher.burst(500, start: Date().timeIntervalSince1970 - 3_600)
+        // Two saves after the broker acknowledged everything: the first of them is complete on disk. Then the
+        // broker is killed and comes back on the same port and folder.
+        let saves = broker.saves
+        try await waitUntil(timeout: 20, "two database saves") { broker.saves >= saves + 2 ? true : nil }
+        broker.stop()
+        try await broker.start()
+        let second = try ServerMQTT(config: config, store: store, logger: Logger(label: "second"))
+        let secondTask = try await runServer(second, broker: broker, subscriptions: 2)
+        try await waitUntil(timeout: 60, "the 500 rows queued across the broker restart stored") {
+            try await store.telemetryCount() >= 500 ? true : nil
+        }
+        #expect(try await store.telemetryCount() == 500)
+        second.client?.stop()
+        _ = try? await secondTask.value
+    }
 }
