@@ -12,9 +12,9 @@ import Synchronization
 ///
 /// Received messages are never dropped: `events` buffers without bound, and with `MQTTOptions.holdUntilHandled` the
 /// network thread waits in the message callback until the consumer confirms each message with `messageHandled()`.
-/// libmosquitto 2.0 sends the PUBACK of a QoS 1 message just before that callback (newer versions just after it,
-/// eclipse-mosquitto PR #2906), so at most the one message being handled is acknowledged and not yet stored; the
-/// broker keeps — and queues for a persistent session — everything after it.
+/// libmosquitto 2.0 sends the PUBACK of a QoS 1 message just before that callback (eclipse-mosquitto issue #2884;
+/// its development branch calls the callback first), so at most the one message being handled is acknowledged and
+/// not yet stored; the broker keeps — and queues for a persistent session — everything after it.
 public final class MosquittoClient: Sendable {
     public let options: MQTTOptions
     public let events: AsyncStream<MQTTEvent>
