@@ -205,8 +205,16 @@ public struct GatewayRuntime: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
+    /// The broker connection. Without `broker.username`, a gateway with a training host logs in as its id with its
+    /// server token, the account `occupant server broker-config` gives it (a broker that allows anonymous clients
+    /// and has no password file accepts any).
     static func mqttOptions(_ config: GatewayConfig, topics: GatewayTopics) throws -> MQTTOptions {
+        var username = config.broker.username
         var password = config.broker.password
+        if username == nil, let server = config.server {
+            username = config.gatewayID
+            password = try token(server)
+        }
         if let file = config.broker.passwordFile {
             do throws(OccupantError) {
                 password = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -224,7 +232,7 @@ public struct GatewayRuntime: Sendable {
         return MQTTOptions(
             host: config.broker.host, port: config.broker.port,
             clientID: config.broker.clientID ?? "occupant-\(config.gatewayID)",
-            keepalive: config.broker.keepalive, username: config.broker.username, password: password, tls: tls,
+            keepalive: config.broker.keepalive, username: username, password: password, tls: tls,
             will: MQTTMessage(topic: topics.status, text: "offline", qos: 1, retain: true),
             reconnectMin: Int(config.broker.reconnectMin), reconnectMax: Int(config.broker.reconnectMax))
     }

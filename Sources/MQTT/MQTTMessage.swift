@@ -33,6 +33,13 @@ public struct MQTTOptions: Sendable, Equatable {
     /// Reconnect backoff: starts at `reconnectMin`, doubles up to `reconnectMax` seconds.
     public var reconnectMin: Int
     public var reconnectMax: Int
+    /// false: a persistent session — the broker keeps this client id's subscriptions and queues its QoS 1 messages
+    /// while it is away (the server's shared subscription), delivering them on the next connect.
+    public var cleanSession: Bool
+    /// true: after each received message libmosquitto's network thread waits until the consumer of `events` has
+    /// called `MosquittoClient.messageHandled()` for it, so the broker holds everything after it (backpressure
+    /// instead of a buffer that drops).
+    public var holdUntilHandled: Bool
 
     public struct TLS: Sendable, Equatable {
         public var caFile: String
@@ -52,7 +59,7 @@ public struct MQTTOptions: Sendable, Equatable {
     public init(
         host: String = "127.0.0.1", port: Int = 1883, clientID: String, keepalive: Int = 30, username: String? = nil,
         password: String? = nil, tls: TLS? = nil, will: MQTTMessage? = nil, reconnectMin: Int = 1,
-        reconnectMax: Int = 30
+        reconnectMax: Int = 30, cleanSession: Bool = true, holdUntilHandled: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -64,6 +71,8 @@ public struct MQTTOptions: Sendable, Equatable {
         self.will = will
         self.reconnectMin = reconnectMin
         self.reconnectMax = reconnectMax
+        self.cleanSession = cleanSession
+        self.holdUntilHandled = holdUntilHandled
     }
 
     public var endpoint: String { "\(host):\(port)" }

@@ -1,4 +1,5 @@
 import CMosquitto
+import Foundation
 import OccupantCore
 import Synchronization
 
@@ -8,6 +9,12 @@ import Synchronization
 /// `Unmanaged` user data and yields an `MQTTEvent` into `events`. The library reconnects by itself with capped
 /// exponential backoff; callers publish only while connected and keep their own bounded queue otherwise (the library's
 /// offline queue has no bound).
+///
+/// Received messages are never dropped: `events` buffers without bound, and with `MQTTOptions.holdUntilHandled` the
+/// network thread waits in the message callback until the consumer confirms each message with `messageHandled()`.
+/// libmosquitto 2.0 sends the PUBACK of a QoS 1 message just before that callback (eclipse-mosquitto issue #2884;
+/// its development branch calls the callback first), so at most the one message being handled is acknowledged and
+/// not yet stored; the broker keeps — and queues for a persistent session — everything after it.
 public final class MosquittoClient: Sendable {
     public let options: MQTTOptions
     public let events: AsyncStream<MQTTEvent>
@@ -16,11 +23,13 @@ public final class MosquittoClient: Sendable {
     private let handle: Handle
     private let continuation: AsyncStream<MQTTEvent>.Continuation
     private let state = Mutex(State())
+    private let handOff = HandOff()
 
     private struct State {
         var started = false
         var connected = false
         var loopRunning = false
+        var dropped = 0
     }
 
     /// An opaque C pointer, safe to share: libmosquitto locks internally when its threaded loop is running.
@@ -33,8 +42,8 @@ public final class MosquittoClient: Sendable {
     public init(options: MQTTOptions) throws(OccupantError) {
         _ = MosquittoClient.libraryInit
         self.options = options
-        (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .bufferingNewest(4096))
-        guard let pointer = mosquitto_new(options.clientID, true, nil) else {
+        (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
+        guard let pointer = mosquitto_new(options.clientID, options.cleanSession, nil) else {
             throw OccupantError(
                 .mqtt, "cannot create an MQTT client (out of memory or invalid client id '\(options.clientID)')")
         }
@@ -44,6 +53,7 @@ public final class MosquittoClient: Sendable {
     }
 
     deinit {
+        handOff.release()
         mosquitto_loop_stop(handle.pointer, true)
         mosquitto_destroy(handle.pointer)
         continuation.finish()
@@ -85,7 +95,7 @@ public final class MosquittoClient: Sendable {
                 payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(m.payloadlen)))
             }
             Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue()
-                .continuation.yield(.message(MQTTMessage(topic: topic, payload: payload, qos: m.qos, retain: m.retain)))
+                .didReceive(MQTTMessage(topic: topic, payload: payload, qos: m.qos, retain: m.retain))
         }
         mosquitto_publish_callback_set(m) { _, user, mid in
             guard let user else { return }
@@ -101,6 +111,32 @@ public final class MosquittoClient: Sendable {
             continuation.yield(.refused(String(cString: mosquitto_connack_string(rc))))
         }
     }
+
+    /// On the network thread: hands the message over and, with `holdUntilHandled`, waits until it is handled (or the
+    /// client stops), which holds back its PUBACK and every later message.
+    private func didReceive(_ message: MQTTMessage) {
+        let hold = options.holdUntilHandled
+        if hold { handOff.begin() }
+        switch continuation.yield(.message(message)) {
+        case .enqueued:
+            if hold { handOff.waitUntilHandled() }
+        case .dropped, .terminated:
+            if hold { handOff.handled() }
+            state.withLock { $0.dropped += 1 }
+        @unknown default:
+            state.withLock { $0.dropped += 1 }
+        }
+    }
+
+    /// Confirms the oldest message taken from `events` as handled (stored): with `holdUntilHandled`, libmosquitto
+    /// then acknowledges it and reads the next one. Without, it does nothing.
+    public func messageHandled() {
+        if options.holdUntilHandled { handOff.handled() }
+    }
+
+    /// Messages received but never handed to `events` (the stream had ended): zero unless the client was stopped
+    /// while the broker was still delivering.
+    public var droppedMessages: Int { state.withLock { $0.dropped } }
 
     private func didDisconnect(_ rc: Int32) {
         state.withLock { $0.connected = false }
@@ -123,6 +159,7 @@ public final class MosquittoClient: Sendable {
             return s.started
         }
         guard !alreadyStarted else { return }
+        handOff.reset()
         if try connectOnce() { return }
         let (minDelay, maxDelay) = (
             Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax))
@@ -179,6 +216,9 @@ public final class MosquittoClient: Sendable {
         let (started, loopRunning) = state.withLock { ($0.started, $0.loopRunning) }
         guard started else { return }
         mosquitto_disconnect(handle.pointer)
+        // A message callback waiting for its hand-off must return, or the network thread never ends. The message
+        // is still in `events`: the consumer drains what is buffered before the stream ends.
+        handOff.release()
         if loopRunning { mosquitto_loop_stop(handle.pointer, false) }
         state.withLock {
             $0.started = false
@@ -192,5 +232,47 @@ public final class MosquittoClient: Sendable {
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
         throw OccupantError(
             .mqtt, "MQTT \(options.endpoint): \(what) failed: \(String(cString: mosquitto_strerror(rc)))")
+    }
+}
+
+/// The network thread's wait for the consumer: how many messages are out in `events` and not yet handled.
+private final class HandOff: @unchecked Sendable {
+    // @unchecked: every field is read and written with `condition` locked.
+    private let condition = NSCondition()
+    private var outstanding = 0
+    private var released = false
+
+    func begin() {
+        condition.lock()
+        outstanding += 1
+        condition.unlock()
+    }
+
+    func waitUntilHandled() {
+        condition.lock()
+        while outstanding > 0 && !released { condition.wait() }
+        condition.unlock()
+    }
+
+    func handled() {
+        condition.lock()
+        outstanding = max(0, outstanding - 1)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops every wait, now and later (the client is stopping).
+    func release() {
+        condition.lock()
+        released = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func reset() {
+        condition.lock()
+        released = false
+        outstanding = 0
+        condition.unlock()
     }
 }

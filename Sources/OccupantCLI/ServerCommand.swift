@@ -11,7 +11,9 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run the training host, or ask a running one about its models and gateways.",
-        subcommands: [Run.self, Models.self, Gateways.self, Retrain.self, Labels.self, Token.self])
+        subcommands: [
+            Run.self, Models.self, Gateways.self, Retrain.self, Labels.self, Token.self, BrokerConfig.self,
+        ])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

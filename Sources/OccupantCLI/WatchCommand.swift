@@ -34,9 +34,16 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Print every publication, heartbeats included (default: only changes of state or decider).")
     var all = false
 
+    @Option(help: "MQTT username (a broker that refuses anonymous clients: the viewer from `server broker-config`).")
+    var username: String?
+
+    @Option(help: "File holding the MQTT password.")
+    var passwordFile: String?
+
     func validate() throws {
         if parseEndpoint(broker) == nil { throw ValidationError("--broker: expected HOST:PORT, got '\(broker)'") }
         if !(connectTimeout > 0) { throw ValidationError("--connect-timeout: expected a positive number of seconds") }
+        if passwordFile != nil && username == nil { throw ValidationError("--password-file needs --username") }
     }
 
     /// What `watch` subscribes to: decisions, status and model status of one gateway (or all), and the Home
@@ -55,8 +62,20 @@ struct WatchCommand: AsyncParsableCommand {
         let (host, port) = parseEndpoint(broker)!
         let client: MosquittoClient
         do {
+            var password: String?
+            if let passwordFile {
+                do throws(OccupantError) {
+                    password = try LocalFileSystem().readText(passwordFile).trimmingCharacters(
+                        in: .whitespacesAndNewlines)
+                } catch {
+                    throw OccupantError(
+                        .configuration, "--password-file: cannot read \(passwordFile): \(error.fileReason)")
+                }
+            }
             client = try MosquittoClient(
-                options: MQTTOptions(host: host, port: port, clientID: "occupant-watch-\(getpid())"))
+                options: MQTTOptions(
+                    host: host, port: port, clientID: "occupant-watch-\(getpid())", username: username,
+                    password: password))
             try client.start()
         } catch {
             throw report(error)

@@ -9,11 +9,14 @@ public final class MQTTProbe: Sendable {
     private let connected = Locked(false)
     private let task: Task<Void, Never>
 
-    public init(port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))")
-        async throws
-    {
+    public init(
+        port: Int, subscriptions: [String], clientID: String = "probe-\(UUID().uuidString.prefix(8))",
+        username: String? = nil, password: String? = nil
+    ) async throws {
         let client = try MosquittoClient(
-            options: MQTTOptions(host: "127.0.0.1", port: port, clientID: clientID, reconnectMin: 1, reconnectMax: 1))
+            options: MQTTOptions(
+                host: "127.0.0.1", port: port, clientID: clientID, username: username, password: password,
+                reconnectMin: 1, reconnectMax: 1))
         self.client = client
         let received = self.received
         let connected = self.connected

@@ -22,13 +22,44 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     public let tls: TLS?
 
-    public init(port: Int? = nil, tls: TLS? = nil) async throws {
+    /// A secured broker: no anonymous clients, accounts from `passwordFile`, topics from `aclFile` (the files
+    /// `occupant server broker-config` writes).
+    public struct Access: Sendable {
+        public var passwordFile: String
+        public var aclFile: String
+        public init(passwordFile: String, aclFile: String) {
+            self.passwordFile = passwordFile
+            self.aclFile = aclFile
+        }
+    }
+
+    public let access: Access?
+    /// `max_queued_messages` (per client; mosquitto's default is 1,000): a burst to a slow subscriber beyond it is
+    /// dropped by the broker.
+    public let maxQueuedMessages: Int?
+
+    /// - Parameter persistence: keep sessions and queued messages in `directory/db` across `stop()` / `start()`
+    ///   (saved every second: wait for `saves` to grow twice before a `stop()` that must keep them).
+    public init(
+        port: Int? = nil, tls: TLS? = nil, access: Access? = nil, maxQueuedMessages: Int? = nil,
+        persistence: Bool = false
+    ) async throws {
         self.port = try port ?? freeLoopbackPort()
         self.tls = tls
+        self.access = access
+        self.maxQueuedMessages = maxQueuedMessages
+        self.persistence = persistence
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "occupant-mosquitto-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await start()
+    }
+
+    private let persistence: Bool
+
+    /// The broker's log so far (what it refused and why).
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("mosquitto.log"), encoding: .utf8)) ?? ""
     }
 
     deinit { stop() }
@@ -38,20 +69,50 @@ public final class MosquittoBroker: @unchecked Sendable {
     public func start() async throws {
         guard process == nil else { return }
         let config = directory.appendingPathComponent("mosquitto.conf")
-        try """
-        listener \(port) 127.0.0.1
-        allow_anonymous true
-        persistence false
-        log_dest stderr
-        \(tls.map { "cafile \($0.caFile)\ncertfile \($0.certFile)\nkeyfile \($0.keyFile)\n" } ?? "")
-        """.write(to: config, atomically: true, encoding: .utf8)
+        var lines = [
+            "listener \(port) 127.0.0.1",
+            "log_dest stderr",
+            "log_type error", "log_type warning", "log_type notice", "log_type information", "log_type subscribe",
+        ]
+        if let access {
+            // Started as root, mosquitto reads the files as the `mosquitto` user: give them to its group, as an
+            // operator does (they are 0640, never world-readable).
+            if getuid() == 0, let account = getpwnam("mosquitto") {
+                for file in [access.passwordFile, access.aclFile] { chown(file, UInt32.max, account.pointee.pw_gid) }
+            }
+            // debug: the broker logs each publish the ACL denies ("Denied PUBLISH from <client id> …").
+            lines += [
+                "allow_anonymous false", "password_file \(access.passwordFile)", "acl_file \(access.aclFile)",
+                "log_type debug",
+            ]
+        } else {
+            lines.append("allow_anonymous true")
+        }
+        if persistence {
+            let db = directory.appendingPathComponent("db")
+            try FileManager.default.createDirectory(at: db, withIntermediateDirectories: true)
+            // Started as root, mosquitto writes as the `mosquitto` user.
+            if getuid() == 0, let account = getpwnam("mosquitto") {
+                chown(db.path, account.pointee.pw_uid, account.pointee.pw_gid)
+            }
+            lines += ["persistence true", "persistence_location \(db.path)/", "autosave_interval 1"]
+        } else {
+            lines.append("persistence false")
+        }
+        if let maxQueuedMessages { lines.append("max_queued_messages \(maxQueuedMessages)") }
+        if let tls { lines += ["cafile \(tls.caFile)", "certfile \(tls.certFile)", "keyfile \(tls.keyFile)"] }
+        try (lines.joined(separator: "\n") + "\n").write(to: config, atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = try locateExecutable("mosquitto", extra: ["/usr/sbin/mosquitto"])
         p.arguments = ["-c", config.path]
         p.standardOutput = FileHandle.nullDevice
         let log = directory.appendingPathComponent("mosquitto.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        p.standardError = try FileHandle(forWritingTo: log)
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        p.standardError = handle
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(10)
@@ -74,6 +135,9 @@ public final class MosquittoBroker: @unchecked Sendable {
         kill(p.processIdentifier, SIGKILL)
         waitForExit(p)
     }
+
+    /// With `persistence`: how many times the broker has saved its database so far (every second).
+    public var saves: Int { log.components(separatedBy: "Saving in-memory database").count - 1 }
 }
 
 /// An error in the test harness itself.

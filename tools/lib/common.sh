@@ -43,15 +43,36 @@ free_port() {
     die "no free port found"
 }
 
-# Starts a private mosquitto on 127.0.0.1:$1, writing its PID to $2/mosquitto.pid.
+# Starts a private mosquitto on 127.0.0.1:$1, writing its PID to $2/mosquitto.pid. With $3, a folder written by
+# `occupant server broker-config`, it refuses anonymous clients and uses that folder's password file and ACL, and
+# queues what the training host's persistent session has not taken yet.
 start_private_broker() {
-    local port=$1 dir=$2
-    cat > "$dir/mosquitto.conf" <<CONF
+    local port=$1 dir=$2 access=${3:-}
+    if [ -n "$access" ]; then
+        # Started as root, mosquitto reads the files as the mosquitto user: its group gets them (0640, and the
+        # folders on the way may be passed through, not listed).
+        if [ "$(id -u)" -eq 0 ] && getent group mosquitto >/dev/null; then
+            chgrp mosquitto "$access" "$access/passwords" "$access/acl"
+            chmod 0750 "$access"
+            chmod o+x "$dir"
+        fi
+        cat > "$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous false
+password_file $access/passwords
+acl_file $access/acl
+max_queued_messages 1000000
+persistence false
+log_dest stderr
+CONF
+    else
+        cat > "$dir/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
 log_dest stderr
 CONF
+    fi
     mosquitto -c "$dir/mosquitto.conf" 2> "$dir/mosquitto.log" &
     echo $! > "$dir/mosquitto.pid"
     for _ in $(seq 1 100); do

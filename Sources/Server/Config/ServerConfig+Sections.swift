@@ -63,7 +63,8 @@ extension ServerConfig {
             if !seen.insert(id).inserted { g["id"]?.report("gateway '\(id)' is listed twice") }
             let scope = g.optional("scope")?.string() ?? "default"
             var hash: String?
-            if let t = g.optional("token")?.string() { hash = tokenHash(t) }
+            let token = g.optional("token")?.string()
+            if let t = token { hash = tokenHash(t) }
             if let field = g.optional("tokenSha256"), let v = field.string() {
                 if isSHA256Hex(v.lowercased()) { hash = v.lowercased() } else { field.report("must be 64 hex digits") }
             }
@@ -71,7 +72,8 @@ extension ServerConfig {
                 g.owner.report("gateway '\(id)' needs 'token' or 'tokenSha256'")
                 continue
             }
-            self.gateways.append(Gateway(id: id, scope: scope, tokenHash: hash))
+            self.gateways.append(
+                Gateway(id: id, scope: scope, tokenHash: hash, token: hash == token.map(tokenHash) ? token : nil))
         }
     }
 

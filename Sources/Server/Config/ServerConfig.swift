@@ -55,6 +55,9 @@ public struct ServerConfig: Sendable, Equatable {
         public var scope: String
         /// SHA-256 (hex) of the gateway's bearer token.
         public var tokenHash: String
+        /// The token itself when the file gives `token` (not `tokenSha256`): also the gateway's MQTT password, which
+        /// `occupant server broker-config` hashes into the broker's password file.
+        public var token: String? = nil
     }
 
     public struct Intake: Sendable, Equatable {

@@ -11,6 +11,11 @@ import Synchronization
 /// The server's broker side: telemetry and labels from every gateway through a shared subscription (several
 /// server processes split the load), each gateway's retained `model/status`, and the model announcements and alerts
 /// the registry sends. Announcements are kept and sent again on every (re)connect, so none is lost to an outage.
+///
+/// The session is persistent (`clean_session` false under the configured client id) and messages are taken from
+/// the broker one at a time, the next only once the previous is stored: a burst waits in the broker instead of a
+/// buffer here, and what is published while the server restarts is delivered when it is back (up to the broker's
+/// `max_queued_messages`).
 public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     public let client: MosquittoClient?
     let config: ServerConfig
@@ -35,7 +40,8 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 options: MQTTOptions(
                     host: b.host, port: b.port, clientID: b.clientID, keepalive: 30, username: b.username,
                     password: b.password,
-                    tls: b.caFile.map { MQTTOptions.TLS(caFile: $0) }, will: nil, reconnectMin: 1, reconnectMax: 30))
+                    tls: b.caFile.map { MQTTOptions.TLS(caFile: $0) }, will: nil, reconnectMin: 1, reconnectMax: 30,
+                    cleanSession: false, holdUntilHandled: true))
         } else {
             client = nil
         }
@@ -55,11 +61,21 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         }
         try client.start()
         await withGracefulShutdownHandler {
+            // One message at a time: the network thread waits until it is stored (`messageHandled`), so the broker
+            // holds the rest of a burst, and queues what arrives while this server is away (persistent session).
             for await event in client.events {
                 await handle(event)
+                if case .message = event { client.messageHandled() }
             }
         } onGracefulShutdown: {
             client.stop()
+        }
+        client.stop() // also when the task was cancelled: the network thread must not wait for a consumer that left
+        let dropped = client.droppedMessages
+        if dropped > 0 {
+            logger.error(
+                "MQTT: \(dropped) messages arrived after the intake stopped and were not stored",
+                metadata: ["mqtt.dropped": "\(dropped)"])
         }
     }
 
