@@ -1,0 +1,82 @@
+import Foundation
+import HummingbirdCore
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How many HTTP connections the server keeps open: below the process's file limit, so that a crowd of idle sockets
+/// cannot take the descriptors SQLite, the artifacts and MQTT need (issue 11: 1,010 idle sockets stopped a server with
+/// the default limit of 1024).
+enum ConnectionLimit {
+    /// Descriptors kept for everything that is not an HTTP connection.
+    static let reserve = 64
+
+    /// The soft `RLIMIT_NOFILE` of this process (nil when it cannot be read or is unlimited).
+    static func fileLimit() -> Int? {
+        var limit = rlimit()
+        #if canImport(Glibc)
+            let rc = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        #else
+            let rc = getrlimit(RLIMIT_NOFILE, &limit)
+        #endif
+        // RLIM_INFINITY is all ones: above Int.max.
+        guard rc == 0, limit.rlim_cur < rlim_t(Int.max) else { return nil }
+        return Int(limit.rlim_cur)
+    }
+
+    /// The default: three quarters of the file limit, leaving at least `reserve` descriptors (at least 16).
+    static func derived(fileLimit: Int?) -> Int {
+        guard let fileLimit else { return 16_384 }
+        return max(16, min(fileLimit * 3 / 4, fileLimit - reserve))
+    }
+
+    /// `configured` if it leaves `reserve` descriptors free, else the largest value that does (with a warning).
+    static func resolve(configured: Int?, fileLimit: Int?, logger: Logger) -> Int {
+        guard let configured else { return derived(fileLimit: fileLimit) }
+        if let fileLimit, configured > fileLimit - reserve {
+            let limit = max(16, fileLimit - reserve)
+            logger.warning(
+                "http.maxConnections \(configured) is not below the file limit \(fileLimit) (LimitNOFILE); using \(limit)"
+            )
+            return limit
+        }
+        return configured
+    }
+}
+
+/// Hummingbird's accept-side gate: once `maximum` connections are open the server stops accepting (new connections
+/// wait in the listen backlog) until one closes; reaching the limit is logged, at most once a minute.
+struct LoggedConnectionLimit: AvailableConnectionsDelegate {
+    let maximum: Int
+    let logger: Logger
+    var open = 0
+    /// When the limit was last logged, and how many times it was reached since.
+    var lastLogged: ContinuousClock.Instant?
+    var reachedSinceLog = 0
+
+    init(maximum: Int, logger: Logger) {
+        self.maximum = maximum
+        self.logger = logger
+    }
+
+    mutating func connectionOpened() {
+        open += 1
+        guard open >= maximum else { return }
+        reachedSinceLog += 1
+        let now = ContinuousClock.now
+        if let last = lastLogged, now - last < .seconds(60) { return }
+        logger.warning(
+            "connection limit reached: \(open) HTTP connections open (http.maxConnections \(maximum)); new connections wait until one closes (reached \(reachedSinceLog) times since the last message)",
+            metadata: ["http.connections": "\(open)"])
+        lastLogged = now
+        reachedSinceLog = 0
+    }
+
+    mutating func connectionClosed() { open -= 1 }
+
+    func isAcceptingNewConnections() -> Bool { open < maximum }
+}
