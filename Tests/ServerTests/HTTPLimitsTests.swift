@@ -131,3 +131,24 @@ import Testing
         #expect(!tls.stderr.contains("holds tokens or passwords"), "\(tls.stderr)")
     }
 }
+
+extension HTTPLimitsTests {
+    @Test func plainHTTPOnANetworkAddressIsWarnedAbout() async throws {
+        let dir = try temporaryDirectory("plain-http")
+        let config = dir.appendingPathComponent("server.yaml").path
+        try """
+        stateDirectory: \(dir.path)/state
+        http: { host: 0.0.0.0, port: 0 }
+        broker: { enabled: false }
+        adminTokenSha256: \(tokenHash("admin-token"))
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let server = try ChildProcess(["server", "run", "--config", config])
+        defer { server.signal(SIGKILL) }
+        try await waitUntil(timeout: 30, "the server listening (\(server.stderr))") {
+            server.stderr.contains("listening on http://0.0.0.0:") ? true : nil
+        }
+        #expect(server.stderr.contains("http.host 0.0.0.0 serves plain HTTP"), "\(server.stderr)")
+        server.signal(SIGTERM)
+        #expect(try await server.wait() == 0)
+    }
+}
