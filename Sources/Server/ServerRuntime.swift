@@ -66,8 +66,11 @@ public struct ServerRuntime: Sendable {
                 "http.host \(config.http.host) serves plain HTTP: bearer tokens and telemetry cross the network in clear; configure http.tls or put a TLS proxy in front"
             )
         }
+        let bodyTimeout = TimeAmount.nanoseconds(Int64(config.http.bodyTimeout * 1e9))
         let http1 = HTTPServerBuilder.http1(
-            configuration: .init(idleTimeout: .nanoseconds(Int64(config.http.idleTimeout * 1e9))))
+            configuration: .init(
+                additionalChannelHandlers: [BodyDeadline(timeout: bodyTimeout)],
+                idleTimeout: .nanoseconds(Int64(config.http.idleTimeout * 1e9))))
         let server: HTTPServerBuilder
         if let cert = config.http.certFile, let key = config.http.keyFile {
             try SecretFiles.requirePrivate(key, key: "http.tls.keyFile")

@@ -152,3 +152,30 @@ extension HTTPLimitsTests {
         #expect(try await server.wait() == 0)
     }
 }
+
+extension HTTPLimitsTests {
+    @Test func aDrippingUploadIsCutAtTheBodyDeadlineAndFreesItsSlot() async throws {
+        let h = try await ServerHarness(
+            name: "dripping-upload", http: ", idleTimeout: 60s, bodyTimeout: 2s, uploadsPerToken: 1")
+        try await h.start()
+        let dripping = RawSockets()
+        try dripping.open(1, port: h.port)
+        let head = """
+            POST /v1/gateways/gw-a/telemetry HTTP/1.1\r
+            Host: 127.0.0.1\r
+            Authorization: Bearer token-a\r
+            Content-Length: 100000\r
+            \r
+
+            """
+        // A byte every 100 ms keeps the idle timeout away; only the body deadline ends it.
+        let closed = try await offPool { dripping.drip(Array(head.utf8), interval: 0.1, seconds: 60) }
+        #expect(closed, "the server kept a dripping upload open for 60 s")
+        // Its slot is free again, and nothing of the cut body was stored.
+        let (rows, _) = simulatedDays(0..<1, gateway: "gw-a", step: 600)
+        let (status, receipt) = try await h.json(
+            "POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: ndjson(rows))
+        #expect(status == 200, "\(receipt)")
+        #expect(try await h.stats()["telemetryRows"] == rows.count)
+    }
+}

@@ -10,7 +10,7 @@ final class RawSockets: @unchecked Sendable {
     // @unchecked: used by one test at a time; the descriptors are only touched from the thread the test calls from.
     private(set) var fds: [Int32] = []
     /// Sockets the server has closed (EOF or reset) or that failed to connect.
-    private(set) var closed = Set<Int32>()
+    var closed = Set<Int32>()
     /// Of those, the ones that ended with an orderly EOF from the server.
     private(set) var eof = 0
 
@@ -84,6 +84,24 @@ final class RawSockets: @unchecked Sendable {
             }
         }
         return total
+    }
+}
+
+extension RawSockets {
+    /// Sends `bytes` on every socket, then one more byte every `interval` seconds (a body that drips to look alive),
+    /// until the server has closed them all or `seconds` pass. Returns whether all were closed.
+    func drip(_ bytes: [UInt8], interval: Double, seconds: Double) -> Bool {
+        _ = send(bytes, seconds: 5)
+        let deadline = Date().addingTimeInterval(seconds)
+        var space = UInt8(ascii: " ")
+        while Date() < deadline {
+            if poll() == fds.count { return true }
+            for fd in fds where !closed.contains(fd) {
+                if Glibc.send(fd, &space, 1, Int32(MSG_NOSIGNAL)) < 0, errno != EAGAIN { closed.insert(fd) }
+            }
+            Thread.sleep(forTimeInterval: interval)
+        }
+        return poll() == fds.count
     }
 }
 

@@ -25,7 +25,7 @@ extension ServerConfig {
         "intake", "retrain", "promotion", "alerts",
     ]
     static let httpKeys = [
-        "host", "port", "publicUrl", "tls", "idleTimeout", "maxConnections", "uploadsPerToken",
+        "host", "port", "publicUrl", "tls", "idleTimeout", "bodyTimeout", "maxConnections", "uploadsPerToken",
     ]
     static let httpTLSKeys = ["certFile", "keyFile"]
     static let brokerKeys = ["enabled", "host", "port", "clientId", "username", "password", "caFile", "shareGroup"]

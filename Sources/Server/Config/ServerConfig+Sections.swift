@@ -21,6 +21,9 @@ extension ServerConfig {
         if let field = http.optional("idleTimeout"), let v = field.duration() {
             if v <= 0 { field.report("must be positive") } else { self.http.idleTimeout = v }
         }
+        if let field = http.optional("bodyTimeout"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { self.http.bodyTimeout = v }
+        }
         if let v = http.optional("maxConnections")?.int(in: 8...1_000_000) { self.http.maxConnections = v }
         if let v = http.optional("uploadsPerToken")?.int(in: 1...1000) { self.http.uploadsPerToken = v }
     }

@@ -73,6 +73,11 @@ struct Routes: Sendable {
             throw APIError(
                 .contentTooLarge, "the body is larger than \(config.intake.maxBodyBytes) bytes (intake.maxBodyBytes)")
         }
+        // A connection closed mid-body (idle timeout, body deadline, client gone) can end the stream early: never
+        // take a cut body for the whole batch.
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length != buffer.readableBytes {
+            throw APIError(.badRequest, "the body ended after \(buffer.readableBytes) of \(length) bytes")
+        }
         if let encoding = request.headers[.contentEncoding], encoding != "identity" {
             throw APIError(
                 .unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
