@@ -70,7 +70,8 @@ import Testing
             let lines = error.description.split(separator: "\n")
             #expect(lines.count == 2, "\(error.description)")
             #expect(
-                error.description.contains("gateway 'gw-b' has the same token as gateway 'gw-a'; tokens must be unique"),
+                error.description.contains(
+                    "gateway 'gw-b' has the same token as gateway 'gw-a'; tokens must be unique"),
                 "\(error.description)")
             #expect(
                 error.description.contains("gateway 'gw-c' has the admin token; give every gateway a token of its own"),
