@@ -18,8 +18,11 @@ import Testing
         let server = try #require(h.process)
         #expect(server.stderr.contains("at most 768 connections"), "\(server.stderr)")
 
-        let sockets = RawSockets()
-        try sockets.open(2000, port: h.port)
+        let sockets = try IdleSockets.start(port: h.port, count: 2000, seconds: 150)
+        defer { sockets.signal(SIGKILL) }
+        try await waitUntil(timeout: 30, "2000 idle sockets (\(sockets.stderr))") {
+            sockets.stdout.hasPrefix("opened 2000") ? true : nil
+        }
         try await waitUntil(timeout: 60, "the connection-limit log line (\(server.stderr.suffix(1000)))") {
             server.stderr.contains("connection limit reached") ? true : nil
         }
@@ -30,8 +33,8 @@ import Testing
         #expect(status == 200, "\(receipt) \(server.stderr.suffix(1000))")
         #expect(receipt["accepted"] as? Int == rows.count)
         // Idle sockets are closed by the server (an orderly EOF), at least the first full set of connections.
-        try await waitUntil(timeout: 120, "the server closing 768 idle sockets (\(sockets.eof) so far)") {
-            sockets.poll() > 0 && sockets.eof >= 768 ? true : nil
+        try await waitUntil(timeout: 120, "the server closing 768 idle sockets (\(IdleSockets.progress(sockets)))") {
+            IdleSockets.progress(sockets).eof >= 768 ? true : nil
         }
         #expect(server.isRunning)
         #expect(!server.stderr.contains("Too many open files"), "\(server.stderr.suffix(1000))")

@@ -1,10 +1,11 @@
 import Foundation
+import OccupantTesting
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Plain TCP sockets to 127.0.0.1 for the connection-exhaustion and slow-upload tests: they connect and then send
+/// A few plain TCP sockets to 127.0.0.1 for the slow-upload tests (thousands go through `IdleSockets`): they connect and then send
 /// only what the test says (or nothing), the way an attacker would.
 final class RawSockets: @unchecked Sendable {
     // @unchecked: used by one test at a time; the descriptors are only touched from the thread the test calls from.
@@ -118,4 +119,38 @@ func residentBytes(pid: Int32) -> Int? {
         let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
     else { return nil }
     return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
+}
+
+/// `tools/idle-sockets/idle_sockets.c`, built once per test run: thousands of idle connections from a process of
+/// their own (in this one their descriptors would push other tests' sockets past libmosquitto's FD_SETSIZE).
+enum IdleSockets {
+    private static let built: Result<URL, HarnessError> = {
+        do {
+            let output = try temporaryDirectory("idle-sockets").appendingPathComponent("idle_sockets")
+            let source = packageRoot().appendingPathComponent("tools/idle-sockets/idle_sockets.c").path
+            let cc = Process()
+            cc.executableURL = try locateExecutable("cc")
+            cc.arguments = ["-O2", "-o", output.path, source]
+            try cc.run()
+            cc.waitUntilExit()
+            guard cc.terminationStatus == 0 else { return .failure(HarnessError("cc failed building \(source)")) }
+            return .success(output)
+        } catch {
+            return .failure(HarnessError("cannot build idle_sockets: \(error)"))
+        }
+    }()
+
+    /// Starts `count` idle connections to `port`, kept for at most `seconds`.
+    static func start(port: Int, count: Int, seconds: Int) throws -> ChildProcess {
+        try ChildProcess(["\(port)", "\(count)", "\(seconds)"], executable: try built.get())
+    }
+
+    /// The server-closed count the child last reported (an orderly EOF), and all closed or failed.
+    static func progress(_ child: ChildProcess) -> (eof: Int, closed: Int) {
+        guard let last = child.stdout.split(separator: "\n").last(where: { $0.hasPrefix("eof ") }) else {
+            return (0, 0)
+        }
+        let numbers = last.split(separator: " ").compactMap { Int($0) }
+        return numbers.count == 2 ? (numbers[0], numbers[1]) : (0, 0)
+    }
 }
