@@ -51,7 +51,8 @@ public struct ServerRuntime: Sendable {
         let routes = Routes(config: config, store: store, registry: registry, clock: clock, logger: httpLogger)
         let portFile = config.stateDirectory + "/http.port"
         let maxConnections = ConnectionLimit.resolve(
-            configured: config.http.maxConnections, fileLimit: ConnectionLimit.fileLimit(), logger: httpLogger)
+            configured: config.http.maxConnections, fileLimit: ConnectionLimit.fileLimit(),
+            mqtt: config.broker != nil, logger: httpLogger)
         let scheme = config.http.isTLS ? "https" : "http"
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
             let port = channel.localAddress?.port ?? 0

@@ -28,23 +28,36 @@ enum ConnectionLimit {
         return Int(limit.rlim_cur)
     }
 
-    /// The default: three quarters of the file limit, leaving at least `reserve` descriptors (at least 16).
-    static func derived(fileLimit: Int?) -> Int {
-        guard let fileLimit else { return 16_384 }
-        return max(16, min(fileLimit * 3 / 4, fileLimit - reserve))
+    /// libmosquitto waits on its socket with `pselect`, which cannot watch a descriptor above FD_SETSIZE (1024): with
+    /// MQTT on, HTTP connections stay at three quarters of that so the broker socket, which takes the lowest free
+    /// descriptor when it reconnects, always gets one select can watch.
+    static let withMQTT = 768
+
+    /// The default: three quarters of the file limit, leaving at least `reserve` descriptors (at least 16); with MQTT
+    /// on, at most `withMQTT`.
+    static func derived(fileLimit: Int?, mqtt: Bool) -> Int {
+        let byFiles = fileLimit.map { max(16, min($0 * 3 / 4, $0 - reserve)) } ?? 16_384
+        return mqtt ? min(byFiles, withMQTT) : byFiles
     }
 
-    /// `configured` if it leaves `reserve` descriptors free, else the largest value that does (with a warning).
-    static func resolve(configured: Int?, fileLimit: Int?, logger: Logger) -> Int {
-        guard let configured else { return derived(fileLimit: fileLimit) }
-        if let fileLimit, configured > fileLimit - reserve {
-            let limit = max(16, fileLimit - reserve)
+    /// `configured` if it fits under the file limit (and under `withMQTT` when MQTT is on), else the largest value
+    /// that does, with a warning naming why.
+    static func resolve(configured: Int?, fileLimit: Int?, mqtt: Bool, logger: Logger) -> Int {
+        guard let configured else { return derived(fileLimit: fileLimit, mqtt: mqtt) }
+        var limit = configured
+        if let fileLimit, limit > fileLimit - reserve {
+            limit = max(16, fileLimit - reserve)
             logger.warning(
                 "http.maxConnections \(configured) is not below the file limit \(fileLimit) (LimitNOFILE); using \(limit)"
             )
-            return limit
         }
-        return configured
+        if mqtt, limit > withMQTT {
+            logger.warning(
+                "http.maxConnections \(limit) would let the MQTT socket get a descriptor above 1023, which libmosquitto cannot watch; using \(withMQTT)"
+            )
+            limit = withMQTT
+        }
+        return limit
     }
 }
 
