@@ -6,13 +6,19 @@ public struct RetrainOutcome: Codable, Sendable, Equatable {
     public var promoted: Bool
     public var reason: String
     public var sha256: String?
+    /// Stored rows the job left out because a reading was of the wrong kind for its channel (text on a number
+    /// channel, say); nil or 0 when none.
+    public var skippedRows: Int?
 
-    public init(scope: String, version: Int?, promoted: Bool, reason: String, sha256: String?) {
+    public init(
+        scope: String, version: Int?, promoted: Bool, reason: String, sha256: String?, skippedRows: Int? = nil
+    ) {
         self.scope = scope
         self.version = version
         self.promoted = promoted
         self.reason = reason
         self.sha256 = sha256
+        self.skippedRows = skippedRows
     }
 
     /// A model was trained and stored (promoted or kept as challenger).
@@ -20,7 +26,9 @@ public struct RetrainOutcome: Codable, Sendable, Equatable {
 
     /// One line for people: `office v3 promoted: …`, `office v3 kept as challenger: …`, `office: no model trained: …`.
     public var summary: String {
-        guard let version else { return "\(scope): no model trained: \(reason)" }
-        return "\(scope) v\(version) \(promoted ? "promoted" : "kept as challenger"): \(reason)"
+        let skipped =
+            (skippedRows ?? 0) > 0 ? " (\(skippedRows!) stored rows skipped: a reading of the wrong kind)" : ""
+        guard let version else { return "\(scope): no model trained: \(reason)\(skipped)" }
+        return "\(scope) v\(version) \(promoted ? "promoted" : "kept as challenger"): \(reason)\(skipped)"
     }
 }

@@ -1,7 +1,9 @@
 /// `GET /v1/stats`: what the store holds.
 public struct ServerStats: Codable, Sendable, Equatable {
     public var telemetryRows: Int
+    /// Label spans stored: disjoint per gateway (overlapping labels are merged, the newest winning).
     public var labelRanges: Int
+    /// Telemetry rows inside some label span.
     public var labelledRows: Int
     public var models: Int
 

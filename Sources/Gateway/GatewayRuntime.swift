@@ -63,9 +63,9 @@ public struct GatewayRuntime: Sendable {
 
         let busForReload = bus
         var initial = GatewayRuntime.loopSetup(config, profile: profile, bus: bus)
-        let store = ModelStore(stateDirectory: config.stateDirectory)
-        // Temporary files of an install a power cut or a kill interrupted (never taken for a bundle anyway).
-        store.removeLeftovers()
+        // Temporary files of an install a power cut or a kill interrupted removed, a pointer switch it cut short
+        // finished.
+        let store = ModelStore.open(stateDirectory: config.stateDirectory)
         self.store = store
         let modelLogger = logger.with(label: "model")
         let verifier: ModelVerifier
@@ -106,6 +106,7 @@ public struct GatewayRuntime: Sendable {
         }
 
         if let server = config.server, let serverToken {
+            SecretFiles.warnIfPlainHTTP(server.url, logger: logger)
             let http = try GatewayRuntime.httpClient(trusting: server.caFile)
             httpCloser = http === HTTPClient.shared ? nil : HTTPClientCloser(client: http)
             let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken, http: http)
@@ -152,6 +153,7 @@ public struct GatewayRuntime: Sendable {
         guard let file = server.tokenFile else {
             preconditionFailure("configuration parsing requires token or tokenFile")
         }
+        try SecretFiles.refuseIfOpenToOthers(file, key: "server.tokenFile")
         let text: String
         do throws(OccupantError) {
             text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -215,6 +217,7 @@ public struct GatewayRuntime: Sendable {
             }
         }
         var tls: MQTTOptions.TLS?
+        if let key = config.broker.keyFile { try SecretFiles.refuseIfOpenToOthers(key, key: "broker.tls.keyFile") }
         if let ca = config.broker.caFile {
             tls = MQTTOptions.TLS(
                 caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile,

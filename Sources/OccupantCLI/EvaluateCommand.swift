@@ -60,6 +60,8 @@ struct EvaluateCommand: ParsableCommand {
             print(
                 "confusion: tp \(report.confusion.tp), fp \(report.confusion.fp), tn \(report.confusion.tn), fn \(report.confusion.fn)"
                     + (report.unscoredRows > 0 ? " (\(report.unscoredRows) unscored rows counted vacant)" : ""))
+            print(report.calibration.summary)
+            print(report.events.summary)
             if let b = report.baseline {
                 print("static rule \(b.rule): accuracy \(pct(b.accuracy)), F1 \(pct(b.f1))")
                 if report.beatsBaseline == false {

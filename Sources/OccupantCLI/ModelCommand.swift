@@ -5,6 +5,7 @@ import Foundation
 import Gateway
 import OccupantCore
 import Sensors
+import Training
 import Yams
 
 /// `occupant model …`: the field technician's and the data scientist's model tools.
@@ -77,18 +78,20 @@ struct ModelInstallCommand: ParsableCommand {
             } catch {
                 switch error {
                 case .refused(let refusal, _): throw refusal
-                case .storeFailed(let failure): throw failure
+                case .storeFailed(let failure, _): throw failure
                 }
             }
             let manifest = installed.bundle.manifest
             print("installed \(manifest.modelID)@\(manifest.version) as \(store.path(of: installed.file))")
-            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
-            case nil:
-                print(
-                    "no running gateway answered on \(store.controlSocketPath): it will use this model when it starts")
-            case .activated(let model):
+            switch ControlSocket.ask(.activate, path: store.controlSocketPath) {
+            case .noGateway:
+                print("no gateway runs on \(store.controlSocketPath): it will use this model when it starts")
+            case .noAnswer(let reason):
+                printError("error: \(reason); it uses this model from its next start")
+                throw ExitCode(ExitStatus.failure)
+            case .reply(.activated(let model)):
                 print("active now: \(model)")
-            case let reply?:
+            case .reply(let reply):
                 printError("the running gateway \(reply.line); it keeps its current model")
                 throw ExitCode(ExitStatus.failure)
             }
@@ -132,10 +135,13 @@ struct ModelRollbackCommand: ParsableCommand {
             let store = ModelStore(stateDirectory: config.stateDirectory)
             let file = try store.rollback()
             print("active: \(store.path(of: file))")
-            switch ControlSocket.request(.activate, path: store.controlSocketPath) {
-            case nil: break
-            case .activated(let model): print("running gateway switched to \(model)")
-            case let reply?: print("running gateway \(reply.line)")
+            switch ControlSocket.ask(.activate, path: store.controlSocketPath) {
+            case .noGateway: break
+            case .noAnswer(let reason):
+                printError("error: \(reason); it uses this model from its next start")
+                throw ExitCode(ExitStatus.failure)
+            case .reply(.activated(let model)): print("running gateway switched to \(model)")
+            case .reply(let reply): print("running gateway \(reply.line)")
             }
         }
     }
@@ -201,34 +207,78 @@ struct ModelVerifyCommand: ParsableCommand {
 struct ModelPredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Score a CSV table: one probability per row, reading the feature columns the schema names.")
+        abstract: "Score a table: one probability (and decision) per row.",
+        discussion: """
+            With --time, the table holds raw sensor channels over time (the files `occupant train` and `occupant \
+            evaluate` read: CSV or NDJSON): rows are put in time order and run through the gateway's feature \
+            pipeline, and the output is `time,probability,decision` at the bundle's threshold. Without --time, the \
+            CSV holds the model's feature columns already computed (as `model import` writes them) and the output is \
+            one `probability` per row, in file order. Does not check the signature (use `occupant model verify`).
+            """)
 
     @Option(help: "The .occmodel file.")
     var model: String
 
-    @Option(help: "CSV with a header row; an empty field is a missing value.")
+    @Option(help: "CSV (header row) or NDJSON; an empty field is a missing value.")
     var data: String
+
+    @Option(help: "Time column (ISO-8601 or Unix seconds): the table holds raw channels, not feature columns.")
+    var time: String?
 
     func run() throws {
         try reporting {
             let bundle = try ModelBundle.decode(try ModelBundle.read(path: model))
-            let table = try FeatureTable.load(path: data)
-            let indices = try bundle.manifest.features.names.map { name -> Int in
-                guard let i = table.columns.firstIndex(of: name) else {
-                    throw OccupantError(
-                        .data,
-                        "\(data): no column '\(name)' (the model reads \(bundle.manifest.features.names.joined(separator: ", ")))"
-                    )
-                }
-                return i
-            }
-            var out = "probability\n"
-            var row = [Double](repeating: .nan, count: indices.count)
-            for values in table.rows {
-                for (k, i) in indices.enumerated() { row[k] = values[i] }
-                out += String(format: "%.17g\n", bundle.model.probability(row))
-            }
+            let out = try time.map { try channelScores(bundle, time: $0) } ?? featureScores(bundle)
             FileHandle.standardOutput.write(Data(out.utf8))
         }
+    }
+
+    /// Raw channels through the feature pipeline, as the gateway scores them.
+    private func channelScores(_ bundle: ModelBundle, time: String) throws -> String {
+        let channels = bundle.manifest.features.channels
+        let table = try TableReader.load(
+            path: data, columns: .init(time: time, label: nil, channels: channels.isEmpty ? nil : channels))
+        let scores = try ModelEvaluation.scores(bundle: bundle, table: table)
+        let threshold = bundle.manifest.policy.threshold
+        var out = "time,probability,decision\n"
+        for (r, p) in scores.enumerated() {
+            out +=
+                "\(table.times[r].iso8601),\(String(format: "%.17g", p)),\(p.isNaN ? "" : p >= threshold ? "1" : "0")\n"
+        }
+        return out
+    }
+
+    /// Feature columns already computed, one probability per row.
+    private func featureScores(_ bundle: ModelBundle) throws -> String {
+        let names = bundle.manifest.features.names
+        let channels = bundle.manifest.features.channels
+        // A file of raw channels (the UCI files, a replay) is a common first try: say what to pass.
+        let header = (try? String(contentsOfFile: data, encoding: .utf8))?.prefix { !$0.isNewline } ?? ""
+        let columns = header.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) }
+        let rawHint =
+            !channels.isEmpty && channels.allSatisfy(columns.contains)
+            ? "; it holds the raw channels (\(channels.joined(separator: ", "))): pass --time COLUMN to run them through the feature pipeline"
+            : nil
+        let table: FeatureTable
+        do {
+            table = try FeatureTable.load(path: data)
+        } catch {
+            guard let rawHint else { throw error }
+            throw OccupantError(.data, "\(error.message)\(rawHint)")
+        }
+        let indices = try names.map { name -> Int in
+            guard let i = table.columns.firstIndex(of: name) else {
+                let hint = rawHint ?? " (the model reads \(names.joined(separator: ", ")))"
+                throw OccupantError(.data, "\(data): no feature column '\(name)'\(hint)")
+            }
+            return i
+        }
+        var out = "probability\n"
+        var row = [Double](repeating: .nan, count: indices.count)
+        for values in table.rows {
+            for (k, i) in indices.enumerated() { row[k] = values[i] }
+            out += String(format: "%.17g\n", bundle.probability(row))
+        }
+        return out
     }
 }

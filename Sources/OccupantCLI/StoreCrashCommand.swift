@@ -22,8 +22,7 @@ struct StoreCrashCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let store = ModelStore(stateDirectory: state)
-            store.removeLeftovers()
+            let store = ModelStore.open(stateDirectory: state)
             var version = (store.list().map(\.version).max() ?? 0) + 1
             let line = "installing from v\(version)\n"
             _ = line.withCString { write(1, $0, strlen($0)) }

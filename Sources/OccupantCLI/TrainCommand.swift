@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluator
 import Foundation
 import OccupantCore
+import Synchronization
 import Training
 
 #if canImport(Glibc)
@@ -72,13 +73,13 @@ struct TrainCommand: ParsableCommand {
             let table = try TableReader.load(
                 path: data, columns: .init(time: time, label: label, channels: list(channels)))
             let key = try signingKey.map { try SigningKeys.readPrivateKey(path: $0) }
-            let bar = ProgressBar(enabled: isatty(2) != 0)
+            let bar = ProgressBar(terminal: isatty(2) != 0)
             let options = Trainer.Options(
                 trials: trials, seed: seed, folds: folds, featureGroups: list(features), ablation: ablation,
                 workers: workers,
                 modelID: modelId, version: version, selection: Search.SelectionRule(rawValue: selection)!,
                 monotone: monotone)
-            let result = try Trainer.train(table, options: options, progress: bar.update)
+            let result = try Trainer.train(table, options: options, progress: bar.progress)
             bar.finish()
             let bytes =
                 key.map { result.bundle.encode(signingKey: $0.key, keyID: $0.keyID) } ?? result.bundle.encodeUnsigned()
@@ -108,24 +109,79 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// "trial k of N, best so far" on stderr, redrawn in place; silent when stderr is not a terminal.
+/// Training progress on stderr: on a terminal one line redrawn in place (at most ten times a second); otherwise
+/// (a log, a pipe) a plain line every `interval` seconds and at each change of stage.
 final class ProgressBar: Sendable {
-    let enabled: Bool
-    init(enabled: Bool) { self.enabled = enabled }
+    let terminal: Bool
+    let interval: Double
+    private let last = Mutex<(at: ContinuousClock.Instant?, stage: TrainingProgress.Snapshot.Stage?)>((nil, nil))
 
-    var update: @Sendable (Search.Progress) -> Void {
-        { [enabled] p in
-            guard enabled else { return }
-            let width = 30
-            let filled = p.total == 0 ? 0 : width * p.completed / p.total
+    init(terminal: Bool, interval: Double = 5) {
+        self.terminal = terminal
+        self.interval = interval
+    }
+
+    var progress: TrainingProgress { TrainingProgress(report: { [self] in self.show($0) }) }
+
+    private func show(_ p: TrainingProgress.Snapshot) {
+        guard p.trials > 0 else { return } // the search has not planned yet
+        let now = ContinuousClock.now
+        let due = last.withLock { last -> Bool in
+            let gap: Duration = terminal ? .milliseconds(100) : .seconds(interval)
+            let due = (last.at.map { now - $0 >= gap } ?? true) || last.stage != p.stage
+            if due { last = (now, p.stage) }
+            return due
+        }
+        guard due else { return }
+        let line = Self.describe(p)
+        if terminal {
+            let width = 24
+            let filled = Int(Double(width) * p.fraction)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            let best = p.bestAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "–"
-            let line = "\r[\(bar)] \(p.completed)/\(p.total) \(p.stage), best CV accuracy \(best)   "
-            _ = line.withCString { write(2, $0, strlen($0)) }
+            write("\r[\(bar)] \(line)\u{1B}[K")
+        } else {
+            write(line + "\n")
         }
     }
 
-    func finish() {
-        if enabled { _ = "\n".withCString { write(2, $0, 1) } }
+    /// `42% · trial 120/250 · rung 1/3 (1 fold) · best 91.20% on 1 fold · 1m20s left`.
+    static func describe(_ p: TrainingProgress.Snapshot) -> String {
+        var parts = ["\(Int((100 * p.fraction).rounded(.down)))%"]
+        switch p.stage {
+        case .search(let rung, let rungs, let folds):
+            if rung == 1 {
+                parts.append("trial \(p.trialsScored)/\(p.trials)")
+            } else {
+                parts.append("\(p.trials) trials scored")
+            }
+            parts.append("rung \(rung)/\(rungs) (\(folds) fold\(folds == 1 ? "" : "s"))")
+        case .ablation:
+            parts.append("feature-group ablation")
+        case .finalFit:
+            parts.append("final fit")
+        }
+        if let best = p.bestAccuracy {
+            parts.append(
+                String(format: "best CV accuracy %.2f%%", 100 * best)
+                    + " on \(p.bestFolds) fold\(p.bestFolds == 1 ? "" : "s")")
+        }
+        if let left = p.remainingSeconds { parts.append("\(formatDuration(left)) left") }
+        return parts.joined(separator: " · ")
     }
+
+    func finish() {
+        if terminal { write("\n") }
+    }
+
+    private func write(_ text: String) {
+        _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+    }
+}
+
+/// `45s`, `3m05s`, `1h02m`.
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
 }

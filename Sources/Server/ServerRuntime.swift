@@ -103,11 +103,16 @@ struct RetrainScheduler: Service {
     let registry: ModelRegistry
     let interval: Double
 
+    /// On shutdown, running training jobs (scheduled or asked for over HTTP) are cancelled rather than awaited.
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            await registry.checkTriggers()
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                await registry.checkTriggers()
+            }
+        } onGracefulShutdown: {
+            Task { await registry.cancelTraining() }
         }
     }
 }

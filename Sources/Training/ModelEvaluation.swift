@@ -31,12 +31,16 @@ public enum ModelEvaluation {
         /// Rows the model could not score (a missing input): counted as vacant.
         public var unscoredRows: Int
         public var beatsBaseline: Bool?
+        /// How well the probabilities match the observed rates (labelled rows).
+        public var calibration: CalibrationSummary
+        /// Flicker and delay of the state the gateway would publish (threshold and hysteresis, in time order).
+        public var events: EventSummary
     }
 
     /// The probability for every row of `table` (unlabelled rows included), in row order.
     public static func scores(bundle: ModelBundle, table: LabelledTable) throws(OccupantError) -> [Double] {
         let rows = try BatchFeatures.rows(schema: bundle.manifest.features, rows: table.featureRows)
-        return rows.map { bundle.model.probability($0) }
+        return rows.map { bundle.probability($0) }
     }
 
     /// The static rule written into the manifest by `occupant train` (`…; baseline rule: Light >= 365.125; …`).
@@ -78,7 +82,13 @@ public enum ModelEvaluation {
             auc: m.auc.isNaN ? nil : m.auc,
             confusion: .init(tp: m.truePositive, fp: m.falsePositive, tn: m.trueNegative, fn: m.falseNegative),
             baseline: baseline, threshold: threshold, unscoredRows: p.filter(\.isNaN).count,
-            beatsBaseline: baseline.map { m.accuracy > $0.accuracy })
+            beatsBaseline: baseline.map { m.accuracy > $0.accuracy },
+            calibration: CalibrationSummary(probabilities: p, labels: labels),
+            events: EventSummary(
+                times: table.times, probabilities: probabilities, labels: table.labels, threshold: threshold,
+                hysteresis: Hysteresis(
+                    occupiedAfter: bundle.manifest.policy.occupiedAfter,
+                    vacantAfter: bundle.manifest.policy.vacantAfter)))
         return (report, probabilities)
     }
 }

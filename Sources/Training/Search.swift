@@ -13,15 +13,6 @@ public struct Search: Sendable {
     /// `labels[r]` (0 for unlabelled rows, which are never used).
     let labels: [UInt8]
 
-    /// How a search went, for the progress bar.
-    public struct Progress: Sendable {
-        public var completed: Int
-        public var total: Int
-        /// Best cross-validated accuracy so far among fully scored trials (nil before the first).
-        public var bestAccuracy: Double?
-        public var stage: String
-    }
-
     /// A trial's cross-validated result.
     public struct TrialResult: Codable, Sendable {
         public var index: Int
@@ -95,12 +86,16 @@ public struct Search: Sendable {
     }
 
     /// Scores `config` on the given folds (out-of-fold probabilities pooled).
+    /// Once `progress` is cancelled, the folds left are not fitted (they score as missing) and the run unwinds.
     func score(
-        _ config: TrialConfig, index: Int, folds: [Int], seed: UInt64, pruned: Bool, prior: [Int: FoldOutcome] = [:]
+        _ config: TrialConfig, index: Int, folds: [Int], seed: UInt64, pruned: Bool, prior: [Int: FoldOutcome] = [:],
+        progress: TrainingProgress? = nil
     ) -> (TrialResult, [Int: FoldOutcome]) {
         var outcomes = prior
         for k in folds where outcomes[k] == nil {
             do {
+                try progress?.checkCancelled()
+                defer { progress?.fitted() }
                 outcomes[k] = try runFold(config, fold: k, seed: seed &+ UInt64(k))
             } catch {
                 outcomes[k] = FoldOutcome(
@@ -141,7 +136,7 @@ public struct Search: Sendable {
     /// With `monotone`, every tree trial keeps the level features' directions (`FeatureSpace.monotone`).
     public func run(
         trials: Int, seed: UInt64, groups: [String], workers: Int = 2, monotone: Bool = true,
-        progress: (@Sendable (Progress) -> Void)? = nil
+        progress: TrainingProgress? = nil
     ) -> [TrialResult] {
         precondition(trials >= 1 && !groups.isEmpty, "at least one trial and one group")
         var rng = TrainingRandom(seed: seed)
@@ -191,8 +186,12 @@ public struct Search: Sendable {
             alive = max(1, (alive + 2) / 3)
             keepCounts.append(alive)
         }
-        let total = trials + keepCounts.reduce(0) { $0 + min(trials, $1 + references.count) }
-        let counter = ProgressCounter(total: total, report: progress)
+        var fits = trials * rungFolds[0].count
+        for (rung, folds) in rungFolds.enumerated().dropFirst() {
+            fits += min(trials, keepCounts[rung - 1] + references.count) * (folds.count - rungFolds[rung - 1].count)
+        }
+        progress?.enter(.search(rung: 1, rungs: rungFolds.count, folds: rungFolds[0].count))
+        progress?.plan(trials: trials, fits: fits)
         var outcomes = [[Int: FoldOutcome]](repeating: [:], count: trials)
         var results = [TrialResult?](repeating: nil, count: trials)
         var contenders = Array(0..<trials)
@@ -204,11 +203,13 @@ public struct Search: Sendable {
             }
             let current = contenders
             let priors = outcomes
+            progress?.enter(.search(rung: rung + 1, rungs: rungFolds.count, folds: folds.count))
             let scored = parallelMap(current.count, workers: workers) { j in
                 let i = current[j]
                 let r = self.score(
-                    configs[i], index: i, folds: folds, seed: seeds[i], pruned: !last, prior: priors[i])
-                counter.step(last ? r.0.accuracy : nil, stage: last ? "all folds" : "\(folds.count) fold(s)")
+                    configs[i], index: i, folds: folds, seed: seeds[i], pruned: !last, prior: priors[i],
+                    progress: progress)
+                progress?.scored(accuracy: r.0.accuracy, folds: folds.count, firstRung: rung == 0)
                 return r
             }
             for (j, i) in current.enumerated() {
@@ -230,31 +231,5 @@ public struct Search: Sendable {
         if a.accuracy != b.accuracy { return a.accuracy > b.accuracy }
         if a.logLoss != b.logLoss { return a.logLoss < b.logLoss }
         return a.index < b.index
-    }
-}
-
-/// Counts finished steps across threads and reports them.
-final class ProgressCounter: Sendable {
-    private struct State {
-        var completed = 0
-        var best: Double?
-    }
-
-    private let state = Mutex(State())
-    private let total: Int
-    private let report: (@Sendable (Search.Progress) -> Void)?
-
-    init(total: Int, report: (@Sendable (Search.Progress) -> Void)?) {
-        self.total = total
-        self.report = report
-    }
-
-    func step(_ accuracy: Double?, stage: String) {
-        let snapshot = state.withLock { s -> Search.Progress in
-            s.completed += 1
-            if let accuracy, !accuracy.isNaN { s.best = max(s.best ?? 0, accuracy) }
-            return Search.Progress(completed: s.completed, total: total, bestAccuracy: s.best, stage: stage)
-        }
-        report?(snapshot)
     }
 }

@@ -9,11 +9,12 @@ public enum TableReader {
     /// Which columns are which.
     public struct Columns: Sendable, Equatable {
         public var time: String
-        public var label: String
+        /// nil for a table to score, not to learn from: every row is unlabelled.
+        public var label: String?
         /// The sensor channels; nil = every other column.
         public var channels: [String]?
 
-        public init(time: String, label: String, channels: [String]? = nil) {
+        public init(time: String, label: String?, channels: [String]? = nil) {
             self.time = time
             self.label = label
             self.channels = channels
@@ -162,9 +163,13 @@ public enum TableReader {
             throw OccupantError(
                 .data, "\(name): no time column '\(columns.time)' (columns: \(header.joined(separator: ", ")))")
         }
-        guard let labelIndex = header.firstIndex(of: columns.label) else {
-            throw OccupantError(
-                .data, "\(name): no label column '\(columns.label)' (columns: \(header.joined(separator: ", ")))")
+        var labelIndex: Int?
+        if let label = columns.label {
+            guard let i = header.firstIndex(of: label) else {
+                throw OccupantError(
+                    .data, "\(name): no label column '\(label)' (columns: \(header.joined(separator: ", ")))")
+            }
+            labelIndex = i
         }
         let channelNames = columns.channels ?? header.filter { $0 != columns.time && $0 != columns.label }
         var channelIndices: [Int] = []
@@ -203,10 +208,15 @@ public enum TableReader {
                     .data, "\(name):\(row.line): \(columns.time) is not an ISO-8601 time or Unix seconds")
             }
             times.append(time)
-            guard let label = try parseLabel(row.fields[labelIndex]) else {
-                throw OccupantError(.data, "\(name):\(row.line): \(columns.label) is not 0/1, true/false or a count")
+            if let labelIndex {
+                guard let label = try parseLabel(row.fields[labelIndex]) else {
+                    throw OccupantError(
+                        .data, "\(name):\(row.line): \(columns.label ?? "") is not 0/1, true/false or a count")
+                }
+                labels.append(label.value)
+            } else {
+                labels.append(nil)
             }
-            labels.append(label.value)
             values.append(
                 channelIndices.enumerated().map { k, i in
                     value(row.fields[i], categorical: categorical.contains(channelNames[k]))

@@ -69,7 +69,7 @@ public enum Trainer {
     }
 
     public static func train(
-        _ table: LabelledTable, options: Options, progress: (@Sendable (Search.Progress) -> Void)? = nil
+        _ table: LabelledTable, options: Options, progress: TrainingProgress? = nil
     ) throws(OccupantError) -> Result {
         try checkTrainable(table)
         let clock = ContinuousClock()
@@ -79,17 +79,29 @@ public enum Trainer {
         let space = try FeatureSpace(table: table, groups: groups)
         let search = try Search(table: table, space: space, folds: options.folds)
         let names = groups.map(\.name)
+        let foldCount = search.validation.folds.count
+        // After the search: the ablation (at most one variant per group, each on every fold), the out-of-fold
+        // refit of the chosen configuration and the final fit.
+        let ablationEstimate = options.ablation ? names.count * foldCount : 0
+        progress?.replan(addingFits: ablationEstimate + foldCount + 1)
         let results = search.run(
             trials: options.trials, seed: options.seed, groups: names, workers: options.workers,
             monotone: options.monotone,
             progress: progress)
+        try progress?.checkCancelled()
         let selection = search.select(results, rule: options.selection)
         let best = results.first { $0.index == selection.chosen }!
         var ablation: [TrainingReport.Ablation]? = nil
         if options.ablation {
+            let variants = ablationVariants(best: best, groups: names)
+            progress?.replan(addingFits: variants.count * foldCount - ablationEstimate)
+            progress?.enter(.ablation)
             ablation = runAblation(
-                search, best: best, groups: names, seed: best.seed ?? options.seed, workers: options.workers)
+                search, best: best, variants: variants, seed: best.seed ?? options.seed, workers: options.workers,
+                progress: progress)
+            try progress?.checkCancelled()
         }
+        progress?.enter(.finalFit)
         let searchSeconds = seconds(clock.now - searchStart)
 
         // Final fit on every labelled row.
@@ -99,10 +111,23 @@ public enum Trainer {
         let trialSeed = best.seed ?? options.seed
         let (model, _) = try search.fit(
             best.config, rows: labelled, seed: trialSeed, earlyStopping: false, treeLimit: treeLimit)
+        progress?.fitted()
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
-        let validationMetrics = try outOfFold(search, config: best.config, seed: trialSeed, threshold: best.threshold)
+        // Out-of-fold probabilities of the chosen configuration → the calibrator and the threshold; then every
+        // validation figure on the calibrated probabilities at that threshold, as the gateway will decide.
+        let oof = try outOfFold(search, config: best.config, seed: trialSeed, progress: progress)
+        let (calibrator, calibration) = CalibratorFit.fit(
+            probabilities: oof.probabilities, labels: oof.labels, folds: oof.folds)
+        let threshold = calibration.threshold
+        let policy = BundleManifest.DecisionPolicy(threshold: threshold)
+        let calibrated = oof.probabilities.map { p in calibrator.map { $0.apply(p) } ?? p }
+        let validationMetrics = BinaryMetrics(probabilities: calibrated, labels: oof.labels, threshold: threshold)
+        let events = EventSummary(
+            times: oof.rows.map { table.times[$0] }, probabilities: calibrated, labels: oof.labels.map { $0 },
+            threshold: threshold,
+            hysteresis: Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter))
         var baselineDecisions: [Bool] = []
         var baselineScores: [Double] = []
         var baselineLabels: [UInt8] = []
@@ -133,8 +158,11 @@ public enum Trainer {
                     from: $0.from.iso8601, to: $0.to.iso8601, trainRows: $0.train.count,
                     validationRows: $0.validation.count)
             },
-            chosen: best.config, threshold: best.threshold, treeCount: treeCount, featureNames: schema.names,
-            validation: validationMetrics, baseline: .init(rule: rule.description, validation: baselineMetrics),
+            chosen: best.config, threshold: threshold, treeCount: treeCount, featureNames: schema.names,
+            validation: validationMetrics,
+            calibration: CalibrationSummary(probabilities: calibrated, labels: oof.labels), events: events,
+            calibrator: calibration,
+            baseline: .init(rule: rule.description, validation: baselineMetrics),
             beatsBaseline: validationMetrics.accuracy > baselineMetrics.accuracy,
             trials: results.count, prunedTrials: results.filter(\.pruned).count, leaderboard: Array(results.prefix(10)),
             ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds,
@@ -143,7 +171,7 @@ public enum Trainer {
         let manifest = BundleManifest(
             modelID: options.modelID, version: options.version, created: Instant(seconds: realtimeSeconds()),
             features: withRanges(schema, columns: columns, space: space, rows: labelled),
-            policy: .init(threshold: best.threshold),
+            policy: policy, calibration: calibrator,
             provenance: .init(
                 source: source, dataFrom: report.dataFrom, dataTo: report.dataTo, trainingRows: labelled.count,
                 validationRows: validationMetrics.rows, metrics: validationMetrics.manifestMetrics,
@@ -159,23 +187,34 @@ public enum Trainer {
         return Result(bundle: bundle, report: report)
     }
 
-    /// Re-scores a configuration on every fold and returns its pooled metrics at `threshold`.
-    static func outOfFold(_ search: Search, config: TrialConfig, seed: UInt64, threshold: Double) throws(OccupantError)
-        -> BinaryMetrics
-    {
+    /// Re-scores a configuration on every fold: its out-of-fold probabilities in time order, with each row's
+    /// label and fold (folds renumbered in time order, 0 first).
+    static func outOfFold(
+        _ search: Search, config: TrialConfig, seed: UInt64, progress: TrainingProgress? = nil
+    ) throws(OccupantError) -> (probabilities: [Double], labels: [UInt8], rows: [Int], folds: [Int]) {
         var probabilities: [Double] = []
-        var labels: [UInt8] = []
-        for (k, fold) in search.validation.folds.enumerated() {
-            let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
-            probabilities += outcome.probabilities
-            labels += fold.validation.map { search.table.labels[$0]! }
+        var rows: [Int] = []
+        var folds: [Int] = []
+        let chronological = search.validation.folds.indices.sorted {
+            (search.validation.folds[$0].validation.min() ?? 0) < (search.validation.folds[$1].validation.min() ?? 0)
         }
-        return BinaryMetrics(probabilities: probabilities, labels: labels, threshold: threshold)
+        for (rank, k) in chronological.enumerated() {
+            try progress?.checkCancelled()
+            let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
+            progress?.fitted()
+            probabilities += outcome.probabilities
+            rows += search.validation.folds[k].validation
+            folds += Array(repeating: rank, count: outcome.probabilities.count)
+        }
+        let order = rows.indices.sorted { rows[$0] < rows[$1] }
+        return (
+            order.map { probabilities[$0] }, order.map { search.table.labels[rows[$0]]! }, order.map { rows[$0] },
+            order.map { folds[$0] }
+        )
     }
 
-    static func runAblation(
-        _ search: Search, best: Search.TrialResult, groups: [String], seed: UInt64, workers: Int
-    ) -> [TrainingReport.Ablation] {
+    /// The chosen configuration with each of its groups removed (when it has several) and each other group added.
+    static func ablationVariants(best: Search.TrialResult, groups: [String]) -> [(String, String, [String])] {
         var candidates: [(String, String, [String])] = []
         if best.config.groups.count > 1 {
             for g in best.config.groups { candidates.append((g, "removed", best.config.groups.filter { $0 != g })) }
@@ -183,12 +222,20 @@ public enum Trainer {
         for g in groups where !best.config.groups.contains(g) {
             candidates.append((g, "added", groups.filter { best.config.groups.contains($0) || $0 == g }))
         }
+        return candidates
+    }
+
+    static func runAblation(
+        _ search: Search, best: Search.TrialResult, variants: [(String, String, [String])], seed: UInt64,
+        workers: Int, progress: TrainingProgress? = nil
+    ) -> [TrainingReport.Ablation] {
         let folds = Array(search.validation.folds.indices)
-        let variants = candidates
         let seeds = UInt64(seed)
         return parallelMap(variants.count, workers: workers) { i in
             let (group, change, set) = variants[i]
-            let r = search.score(best.config.with(groups: set), index: i, folds: folds, seed: seeds, pruned: false).0
+            let r = search.score(
+                best.config.with(groups: set), index: i, folds: folds, seed: seeds, pruned: false, progress: progress
+            ).0
             return TrainingReport.Ablation(
                 group: group, change: change, accuracy: r.accuracy, logLoss: r.logLoss,
                 accuracyDelta: r.accuracy - best.accuracy, logLossDelta: r.logLoss - best.logLoss)

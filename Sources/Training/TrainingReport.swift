@@ -41,6 +41,11 @@ public struct TrainingReport: Codable, Sendable {
     public var featureNames: [String]
     /// Out-of-fold metrics of the chosen configuration at `threshold`.
     public var validation: BinaryMetrics
+    /// Out-of-fold calibration and published-state events (nil in reports written before they were measured).
+    public var calibration: CalibrationSummary?
+    public var events: EventSummary?
+    /// How the calibrator and the threshold were chosen (nil in older reports).
+    public var calibrator: CalibratorFit.Choice?
     public var baseline: Baseline
     public var beatsBaseline: Bool
     public var trials: Int
@@ -70,6 +75,17 @@ public struct TrainingReport: Codable, Sendable {
                 + "fn \(validation.falseNegative)",
             "static rule \(baseline.rule): accuracy \(pct(baseline.validation.accuracy)), F1 \(pct(baseline.validation.f1)) (out-of-fold)",
         ]
+        if let calibrator {
+            lines.append(
+                "calibrator: \(calibrator.kind) (forward log-loss: "
+                    + ["none", "platt", "isotonic"].compactMap { k in calibrator.logLoss[k].map { "\(k) \(short($0))" }
+                    }
+                    .joined(separator: ", ")
+                    + "); threshold \(short(calibrator.threshold)) on the accuracy plateau "
+                    + "(\(pct(calibrator.chosenAccuracy)) vs \(pct(calibrator.peakAccuracy)) at the sharpest peak)")
+        }
+        if let calibration { lines.append(calibration.summary + " (out-of-fold)") }
+        if let events { lines.append(events.summary + " (out-of-fold)") }
         if let ablation, !ablation.isEmpty {
             lines.append("ablation (accuracy Δ, log-loss Δ vs the chosen configuration):")
             for a in ablation {

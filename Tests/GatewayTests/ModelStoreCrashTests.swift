@@ -22,6 +22,7 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         var installed = 0
         var killedMidWrite = 0
+        var killedMidSwitch = 0
         for round in 0..<200 {
             let child = try ChildProcess(["store-crash-loop", "--state", state, "--size", "65536"])
             // Wait for the child to start installing (an event: its first line), then kill it a random moment later.
@@ -35,13 +36,18 @@ import Testing
             child.signal(SIGKILL)
             _ = try? await child.wait(timeout: 10)
 
-            let reopened = ModelStore(stateDirectory: state)
-            if try reopened.files.list(reopened.directory).contains(where: { $0.hasPrefix(".tmp-") }) {
-                killedMidWrite += 1
-            }
-            reopened.removeLeftovers()
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: store.directory)) ?? []
+            if left.contains(where: { $0.hasPrefix(".tmp-") }) { killedMidWrite += 1 }
+            if left.contains(ModelStore.switchFile) { killedMidSwitch += 1 }
+            // What a reader sees before the next start: never previous == active.
+            let (seenActive, seenPrevious) = (store.activeFile, store.previousFile)
+            #expect(seenActive == nil || seenPrevious != seenActive, "round \(round): previous == active before open")
+            // The next start: no temporary file and no pending switch left, previous != active.
+            let reopened = ModelStore.open(stateDirectory: state)
             let names = try reopened.files.list(reopened.directory)
             #expect(!names.contains { $0.hasPrefix(".tmp-") }, "round \(round): leftovers \(names)")
+            #expect(!names.contains(ModelStore.switchFile), "round \(round): the switch was not finished")
+            #expect(reopened.activeFile == seenActive && reopened.previousFile == seenPrevious, "round \(round)")
             for entry in reopened.list() {
                 #expect(!entry.file.hasPrefix("."), "round \(round): a temporary file listed as a bundle")
             }
@@ -52,6 +58,8 @@ import Testing
                     verifies(try reopened.files.read(reopened.path(of: file)), version: entry.version),
                     "round \(round): \(file) is damaged")
             }
+            let (active, previous) = (reopened.activeFile, reopened.previousFile)
+            #expect(active == nil || previous != active, "round \(round): previous == active == \(active ?? "")")
             if let active = reopened.list().first(where: \.isActive) {
                 #expect(
                     active.version >= installed,
@@ -64,6 +72,9 @@ import Testing
         #expect(installed > 0, "no install ever completed")
         // Some kills must land inside a write for the test to mean anything.
         #expect(killedMidWrite > 0, "no kill landed while a temporary file was open")
-        print("store crash test: 200 kills, \(killedMidWrite) during a write, v\(installed) active at the end")
+        #expect(killedMidSwitch > 0, "no kill landed between the pointer switch's commit and its end")
+        print(
+            "store crash test: 200 kills, \(killedMidWrite) during a write, \(killedMidSwitch) during a pointer switch, v\(installed) active at the end"
+        )
     }
 }

@@ -29,6 +29,14 @@ final class TestTrainingHost: Sendable {
         var bundle: [UInt8]?
         /// The next full download sends this many bytes, then the connection is closed.
         var cutAfter: Int?
+        /// The next full download sends this many bytes, then nothing more (the connection stays open).
+        var stallAfter: Int?
+        /// The next full download sends one byte every 50 ms.
+        var dripNext = false
+        /// The next telemetry batch is answered with a head and a body that never ends.
+        var stallNextTelemetry = false
+        /// Set by `stop()`: a stalled or dripping answer ends.
+        var stopping = false
         /// The next telemetry batch is stored, then answered 500 (as if the answer was lost).
         var failNextTelemetry = false
         var requests: [Request] = []
@@ -64,6 +72,7 @@ final class TestTrainingHost: Sendable {
     deinit { task.cancel() }
 
     func stop() async {
+        state.withLock { $0.stopping = true }
         await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
@@ -76,6 +85,9 @@ final class TestTrainingHost: Sendable {
     func serve(_ bundle: [UInt8]?) { state.withLock { $0.bundle = bundle } }
     func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }
     func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
+    func stallNextDownload(after bytes: Int) { state.withLock { $0.stallAfter = bytes } }
+    func dripNextDownload() { state.withLock { $0.dripNext = true } }
+    func stallNextTelemetry() { state.withLock { $0.stallNextTelemetry = true } }
 
     static func sha256(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -103,6 +115,14 @@ final class TestTrainingHost: Sendable {
         let (bundle, cut) = state.withLock { s -> ([UInt8]?, Int?) in
             defer { s.cutAfter = nil }
             return (s.bundle, s.bundle == nil ? nil : s.cutAfter)
+        }
+        let slow = state.withLock { s -> (stallAfter: Int?, drip: Bool)? in
+            guard s.bundle != nil, request.headers[.range] == nil, s.stallAfter != nil || s.dripNext else { return nil }
+            defer {
+                s.stallAfter = nil
+                s.dripNext = false
+            }
+            return (s.stallAfter, s.dripNext)
         }
         guard let bundle else {
             record.status = 204
@@ -133,6 +153,26 @@ final class TestTrainingHost: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle[start...])))
         }
         record.status = 200
+        if let slow {
+            // Part of the body (or one byte at a time), never the end, until the client gives up or the host stops.
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody(contentLength: bundle.count) { writer in
+                    var sent = 0
+                    if let first = slow.stallAfter {
+                        try await writer.write(ByteBuffer(bytes: bundle.prefix(first)))
+                        sent = first
+                    }
+                    while !state.withLock({ $0.stopping }) {
+                        try await Task.sleep(for: .milliseconds(50))
+                        if slow.drip && sent < bundle.count - 1 {
+                            try await writer.write(ByteBuffer(bytes: bundle[sent..<sent + 1]))
+                            sent += 1
+                        }
+                    }
+                    throw CancellationError()
+                })
+        }
         if let cut {
             // Send part of the body, then drop the connection.
             let part = ByteBuffer(bytes: bundle.prefix(cut))
@@ -163,6 +203,20 @@ final class TestTrainingHost: Sendable {
             return Response(
                 status: status, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        }
+        let stall = state.withLock { s -> Bool in
+            defer { s.stallNextTelemetry = false }
+            return s.stallNextTelemetry
+        }
+        if stall {
+            record.status = 200
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(contentLength: 100) { writer in
+                    try await writer.write(ByteBuffer(string: "{"))
+                    while !state.withLock({ $0.stopping }) { try await Task.sleep(for: .milliseconds(50)) }
+                    throw CancellationError()
+                })
         }
         guard request.headers[.contentType] == "application/x-ndjson" else {
             return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#)

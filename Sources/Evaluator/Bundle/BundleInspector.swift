@@ -22,6 +22,7 @@ public enum BundleInspector {
         lines.append(
             "policy     occupied when p >= \(m.policy.threshold); occupiedAfter \(m.policy.occupiedAfter) s, "
                 + "vacantAfter \(m.policy.vacantAfter) s")
+        lines.append("calibrated \(m.calibration?.description ?? "no (probabilities used as the model gives them)")")
         if let p = m.provenance {
             if let source = p.source { lines.append("source     \(source)") }
             if p.dataFrom != nil || p.dataTo != nil {

@@ -19,10 +19,18 @@ extension BundleManifest {
     }
 
     /// Checks the manifest on its own and against the model it travels with.
-    func validate(for model: Model) throws(BundleError) {
+    func validate(for model: Model, container: Int) throws(BundleError) {
         func fail(_ message: String) -> BundleError { BundleError(.malformedManifest, "manifest: \(message)") }
-        guard formatVersion == Int(ModelBundle.formatVersion) else {
-            throw fail("formatVersion \(formatVersion) differs from the container's \(ModelBundle.formatVersion)")
+        guard formatVersion == container else {
+            throw fail("formatVersion \(formatVersion) differs from the container's \(container)")
+        }
+        if let calibration {
+            guard formatVersion >= 2 else { throw fail("calibration needs format version 2, the bundle says 1") }
+            do {
+                try calibration.validate()
+            } catch {
+                throw fail(error.message)
+            }
         }
         guard !modelID.isEmpty, modelID.count <= 200, !modelID.contains(where: \.isNewline) else {
             throw fail("modelID must be 1–200 characters on one line")

@@ -16,6 +16,8 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     /// The ordered inputs; `features.features.count` equals the model's feature count.
     public var features: FeatureSchema
     public var policy: DecisionPolicy
+    /// Maps the model's probability to a calibrated one (nil: used as is). Needs format 2.
+    public var calibration: Calibrator?
     public var provenance: Provenance?
     /// Per-feature training distribution, for drift checks.
     public var featureStatistics: [FeatureStatistics]?
@@ -28,17 +30,19 @@ public struct BundleManifest: Codable, Sendable, Equatable {
 
     public init(
         modelID: String, version: Int, scope: Scope = .fleet, created: Instant, features: FeatureSchema,
-        policy: DecisionPolicy, provenance: Provenance? = nil, featureStatistics: [FeatureStatistics]? = nil,
+        policy: DecisionPolicy, calibration: Calibrator? = nil, provenance: Provenance? = nil,
+        featureStatistics: [FeatureStatistics]? = nil,
         golden: [GoldenVector], expires: Instant? = nil, training: TrainingSummary? = nil
     ) {
         self.training = training
-        self.formatVersion = Int(ModelBundle.formatVersion)
+        self.formatVersion = Int(ModelBundle.oldestFormatVersion)
         self.modelID = modelID
         self.version = version
         self.scope = scope
         self.created = created.iso8601
         self.features = features
         self.policy = policy
+        self.calibration = calibration
         self.provenance = provenance
         self.featureStatistics = featureStatistics
         self.golden = golden

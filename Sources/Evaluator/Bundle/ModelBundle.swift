@@ -5,7 +5,7 @@ import OccupantCore
 /// Container, all little-endian:
 /// ```
 /// 8 bytes  "OCCMODEL"
-/// u16      format version (1)
+/// u16      format version (1; 2 when the manifest carries a calibrator)
 /// u32 + M  manifest JSON (M ≤ 4 MiB)
 /// u32 + B  body (see ModelBody)
 /// u8  + K  signing key id (ASCII, K ≤ 64; 0 when unsigned)
@@ -14,7 +14,13 @@ import OccupantCore
 /// Nothing may follow the signature; the whole file is at most 16 MiB.
 public struct ModelBundle: Sendable {
     public static let magic = Array("OCCMODEL".utf8)
-    public static let formatVersion: UInt16 = 1
+    /// The newest format this build reads and writes; it writes the oldest that holds the bundle (1 without a
+    /// calibrator), so gateways on older builds keep loading uncalibrated bundles.
+    public static let formatVersion: UInt16 = 2
+    public static let oldestFormatVersion: UInt16 = 1
+
+    /// The format this bundle needs.
+    var requiredFormatVersion: UInt16 { manifest.calibration == nil ? 1 : 2 }
     public static let maximumSize = 16 << 20
     public static let maximumManifestSize = 4 << 20
 
@@ -35,8 +41,10 @@ public struct ModelBundle: Sendable {
     /// Manifest and body bytes followed by the key id, i.e. everything the signature covers.
     func signedPrefix(keyID: String) -> [UInt8] {
         var w = ByteWriter()
+        var manifest = manifest
+        manifest.formatVersion = Int(requiredFormatVersion)
         w.raw(Self.magic)
-        w.u16(Self.formatVersion)
+        w.u16(requiredFormatVersion)
         w.section(ManifestCoding.encode(manifest))
         w.section(ModelBody.encode(model))
         let id = Array(keyID.utf8.prefix(64))
@@ -64,8 +72,10 @@ public struct ModelBundle: Sendable {
             throw BundleError(.badMagic, "not a model bundle (the file does not start with OCCMODEL)")
         }
         let version = try r.u16("format version")
-        guard version == formatVersion else {
-            throw BundleError(.unsupportedFormatVersion, "format version \(version), this build reads \(formatVersion)")
+        guard (oldestFormatVersion...formatVersion).contains(version) else {
+            throw BundleError(
+                .unsupportedFormatVersion,
+                "format version \(version), this build reads \(oldestFormatVersion)–\(formatVersion)")
         }
         let manifestLength = Int(try r.u32("manifest length"))
         guard manifestLength <= maximumManifestSize else {
@@ -88,7 +98,7 @@ public struct ModelBundle: Sendable {
         }
         let model = try ModelBody.decode(bodyBytes)
         let manifest = try BundleManifest.decode(manifestBytes)
-        try manifest.validate(for: model)
+        try manifest.validate(for: model, container: Int(version))
         var bundle = ModelBundle(manifest: manifest, model: model)
         if signatureLength > 0 {
             bundle.keyID = String(decoding: keyBytes, as: UTF8.self)

@@ -17,13 +17,13 @@ public struct ModelInstaller: Sendable {
     public enum Failure: Error, CustomStringConvertible {
         /// The bundle failed a check; nothing was written.
         case refused(BundleError, version: Int?)
-        /// The bundle passed but the store could not write it.
-        case storeFailed(OccupantError)
+        /// The bundle (`id@version`) passed but the store could not write it.
+        case storeFailed(OccupantError, model: String)
 
         public var description: String {
             switch self {
             case .refused(let error, _): return "\(error.reason.rawValue): \(error.message)"
-            case .storeFailed(let error): return error.message
+            case .storeFailed(let error, let model): return "installing \(model): \(error.message)"
             }
         }
     }
@@ -49,7 +49,7 @@ public struct ModelInstaller: Sendable {
             let file = try store.install(bytes, modelID: bundle.manifest.modelID, version: bundle.manifest.version)
             return (bundle, file)
         } catch {
-            throw .storeFailed(error)
+            throw .storeFailed(error, model: "\(bundle.manifest.modelID)@\(bundle.manifest.version)")
         }
     }
 }

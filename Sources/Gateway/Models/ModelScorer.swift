@@ -30,7 +30,7 @@ public struct ModelScorer: OccupancyScorer {
         if pipeline.count > 0 && pipeline.missingCount == pipeline.count {
             return .stale("no valid input for any of \(names.joined(separator: ", "))")
         }
-        let probability = pipeline.withValues { bundle.model.probability($0) }
+        let probability = pipeline.withValues { bundle.probability($0) }
         // The inputs share the pipeline's vector; names are paired with values only if the decision is published.
         return .probability(probability, inputs: .features(names: names, values: pipeline.values))
     }

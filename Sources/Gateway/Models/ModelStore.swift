@@ -9,8 +9,10 @@ import OccupantCore
 /// active and the previous one.
 ///
 /// Install is atomic and survives power loss at any point: the bundle is written to a temporary file, fsynced and
-/// renamed into place (then the folder is fsynced) before the `active` pointer is replaced the same way. A reader
-/// therefore sees either the old pointer or the new one, and a pointer only ever names a complete bundle.
+/// renamed into place (then the folder is fsynced). The switch of both pointers is then committed as one file,
+/// `pointers.next` (written the same way), applied to `active` and `previous`, and removed. A reader takes the
+/// pointers from `pointers.next` while it exists, so it sees either the old pair or the new one — never
+/// `previous == active` — and a pointer only ever names a complete bundle. `open` finishes a switch a kill cut short.
 public struct ModelStore: Sendable {
     public let stateDirectory: String
     public let directory: String
@@ -22,6 +24,18 @@ public struct ModelStore: Sendable {
         self.files = files
         directory = stateDirectory + "/models"
     }
+
+    /// The store after a restart: the temporary files of an interrupted install removed and an interrupted
+    /// pointer switch finished. Only for the process that owns the store (the gateway, not a CLI run beside it).
+    public static func open(stateDirectory: String, files: any FileSystem = LocalFileSystem()) -> ModelStore {
+        let store = ModelStore(stateDirectory: stateDirectory, files: files)
+        store.removeLeftovers()
+        store.finishSwitch()
+        return store
+    }
+
+    /// The committed pointer switch not yet applied: `active` and `previous` on two lines.
+    static let switchFile = "pointers.next"
 
     /// The running gateway's control socket, beside the store.
     public var controlSocketPath: String { stateDirectory + "/control.sock" }
@@ -36,8 +50,14 @@ public struct ModelStore: Sendable {
     }
 
     /// The active bundle's file name, if any.
-    public var activeFile: String? { readPointer("active") }
-    public var previousFile: String? { readPointer("previous") }
+    public var activeFile: String? { pointers.active }
+    public var previousFile: String? { pointers.previous }
+
+    /// Both pointers: from a committed switch while one is pending, else from their files.
+    var pointers: (active: String?, previous: String?) {
+        if let pending = pendingSwitch() { return pending }
+        return (readPointer("active"), readPointer("previous"))
+    }
 
     public func path(of file: String) -> String { directory + "/" + file }
 
@@ -47,20 +67,23 @@ public struct ModelStore: Sendable {
         try makeDirectory()
         let file = "\(safeName(modelID))-v\(version).occmodel"
         try files.writeAtomically(bytes, to: path(of: file))
-        let old = activeFile
-        if let old, old != file { try writePointer("previous", old) }
-        try writePointer("active", file)
+        let (old, previous) = pointers
+        if let old, old != file {
+            try commitSwitch(active: file, previous: old)
+        } else {
+            // The same file again (or the first install): the previous one stays, unless it is this file.
+            try commitSwitch(active: file, previous: previous == file ? nil : previous)
+        }
         return file
     }
 
     /// Makes the previous bundle active again (the only way back to an older version); the two swap.
     public func rollback() throws(OccupantError) -> String {
-        guard let previous = previousFile else {
+        let (current, previous) = pointers
+        guard let previous else {
             throw OccupantError(.model, "nothing to roll back to: no previous model in \(directory)")
         }
-        let current = activeFile
-        try writePointer("active", previous)
-        if let current { try writePointer("previous", current) } else { try files.remove(path(of: "previous")) }
+        try commitSwitch(active: previous, previous: current == previous ? nil : current)
         return previous
     }
 
@@ -92,6 +115,43 @@ public struct ModelStore: Sendable {
         }
     }
 
+    /// Finishes a pointer switch a kill or power cut interrupted (nothing when none is pending).
+    public func finishSwitch() {
+        guard let bytes = try? files.read(path(of: Self.switchFile)) else { return }
+        if let pending = pendingSwitch(bytes), let active = pending.active {
+            try? applySwitch(active: active, previous: pending.previous)
+        } else {
+            try? files.remove(path(of: Self.switchFile)) // names a bundle no longer there: the pointers stand
+        }
+    }
+
+    /// Commits the new pair in one atomic write, then applies it to the two pointer files.
+    private func commitSwitch(active: String, previous: String?) throws(OccupantError) {
+        precondition(active != previous, "a switch to previous == active")
+        let text = active + "\n" + (previous ?? "") + "\n"
+        try files.writeAtomically(Array(text.utf8), to: path(of: Self.switchFile))
+        try applySwitch(active: active, previous: previous)
+    }
+
+    private func applySwitch(active: String, previous: String?) throws(OccupantError) {
+        try writePointer("active", active)
+        if let previous { try writePointer("previous", previous) } else { try files.remove(path(of: "previous")) }
+        try files.remove(path(of: Self.switchFile))
+    }
+
+    private func pendingSwitch() -> (active: String?, previous: String?)? {
+        guard let bytes = try? files.read(path(of: Self.switchFile)) else { return nil }
+        return pendingSwitch(bytes)
+    }
+
+    /// The pair in a `pointers.next`, when its active bundle is there.
+    private func pendingSwitch(_ bytes: [UInt8]) -> (active: String?, previous: String?)? {
+        let lines = bytes.prefix(1023).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard lines.count >= 2, let active = pointerName(lines[0]) else { return nil }
+        let previous = pointerName(lines[1])
+        return (active, previous == active ? nil : previous)
+    }
+
     private func makeDirectory() throws(OccupantError) {
         try files.makeDirectories(directory)
     }
@@ -99,6 +159,11 @@ public struct ModelStore: Sendable {
     private func readPointer(_ name: String) -> String? {
         guard let bytes = try? files.read(path(of: name)) else { return nil }
         let line = bytes.prefix(511).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first ?? []
+        return pointerName(line)
+    }
+
+    /// A bundle file name in this folder that exists, from one pointer line.
+    private func pointerName(_ line: ArraySlice<UInt8>) -> String? {
         let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         // A pointer names a file in this folder, nothing else.
         guard !text.isEmpty, !text.contains("/"), access(path(of: text), R_OK) == 0 else { return nil }

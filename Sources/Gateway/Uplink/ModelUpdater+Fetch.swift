@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Evaluator
 import NIOCore
 import OccupantCore
+import Synchronization
 
 extension ModelUpdater {
     /// The partial download for `sha256`: `<models>/.download-<sha256>`.
@@ -47,9 +48,10 @@ extension ModelUpdater {
             headers.append(("If-Range", "\"\(p.sha256)\""))
         }
         let request = client.request(url, headers: headers)
+        let limits = downloadLimits
         let response: HTTPClientResponse
         do {
-            response = try await client.http.execute(request, timeout: .seconds(30))
+            response = try await client.http.execute(request, timeout: .milliseconds(Int64(limits.head * 1000)))
         } catch {
             return .failed("GET \(url): \(describeHTTPError(error))")
         }
@@ -66,7 +68,11 @@ extension ModelUpdater {
                 "GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))"
             )
         default:
-            let answer = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            // The reason, if it comes within the idle limit (the body of an error can stall too).
+            let answer =
+                (try? await withTimeout(seconds: limits.idle, what: "GET \(url)") {
+                    String(buffer: try await response.body.collect(upTo: 4096))
+                }) ?? ""
             return .failed("GET \(url): HTTP \(status) \(answer.prefix(200))")
         }
 
@@ -106,21 +112,45 @@ extension ModelUpdater {
             return .failed(error.message)
         }
         let resumedAt = status == 206 ? received : 0
+        // The head's deadline does not cover the body: watch it for silence and for a drip that never ends.
+        let announced = response.headers.first(name: "Content-Length").flatMap { Int($0) }
+        let watch = DownloadWatch(
+            limits: limits, bytes: min(announced ?? ModelBundle.maximumSize, ModelBundle.maximumSize), at: received)
         do {
-            for try await chunk in response.body {
-                received += chunk.readableBytes
-                if received > ModelBundle.maximumSize {
-                    try? files.remove(path)
-                    return .failed("GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
+            received = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask { [received] in
+                    var count = received
+                    for try await chunk in response.body {
+                        count += chunk.readableBytes
+                        if count > ModelBundle.maximumSize {
+                            try? files.remove(path)
+                            throw OccupantError(
+                                .model, "GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
+                        }
+                        try files.append(Array(chunk.readableBytesView), to: path)
+                        watch.progress(count)
+                    }
+                    return count
                 }
-                try files.append(Array(chunk.readableBytesView), to: path)
+                group.addTask {
+                    try await watch.expire()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let finished = try await group.next() {
+                    if let count = finished { return count }
+                }
+                return watch.received
             }
             try files.sync(path, newFile: resumedAt == 0)
         } catch let error as OccupantError {
             return .failed(error.message)
+        } catch let stalled as DownloadWatch.Stalled {
+            return .failed(
+                "GET \(url): \(stalled.reason) after \(watch.received) bytes; the download resumes from there")
         } catch {
             return .failed(
-                "GET \(url): interrupted after \(received) bytes (\(describeHTTPError(error))); the download resumes from there"
+                "GET \(url): interrupted after \(watch.received) bytes (\(describeHTTPError(error))); the download resumes from there"
             )
         }
 
@@ -153,8 +183,8 @@ extension ModelUpdater {
             case .refused(let refusal, let version):
                 return .refused(
                     .init(version: version, sha256: sha, reason: "\(refusal.reason.rawValue): \(refusal.message)"))
-            case .storeFailed(let failure):
-                return .failed("installing: \(failure.message)")
+            case .storeFailed(let failure, let model):
+                return .failed("installing \(model): \(failure.message)")
             }
         }
         switch activator.switchToActive(
@@ -168,6 +198,50 @@ extension ModelUpdater {
             return .failed("installed \(manifest.modelID)@\(manifest.version) but the store has no active model")
         }
     }
+}
+
+/// Watches a download's body: fails it after `limits.idle` seconds without a byte, or when the whole body takes
+/// longer than the limits allow for its size.
+final class DownloadWatch: Sendable {
+    struct Stalled: Error {
+        var reason: String
+    }
+
+    private let idle: Double
+    private let overall: Double
+    private let started = monotonicSeconds()
+    private let state: Mutex<(received: Int, at: Double)>
+
+    init(limits: ModelUpdater.DownloadLimits, bytes: Int, at received: Int) {
+        idle = limits.idle
+        overall = limits.overall(bytes: bytes)
+        state = Mutex((received, monotonicSeconds()))
+    }
+
+    var received: Int { state.withLock { $0.received } }
+
+    func progress(_ received: Int) {
+        state.withLock { $0 = (received, monotonicSeconds()) }
+    }
+
+    /// Returns never; throws `Stalled` once a limit is passed (or `CancellationError` when the body is done).
+    func expire() async throws {
+        while true {
+            try await Task.sleep(for: .milliseconds(Int(min(1, idle / 4) * 1000)))
+            let now = monotonicSeconds()
+            let last = state.withLock { $0.at }
+            if now - last > idle {
+                throw Stalled(reason: "no bytes for \(formatSeconds(idle))")
+            }
+            if now - started > overall {
+                throw Stalled(reason: "not done within \(formatSeconds(overall))")
+            }
+        }
+    }
+}
+
+private func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }
 
 /// `bytes 100-199/200` → 100.

@@ -40,6 +40,32 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         var nextPollAt: Double
         /// Failed attempts in a row (for the retry backoff).
         var failures = 0
+        /// The last failure logged as a warning (the same one again is logged at debug level).
+        var lastFailure: String?
+        /// Failures logged as warnings since start.
+        var failureWarnings = 0
+        var limits = DownloadLimits()
+    }
+
+    /// How long a download may take: the connection (the HTTP client's connect timeout, then `head` for the
+    /// answer's head), no byte for `idle` seconds, or more than `base` + `secondsPerMiB` per MiB of the announced
+    /// size for the whole body, and the attempt fails (the bytes received so far are kept and resumed).
+    public struct DownloadLimits: Sendable, Equatable {
+        public var head = 30.0
+        public var idle = 30.0
+        public var base = 60.0
+        public var secondsPerMiB = 60.0
+
+        public init() {}
+
+        /// Seconds the whole body of `bytes` bytes may take.
+        func overall(bytes: Int) -> Double { base + Double(bytes) / 1_048_576 * secondsPerMiB }
+    }
+
+    /// The download limits (tests shorten them).
+    public var downloadLimits: DownloadLimits {
+        get { state.withLock { $0.limits } }
+        set { state.withLock { $0.limits = newValue } }
     }
 
     public init(
@@ -71,6 +97,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             return true
         }
     }
+
+    /// Failed attempts logged as warnings since start (a repeated failure is logged once).
+    var failureWarnings: Int { state.withLock { $0.failureWarnings } }
 
     /// Hashes refused so far.
     public var refusedHashes: Set<String> { state.withLock { $0.refused } }
@@ -193,8 +222,19 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
                 ])
             publishStatus()
         case .failed(let reason):
-            logger.warning("model fetch failed: \(reason); will retry")
+            // Once per change of reason: a server that keeps answering 401 is one warning, not one per retry.
+            let repeated = state.withLock { s -> Bool in
+                defer { s.lastFailure = reason }
+                if s.lastFailure != reason { s.failureWarnings += 1 }
+                return s.lastFailure == reason
+            }
+            if repeated {
+                logger.debug("model fetch failed again: \(reason); will retry")
+            } else {
+                logger.warning("model fetch failed: \(reason); will retry")
+            }
         }
+        if case .failed = outcome {} else { state.withLock { $0.lastFailure = nil } }
     }
 
     private func rememberRefusal(_ sha: String) {

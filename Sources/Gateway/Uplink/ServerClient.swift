@@ -40,15 +40,19 @@ public struct ServerClient: Sendable {
         return request
     }
 
-    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer.
+    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer. `timeout` covers the
+    /// whole exchange, the answer's body included (the HTTP client's deadline ends with the head).
     func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
         var request = self.request(
             telemetryURL, method: .POST,
             headers: [("Content-Type", "application/x-ndjson"), (API.Header.batchID, batchID)])
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-        let answer = try await response.body.collect(upTo: 64 << 10)
-        return (Int(response.status.code), String(buffer: answer))
+        let http = self.http
+        return try await withTimeout(seconds: timeout, what: "POST \(telemetryURL)") { [request] in
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let answer = try await response.body.collect(upTo: 64 << 10)
+            return (Int(response.status.code), String(buffer: answer))
+        }
     }
 }
 
@@ -58,4 +62,29 @@ func unquotedETag(_ value: String) -> String {
     if v.hasPrefix("W/") { v = v.dropFirst(2) }
     if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
     return String(v)
+}
+
+/// A request that took longer than its time limit.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var seconds: Double
+    var description: String { "\(what): no complete answer within \(seconds) s" }
+}
+
+/// Runs `operation`, cancelling it and throwing `TimedOut` after `seconds`.
+func withTimeout<T: Sendable>(
+    seconds: Double, what: String, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw TimedOut(what: what, seconds: seconds)
+        }
+        return value
+    }
 }

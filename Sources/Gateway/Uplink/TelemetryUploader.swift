@@ -4,28 +4,100 @@ import ServiceLifecycle
 import Synchronization
 
 /// Writes the telemetry spool to disk every second and, every `interval`, sends what it holds to the training host,
-/// one batch per request, oldest first. 2xx → the batch is deleted (a duplicate answer too: the server has it);
-/// 4xx → logged and dropped (re-sending the same bytes cannot succeed); 5xx or no connection → kept for the next
-/// round. An outage is logged once, and its end once.
+/// one batch per request, oldest first.
+///
+/// 2xx → the batch is deleted (a duplicate answer too: the server has it). 400, 413, 415 and 422 say the batch itself
+/// is bad (re-sending the same bytes cannot succeed) → logged and dropped. Anything else — 401/403 (the token),
+/// 404, 408, 429, 5xx, no connection — keeps every batch on disk and retries with an exponential backoff capped at
+/// `maximumBackoff`. Each change of state (a new kind of failure, or recovery) is logged once, shown in `health`, and
+/// sent to systemd as `STATUS=` (what `systemctl status` prints).
 public final class TelemetryUploader: Service, Sendable {
     let client: ServerClient
     public let spool: TelemetrySpool
     let interval: Double
     let logger: Logger
+    let notifier: SystemdNotifier
+    /// Seconds one upload request may take, the answer included.
+    let requestTimeout: Double
     private let progress = Mutex(Progress())
 
+    /// The longest wait between two attempts while the server keeps failing.
+    public static let maximumBackoff = 300.0
+
     struct Progress {
-        var outage: String?
+        var health = Health.ok
+        var failures = 0
         var uploadedRows = 0
         var uploadedBatches = 0
         var rejectedBatches = 0
     }
 
-    public init(client: ServerClient, spool: TelemetrySpool, interval: Double, logger: Logger) {
+    /// Where uploads stand; every batch stays on disk unless this is `ok`.
+    public enum Health: Sendable, Equatable, CustomStringConvertible {
+        /// The last upload went through (or none was needed yet).
+        case ok
+        /// No connection, a timeout, 408, 429 or 5xx.
+        case unreachable
+        /// 401: the server does not accept this gateway's token.
+        case unauthorized
+        /// 403: the token belongs to another gateway.
+        case forbidden
+        /// 404: the server does not know this gateway (or the URL is wrong).
+        case notFound
+        /// Another answer that does not say the batch is bad (kept, to be safe).
+        case unexpected(Int)
+
+        public var description: String {
+            switch self {
+            case .ok: return "ok"
+            case .unreachable: return "unreachable"
+            case .unauthorized: return "unauthorized"
+            case .forbidden: return "forbidden"
+            case .notFound: return "not found"
+            case .unexpected(let status): return "HTTP \(status)"
+            }
+        }
+    }
+
+    /// What to do with a batch after the server answered `status`.
+    enum Disposition: Equatable {
+        case delivered
+        /// The batch itself is bad: drop it.
+        case drop
+        /// Keep the batch, retry later.
+        case keep(Health)
+    }
+
+    static func disposition(status: Int) -> Disposition {
+        switch status {
+        case 200..<300: return .delivered
+        case 400, 413, 415, 422: return .drop
+        case 401: return .keep(.unauthorized)
+        case 403: return .keep(.forbidden)
+        case 404: return .keep(.notFound)
+        case 408, 429, 500..<600: return .keep(.unreachable)
+        default: return .keep(.unexpected(status))
+        }
+    }
+
+    /// Seconds before the next attempt after `failures` failed rounds in a row: `interval`, doubled each time, at
+    /// most `maximumBackoff` (or `interval` when that is longer).
+    static func retryDelay(interval: Double, failures: Int) -> Double {
+        guard failures > 0 else { return interval }
+        let cap = max(interval, maximumBackoff)
+        return min(cap, interval * Double(1 << min(failures - 1, 30)))
+    }
+
+    public init(
+        client: ServerClient, spool: TelemetrySpool, interval: Double, logger: Logger,
+        notifier: SystemdNotifier = .fromProcessEnvironment(), requestTimeout: Double = 10
+    ) {
+        self.requestTimeout = requestTimeout
         self.client = client
         self.spool = spool
         self.interval = interval
         self.logger = logger
+        self.notifier = notifier
     }
 
     /// Rows and batches the server has acknowledged since start, and batches it rejected.
@@ -33,15 +105,20 @@ public final class TelemetryUploader: Service, Sendable {
         progress.withLock { ($0.uploadedRows, $0.uploadedBatches, $0.rejectedBatches) }
     }
 
+    /// Where uploads stand, and how many rounds in a row have failed.
+    public var health: (state: Health, failures: Int) { progress.withLock { ($0.health, $0.failures) } }
+
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            var lastUpload = monotonicSeconds()
+            var nextUpload = monotonicSeconds() + self.interval
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(Int(min(1, self.interval) * 1000)))
                 self.flush()
-                if monotonicSeconds() - lastUpload >= self.interval {
+                if monotonicSeconds() >= nextUpload {
                     await self.uploadAll()
-                    lastUpload = monotonicSeconds()
+                    let failures = self.progress.withLock { $0.failures }
+                    nextUpload =
+                        monotonicSeconds() + TelemetryUploader.retryDelay(interval: self.interval, failures: failures)
                 }
             }
         }
@@ -70,23 +147,28 @@ public final class TelemetryUploader: Service, Sendable {
             guard let batch else { return }
             let result: (status: Int, body: String)
             do {
-                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: 10)
+                result = try await client.postTelemetry(batch.body, batchID: batch.id, timeout: requestTimeout)
             } catch {
                 if Task.isCancelled { return } // shutting down; the batch stays in the spool
-                outage("POST \(client.telemetryURL): \(describeHTTPError(error))")
+                failed(.unreachable, "POST \(client.telemetryURL): \(describeHTTPError(error))")
                 return
             }
-            switch result.status {
-            case 200..<300:
+            switch Self.disposition(status: result.status) {
+            case .delivered:
                 spool.acknowledge(batch)
-                let recovered = progress.withLock { p -> String? in
-                    defer { p.outage = nil }
+                let recovered = progress.withLock { p -> Health in
+                    defer {
+                        p.health = .ok
+                        p.failures = 0
+                    }
                     p.uploadedRows += batch.rows
                     p.uploadedBatches += 1
-                    return p.outage
+                    return p.health
                 }
-                if recovered != nil {
-                    logger.info("training host reachable again: uploading \(spool.count) spooled telemetry rows")
+                if recovered != .ok {
+                    notifier.status("telemetry upload ok again")
+                    logger.info(
+                        "training host takes telemetry again (was \(recovered)): uploading \(spool.count) spooled rows")
                 }
                 logger.debug(
                     "telemetry batch sent",
@@ -94,26 +176,50 @@ public final class TelemetryUploader: Service, Sendable {
                         "upload.batch": "\(batch.id)", "upload.rows": "\(batch.rows)",
                         "upload.answer": "\(result.body.prefix(200))",
                     ])
-            case 400..<500:
+            case .drop:
                 spool.acknowledge(batch)
                 progress.withLock { $0.rejectedBatches += 1 }
                 logger.error(
-                    "the training host rejected telemetry batch \(batch.id) (\(batch.rows) rows), dropped: HTTP \(result.status) \(result.body.prefix(300))"
+                    "the training host rejected telemetry batch \(batch.id) (\(batch.rows) rows) as bad, dropped: HTTP \(result.status) \(result.body.prefix(300))"
                 )
-            default:
-                outage("POST \(client.telemetryURL): HTTP \(result.status) \(result.body.prefix(200))")
+            case .keep(let health):
+                failed(health, "POST \(client.telemetryURL): HTTP \(result.status) \(result.body.prefix(200))")
                 return
             }
         }
     }
 
-    private func outage(_ reason: String) {
-        let first = progress.withLock { p -> Bool in
-            defer { p.outage = reason }
-            return p.outage == nil
+    /// Records a failed round; logs once when the kind of failure changes (never the token).
+    private func failed(_ health: Health, _ reason: String) {
+        let (changed, failures) = progress.withLock { p -> (Bool, Int) in
+            defer {
+                p.health = health
+                p.failures += 1
+            }
+            return (p.health != health, p.failures + 1)
         }
-        if first {
-            logger.warning("training host unreachable, telemetry kept on disk (\(spool.count) rows): \(reason)")
+        let next = Self.retryDelay(interval: interval, failures: failures)
+        let kept = "telemetry kept on disk (\(spool.count) rows), next try in \(Int(next.rounded(.up))) s"
+        guard changed else {
+            logger.debug("telemetry upload failed again (\(health)): \(reason); \(kept)")
+            return
+        }
+        notifier.status("telemetry upload \(health), \(spool.count) rows kept on disk")
+        switch health {
+        case .unauthorized:
+            logger.warning(
+                "the training host refuses this gateway's token (HTTP 401): \(kept); check server.token or server.tokenFile"
+            )
+        case .forbidden:
+            logger.warning(
+                "the training host says the token belongs to another gateway (HTTP 403): \(kept); check gatewayId and the token"
+            )
+        case .notFound:
+            logger.warning(
+                "the training host does not know this gateway (HTTP 404 at \(client.telemetryURL)): \(kept); check server.url and gatewayId"
+            )
+        case .ok, .unreachable, .unexpected:
+            logger.warning("training host unreachable: \(reason); \(kept)")
         }
     }
 }

@@ -30,7 +30,9 @@ extension ServerConfig {
     static let httpTLSKeys = ["certFile", "keyFile"]
     static let brokerKeys = ["enabled", "host", "port", "clientId", "username", "password", "caFile", "shareGroup"]
     static let gatewayKeys = ["id", "scope", "token", "tokenSha256"]
-    static let intakeKeys = ["maxBodyBytes", "maxFutureSkew"]
+    static let intakeKeys = [
+        "maxBodyBytes", "maxFutureSkew", "maxChannels", "maxChannelNameBytes", "maxLabelBytes", "maxLabelsPerMessage",
+    ]
     static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
     static let promotionKeys = ["metric", "margin", "firstWave"]
     static let waveKeys = ["gateways", "percent"]

@@ -92,6 +92,12 @@ extension ServerConfig {
     mutating func apply(intake: FieldMap) {
         if let v = intake.optional("maxBodyBytes")?.int(in: 1024...(1 << 30)) { self.intake.maxBodyBytes = v }
         if let v = intake.optional("maxFutureSkew")?.duration() { self.intake.maxFutureSkew = v }
+        if let v = intake.optional("maxChannels")?.int(in: 1...100_000) { self.intake.maxChannels = v }
+        if let v = intake.optional("maxChannelNameBytes")?.int(in: 1...4096) { self.intake.maxChannelNameBytes = v }
+        if let v = intake.optional("maxLabelBytes")?.int(in: 1024...(1 << 30)) { self.intake.maxLabelBytes = v }
+        if let v = intake.optional("maxLabelsPerMessage")?.int(in: 1...10_000_000) {
+            self.intake.maxLabelsPerMessage = v
+        }
     }
 
     mutating func apply(retrain r: FieldMap) {

@@ -70,6 +70,14 @@ public struct ServerConfig: Sendable, Equatable {
         public var maxBodyBytes = 8 << 20
         /// Readings stamped further than this in the future are refused (seconds).
         public var maxFutureSkew = 300.0
+        /// Most channels in one telemetry row.
+        public var maxChannels = 256
+        /// Longest channel name (bytes).
+        public var maxChannelNameBytes = 64
+        /// Largest label message (bytes): one MQTT `labels` message or one label request body (JSON or CSV).
+        public var maxLabelBytes = 1 << 20
+        /// Most label ranges in one message.
+        public var maxLabelsPerMessage = 10_000
     }
 
     public struct Retrain: Sendable, Equatable {

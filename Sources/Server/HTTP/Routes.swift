@@ -26,7 +26,7 @@ struct Routes: Sendable {
         self.clock = clock
         self.store = store
         self.registry = registry
-        self.intake = Intake(maxFutureSkew: config.intake.maxFutureSkew)
+        self.intake = Intake(config.intake)
         self.access = Access(config: config, refusals: RefusalLog(logger: logger))
         self.uploads = UploadSlots(limit: config.http.uploadsPerToken)
     }
@@ -104,7 +104,12 @@ struct Routes: Sendable {
         guard batch.utf8.count <= API.maxBatchIDBytes else {
             throw APIError(.badRequest, "\(API.Header.batchID) is longer than \(API.maxBatchIDBytes) bytes")
         }
-        let (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
+        let (accepted, duplicate): (Int, Bool)
+        do {
+            (accepted, duplicate) = try await store.insertTelemetry(gateway: id, batchID: batch, rows: rows)
+        } catch let error as IntakeError {
+            throw APIError(error)
+        }
         return try Response.json(
             TelemetryReceipt(batch: batch, rows: rows.count, accepted: accepted, duplicate: duplicate))
     }
@@ -252,7 +257,7 @@ struct Routes: Sendable {
         return try Response.json(
             ServerStats(
                 telemetryRows: try await store.telemetryCount(),
-                labelRanges: try await store.labels(gateways: all).count,
+                labelRanges: try await store.labelCount(gateways: all),
                 labelledRows: try await store.labelledRowCount(gateways: all),
                 models: try await store.models(scope: nil).count))
     }

@@ -21,9 +21,26 @@ public struct Intake: Sendable {
     public var maxFutureSkew: Double
     /// Readings and labels before this are refused (2000-01-01).
     public var earliest = 946_684_800.0
+    /// Most channels in one telemetry row.
+    public var maxChannels = ServerConfig.Intake().maxChannels
+    /// Longest channel name (bytes); names are letters, digits and `_`, starting with a letter, as in a profile.
+    public var maxChannelNameBytes = ServerConfig.Intake().maxChannelNameBytes
+    /// Largest label message (bytes): an MQTT message, or a label request body.
+    public var maxLabelBytes = ServerConfig.Intake().maxLabelBytes
+    /// Most label ranges in one message.
+    public var maxLabelsPerMessage = ServerConfig.Intake().maxLabelsPerMessage
 
     public init(maxFutureSkew: Double) {
         self.maxFutureSkew = maxFutureSkew
+    }
+
+    /// The limits of the configuration's `intake:` section.
+    public init(_ config: ServerConfig.Intake) {
+        maxFutureSkew = config.maxFutureSkew
+        maxChannels = config.maxChannels
+        maxChannelNameBytes = config.maxChannelNameBytes
+        maxLabelBytes = config.maxLabelBytes
+        maxLabelsPerMessage = config.maxLabelsPerMessage
     }
 
     /// One telemetry document per line (the gateway's `telemetry` payload); blank lines are skipped.
@@ -54,6 +71,11 @@ public struct Intake: Sendable {
             throw IntakeError(400, "\(place): 'at' is not an ISO-8601 date-time or Unix seconds")
         }
         try checkTime(at, now: now, what: "\(place): 'at'")
+        guard document.readings.count <= maxChannels else {
+            throw IntakeError(
+                400, "\(place): \(document.readings.count) channels; at most \(maxChannels) (intake.maxChannels)")
+        }
+        for channel in document.readings.keys.sorted() { try checkChannelName(channel, place: place) }
         for (channel, value) in document.readings {
             if case .number(let n)? = value.value, !n.isFinite {
                 throw IntakeError(400, "\(place): readings.\(channel) is not a finite number")
@@ -73,6 +95,10 @@ public struct Intake: Sendable {
     public func labels(json: [UInt8], gateway: String?, now: Double, source: String, known: (String) -> Bool)
         throws(IntakeError) -> [LabelRange]
     {
+        guard json.count <= maxLabelBytes else {
+            throw IntakeError(
+                413, "the label message is \(json.count) bytes; at most \(maxLabelBytes) (intake.maxLabelBytes)")
+        }
         let documents: [LabelDocument]
         do {
             if json.first(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }) == UInt8(ascii: "[") {
@@ -84,6 +110,7 @@ public struct Intake: Sendable {
             throw IntakeError(400, Self.describe(error))
         }
         guard !documents.isEmpty else { throw IntakeError(400, "no labels in the document") }
+        try checkLabelCount(documents.count)
         return try documents.enumerated().map { (i, d) throws(IntakeError) in
             let place = documents.count > 1 ? "label \(i + 1): " : ""
             guard let g = d.gateway ?? gateway else { throw IntakeError(400, "\(place)'gateway' is missing") }
@@ -98,6 +125,10 @@ public struct Intake: Sendable {
 
     /// CSV with a header naming `gateway`, `from`, `to` and `occupied` (0/1, true/false).
     public func labels(csv text: String, now: Double, known: (String) -> Bool) throws(IntakeError) -> [LabelRange] {
+        guard text.utf8.count <= maxLabelBytes else {
+            throw IntakeError(
+                413, "the label CSV is \(text.utf8.count) bytes; at most \(maxLabelBytes) (intake.maxLabelBytes)")
+        }
         var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
             !$0.trimmingCharacters(in: .whitespaces).isEmpty
         }
@@ -112,6 +143,7 @@ public struct Intake: Sendable {
             }
             index[name] = i
         }
+        try checkLabelCount(lines.count)
         var out: [LabelRange] = []
         for (n, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -135,6 +167,36 @@ public struct Intake: Sendable {
         }
         guard !out.isEmpty else { throw IntakeError(400, "the CSV holds a header and no labels") }
         return out
+    }
+
+    private func checkLabelCount(_ count: Int) throws(IntakeError) {
+        guard count <= maxLabelsPerMessage else {
+            throw IntakeError(
+                400, "\(count) labels in one message; at most \(maxLabelsPerMessage) (intake.maxLabelsPerMessage)")
+        }
+    }
+
+    /// Letters, digits and `_`, starting with a letter (ASCII), at most `maxChannelNameBytes`; the message shows at
+    /// most the first 40 characters of a bad name.
+    private func checkChannelName(_ name: String, place: String) throws(IntakeError) {
+        let shown = name.count > 40 ? "\(name.prefix(40))…" : name
+        guard name.utf8.count <= maxChannelNameBytes else {
+            throw IntakeError(
+                400,
+                "\(place): channel name '\(shown)' is \(name.utf8.count) bytes; at most \(maxChannelNameBytes) "
+                    + "(intake.maxChannelNameBytes)")
+        }
+        guard Self.isChannelName(name) else {
+            throw IntakeError(
+                400, "\(place): '\(shown)' is not a channel name (letters, digits and _; starting with a letter)")
+        }
+    }
+
+    static func isChannelName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, (65...90).contains(first) || (97...122).contains(first) else { return false }
+        return name.utf8.allSatisfy {
+            (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95
+        }
     }
 
     private func range(

@@ -16,7 +16,7 @@ extension ModelRegistry {
                 $0.version == v && $0.kind == "holdout" && $0.metric == "accuracy"
             })
         else { return }
-        let (table, _) = try await scopeTable(scope)
+        let (table, _, _) = try await scopeTable(scope)
         guard let table else { return }
         let rows = table.labels.indices.filter { table.labels[$0] != nil && table.times[$0].seconds > record.dataTo }
         let previous = try await store.metrics(scope: scope).last { $0.version == v && $0.kind == "live" }

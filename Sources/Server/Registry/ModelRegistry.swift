@@ -17,6 +17,8 @@ public actor ModelRegistry {
     let logger: Logger
     let clock: any WallClock
     var running: Set<String> = []
+    /// The running jobs' training runs, so a shutdown can stop them instead of waiting for them.
+    var training: [String: TrainingProgress] = [:]
     var lastScheduled: [String: Double] = [:]
     /// Labelled rows seen by the last job that produced no model: the trigger counts new rows from there.
     var lastAttemptSeen: [String: Int] = [:]
@@ -61,11 +63,14 @@ public actor ModelRegistry {
 
         let seen = try await store.labelledRowCount(gateways: gateways(in: scope))
         lastAttemptSeen[scope] = seen
-        let (table, gateway) = try await scopeTable(scope)
+        let (table, gateway, skipped) = try await scopeTable(scope)
+        if skipped > 0 {
+            logger.warning("\(scope): \(skipped) stored rows skipped: a reading of the wrong kind for its channel")
+        }
         guard let table, table.labelledCount > 0 else {
             return RetrainOutcome(
                 scope: scope, version: nil, promoted: false, reason: "no labelled telemetry in \(scope) yet",
-                sha256: nil)
+                sha256: nil, skippedRows: skipped)
         }
         let version = try await store.nextVersion(scope: scope)
         let championVersion = try await store.alias(scope: scope, alias: "champion")
@@ -80,19 +85,29 @@ public actor ModelRegistry {
             promotion: PromotionRule(metric: config.promotion.metric, margin: config.promotion.margin),
             champion: champion, signingKey: signing.key, keyID: signing.keyID)
         let result: RetrainJob.Result
-        switch try await job.run() {
+        let progress = TrainingProgress()
+        training[scope] = progress
+        defer { training[scope] = nil }
+        switch try await job.run(progress: progress) {
         case .refused(let reason):
             if reason.hasPrefix("training refused") { logger.warning("\(scope): \(reason)") }
-            return RetrainOutcome(scope: scope, version: nil, promoted: false, reason: reason, sha256: nil)
+            return RetrainOutcome(
+                scope: scope, version: nil, promoted: false, reason: reason, sha256: nil, skippedRows: skipped)
         case .trained(let trained):
             result = trained
         }
         let sha = try artifacts.put(result.bytes)
         try await record(
             result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
-            seen: seen, championVersion: championVersion)
+            seen: seen, championVersion: championVersion, skipped: skipped)
         return RetrainOutcome(
-            scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha)
+            scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha,
+            skippedRows: skipped)
+    }
+
+    /// Stops every running training at its next fold fit (a shutdown): their jobs end as refused, nothing is stored.
+    public func cancelTraining() {
+        for progress in training.values { progress.cancel() }
     }
 
     /// Stores a trained job: the model with its report, the holdout metrics, the promotion decision; then promotes
@@ -100,11 +115,11 @@ public actor ModelRegistry {
     func record(
         _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String,
         table: LabelledTable,
-        seen: Int, championVersion: Int?
+        seen: Int, championVersion: Int?, skipped: Int = 0
     ) async throws {
         let now = clock.now().seconds
         let report = RetrainReport(
-            scope: scope, gateway: gateway, trigger: trigger, version: version, sha256: sha,
+            scope: scope, gateway: gateway, trigger: trigger, skippedRows: skipped, version: version, sha256: sha,
             holdout: .init(
                 from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
                 challenger: result.challenger,
@@ -139,18 +154,19 @@ public actor ModelRegistry {
         }
     }
 
-    /// The scope's joined table (nil when it has no labelled telemetry) and the gateway it came from: the one with
-    /// the most labelled rows (see `TrainingData.table`).
-    func scopeTable(_ scope: String) async throws -> (LabelledTable?, String?) {
+    /// The scope's joined table (nil when it has no labelled telemetry), the gateway it came from (the one with the
+    /// most labelled rows, see `TrainingData.table`) and the stored rows left out (see `TrainingData.joined`).
+    func scopeTable(_ scope: String) async throws -> (LabelledTable?, String?, skipped: Int) {
         var best: (gateway: String, labelled: Int)?
         for g in gateways(in: scope) {
             let n = try await store.labelledRowCount(gateways: [g])
             if n > (best?.labelled ?? 0) { best = (g, n) }
         }
-        guard let best else { return (nil, nil) }
+        guard let best else { return (nil, nil, 0) }
         let from = config.retrain.window.map { clock.now().seconds - $0 }
         let rows = try await store.telemetry(gateways: [best.gateway], from: from)
-        guard !rows.isEmpty else { return (nil, nil) }
-        return (TrainingData.table(rows: rows, labels: try await store.labels(gateways: [best.gateway])), best.gateway)
+        guard !rows.isEmpty else { return (nil, nil, 0) }
+        let joined = TrainingData.joined(rows: rows, labels: try await store.labels(gateways: [best.gateway]))
+        return (joined.table, best.gateway, joined.skipped)
     }
 }

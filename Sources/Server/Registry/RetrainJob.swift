@@ -70,13 +70,18 @@ public struct RetrainJob: Sendable {
         self.keyID = keyID
     }
 
-    /// Runs the job on a thread of its own, so HTTP and MQTT keep answering while the model trains.
-    public func run() async throws -> Outcome {
-        try await runOffThePool { try compute() }
+    /// Runs the job on a thread of its own, so HTTP and MQTT keep answering while the model trains. Cancelling the
+    /// calling task, or `progress`, stops the training at its next fold fit.
+    public func run(progress: TrainingProgress = TrainingProgress()) async throws -> Outcome {
+        try await withTaskCancellationHandler {
+            try await runOffThePool { try compute(progress: progress) }
+        } onCancel: {
+            progress.cancel()
+        }
     }
 
     /// The job, on the calling thread (CPU-bound: call `run()` from async code).
-    public func compute() throws -> Outcome {
+    public func compute(progress: TrainingProgress? = nil) throws -> Outcome {
         guard let (trainingTable, cut) = TrainingData.split(table, holdout: holdout) else {
             return .refused(reason: "too few labelled rows to hold any out")
         }
@@ -84,8 +89,9 @@ public struct RetrainJob: Sendable {
             trials: trials, seed: seed, workers: 2, modelID: "occupancy-\(scope)", version: version)
         let trained: Trainer.Result
         do {
-            trained = try Trainer.train(trainingTable, options: options)
+            trained = try Trainer.train(trainingTable, options: options, progress: progress)
         } catch {
+            if progress?.isCancelled == true { return .refused(reason: "training cancelled (the server is stopping)") }
             return .refused(reason: "training refused: \(error.message)")
         }
         var bundle = trained.bundle

@@ -25,6 +25,8 @@ public struct RetrainReport: Codable, Sendable {
     public var scope: String
     public var gateway: String?
     public var trigger: String
+    /// Stored rows left out because a reading was of the wrong kind for its channel (see `TrainingData.joined`).
+    public var skippedRows: Int
     public var version: Int
     public var sha256: String
     public var holdout: Holdout

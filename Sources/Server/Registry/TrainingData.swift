@@ -8,15 +8,39 @@ public enum TrainingData {
     /// A scope's table comes from one gateway's stream (the one with the most labelled rows): the feature windows run
     /// along one room's time series, and interleaving rooms would mix them.
     public static func table(rows: [TelemetryRow], labels: [LabelRange]) -> LabelledTable {
-        let rows = rows.sorted { $0.at < $1.at }
+        joined(rows: rows, labels: labels).table
+    }
+
+    /// `table(rows:labels:)`, and how many rows it left out: a channel holds numbers or text, whichever most of its
+    /// readings are (numbers on a tie); a row with a reading of the other kind (`{"sound":"loud"}` stored by an older
+    /// server, which did not check kinds at intake) is skipped rather than turning the column into text or failing
+    /// the job.
+    public static func joined(rows: [TelemetryRow], labels: [LabelRange]) -> (table: LabelledTable, skipped: Int) {
         var channels = Set<String>()
-        var categorical = Set<String>()
+        var numbers: [String: Int] = [:]
+        var texts: [String: Int] = [:]
         for row in rows {
             for (name, value) in row.readings {
                 channels.insert(name)
-                if case .category? = value { categorical.insert(name) }
+                switch value {
+                case .number?: numbers[name, default: 0] += 1
+                case .category?: texts[name, default: 0] += 1
+                case nil: break
+                }
             }
         }
+        let categorical = Set(texts.keys.filter { texts[$0]! > numbers[$0, default: 0] })
+        let fits: (TelemetryRow) -> Bool = { row in
+            row.readings.allSatisfy { name, value in
+                switch value {
+                case .number?: !categorical.contains(name)
+                case .category?: categorical.contains(name)
+                case nil: true
+                }
+            }
+        }
+        let all = rows.count
+        let rows = rows.filter(fits).sorted { $0.at < $1.at }
         let names = channels.sorted()
         let times = rows.map { Instant(seconds: $0.at) }
         var flags = [UInt8?](repeating: nil, count: rows.count)
@@ -27,16 +51,10 @@ public enum TrainingData {
                 i += 1
             }
         }
-        let values = rows.map { row in
-            names.map { name -> ChannelValue? in
-                guard let value = row.readings[name] ?? nil else { return nil }
-                // A channel is categorical if any row says so; its numbers become text for that column.
-                if categorical.contains(name), case .number(let n) = value { return .category(formatNumber(n)) }
-                return value
-            }
-        }
-        return LabelledTable(
+        let values = rows.map { row in names.map { name -> ChannelValue? in row.readings[name] ?? nil } }
+        let table = LabelledTable(
             channels: names, categoricalChannels: categorical, times: times, labels: flags, values: values)
+        return (table, all - rows.count)
     }
 
     static func lowerBound(_ rows: [TelemetryRow], _ t: Double) -> Int {

@@ -20,7 +20,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     let clock: any WallClock
     private let pending = Mutex<[String: MQTTMessage]>([:])
     private let registry = Mutex<ModelRegistry?>(nil)
-    private let refusals = Mutex<Set<String>>([])
+    let refusals = Mutex(RefusalLog())
 
     public init(config: ServerConfig, store: any ServerStore, logger: Logger, clock: any WallClock = SystemClock())
         throws
@@ -85,13 +85,16 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         }
     }
 
-    /// `<prefix>/<gateway>/<kind>`: stores what is valid; bad input is logged once per gateway and kind, never stored.
+    /// `<prefix>/<gateway>/<kind>`: stores what is valid; bad input is logged once per gateway and kind (in bounded
+    /// memory, see `RefusalLog`), never stored.
     func receive(_ message: MQTTMessage) async {
         guard let (gateway, kind) = GatewayTopics.parse(message.topic, prefix: config.topicPrefix) else { return }
         guard config.gateway(gateway) != nil else {
-            refuseOnce(gateway, kind, "unknown gateway '\(gateway)' on \(message.topic); ignored")
+            let shown = gateway.count > 64 ? "\(gateway.prefix(64))…" : gateway
+            refuseOnce(gateway, kind, "unknown gateway '\(shown)' on a \(kind.rawValue) topic; ignored")
             return
         }
+        let intake = Intake(config.intake)
         let now = clock.now().seconds
         do {
             switch kind {
@@ -125,8 +128,16 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     }
 
     private func refuseOnce(_ gateway: String, _ kind: GatewayTopicKind, _ text: String) {
-        let first = refusals.withLock { $0.insert("\(gateway) \(kind.rawValue) \(text.prefix(60))").inserted }
-        if first { logger.warning("\(text)") }
+        let action = refusals.withLock { $0.note("\(gateway.prefix(64)) \(kind.rawValue) \(text.prefix(60))") }
+        switch action {
+        case .log:
+            logger.warning("\(text)")
+        case .suppressed(let n):
+            logger.warning(
+                "\(n) MQTT refusals suppressed so far (each distinct one is logged once, up to 1024 distinct ones)")
+        case .quiet:
+            break
+        }
     }
 
     // MARK: FleetAnnouncer

@@ -4,6 +4,12 @@ import GRDB
 import OccupantCore
 
 /// The embedded default store: one SQLite file (WAL) through GRDB, with migrations.
+///
+/// Writes are `synchronous=FULL`: a batch the server acknowledged is on disk even if the power fails right after
+/// (under GRDB's WAL default, `NORMAL`, the last commits can be lost, and the gateway has already deleted them);
+/// single MQTT rows are the exception (see `insertTelemetry`).
+/// Labels are kept as disjoint spans per gateway (see `mergeLabel`), so counting labelled rows is one indexed range
+/// scan per span.
 public final class SQLiteStore: ServerStore {
     let pool: DatabasePool
     /// Stamps received batches.
@@ -15,6 +21,8 @@ public final class SQLiteStore: ServerStore {
         configuration.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // After GRDB's WAL setup, which sets NORMAL on the one writer connection.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw OccupantError(.io, "cannot open the server database \(path): \(error)")
@@ -57,45 +65,193 @@ public final class SQLiteStore: ServerStore {
                     CREATE TABLE alerts (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, at REAL NOT NULL, message TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2: disjoint label spans, channel kinds") { db in
+            // Replay the received labels, oldest first, into disjoint spans (newest wins where they overlap).
+            // Through a copy read by a cursor: an abused store can hold hundreds of thousands of labels.
+            try db.execute(sql: "CREATE TEMP TABLE labels_v1 AS SELECT * FROM labels; DELETE FROM labels;")
+            let old = try Row.fetchCursor(
+                db, sql: #"SELECT gateway, start, "end", occupied, source FROM labels_v1 ORDER BY id"#)
+            while let row = try old.next() {
+                try mergeLabel(
+                    db,
+                    LabelRange(
+                        gateway: row["gateway"], from: row["start"], to: row["end"], occupied: row["occupied"],
+                        source: row["source"]))
+            }
+            try db.execute(sql: "DROP TABLE labels_v1")
+            // Each channel's kind is what most of its stored readings are (an older server stored anything).
+            // The span index covers `end` too: counting labelled rows reads no table row per span.
+            try db.execute(
+                sql: """
+                    DROP INDEX labels_by_gateway;
+                    CREATE INDEX labels_spans ON labels (gateway, start, "end");
+                    CREATE TABLE channels (
+                        gateway TEXT NOT NULL, channel TEXT NOT NULL, kind TEXT NOT NULL,
+                        PRIMARY KEY (gateway, channel)) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO channels (gateway, channel, kind)
+                        SELECT gateway, key, kind FROM (
+                            SELECT t.gateway AS gateway, j.key AS key,
+                                CASE WHEN j.type IN ('integer', 'real') THEN 'number' ELSE 'text' END AS kind,
+                                COUNT(*) AS n
+                            FROM telemetry t, json_each(t.readings) j WHERE j.type != 'null'
+                            GROUP BY 1, 2, 3)
+                        ORDER BY n DESC;
+                    """)
+        }
         return migrator
+    }
+
+    /// Adds a label range to its gateway's disjoint spans: where it overlaps spans of the other state, it wins (the
+    /// newest label is the truth there: those spans are trimmed, split or removed); spans of the same state that it
+    /// overlaps or touches are merged into it. Cost: a few indexed lookups plus the spans it covers.
+    static func mergeLabel(_ db: Database, _ l: LabelRange) throws {
+        var start = l.from
+        var end = l.to
+        let before = try Row.fetchOne(
+            try db.cachedStatement(
+                sql:
+                    #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start < ? ORDER BY start DESC LIMIT 1"#
+            ),
+            arguments: [l.gateway, l.from])
+        let inside = try Row.fetchAll(
+            try db.cachedStatement(
+                sql:
+                    #"SELECT id, start, "end", occupied FROM labels WHERE gateway = ? AND start >= ? AND start <= ? ORDER BY start"#
+            ),
+            arguments: [l.gateway, l.from, l.to])
+        let delete = try db.cachedStatement(sql: "DELETE FROM labels WHERE id = ?")
+        if let b = before, b["end"] >= l.from {
+            let id: Int64 = b["id"]
+            let bEnd: Double = b["end"]
+            if b["occupied"] == l.occupied {
+                start = b["start"]
+                end = max(end, bEnd)
+                try delete.execute(arguments: [id])
+            } else {
+                try db.execute(sql: #"UPDATE labels SET "end" = ? WHERE id = ?"#, arguments: [l.from, id])
+                if bEnd > l.to {
+                    try db.execute(
+                        sql:
+                            #"INSERT INTO labels (gateway, start, "end", occupied, source) SELECT gateway, ?, ?, occupied, source FROM labels WHERE id = ?"#,
+                        arguments: [l.to, bEnd, id])
+                }
+            }
+        }
+        for s in inside {
+            let id: Int64 = s["id"]
+            let sStart: Double = s["start"]
+            let sEnd: Double = s["end"]
+            if s["occupied"] == l.occupied {
+                end = max(end, sEnd)
+                try delete.execute(arguments: [id])
+            } else if sEnd > l.to {
+                if sStart < l.to {
+                    try db.execute(sql: "UPDATE labels SET start = ? WHERE id = ?", arguments: [l.to, id])
+                }
+            } else {
+                try delete.execute(arguments: [id])
+            }
+        }
+        try db.cachedStatement(
+            sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) VALUES (?, ?, ?, ?, ?)"#
+        ).execute(arguments: [l.gateway, start, end, l.occupied, l.source])
+    }
+
+    /// Refuses a row whose reading is of another kind (number or text) than the channel has held for this gateway;
+    /// records the kind of a channel seen for the first time. `kinds` is the gateway's channel → kind.
+    static func checkKinds(
+        _ db: Database, gateway: String, row: TelemetryRow, kinds: inout [String: String]
+    ) throws {
+        for (channel, value) in row.readings.sorted(by: { $0.key < $1.key }) {
+            guard let value else { continue }
+            let kind: String
+            let shown: String
+            switch value {
+            case .number(let n):
+                kind = "number"
+                shown = formatNumber(n)
+            case .category(let c):
+                kind = "text"
+                shown = "'\(c.prefix(40))\(c.count > 40 ? "…" : "")'"
+            }
+            if let known = kinds[channel] {
+                guard known == kind else {
+                    throw IntakeError(
+                        400,
+                        "readings.\(channel) at \(Instant(seconds: row.at).iso8601) is \(kind == "text" ? "text" : "a number") "
+                            + "(\(shown)), but gateway '\(gateway)' sends \(known == "text" ? "text" : "numbers") on '\(channel)'"
+                    )
+                }
+            } else {
+                kinds[channel] = kind
+                try db.execute(
+                    sql: "INSERT INTO channels (gateway, channel, kind) VALUES (?, ?, ?)",
+                    arguments: [gateway, channel, kind])
+            }
+        }
     }
 
     // MARK: Intake
 
+    /// A batch with an id (an HTTP upload: the gateway deletes it from its spool once answered) is on disk when this
+    /// returns (`synchronous=FULL`). A row without one (MQTT, which the broker acknowledged to the gateway before the
+    /// server saw it) commits with `synchronous=NORMAL`: safe if the process dies, and it spares the fsync per
+    /// message that caps FULL at a few hundred messages a second.
     public func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (
         accepted: Int, duplicate: Bool
     ) {
-        try await pool.write { db in
-            if let batchID {
-                let seen =
-                    try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID])
-                    ?? false
-                if seen { return (0, true) }
+        let now = clock.now().seconds
+        let durable = batchID != nil
+        return try await pool.writeWithoutTransaction { db in
+            if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result = (accepted: 0, duplicate: false)
+            do {
+                try db.inTransaction(.immediate) {
+                    result = try Self.insertBatch(db, gateway: gateway, batchID: batchID, rows: rows, now: now)
+                    return .commit
+                }
+            } catch {
+                if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                throw error
             }
-            var accepted = 0
-            let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
-            for row in rows {
-                try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
-                accepted += db.changesCount
-            }
-            if let batchID {
-                try db.execute(
-                    sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
-                    arguments: [gateway, batchID, accepted, clock.now().seconds])
-            }
-            return (accepted, false)
+            if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            return result
         }
+    }
+
+    static func insertBatch(_ db: Database, gateway: String, batchID: String?, rows: [TelemetryRow], now: Double)
+        throws -> (accepted: Int, duplicate: Bool)
+    {
+        if let batchID {
+            let seen =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM batches WHERE gateway = ? AND batch = ?", arguments: [gateway, batchID])
+                ?? false
+            if seen { return (0, true) }
+        }
+        var kinds = Dictionary(
+            uniqueKeysWithValues: try Row.fetchAll(
+                db, sql: "SELECT channel, kind FROM channels WHERE gateway = ?", arguments: [gateway]
+            ).map { ($0["channel"] as String, $0["kind"] as String) })
+        for row in rows { try Self.checkKinds(db, gateway: gateway, row: row, kinds: &kinds) }
+        var accepted = 0
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO telemetry (gateway, at, readings) VALUES (?, ?, ?)")
+        for row in rows {
+            try statement.execute(arguments: [gateway, row.at, encodeReadings(row.readings)])
+            accepted += db.changesCount
+        }
+        if let batchID {
+            try db.execute(
+                sql: "INSERT INTO batches (gateway, batch, rows, received) VALUES (?, ?, ?, ?)",
+                arguments: [gateway, batchID, accepted, now])
+        }
+        return (accepted, false)
     }
 
     public func insertLabels(_ labels: [LabelRange]) async throws {
         try await pool.write { db in
-            for l in labels {
-                try db.execute(
-                    sql: #"INSERT INTO labels (gateway, start, "end", occupied, source) VALUES (?, ?, ?, ?, ?)"#,
-                    arguments: [l.gateway, l.from, l.to, l.occupied, l.source])
-            }
+            for l in labels { try Self.mergeLabel(db, l) }
         }
     }
 
@@ -118,7 +274,7 @@ public final class SQLiteStore: ServerStore {
         try await pool.read { db in
             try gateways.flatMap { g in
                 try Row.fetchAll(
-                    db, sql: #"SELECT start, "end", occupied, source FROM labels WHERE gateway = ? ORDER BY id"#,
+                    db, sql: #"SELECT start, "end", occupied, source FROM labels WHERE gateway = ? ORDER BY start"#,
                     arguments: [g]
                 ).map {
                     LabelRange(
@@ -134,12 +290,32 @@ public final class SQLiteStore: ServerStore {
                 total
                     + (try Int.fetchOne(
                         db,
+                        // Spans are disjoint, so each row counts once; CROSS JOIN keeps labels the outer loop:
+                        // one range scan of the telemetry key per span.
                         sql: """
-                            SELECT COUNT(*) FROM telemetry t WHERE t.gateway = ?1 AND EXISTS (
-                                SELECT 1 FROM labels l WHERE l.gateway = ?1 AND t.at >= l.start AND t.at < l."end")
+                            SELECT COUNT(*) FROM labels l CROSS JOIN telemetry t
+                            WHERE l.gateway = ?1 AND t.gateway = ?1 AND t.at >= l.start AND t.at < l."end"
                             """, arguments: [g]) ?? 0)
             }
         }
+    }
+
+    public func labelCount(gateways: [String]) async throws -> Int {
+        try await pool.read { db in
+            try gateways.reduce(0) { total, g in
+                total
+                    + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM labels WHERE gateway = ?", arguments: [g]) ?? 0)
+            }
+        }
+    }
+
+    /// Test seams: a statement run as is (to store what an older server could have), and a pragma of the writer.
+    func execute(sql: String) async throws {
+        try await pool.write { try $0.execute(sql: sql) }
+    }
+
+    func writerPragma(_ name: String) async throws -> Int? {
+        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA \(name)") }
     }
 
     public func telemetryCount() async throws -> Int {

@@ -109,14 +109,21 @@ public struct Rollout: Sendable, Equatable {
 public protocol ServerStore: Sendable {
     /// Stores a batch once: a batch id seen before for this gateway stores nothing and answers `duplicate`; rows with
     /// a (gateway, time) already stored are skipped too, so MQTT and HTTP copies of a reading never double up.
+    /// A reading of another kind (number or text) than its channel has held for this gateway refuses the whole batch
+    /// with an `IntakeError` (400) naming the channel; nothing is stored then.
     func insertTelemetry(gateway: String, batchID: String?, rows: [TelemetryRow]) async throws -> (
         accepted: Int, duplicate: Bool
     )
-    func insertLabels(_ labels: [LabelRange]) async throws
     func telemetry(gateways: [String], from: Double?) async throws -> [TelemetryRow]
-    /// Every label for these gateways, oldest received first (a later label overrides an earlier one).
+    /// Stores label ranges as disjoint spans per gateway: where a new range overlaps stored spans of the other state
+    /// it wins (the newest label is the truth); spans of the same state it overlaps or touches merge into one.
+    func insertLabels(_ labels: [LabelRange]) async throws
+    /// These gateways' label spans (disjoint per gateway), in time order.
     func labels(gateways: [String]) async throws -> [LabelRange]
-    /// Telemetry rows of these gateways that fall inside some label range.
+    /// Label spans stored for these gateways.
+    func labelCount(gateways: [String]) async throws -> Int
+    /// Telemetry rows of these gateways that fall inside some label span (indexed: spans + labelled rows, not their
+    /// product).
     func labelledRowCount(gateways: [String]) async throws -> Int
     func telemetryCount() async throws -> Int
 
