@@ -11,9 +11,9 @@ struct Access: Sendable {
     /// Token hash → gateway id.
     let gateways: [String: String]
     /// Where refused credentials are logged (rate-limited; never the token).
-    let refusals: RefusalLog?
+    let refusals: LoginRefusals?
 
-    init(config: ServerConfig, refusals: RefusalLog? = nil) {
+    init(config: ServerConfig, refusals: LoginRefusals? = nil) {
         self.config = config
         self.refusals = refusals
         gateways = Dictionary(config.gateways.map { ($0.tokenHash, $0.id) }, uniquingKeysWith: { first, _ in first })

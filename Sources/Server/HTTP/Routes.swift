@@ -27,7 +27,7 @@ struct Routes: Sendable {
         self.store = store
         self.registry = registry
         self.intake = Intake(config.intake)
-        self.access = Access(config: config, refusals: RefusalLog(logger: logger))
+        self.access = Access(config: config, refusals: LoginRefusals(logger: logger))
         self.uploads = UploadSlots(limit: config.http.uploadsPerToken)
     }
 

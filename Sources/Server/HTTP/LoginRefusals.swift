@@ -3,7 +3,7 @@ import Synchronization
 
 /// Logs refused credentials (never the token itself), at most one line per `interval` seconds; the lines in between
 /// are counted and the count is reported with the next line.
-final class RefusalLog: Sendable {
+final class LoginRefusals: Sendable {
     let logger: Logger
     let interval: Duration
     private let state = Mutex<(last: ContinuousClock.Instant?, suppressed: Int)>((nil, 0))
