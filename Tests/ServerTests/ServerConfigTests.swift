@@ -1,4 +1,6 @@
+import Foundation
 import OccupantCore
+import OccupantTesting
 import Server
 import Testing
 
@@ -87,5 +89,11 @@ import Testing
         #expect(config.http.uploadsPerToken == 2)
         #expect(ServerConfig().http.maxConnections == nil)
         #expect(throws: DocumentErrors.self) { try ServerConfig.parse(yaml: "http: { uploadsPerToken: 0 }") }
+    }
+
+    @Test func theShippedExampleParses() throws {
+        let path = packageRoot().appendingPathComponent("tools/config/server.example.yaml").path
+        let config = try ServerConfig.parse(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(config.http.idleTimeout == 30 && config.http.bodyTimeout == 120 && config.http.uploadsPerToken == 4)
     }
 }
