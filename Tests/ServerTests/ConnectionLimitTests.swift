@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 
@@ -21,4 +22,40 @@ import Testing
     @Test func theProcessFileLimitIsRead() {
         #expect((ConnectionLimit.fileLimit() ?? 0) > 0)
     }
+
+    @Test func reachingTheLimitStopsAcceptingAndIsLoggedOnceAMinute() {
+        let log = CapturedLog()
+        var limit = LoggedConnectionLimit(maximum: 3, logger: Logger(label: "test") { _ in log })
+        for _ in 0..<3 { limit.connectionOpened() }
+        #expect(!limit.isAcceptingNewConnections())
+        #expect(
+            log.lines == [
+                "connection limit reached: 3 HTTP connections open (http.maxConnections 3); new connections wait until one closes"
+            ])
+        limit.connectionClosed()
+        #expect(limit.isAcceptingNewConnections())
+        limit.connectionOpened()
+        #expect(!limit.isAcceptingNewConnections())
+        #expect(log.lines.count == 1)
+    }
+}
+
+/// Warnings and above, kept in memory.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    // @unchecked: `stored` is only touched under `lock`; the other properties are set before the logger is shared.
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .warning
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lock.withLock { stored.append(event.message.description) }
+    }
+
+    var lines: [String] { lock.withLock { stored } }
 }

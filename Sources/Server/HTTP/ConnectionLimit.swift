@@ -82,8 +82,9 @@ struct LoggedConnectionLimit: AvailableConnectionsDelegate {
         reachedSinceLog += 1
         let now = ContinuousClock.now
         if let last = lastLogged, now - last < .seconds(60) { return }
+        let since = reachedSinceLog > 1 ? " (reached \(reachedSinceLog) times since the last message)" : ""
         logger.warning(
-            "connection limit reached: \(open) HTTP connections open (http.maxConnections \(maximum)); new connections wait until one closes (reached \(reachedSinceLog) times since the last message)",
+            "connection limit reached: \(open) HTTP connections open (http.maxConnections \(maximum)); new connections wait until one closes\(since)",
             metadata: ["http.connections": "\(open)"])
         lastLogged = now
         reachedSinceLog = 0
