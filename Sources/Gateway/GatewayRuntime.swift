@@ -193,15 +193,17 @@ public struct GatewayRuntime: Sendable {
         }
     }
 
-    /// The shared client (system trust roots), or one that trusts only `caFile` (closed by `HTTPClientCloser` when
-    /// the gateway stops).
+    /// A client of the gateway's own (closed by `HTTPClientCloser` when the gateway stops) that speaks TLS 1.2 or
+    /// newer and trusts the system roots, or only `caFile`.
     static func httpClient(trusting caFile: String?) throws -> HTTPClient {
-        guard let caFile else { return .shared }
-        guard FileManager.default.isReadableFile(atPath: caFile) else {
-            throw OccupantError(.configuration, "server.caFile: cannot read \(caFile)")
-        }
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(caFile)
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw OccupantError(.configuration, "server.caFile: cannot read \(caFile)")
+            }
+            tls.trustRoots = .file(caFile)
+        }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 

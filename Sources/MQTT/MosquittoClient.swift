@@ -70,6 +70,8 @@ public final class MosquittoClient: Sendable {
             try check(
                 mosquitto_tls_set(m, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
                 "setting up TLS (CA \(tls.caFile))")
+            // Verify the broker's certificate; TLS 1.2 or newer (1.0 and 1.1 are refused).
+            try check(mosquitto_tls_opts_set(m, 1, "tlsv1.2", nil), "setting the TLS version (1.2 or newer)")
             if tls.insecure { _ = mosquitto_tls_insecure_set(m, true) }
         }
         if let will = options.will {

@@ -31,7 +31,9 @@ public struct ServerRuntime: Sendable {
         store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
+        SecretFiles.warnIfExposed(config: config.path, logger: logger)
         if let path = config.signingKey {
+            try SecretFiles.requirePrivate(path, key: "signingKey")
             do {
                 signing = try SigningKeys.readPrivateKey(path: path)
             } catch {
@@ -45,32 +47,52 @@ public struct ServerRuntime: Sendable {
             clock: clock)
         mqtt.attach(registry)
 
-        let routes = Routes(config: config, store: store, registry: registry, clock: clock)
-        let portFile = config.stateDirectory + "/http.port"
         let httpLogger = logger.with(label: "http")
+        let routes = Routes(config: config, store: store, registry: registry, clock: clock, logger: httpLogger)
+        let portFile = config.stateDirectory + "/http.port"
+        let maxConnections = ConnectionLimit.resolve(
+            configured: config.http.maxConnections, fileLimit: ConnectionLimit.fileLimit(),
+            mqtt: config.broker != nil, logger: httpLogger)
         let scheme = config.http.isTLS ? "https" : "http"
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
             let port = channel.localAddress?.port ?? 0
             try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
-            httpLogger.info("listening on \(scheme)://\(config.http.host):\(port)")
+            httpLogger.info(
+                "listening on \(scheme)://\(config.http.host):\(port) (at most \(maxConnections) connections, idle timeout \(config.http.idleTimeout) s)"
+            )
         }
+        let loopback =
+            ["127.0.0.1", "::1", "localhost"].contains(config.http.host) || config.http.host.hasPrefix("127.")
+        if !config.http.isTLS && !loopback {
+            httpLogger.warning(
+                "http.host \(config.http.host) serves plain HTTP: bearer tokens and telemetry cross the network in clear; configure http.tls or put a TLS proxy in front"
+            )
+        }
+        let bodyTimeout = TimeAmount.nanoseconds(Int64(config.http.bodyTimeout * 1e9))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [BodyDeadline(timeout: bodyTimeout)],
+                idleTimeout: .nanoseconds(Int64(config.http.idleTimeout * 1e9))))
         let server: HTTPServerBuilder
         if let cert = config.http.certFile, let key = config.http.keyFile {
+            try SecretFiles.requirePrivate(key, key: "http.tls.keyFile")
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-                let tls = TLSConfiguration.makeServerConfiguration(
+                var tls = TLSConfiguration.makeServerConfiguration(
                     certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-                server = try .tls(.http1(), tlsConfiguration: tls)
+                tls.minimumTLSVersion = .tlsv12
+                server = try .tls(http1, tlsConfiguration: tls)
             } catch {
                 throw OccupantError(.configuration, "http.tls: \(error)")
             }
         } else {
-            server = .http1()
+            server = http1
         }
         let app = Application(
             router: routes.router(), server: server,
             configuration: .init(
-                address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server"),
+                address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server",
+                availableConnectionsDelegate: LoggedConnectionLimit(maximum: maxConnections, logger: httpLogger)),
             onServerRunning: onRunning, logger: httpLogger)
         services = [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
     }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
 import OccupantTesting
 import Testing
 
@@ -13,6 +14,17 @@ import Testing
         await #expect(throws: (any Error).self) {
             _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: h.base + "/health"), timeout: .seconds(10))
         }
+
+        // TLS 1.0 and 1.1 are refused, even by a client that trusts the CA.
+        var old = TLSConfiguration.makeClientConfiguration()
+        old.trustRoots = .file(h.dir.appendingPathComponent("ca.crt").path)
+        old.maximumTLSVersion = .tlsv11
+        let oldClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: old))
+        await #expect(throws: (any Error).self) {
+            _ = try await oldClient.execute(HTTPClientRequest(url: h.base + "/health"), timeout: .seconds(10))
+        }
+        try await oldClient.shutdown()
+        #expect(try await h.request("GET", "/health").status == 200)
 
         let config = h.dir.appendingPathComponent("gw-a.yaml").path
         try """

@@ -1,4 +1,6 @@
+import Foundation
 import OccupantCore
+import OccupantTesting
 import Server
 import Testing
 
@@ -53,5 +55,45 @@ import Testing
             #expect(error.description.contains("colour"))
             #expect(lines.allSatisfy { $0.hasPrefix("server.yaml") })
         }
+    }
+
+    @Test func sharedAndAdminTokensAreRefused() {
+        do {
+            _ = try ServerConfig.parse(
+                yaml: """
+                    adminToken: secret
+                    gateways:
+                      - { id: gw-a, token: a }
+                      - { id: gw-b, tokenSha256: "\(tokenHash("a"))" }
+                      - { id: gw-c, token: secret }
+                    """, source: "server.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.description.split(separator: "\n")
+            #expect(lines.count == 2, "\(error.description)")
+            #expect(
+                error.description.contains(
+                    "gateway 'gw-b' has the same token as gateway 'gw-a'; tokens must be unique"),
+                "\(error.description)")
+            #expect(
+                error.description.contains("gateway 'gw-c' has the admin token; give every gateway a token of its own"),
+                "\(error.description)")
+        }
+    }
+
+    @Test func httpLimitsAreRead() throws {
+        let config = try ServerConfig.parse(
+            yaml: "http: { idleTimeout: 45s, maxConnections: 500, uploadsPerToken: 2 }")
+        #expect(config.http.idleTimeout == 45)
+        #expect(config.http.maxConnections == 500)
+        #expect(config.http.uploadsPerToken == 2)
+        #expect(ServerConfig().http.maxConnections == nil)
+        #expect(throws: DocumentErrors.self) { try ServerConfig.parse(yaml: "http: { uploadsPerToken: 0 }") }
+    }
+
+    @Test func theShippedExampleParses() throws {
+        let path = packageRoot().appendingPathComponent("tools/config/server.example.yaml").path
+        let config = try ServerConfig.parse(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(config.http.idleTimeout == 30 && config.http.bodyTimeout == 120 && config.http.uploadsPerToken == 4)
     }
 }

@@ -20,23 +20,34 @@ final class ServerHarness: @unchecked Sendable {
     let scheme: String
 
     /// `tls`: serve HTTPS with `server.crt`/`server.key` made in `dir`, and trust only their CA in the harness's client.
-    init(name: String, extra: String = "", tls: Bool = false) async throws {
+    /// `http` is added to the `http:` mapping (`, idleTimeout: 2s`), `gateways` to the gateway list (YAML lines).
+    init(name: String, extra: String = "", tls: Bool = false, http httpExtra: String = "", gateways: String = "")
+        async throws
+    {
         dir = try temporaryDirectory(name)
         scheme = tls ? "https" : "http"
-        if tls { try makeTestCertificates(dir) }
+        if tls {
+            try makeTestCertificates(dir)
+            // The server refuses a private key other users can read (the broker's copy stays 0644).
+            try FileManager.default.copyItem(
+                at: dir.appendingPathComponent("server.key"), to: dir.appendingPathComponent("https.key"))
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: dir.appendingPathComponent("https.key").path)
+        }
         broker = try await MosquittoBroker()
         port = try freeLoopbackPort()
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("signer").path)
         configPath = dir.appendingPathComponent("server.yaml").path
         try """
         stateDirectory: \(dir.path)/state
-        http: { port: \(port)\(tls ? ", tls: { certFile: \(dir.path)/server.crt, keyFile: \(dir.path)/server.key }" : "") }
+        http: { port: \(port)\(tls ? ", tls: { certFile: \(dir.path)/server.crt, keyFile: \(dir.path)/https.key }" : "")\(httpExtra) }
         broker: { port: \(broker.port), clientId: server-\(name) }
         signingKey: \(dir.path)/signer.key
         adminToken: admin-token
         gateways:
           - { id: gw-a, scope: office, token: token-a }
           - { id: gw-b, scope: office, token: token-b }
+        \(gateways)
         retrain: { newLabelledRows: 0, trials: 4, checkInterval: 1s }
         intake: { maxBodyBytes: 4000000 }
         \(extra)
@@ -59,8 +70,17 @@ final class ServerHarness: @unchecked Sendable {
 
     var base: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    func start() async throws {
-        let child = try ChildProcess(["server", "run", "--config", configPath])
+    /// `fileLimit`: the server runs under `prlimit --nofile=N` (the Debian default is 1024).
+    func start(fileLimit: Int? = nil) async throws {
+        let arguments = ["server", "run", "--config", configPath]
+        let child =
+            if let fileLimit {
+                try ChildProcess(
+                    ["--nofile=\(fileLimit)", try occupantExecutable().path] + arguments,
+                    executable: try locateExecutable("prlimit"))
+            } else {
+                try ChildProcess(arguments)
+            }
         process = child
         try await waitUntil(timeout: 30, "the server answers /health (\(child.stderr))") {
             (try? await self.request("GET", "/health"))?.status == 200 ? true : nil

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import OccupantCore
 
 /// A request to the training host that did not come back with a document: the server could not be reached, it
@@ -54,6 +55,9 @@ public struct RegistryClient: Sendable {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: connectTimeout))
         // A refused or unanswered connect fails the request now, instead of being retried until its deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        configuration.tlsConfiguration = tls
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let client = RegistryClient(baseURL: baseURL, token: token, http: http)
         do {

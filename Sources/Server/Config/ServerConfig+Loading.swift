@@ -24,7 +24,9 @@ extension ServerConfig {
         "stateDirectory", "http", "broker", "topicPrefix", "signingKey", "adminToken", "adminTokenSha256", "gateways",
         "intake", "retrain", "promotion", "alerts",
     ]
-    static let httpKeys = ["host", "port", "publicUrl", "tls"]
+    static let httpKeys = [
+        "host", "port", "publicUrl", "tls", "idleTimeout", "bodyTimeout", "maxConnections", "uploadsPerToken",
+    ]
     static let httpTLSKeys = ["certFile", "keyFile"]
     static let brokerKeys = ["enabled", "host", "port", "clientId", "username", "password", "caFile", "shareGroup"]
     static let gatewayKeys = ["id", "scope", "token", "tokenSha256"]
@@ -63,6 +65,9 @@ extension ServerConfig {
         // Cross-checks.
         for name in config.promotion.firstWave where config.gateway(name) == nil {
             map["promotion"]?.report("firstWave names '\(name)', which is not in gateways")
+        }
+        for g in config.gateways where g.tokenHash == config.adminTokenHash {
+            map["gateways"]?.report("gateway '\(g.id)' has the admin token; give every gateway a token of its own")
         }
     }
 }

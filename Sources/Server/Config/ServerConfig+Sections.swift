@@ -18,6 +18,14 @@ extension ServerConfig {
             self.http.certFile = tls.required("certFile")?.string()
             self.http.keyFile = tls.required("keyFile")?.string()
         }
+        if let field = http.optional("idleTimeout"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { self.http.idleTimeout = v }
+        }
+        if let field = http.optional("bodyTimeout"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { self.http.bodyTimeout = v }
+        }
+        if let v = http.optional("maxConnections")?.int(in: 8...1_000_000) { self.http.maxConnections = v }
+        if let v = http.optional("uploadsPerToken")?.int(in: 1...1000) { self.http.uploadsPerToken = v }
     }
 
     mutating func apply(broker: FieldMap) {
@@ -54,6 +62,7 @@ extension ServerConfig {
 
     mutating func apply(gateways list: [Field]) {
         var seen = Set<String>()
+        var tokens: [String: String] = [:]
         for item in list {
             guard let g = item.mapping(allowed: Self.gatewayKeys), let id = g.required("id")?.string() else { continue }
             if id.isEmpty || id.contains(where: { "/+#".contains($0) }) {
@@ -71,6 +80,11 @@ extension ServerConfig {
             guard let hash else {
                 g.owner.report("gateway '\(id)' needs 'token' or 'tokenSha256'")
                 continue
+            }
+            if let other = tokens[hash] {
+                g.owner.report("gateway '\(id)' has the same token as gateway '\(other)'; tokens must be unique")
+            } else {
+                tokens[hash] = id
             }
             self.gateways.append(
                 Gateway(id: id, scope: scope, tokenHash: hash, token: hash == token.map(tokenHash) ? token : nil))

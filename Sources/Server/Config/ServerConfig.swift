@@ -37,6 +37,14 @@ public struct ServerConfig: Sendable, Equatable {
         public var certFile: String?
         public var keyFile: String?
         public var isTLS: Bool { certFile != nil }
+        /// A connection that sends nothing for this long (no request, or a stalled body) is closed (seconds).
+        public var idleTimeout = 30.0
+        /// A request body must arrive in full within this long of its head, or the connection is closed (seconds).
+        public var bodyTimeout = 120.0
+        /// Open connections at most; nil: derived from the process's file limit at start (`HTTPLimits`).
+        public var maxConnections: Int?
+        /// Uploads (telemetry and labels) one token may have in progress at once; more get 429.
+        public var uploadsPerToken = 4
     }
 
     public struct Broker: Sendable, Equatable {

@@ -15,15 +15,28 @@ struct Routes: Sendable {
     let registry: ModelRegistry
     let intake: Intake
     let access: Access
+    let uploads: UploadSlots
     let clock: any WallClock
 
-    init(config: ServerConfig, store: any ServerStore, registry: ModelRegistry, clock: any WallClock = SystemClock()) {
+    init(
+        config: ServerConfig, store: any ServerStore, registry: ModelRegistry, clock: any WallClock = SystemClock(),
+        logger: Logger = Logger(label: "occupant.http")
+    ) {
         self.config = config
         self.clock = clock
         self.store = store
         self.registry = registry
         self.intake = Intake(config.intake)
-        self.access = Access(config: config)
+        self.access = Access(config: config, refusals: LoginRefusals(logger: logger))
+        self.uploads = UploadSlots(limit: config.http.uploadsPerToken)
+    }
+
+    /// Who holds an upload slot: the gateway's id, or `admin`.
+    static func owner(_ caller: Caller) -> String {
+        switch caller {
+        case .admin: "admin"
+        case .gateway(let id): id
+        }
     }
 
     func router() -> Router<BasicRequestContext> {
@@ -60,6 +73,11 @@ struct Routes: Sendable {
             throw APIError(
                 .contentTooLarge, "the body is larger than \(config.intake.maxBodyBytes) bytes (intake.maxBodyBytes)")
         }
+        // A connection closed mid-body (idle timeout, body deadline, client gone) can end the stream early: never
+        // take a cut body for the whole batch.
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length != buffer.readableBytes {
+            throw APIError(.badRequest, "the body ended after \(buffer.readableBytes) of \(length) bytes")
+        }
         if let encoding = request.headers[.contentEncoding], encoding != "identity" {
             throw APIError(
                 .unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
@@ -69,7 +87,11 @@ struct Routes: Sendable {
 
     func telemetry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let id = try parameter("id", context)
-        try access.requireGateway(request, id: id)
+        let owner = Self.owner(try access.requireGateway(request, id: id))
+        return try await uploads.run(owner) { try await telemetry(request, gateway: id) }
+    }
+
+    func telemetry(_ request: Request, gateway id: String) async throws -> Response {
         let bytes = try await body(request)
         let rows: [TelemetryRow]
         do {
@@ -94,6 +116,10 @@ struct Routes: Sendable {
 
     func labels(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let caller = try access.caller(request)
+        return try await uploads.run(Self.owner(caller)) { try await labels(request, caller: caller) }
+    }
+
+    func labels(_ request: Request, caller: Caller) async throws -> Response {
         let bytes = try await body(request)
         let now = clock.now().seconds
         let known: (String) -> Bool = { config.gateway($0) != nil }
