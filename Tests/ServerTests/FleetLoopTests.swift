@@ -82,9 +82,13 @@ import Testing
         for p in promotions where p["promoted"] as? Bool == true {
             #expect(!(p["reason"] as? String ?? "").contains("does not beat"))
         }
-        let (_, fleet) = try await h.json("GET", "/v1/gateways")
-        let rows = fleet["gateways"] as? [[String: Any]] ?? []
-        #expect(rows.filter { $0["active"] as? String == active }.count == 2, "\(rows)")
+        // The server learns it from the same retained status messages, through its own subscription: wait for it.
+        let onActive = try? await waitUntil(timeout: 30, "the server shows both gateways on \(active)") {
+            let rows = (try? await h.json("GET", "/v1/gateways"))?.1["gateways"] as? [[String: Any]] ?? []
+            let n = rows.filter { $0["active"] as? String == active }.count
+            return n == 2 ? n : nil
+        }
+        #expect(onActive == 2)
 
         // The gateway with another's token was refused (403), said so, and still decides with the rule.
         #expect(intruder.isRunning)
