@@ -7,6 +7,7 @@ import NIOSSL
 import OccupantCore
 import Sensors
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -241,12 +242,29 @@ public struct GatewayRuntime: Sendable {
 }
 
 /// Closes a private HTTP client when the gateway stops (AsyncHTTPClient requires a shutdown before the client goes
-/// away; the shared client is never shut down).
-struct HTTPClientCloser: Service {
+/// away; the shared client is never shut down). A runtime that never ran (a configuration refused after the client was
+/// made, a test that only builds one) closes it when it goes away.
+final class HTTPClientCloser: Service, Sendable {
     let client: HTTPClient
+    private let closed = Mutex(false)
+
+    init(client: HTTPClient) { self.client = client }
 
     func run() async throws {
         try? await gracefulShutdown()
+        guard claim() else { return }
         try await client.shutdown()
+    }
+
+    /// True for the first caller only.
+    private func claim() -> Bool {
+        closed.withLock { was in
+            defer { was = true }
+            return !was
+        }
+    }
+
+    deinit {
+        if claim() { try? client.syncShutdown() }
     }
 }

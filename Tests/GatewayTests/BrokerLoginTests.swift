@@ -14,6 +14,7 @@ import Testing
         let dir = try temporaryDirectory("broker-login")
         let tokenFile = dir.appendingPathComponent("token").path
         try "token-k\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile)
         let config = try GatewayConfig.parse(
             yaml: """
                 gatewayId: kitchen

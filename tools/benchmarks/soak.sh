@@ -13,7 +13,6 @@ bench_soak() {
     http=$(free_port)
     seconds=$(( hours * 3600 / speed ))
     RANDOM=${SOAK_SEED:-7}
-    start_private_broker "$port" "$work"
     trap 'for f in "$work"/*.pid; do stop_pid_file "$f"; done; [ -n "${SOAK_KEEP:-}" ] || rm -rf "$work"' RETURN
 
     "$bin" keys generate --out "$work/server" >/dev/null
@@ -21,13 +20,16 @@ bench_soak() {
     {
         echo "stateDirectory: $work/state"
         echo "http: { host: 127.0.0.1, port: $http }"
-        echo "broker: { host: 127.0.0.1, port: $port, clientId: soak-server }"
+        echo "broker: { host: 127.0.0.1, port: $port, clientId: soak-server, username: soak-server, password: soak-mqtt }"
         echo "signingKey: $work/server.key"
         echo "adminToken: $admin"
         echo "retrain: { newLabelledRows: 100000000 }"
         echo "gateways:"
         for i in $(seq 1 "$gateways"); do echo "  - { id: soak-$i, scope: soak, token: token-soak-$i }"; done
     } > "$work/server.yaml"
+    # The broker as the README configures it: no anonymous clients, each gateway logs in as its id with its token.
+    "$bin" server broker-config --config "$work/server.yaml" --out "$work/broker" >/dev/null
+    start_private_broker "$port" "$work" "$work/broker"
     local incarnation=0 peaks=""
     start_server() {
         incarnation=$((incarnation + 1))
@@ -46,6 +48,7 @@ bench_soak() {
 
     for i in $(seq 1 "$gateways"); do
         printf 'token-soak-%s\n' "$i" > "$work/gw-$i.token"
+        chmod 600 "$work/gw-$i.token"
         cat > "$work/gw-$i.yaml" <<YAML
 gatewayId: soak-$i
 simulate: { scenario: day, speed: $speed, seed: $i }
@@ -72,7 +75,7 @@ YAML
         if [ $((RANDOM % 3)) -eq 0 ]; then
             stop_pid_file "$work/mosquitto.pid"
             sleep $(( 1 + RANDOM % 3 ))
-            start_private_broker "$port" "$work"
+            start_private_broker "$port" "$work" "$work/broker"
             broker_restarts=$((broker_restarts + 1))
         else
             record_peak
