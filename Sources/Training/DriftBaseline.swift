@@ -7,7 +7,8 @@ import OccupantCore
 /// Calibration: every contiguous window of training rows as long as one gateway window (a moving-block bootstrap whose
 /// block is the whole window, so the features' autocorrelation is kept) is scored against the whole training histogram
 /// with `DriftDistance`; the threshold is the score that such unshifted windows exceed with probability at most
-/// `falseAlarmRate / features` (Bonferroni), so that a gateway raises at most one false alarm — on any feature — per 720
+/// `falseAlarmRate / (2 × features)` (Bonferroni over the features, and a factor 2 for the error of an empirical tail
+/// quantile on autocorrelated windows), so that a gateway raises at most one false alarm — on any feature — per 720
 /// windows, i.e. per 30 device-days of hourly windows. Below that many windows the largest score is the threshold.
 public enum DriftBaseline {
     /// Interior bin edges (training deciles): 10 bins at most.
@@ -85,7 +86,7 @@ public enum DriftBaseline {
         _ features: [[Double]], spacing: Double, windowSeconds: Double = defaultWindowSeconds
     ) -> (histograms: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?], BundleManifest.DriftCalibration) {
         let rows = windowRows(windowSeconds: windowSeconds, spacing: spacing)
-        let level = falseAlarmRate / Double(max(1, features.count))
+        let level = falseAlarmRate / Double(2 * max(1, features.count))
         let results: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?] = features.map { values in
             guard let edges = edges(sortedPresent: values.filter { !$0.isNaN }.sorted()) else { return nil }
             let (counts, missing) = counts(values, edges: edges)
@@ -95,7 +96,7 @@ public enum DriftBaseline {
         let calibration = BundleManifest.DriftCalibration(
             windowSeconds: windowSeconds, samplesPerWindow: rows, distance: DriftDistance.name,
             falseAlarmRate: falseAlarmRate,
-            method: "moving-block bootstrap, block = window (\(rows) rows), Bonferroni over \(features.count) features")
+            method: "moving-block bootstrap, block = window (\(rows) rows), level 1/(2 × 720 × \(features.count) features) per feature")
         return (results, calibration)
     }
 
