@@ -18,7 +18,8 @@ public enum DriftBaseline {
     /// At most one false alarm per 720 windows over all features together.
     public static let falseAlarmRate = 1.0 / 720
 
-    /// `[min, decile 1, …, decile 9, max]` of the present values, equal edges merged; nil without values.
+    /// `[min, decile 1, …, decile 9, max]` of the present values, equal deciles merged, the maximum repeated when it
+    /// is also the last decile (so it has a bin of its own); nil without values.
     public static func edges(sortedPresent values: [Double]) -> [Double]? {
         guard let first = values.first, let last = values.last else { return nil }
         var edges = [first]
@@ -27,19 +28,26 @@ public enum DriftBaseline {
             let v = values[min(values.count - 1, Int(p * Double(values.count)))]
             if v > edges[edges.count - 1] { edges.append(v) }
         }
-        if last > edges[edges.count - 1] { edges.append(last) }
-        if edges.count == 1 { edges.append(first) }
+        // The maximum closes the last bin; when it is also the last decile (a value that a tenth of the rows or more
+        // share, e.g. a one-hot feature's 1) it gets a bin of its own.
+        edges.append(last)
         return edges
     }
 
-    /// Counts of `values` on `edges`, and how many are missing (NaN).
-    public static func counts(_ values: [Double], edges: [Double]) -> (counts: [Int], missing: Int) {
+    /// Counts of `values` on `edges`, how many are missing (NaN) and how many fall outside the edges.
+    public static func counts(_ values: [Double], edges: [Double]) -> (counts: [Int], missing: Int, outside: Int) {
         var counts = [Int](repeating: 0, count: max(1, edges.count - 1))
         var missing = 0
+        var outside = 0
         for v in values {
-            if v.isNaN { missing += 1 } else { counts[DriftDistance.bin(v, edges: edges)] += 1 }
+            if v.isNaN {
+                missing += 1
+            } else {
+                let b = DriftDistance.bin(v, edges: edges)
+                if b >= 0 { counts[b] += 1 } else { outside += 1 }
+            }
         }
-        return (counts, missing)
+        return (counts, missing, outside)
     }
 
     /// The drift score of every contiguous window of `windowRows` values of `stream` against the baseline.
@@ -48,8 +56,13 @@ public enum DriftBaseline {
     ) -> [Double] {
         guard windowRows > 0, stream.count >= windowRows else { return [] }
         let bins = baseline.count
-        let bin = stream.map { $0.isNaN ? bins : DriftDistance.bin($0, edges: edges) }
-        var window = [Int](repeating: 0, count: bins + 1)
+        // Slot `bins` counts missing values, `bins + 1` values outside the edges.
+        let bin = stream.map { v in
+            if v.isNaN { return bins }
+            let b = DriftDistance.bin(v, edges: edges)
+            return b < 0 ? bins + 1 : b
+        }
+        var window = [Int](repeating: 0, count: bins + 2)
         for r in 0..<windowRows { window[bin[r]] += 1 }
         var scores: [Double] = []
         scores.reserveCapacity(stream.count - windowRows + 1)
@@ -57,7 +70,8 @@ public enum DriftBaseline {
         while true {
             scores.append(
                 DriftDistance.jensenShannon(
-                    baseline, pMissing: missing, bins: bins, qMissing: window[bins], qCount: { window[$0] }))
+                    baseline, pMissing: missing, bins: bins, qMissing: window[bins], qOutside: window[bins + 1],
+                    qCount: { window[$0] }))
             let end = start + windowRows
             guard end < stream.count else { break }
             window[bin[start]] -= 1
@@ -89,7 +103,7 @@ public enum DriftBaseline {
         let level = falseAlarmRate / Double(2 * max(1, features.count))
         let results: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?] = features.map { values in
             guard let edges = edges(sortedPresent: values.filter { !$0.isNaN }.sorted()) else { return nil }
-            let (counts, missing) = counts(values, edges: edges)
+            let (counts, missing, _) = counts(values, edges: edges)
             let scores = windowScores(values, edges: edges, baseline: counts, missing: missing, windowRows: rows)
             return (.init(edges: edges, counts: counts), missing, threshold(scores: scores, level: level))
         }

@@ -11,12 +11,17 @@ public enum DriftDistance {
     /// The name recorded in `BundleManifest.DriftCalibration.distance`.
     public static let name = "jensen-shannon"
 
-    /// The bin of `value` on `edges` (ascending): `i` when `edges[i] <= value < edges[i + 1]`; values below the first
-    /// edge fall in bin 0 and values at or above the last in the last bin. There are `max(1, edges.count - 1)` bins.
+    /// The bin of `value` on `edges` (ascending; the last edge may repeat the one before it, giving the maximum its own
+    /// bin): `i` when `edges[i] <= value < edges[i + 1]`, the last bin closed (`value == edges.last` falls in it).
+    /// There are `max(1, edges.count - 1)` bins; a value outside `edges.first ... edges.last` (never seen in training)
+    /// gives -1.
     @inline(__always)
     public static func bin(_ value: Double, edges: [Double]) -> Int {
-        let bins = max(1, edges.count - 1)
-        // Binary search for the last interior edge <= value; edges are few (≤ 11), and this allocates nothing.
+        // Index access only: `first`/`last` allocate in unoptimised builds (the allocation test runs in one).
+        let count = edges.count
+        guard count > 0, value >= edges[0], value <= edges[count - 1] else { return -1 }
+        let bins = count > 1 ? count - 1 : 1
+        // Binary search for the last edge <= value among the bins' lower edges; edges are few (≤ 12).
         var lo = 0
         var hi = bins - 1
         while lo < hi {
@@ -26,14 +31,15 @@ public enum DriftDistance {
         return lo
     }
 
-    /// JS divergence (base 2) between `p` (with `pMissing`) and `q` (with `qMissing`), counts on the same bins.
-    /// `q` is read through `qCount(i)` so callers can keep their counts in any storage. 0 when either side is empty.
+    /// JS divergence (base 2) between the training counts `p` (with `pMissing`; training never falls outside its own
+    /// range) and a window's counts, read through `qCount(i)`, with `qMissing` missing values and `qOutside` values
+    /// outside the training range (a bin the training histogram has nothing in). 0 when either side is empty.
     @inline(__always)
     public static func jensenShannon(
-        _ p: [Int], pMissing: Int, bins: Int, qMissing: Int, qCount: (Int) -> Int
+        _ p: [Int], pMissing: Int, bins: Int, qMissing: Int, qOutside: Int = 0, qCount: (Int) -> Int
     ) -> Double {
         var pTotal = pMissing
-        var qTotal = qMissing
+        var qTotal = qMissing + qOutside
         for i in 0..<bins {
             pTotal += p[i]
             qTotal += qCount(i)
@@ -41,7 +47,7 @@ public enum DriftDistance {
         guard pTotal > 0, qTotal > 0 else { return 0 }
         let pt = Double(pTotal)
         let qt = Double(qTotal)
-        var sum = term(Double(pMissing) / pt, Double(qMissing) / qt)
+        var sum = term(Double(pMissing) / pt, Double(qMissing) / qt) + term(0, Double(qOutside) / qt)
         for i in 0..<bins { sum += term(Double(p[i]) / pt, Double(qCount(i)) / qt) }
         return min(1, max(0, sum))
     }

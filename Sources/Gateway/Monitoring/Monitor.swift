@@ -15,6 +15,10 @@ public struct Monitor: Sendable {
     public private(set) var samples = 0
     private(set) var channels: [ChannelStats] = []
     private(set) var features: [FeatureDrift] = []
+    /// The window's drift counts of every feature, flat: feature `f` has `bins + 2` slots from `features[f].offset`
+    /// (its bins, then missing, then outside the training range). One flat array keeps the per-sample update a plain
+    /// store (nested arrays in an array of structs copy on write in unoptimised builds).
+    private(set) var driftWindow: [Int] = []
     /// The engine's `decidedBy` the feature baselines belong to.
     public private(set) var decidedBy: String?
     private var bundleAccuracy: Double?
@@ -47,8 +51,8 @@ public struct Monitor: Sendable {
         var baseline: [Int]
         var baselineMissing: Int
         var threshold: Double?
-        /// Window counts: one per bin, then missing.
-        var window: [Int]
+        /// Where this feature's counts start in `driftWindow`.
+        var offset: Int
     }
 
     struct PredictionStats: Sendable {
@@ -84,7 +88,7 @@ public struct Monitor: Sendable {
     /// Memory the drift state of one feature takes (bytes, arrays' payloads): edges, baseline and window counts.
     public static func bytesPerFeature(bins: Int) -> Int {
         (bins + 1) * MemoryLayout<Double>.stride + bins * MemoryLayout<Int>.stride
-            + (bins + 1) * MemoryLayout<Int>.stride + 64
+            + (bins + 2) * MemoryLayout<Int>.stride + MemoryLayout<FeatureDrift>.stride + 3 * 32
     }
 
     /// Follows a (re)loaded profile: one set of counters per channel, the window's counts restarted.
@@ -97,6 +101,7 @@ public struct Monitor: Sendable {
         self.decidedBy = decidedBy
         isModel = bundle != nil
         features = []
+        driftWindow = []
         bundleAccuracy = bundle?.manifest.provenance?.metrics?.accuracy
         lastDriftAt = -.infinity
         driftSamples = 0
@@ -109,7 +114,8 @@ public struct Monitor: Sendable {
             features.append(
                 FeatureDrift(
                     name: name, index: index, edges: h.edges, baseline: h.counts, baselineMissing: s.missing ?? 0,
-                    threshold: s.driftThreshold, window: [Int](repeating: 0, count: h.counts.count + 1)))
+                    threshold: s.driftThreshold, offset: driftWindow.count))
+            driftWindow += [Int](repeating: 0, count: h.counts.count + 2)
         }
         if let drift = manifest.drift, drift.samplesPerWindow > 0 {
             driftSpacing = drift.windowSeconds / Double(drift.samplesPerWindow)
@@ -134,6 +140,11 @@ public struct Monitor: Sendable {
             }
             recordChannel(c, reading: r < 0 ? nil : sample.readings[r], at: now)
         }
+        recordPrediction(decision)
+        recordDrift(decision, at: now)
+    }
+
+    mutating func recordPrediction(_ decision: Decision) {
         if let p = decision.probability, decision.stale == nil {
             predictions.scored += 1
             predictions.sum += p
@@ -148,19 +159,27 @@ public struct Monitor: Sendable {
         } else {
             predictions.stale += 1
         }
+    }
+
+    mutating func recordDrift(_ decision: Decision, at now: Double) {
         if !features.isEmpty, now - lastDriftAt >= driftSpacing, let values = decision.inputs.featureValues {
             lastDriftAt = now
             driftSamples += 1
             for f in 0..<features.count {
                 let i = features[f].index
                 let v = i < values.count ? values[i] : .nan
-                let bin = v.isNaN ? features[f].baseline.count : DriftDistance.bin(v, edges: features[f].edges)
-                features[f].window[bin] += 1
+                let bins = features[f].baseline.count
+                var bin = bins
+                if !v.isNaN {
+                    bin = DriftDistance.bin(v, edges: features[f].edges)
+                    if bin < 0 { bin = bins + 1 }
+                }
+                driftWindow[features[f].offset + bin] += 1
             }
         }
     }
 
-    private mutating func recordChannel(_ c: Int, reading: Reading?, at now: Double) {
+    mutating func recordChannel(_ c: Int, reading: Reading?, at now: Double) {
         guard let reading, let value = reading.value else {
             channels[c].missing += 1
             if let reason = reading?.unavailable {
@@ -220,8 +239,9 @@ public struct Monitor: Sendable {
             var d: [String: MonitorDocument.Drift] = [:]
             for f in features {
                 let score = DriftDistance.jensenShannon(
-                    f.baseline, pMissing: f.baselineMissing, bins: f.baseline.count, qMissing: f.window[f.baseline.count],
-                    qCount: { f.window[$0] })
+                    f.baseline, pMissing: f.baselineMissing, bins: f.baseline.count,
+                    qMissing: driftWindow[f.offset + f.baseline.count],
+                    qOutside: driftWindow[f.offset + f.baseline.count + 1], qCount: { driftWindow[f.offset + $0] })
                 d[f.name] = .init(score: score, threshold: f.threshold, drifted: f.threshold.map { score > $0 } ?? false)
             }
             drift = d
@@ -249,8 +269,6 @@ public struct Monitor: Sendable {
             channels[c].minimum = .infinity
             channels[c].maximum = -.infinity
         }
-        for f in 0..<features.count {
-            for b in 0..<features[f].window.count { features[f].window[b] = 0 }
-        }
+        for i in 0..<driftWindow.count { driftWindow[i] = 0 }
     }
 }

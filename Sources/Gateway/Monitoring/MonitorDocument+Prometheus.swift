@@ -93,8 +93,9 @@ struct PrometheusWriter {
     }
 
     mutating func sample(_ labels: [String: String], _ value: Double) {
-        var pairs = ["gateway=\"\(Self.escape(gateway))\""]
-        for key in labels.keys.sorted() { pairs.append("\(key)=\"\(Self.escape(labels[key]!))\"") }
+        var all = labels
+        all["gateway"] = gateway
+        let pairs = all.keys.sorted().map { "\($0)=\"\(Self.escape(all[$0]!))\"" }
         text += "\(current){\(pairs.joined(separator: ","))} \(Self.number(value))\n"
     }
 
@@ -114,6 +115,7 @@ struct PrometheusWriter {
     static func number(_ v: Double) -> String {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }
 }
