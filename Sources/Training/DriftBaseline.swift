@@ -98,7 +98,8 @@ public enum DriftBaseline {
     /// Histograms and calibrated thresholds for `features` (each in stream order, NaN = missing).
     public static func calibrate(
         _ features: [[Double]], spacing: Double, windowSeconds: Double = defaultWindowSeconds
-    ) -> (histograms: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?], BundleManifest.DriftCalibration) {
+    ) -> (histograms: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?], BundleManifest.DriftCalibration)
+    {
         let rows = windowRows(windowSeconds: windowSeconds, spacing: spacing)
         let level = falseAlarmRate / Double(2 * max(1, features.count))
         let results: [(BundleManifest.Histogram, missing: Int, threshold: Double?)?] = features.map { values in
@@ -110,7 +111,9 @@ public enum DriftBaseline {
         let calibration = BundleManifest.DriftCalibration(
             windowSeconds: windowSeconds, samplesPerWindow: rows, distance: DriftDistance.name,
             falseAlarmRate: falseAlarmRate,
-            method: "moving-block bootstrap, block = window (\(rows) rows), level 1/(2 × 720 × \(features.count) features) per feature")
+            method:
+                "moving-block bootstrap, block = window (\(rows) rows), level 1/(2 × 720 × \(features.count) features) per feature"
+        )
         return (results, calibration)
     }
 

@@ -242,7 +242,8 @@ public struct Monitor: Sendable {
                     f.baseline, pMissing: f.baselineMissing, bins: f.baseline.count,
                     qMissing: driftWindow[f.offset + f.baseline.count],
                     qOutside: driftWindow[f.offset + f.baseline.count + 1], qCount: { driftWindow[f.offset + $0] })
-                d[f.name] = .init(score: score, threshold: f.threshold, drifted: f.threshold.map { score > $0 } ?? false)
+                d[f.name] = .init(
+                    score: score, threshold: f.threshold, drifted: f.threshold.map { score > $0 } ?? false)
             }
             drift = d
         }

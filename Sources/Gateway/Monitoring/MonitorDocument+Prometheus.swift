@@ -7,7 +7,8 @@ extension MonitorDocument {
         var out = PrometheusWriter(gateway: gateway)
         out.gauge("occupant_monitor_window_samples", "Samples in the last monitor window.", Double(window.samples))
         if let to = window.to.seconds {
-            out.gauge("occupant_monitor_window_end_timestamp_seconds", "End of the last monitor window (Unix time).", to)
+            out.gauge(
+                "occupant_monitor_window_end_timestamp_seconds", "End of the last monitor window (Unix time).", to)
         }
         if let from = window.from.seconds, let to = window.to.seconds {
             out.gauge("occupant_monitor_window_seconds", "Length of the last monitor window.", to - from)

@@ -214,13 +214,15 @@ public final class GatewayLoop: Service, Sendable {
         let drifted = document.drift?.filter(\.value.drifted).keys.sorted() ?? []
         if !drifted.isEmpty {
             logger.warning(
-                "monitor: drift on \(drifted.joined(separator: ", "))", metadata: ["monitor.samples": "\(document.window.samples)"])
+                "monitor: drift on \(drifted.joined(separator: ", "))",
+                metadata: ["monitor.samples": "\(document.window.samples)"])
         }
         guard let path = settings.textfile else { return }
         do {
             try LocalFileSystem().writeAtomically(Array(document.prometheusText.utf8), to: path)
         } catch {
-            logger.warning("monitor: cannot write the textfile: \(error.message)", metadata: ["monitor.textfile": "\(path)"])
+            logger.warning(
+                "monitor: cannot write the textfile: \(error.message)", metadata: ["monitor.textfile": "\(path)"])
         }
     }
 
