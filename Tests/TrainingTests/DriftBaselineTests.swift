@@ -27,6 +27,10 @@ import Testing
         #expect(drift.windowSeconds == 3600 && drift.distance == "jensen-shannon")
         #expect(drift.samplesPerWindow == DriftBaseline.windowRows(windowSeconds: 3600, spacing: table.medianInterval))
         #expect(drift.falseAlarmRate == 1.0 / 720)
+        #expect(
+            BundleInspector.summary(decoded).contains(
+                "drift      \(statistics.count) thresholds for 3600 s windows of \(drift.samplesPerWindow) samples (jensen-shannon, at most 1 false alarm per 720 windows)"
+            ))
 
         // Bundles without a drift baseline (imported, or made before it) still decode.
         var manifest = result.bundle.manifest
