@@ -133,6 +133,16 @@ import Training
         #expect(flagged != nil, "no window flagged sound_mean_60s: \(shifted.map { $0.drift?["sound_mean_60s"] })")
         #expect(shifted.last?.drift?["tod_sin"]?.drifted == false)
 
+        // The temperature sensor sticks: a window later its input shows stuck (the reader's own check or the
+        // monitor's 10-minute run of one value).
+        let beforeStuck = probe.messages(on: "occupant/mon/monitor").count
+        try #require(runtime.simulatedBus).inject(.stuck(channel: "temperature"))
+        let stuck = try await waitUntil(timeout: 60, "a window with temperature stuck") { () -> MonitorDocument? in
+            documents(after: beforeStuck).dropFirst().first
+        }
+        #expect((stuck.inputs["temperature"]?.stuck ?? 0) > 0.5, "\(String(describing: stuck.inputs["temperature"]))")
+        #expect(stuck.inputs["sound"]?.stuck == 0)
+
         await group.triggerGracefulShutdown()
         try await running.value
     }
