@@ -187,6 +187,36 @@ import Training
         #expect(monitor.samples == 0 && monitor.from == start + 100)
     }
 
+    /// A window shorter than half the calibrated one (a model switched in mid-window, a slow machine) reports its
+    /// scores but flags nothing: the thresholds hold for full windows only.
+    @Test func aShortWindowReportsButDoesNotFlag() throws {
+        let bundle = try Self.bundleWithBaseline()
+        let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/thermostat-mcu.yaml"))
+        let names = bundle.manifest.features.names
+        let start = Instant(seconds: 1_767_600_000)
+        func window(samples: Int) -> MonitorDocument {
+            var monitor = Monitor(settings: .init(window: 600), profile: profile, start: start)
+            monitor.use(bundle: bundle, decidedBy: "model:monitored@1")
+            for i in 0..<samples {
+                let at = start + 3 * Double(i)
+                // Every feature far outside anything seen in training.
+                let inputs = ScoreInputs.features(names: names, values: [Double](repeating: 1e6, count: names.count))
+                monitor.record(
+                    Sample(at: at, readings: []),
+                    Decision(
+                        roomOccupancy: false, probability: 0.1, decidedBy: "model:monitored@1", inputs: inputs,
+                        health: [:], stale: nil, at: at))
+            }
+            return monitor.close(
+                at: start + 600, gateway: "g", process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil))
+        }
+        let short = try #require(window(samples: 99).drift)
+        #expect(short.values.allSatisfy { $0.score > 0.99 && !$0.drifted }, "\(short)")
+        let full = try #require(window(samples: 100).drift)
+        #expect(full.values.allSatisfy { $0.score > 0.99 && $0.drifted })
+        #expect(window(samples: 100).inputs["sound"]?.missing == 1)
+    }
+
     /// The monitor's memory per feature is small and fixed: a 10-bin baseline and window under 1 KB.
     @Test func memoryPerFeatureIsBounded() {
         #expect(Monitor.bytesPerFeature(bins: 10) < 1024)

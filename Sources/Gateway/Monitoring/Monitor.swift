@@ -25,6 +25,9 @@ public struct Monitor: Sendable {
     private var isModel = false
     /// Drift histograms are fed at the spacing the thresholds were calibrated for (window / samples per window).
     private var driftSpacing = 0.0
+    /// Below this many drift samples a window is too short for the thresholds (calibrated on full windows): scores
+    /// are reported, nothing is flagged.
+    private var driftMinimumSamples = 1
     private var lastDriftAt = -Double.infinity
     private var driftSamples = 0
     private var predictions = PredictionStats()
@@ -119,8 +122,10 @@ public struct Monitor: Sendable {
         }
         if let drift = manifest.drift, drift.samplesPerWindow > 0 {
             driftSpacing = drift.windowSeconds / Double(drift.samplesPerWindow)
+            driftMinimumSamples = max(1, drift.samplesPerWindow / 2)
         } else {
             driftSpacing = 0
+            driftMinimumSamples = 1
         }
     }
 
@@ -242,8 +247,9 @@ public struct Monitor: Sendable {
                     f.baseline, pMissing: f.baselineMissing, bins: f.baseline.count,
                     qMissing: driftWindow[f.offset + f.baseline.count],
                     qOutside: driftWindow[f.offset + f.baseline.count + 1], qCount: { driftWindow[f.offset + $0] })
+                let judged = driftSamples >= driftMinimumSamples
                 d[f.name] = .init(
-                    score: score, threshold: f.threshold, drifted: f.threshold.map { score > $0 } ?? false)
+                    score: score, threshold: f.threshold, drifted: judged && (f.threshold.map { score > $0 } ?? false))
             }
             drift = d
         }
