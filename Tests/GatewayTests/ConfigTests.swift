@@ -94,6 +94,10 @@ import Testing
             config.monitor
                 == MonitorSettings(window: 600, textfile: "/var/lib/node_exporter/occupant.prom", stuckAfter: 1800))
         #expect(try GatewayConfig.parse(yaml: "monitor: { enabled: false }").monitor.enabled == false)
+        // The shipped example parses, with its monitor section.
+        let example = try String(
+            contentsOfFile: packageRootPath("tools/config/gateway.example.yaml"), encoding: .utf8)
+        #expect(try GatewayConfig.parse(yaml: example).monitor.window == 3600)
     }
 
     @Test func decisionChannelMustExistInTheProfile() async throws {
