@@ -217,6 +217,23 @@ import Training
         #expect(window(samples: 100).inputs["sound"]?.missing == 1)
     }
 
+    /// The textfile escapes label values and writes one HELP/TYPE pair per family.
+    @Test func prometheusTextEscapesLabels() {
+        let document = MonitorDocument(
+            gateway: #"lab "1"\x"#, window: .init(from: TimeValue(seconds: 0), to: TimeValue(seconds: 60), samples: 60),
+            inputs: ["sound": .init(missing: 0.5, outOfRange: 0, stuck: 0, mean: 2.5, min: 1, max: 4)],
+            predictions: .init(
+                meanProbability: nil, positiveRate: nil, transitions: 0,
+                histogram: [60] + [Int](repeating: 0, count: 9), stale: 0),
+            drift: nil, expectedAccuracy: nil, bundleAccuracy: nil, decidedBy: nil,
+            process: .init(cpuSeconds: 1.25, rssBytes: 4096, uptimeSeconds: nil))
+        let text = document.prometheusText
+        #expect(text.contains(#"occupant_input_missing_ratio{channel="sound",gateway="lab \"1\"\\x"} 0.5"#))
+        #expect(text.contains(#"occupant_prediction_histogram{bin="0",gateway="lab \"1\"\\x"} 60"#))
+        #expect(text.components(separatedBy: "# TYPE occupant_input_missing_ratio gauge").count == 2)
+        #expect(!text.contains("occupant_drift_") && !text.contains("occupant_prediction_mean_probability"))
+    }
+
     /// The monitor's memory per feature is small and fixed: a 10-bin baseline and window under 1 KB.
     @Test func memoryPerFeatureIsBounded() {
         #expect(Monitor.bytesPerFeature(bins: 10) < 1024)
