@@ -26,6 +26,8 @@ public struct GatewayTopics: Sendable, Equatable {
     public var modelStatus: String { "\(base)/\(GatewayTopicKind.modelStatus.rawValue)" }
     /// Ground truth as time ranges (`LabelDocument`).
     public var labels: String { "\(base)/\(GatewayTopicKind.labels.rawValue)" }
+    /// Retained monitor window (`MonitorDocument`), one per monitor window.
+    public var monitor: String { "\(base)/\(GatewayTopicKind.monitor.rawValue)" }
     /// Home Assistant's birth message topic.
     public var homeAssistantStatus: String { "\(discoveryPrefix)/status" }
 
@@ -65,6 +67,7 @@ public enum GatewayTopicKind: String, Sendable, CaseIterable {
     case status
     case telemetry
     case labels
+    case monitor
     case modelAvailable = "model/available"
     case modelStatus = "model/status"
 }

@@ -94,7 +94,7 @@ public struct GatewayRuntime: Sendable {
         loop = GatewayLoop(
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(),
             maxCycles: maxCycles,
-            telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT,
+            telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT, monitor: config.monitor,
             logger: logger.with(label: "gateway"),
             reload: GatewayRuntime.reloader(config, bus: busForReload))
 

@@ -32,6 +32,12 @@ public struct ScoreInputs: Sendable, Equatable, Sequence, ExpressibleByDictionar
         return ScoreInputs(storage: .features(names: names, values: values))
     }
 
+    /// A model's feature vector in schema order (NaN = missing), shared with the scorer; nil for other inputs.
+    public var featureValues: [Double]? {
+        if case .features(_, let values) = storage { return values }
+        return nil
+    }
+
     public init(_ dictionary: [String: ChannelValue]) {
         storage = .pairs(dictionary.map { ($0.key, $0.value) })
     }

@@ -168,7 +168,8 @@ public enum Trainer {
             ablation: ablation, selection: selection, searchSeconds: searchSeconds, finalFitSeconds: finalFitSeconds,
             seed: options.seed)
 
-        let manifest = BundleManifest(
+        let drift = statistics(schema, columns: columns, space: space, rows: labelled, times: table.times)
+        var manifest = BundleManifest(
             modelID: options.modelID, version: options.version, created: Instant(seconds: realtimeSeconds()),
             features: withRanges(schema, columns: columns, space: space, rows: labelled),
             policy: policy, calibration: calibrator,
@@ -176,8 +177,9 @@ public enum Trainer {
                 source: source, dataFrom: report.dataFrom, dataTo: report.dataTo, trainingRows: labelled.count,
                 validationRows: validationMetrics.rows, metrics: validationMetrics.manifestMetrics,
                 staticRuleBaseline: baselineMetrics.manifestMetrics),
-            featureStatistics: statistics(schema, columns: columns, space: space, rows: labelled),
+            featureStatistics: drift.statistics,
             golden: golden(model, columns: columns, space: space, rows: labelled), training: report.manifestSummary)
+        manifest.drift = drift.calibration
         let bundle = ModelBundle(manifest: manifest, model: model)
         do {
             try bundle.checkGoldenVectors()
@@ -254,12 +256,17 @@ public enum Trainer {
         return schema
     }
 
+    /// Quantiles, the drift histogram and the calibrated drift threshold of each feature (see `DriftBaseline`), over
+    /// the labelled rows in time order.
     static func statistics(
-        _ schema: FeatureSchema, columns: [Int], space: FeatureSpace, rows: [Int]
-    ) -> [BundleManifest.FeatureStatistics] {
+        _ schema: FeatureSchema, columns: [Int], space: FeatureSpace, rows: [Int], times: [Instant]
+    ) -> (statistics: [BundleManifest.FeatureStatistics], calibration: BundleManifest.DriftCalibration) {
         let ps = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
-        return columns.enumerated().map { i, c in
-            let values = rows.map { space.columns[c][$0] }
+        let streams = columns.map { c in rows.map { space.columns[c][$0] } }
+        let (baselines, calibration) = DriftBaseline.calibrate(
+            streams, spacing: DriftBaseline.medianSpacing(rows.map { times[$0] }))
+        let statistics = columns.indices.map { i in
+            let values = streams[i]
             let present = values.filter { !$0.isNaN }.sorted()
             let quantiles =
                 present.isEmpty
@@ -268,10 +275,11 @@ public enum Trainer {
                     BundleManifest.Quantile(
                         p: p, value: present[min(present.count - 1, Int(p * Double(present.count)))])
                 }
-            return .init(
+            return BundleManifest.FeatureStatistics(
                 name: schema.features[i].name, count: values.count, missing: values.count - present.count,
-                quantiles: quantiles)
+                quantiles: quantiles, histogram: baselines[i]?.0, driftThreshold: baselines[i]?.threshold)
         }
+        return (statistics, calibration)
     }
 
     /// 64 labelled rows spread over the table (rows the model can score, i.e. without NaN for logistic models).

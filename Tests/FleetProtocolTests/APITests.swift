@@ -35,6 +35,7 @@ import Testing
         let t = GatewayTopics(prefix: "occupant", gatewayID: "lobby 1", discoveryPrefix: "homeassistant")
         #expect(t.modelStatus == "occupant/lobby 1/model/status")
         #expect(t.modelAvailable == "occupant/lobby 1/model/available")
+        #expect(t.monitor == "occupant/lobby 1/monitor")
         #expect(
             t.discovery(component: "binary_sensor", object: "occupancy")
                 == "homeassistant/binary_sensor/occupant_lobby_1/occupancy/config")

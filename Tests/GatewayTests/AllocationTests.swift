@@ -52,16 +52,23 @@ import Testing
     }
 
     /// Runs `warmUp` cycles, then counts the allocations of `cycles` more.
-    func run(profile name: String, engine: DecisionEngine, warmUp: Int = 1_000) async throws -> Outcome {
+    func run(profile name: String, engine: DecisionEngine, warmUp: Int = 1_000, monitor bundle: ModelBundle? = nil)
+        async throws -> Outcome
+    {
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/\(name).yaml"))
         let scenario = CyclingScenario()
         let clock = ManualClock(scenario.start)
         var reader = SensorReader(
             profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
         var engine = engine
+        // A day-long window: closing one (once a window) builds the document; recording a sample must not allocate.
+        var monitor =
+            bundle.map { _ in Monitor(settings: .init(window: 86_400), profile: profile, start: clock.now()) }
+        if let bundle { monitor?.use(bundle: bundle, decidedBy: engine.decidedBy) }
         for _ in 0..<warmUp {
             let (sample, _) = await reader.sample(at: clock.now())
-            _ = engine.decide(sample)
+            let decision = engine.decide(sample)
+            monitor?.record(sample, decision)
             clock.advance(1)
         }
         var occupied = 0
@@ -72,6 +79,7 @@ import Testing
         for _ in 0..<Self.cycles {
             let (sample, _) = await reader.sample(at: clock.now())
             let decision = engine.decide(sample)
+            monitor?.record(sample, decision)
             switch decision.roomOccupancy {
             case true?: occupied += 1
             case false?: vacant += 1
@@ -117,6 +125,18 @@ import Testing
         let outcome = try await run(
             profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
             warmUp: 1_200)
+        #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
+        #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// The monitor fed every cycle (input quality, predictions, drift histograms of all five features) adds nothing.
+    @Test func theMonitoredModelLoopDoesNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200, monitor: bundle)
         #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")

@@ -70,6 +70,10 @@ import Testing
         ("broker: { password: secret }", "a password needs a username"),
         ("telemetry: { interval: 0s }", "telemetry.interval: must be positive"),
         ("- just\n- a list", "expected a mapping of keys"),
+        ("monitor: { window: 0s }", "monitor.window: must be between 1s and 7d, got 0s"),
+        ("monitor: { window: hourly }", "monitor.window: expected a duration such as 250ms, 15s, 10m or 1h"),
+        ("monitor: { textfile: /var/lib/node_exporter/occupant.txt }", "monitor.textfile: node_exporter's textfile"),
+        ("monitor: { windw: 1h }", "monitor.windw: unknown key 'windw' (did you mean 'window'?)"),
     ])
     func badValuesNameTheKey(yaml: String, expected: String) {
         do {
@@ -79,6 +83,21 @@ import Testing
             #expect(error.description.contains(expected), "got: \(error.description)")
             #expect(error.description.hasPrefix("gateway.yaml:"))
         }
+    }
+
+    @Test func monitorDefaultsToHourlyWindowsAndReadsItsSection() throws {
+        let defaults = try GatewayConfig.parse(yaml: "{}")
+        #expect(defaults.monitor == MonitorSettings(window: 3600, textfile: nil))
+        let config = try GatewayConfig.parse(
+            yaml: "monitor: { window: 10m, textfile: /var/lib/node_exporter/occupant.prom, stuckAfter: 30m }")
+        #expect(
+            config.monitor
+                == MonitorSettings(window: 600, textfile: "/var/lib/node_exporter/occupant.prom", stuckAfter: 1800))
+        #expect(try GatewayConfig.parse(yaml: "monitor: { enabled: false }").monitor.enabled == false)
+        // The shipped example parses, with its monitor section.
+        let example = try String(
+            contentsOfFile: packageRootPath("tools/config/gateway.example.yaml"), encoding: .utf8)
+        #expect(try GatewayConfig.parse(yaml: example).monitor.window == 3600)
     }
 
     @Test func decisionChannelMustExistInTheProfile() async throws {

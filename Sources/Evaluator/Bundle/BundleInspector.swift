@@ -51,6 +51,12 @@ public enum BundleInspector {
             }
         }
         lines.append("statistics \(m.featureStatistics.map { "\($0.count) features" } ?? "none")")
+        if let d = m.drift {
+            let calibrated = m.featureStatistics?.filter { $0.driftThreshold != nil }.count ?? 0
+            lines.append(
+                "drift      \(calibrated) thresholds for \(formatNumber(d.windowSeconds)) s windows of \(d.samplesPerWindow) samples (\(d.distance), at most 1 false alarm per \(formatNumber((1 / d.falseAlarmRate).rounded())) windows)"
+            )
+        }
         lines.append("golden     \(m.golden.count) vectors")
         return lines.joined(separator: "\n")
     }

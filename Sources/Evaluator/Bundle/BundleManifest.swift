@@ -27,6 +27,8 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     public var expires: String?
     /// The training report, for bundles made by `occupant train`.
     public var training: TrainingSummary?
+    /// What the per-feature drift thresholds were calibrated for; nil when the bundle has none.
+    public var drift: DriftCalibration? = nil
 
     public init(
         modelID: String, version: Int, scope: Scope = .fleet, created: Instant, features: FeatureSchema,
@@ -156,17 +158,21 @@ public struct BundleManifest: Codable, Sendable, Equatable {
         public var missing: Int?
         /// e.g. p = 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99.
         public var quantiles: [Quantile]?
+        /// Training counts on fixed bins (edges from training quantiles); missing values are in `missing`.
         public var histogram: Histogram?
+        /// The drift score (see `DriftDistance`) above which a window counts as drifted; nil when not calibrated.
+        public var driftThreshold: Double?
 
         public init(
             name: String, count: Int? = nil, missing: Int? = nil, quantiles: [Quantile]? = nil,
-            histogram: Histogram? = nil
+            histogram: Histogram? = nil, driftThreshold: Double? = nil
         ) {
             self.name = name
             self.count = count
             self.missing = missing
             self.quantiles = quantiles
             self.histogram = histogram
+            self.driftThreshold = driftThreshold
         }
     }
 
@@ -179,7 +185,32 @@ public struct BundleManifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// `counts[i]` values fell in `edges[i] ..< edges[i + 1]`.
+    /// How the drift thresholds were calibrated: a window of `windowSeconds` holding about `samplesPerWindow` samples,
+    /// scored with `distance`; an unshifted window exceeds any feature's threshold with probability at most
+    /// `falseAlarmRate` (all features together).
+    public struct DriftCalibration: Codable, Sendable, Equatable {
+        public var windowSeconds: Double
+        public var samplesPerWindow: Int
+        /// `jensen-shannon` (base 2, in [0, 1]).
+        public var distance: String
+        public var falseAlarmRate: Double
+        /// `moving-block bootstrap` and its block length in rows.
+        public var method: String?
+
+        public init(
+            windowSeconds: Double, samplesPerWindow: Int, distance: String, falseAlarmRate: Double,
+            method: String? = nil
+        ) {
+            self.windowSeconds = windowSeconds
+            self.samplesPerWindow = samplesPerWindow
+            self.distance = distance
+            self.falseAlarmRate = falseAlarmRate
+            self.method = method
+        }
+    }
+
+    /// `counts[i]` values fell in bin `i` of `edges` (see `DriftDistance.bin`): `edges[i] ..< edges[i + 1]`, the first
+    /// and last bins open-ended.
     public struct Histogram: Codable, Sendable, Equatable {
         public var edges: [Double]
         public var counts: [Int]

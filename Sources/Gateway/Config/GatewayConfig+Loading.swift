@@ -25,7 +25,7 @@ extension GatewayConfig {
 
     static let topKeys = [
         "gatewayId", "profile", "bus", "simulate", "broker", "topics", "decision", "telemetry", "sensors",
-        "stateDirectory", "trustedKeys", "server",
+        "stateDirectory", "trustedKeys", "server", "monitor",
     ]
     static let simulateKeys = ["scenario", "speed", "seed", "labels", "labelEvery"]
     static let brokerKeys = [
@@ -38,6 +38,7 @@ extension GatewayConfig {
     static let decisionKeys = ["channel", "threshold", "occupiedAfter", "vacantAfter", "staleAfter", "heartbeat"]
     static let telemetryKeys = ["interval", "enabled"]
     static let sensorKeys = ["degradedAfter", "failedAfter", "stuckAfter"]
+    static let monitorKeys = ["window", "textfile", "stuckAfter", "enabled"]
 
     /// Parses configuration YAML over the defaults.
     public static func parse(yaml: String, source: String = "configuration") throws(DocumentErrors) -> GatewayConfig {
@@ -66,6 +67,7 @@ extension GatewayConfig {
         }
         if let sensors = map.optional("sensors")?.mapping(allowed: sensorKeys) { applySensors(sensors, to: &config) }
         if let server = map.optional("server")?.mapping(allowed: serverKeys) { applyServer(server, to: &config) }
+        if let monitor = map.optional("monitor")?.mapping(allowed: monitorKeys) { applyMonitor(monitor, to: &config) }
         if let v = map.optional("stateDirectory")?.string() { config.stateDirectory = v }
         if let list = map.optional("trustedKeys")?.list() {
             config.trustedKeys = list.compactMap { $0.string() }

@@ -111,4 +111,28 @@ extension GatewayConfig {
             config.sensors = SensorSettings(degradedAfter: degraded, failedAfter: failed, stuckAfter: stuck)
         }
     }
+
+    /// `monitor:` — the monitor's window (gateway clock), its Prometheus textfile, when a value counts as stuck.
+    static func applyMonitor(_ monitor: FieldMap, to config: inout GatewayConfig) {
+        if let field = monitor.optional("window"), let v = field.duration() {
+            if v < 1 || v > 7 * 86_400 {
+                field.report("must be between 1s and 7d, got \(formatNumber(v))s")
+            } else {
+                config.monitor.window = v
+            }
+        }
+        if let field = monitor.optional("textfile"), let v = field.string() {
+            if v.isEmpty || v.hasSuffix("/") {
+                field.report("must be a file path, got '\(v)'")
+            } else if !v.hasSuffix(".prom") {
+                field.report("node_exporter's textfile collector reads only *.prom files, got '\(v)'")
+            } else {
+                config.monitor.textfile = v
+            }
+        }
+        if let field = monitor.optional("stuckAfter"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { config.monitor.stuckAfter = v }
+        }
+        if let v = monitor.optional("enabled")?.bool() { config.monitor.enabled = v }
+    }
 }

@@ -20,6 +20,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var server: Server?
     /// With a simulated source: publish the scenario's ground truth on `…/labels` (demo only).
     public var simulatedLabels: SimulatedLabels?
+    /// The monitor's window and exports.
+    public var monitor: MonitorSettings
     /// The file this configuration was read from, if any (used for SIGHUP reloads).
     public var path: String?
 
@@ -85,6 +87,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.trustedKeys = []
         self.server = nil
         self.simulatedLabels = nil
+        self.monitor = MonitorSettings()
         self.path = nil
     }
 

@@ -62,6 +62,13 @@ public final class GatewayPublisher: Sendable {
         state.withLock { send(message, priority: .state, key: "modelStatus", in: &$0) }
     }
 
+    /// Publishes a monitor window (retained; the newest replaces a queued older one).
+    public func publish(monitor: MonitorDocument) {
+        guard let text = try? FleetJSON.text(monitor) else { preconditionFailure("a monitor document always encodes") }
+        let message = MQTTMessage(topic: topics.monitor, text: text, qos: 1, retain: true)
+        state.withLock { send(message, priority: .state, key: "monitor", in: &$0) }
+    }
+
     /// Publishes one ground-truth label (not retained; kept like a state change while the broker is away).
     public func publish(label: JSON) {
         let message = MQTTMessage(topic: topics.labels, text: label.serialized, qos: 1)

@@ -22,6 +22,8 @@ public final class GatewayLoop: Service, Sendable {
     /// Telemetry for the training host (held in memory, written to disk by the uploader: no file I/O here).
     private let telemetrySpool: TelemetrySpool?
     private let telemetryOverMQTT: Bool
+    /// The monitor's settings; nil runs without one.
+    private let monitorSettings: MonitorSettings?
 
     /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
     public struct Setup: Sendable {
@@ -46,13 +48,15 @@ public final class GatewayLoop: Service, Sendable {
         var pendingScorer: (any OccupancyScorer, Hysteresis?, String?)?
         var stats = LoopStats()
         var lastDecision: Decision?
+        var lastMonitor: MonitorDocument?
     }
 
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
-        maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true, logger: Logger,
-        reload: (@Sendable () throws -> Setup)? = nil
+        maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true,
+        monitor: MonitorSettings? = nil, logger: Logger, reload: (@Sendable () throws -> Setup)? = nil
     ) {
+        self.monitorSettings = monitor.flatMap { $0.enabled ? $0 : nil }
         self.telemetrySpool = telemetrySpool
         self.telemetryOverMQTT = telemetryOverMQTT
         self.clock = clock
@@ -74,6 +78,9 @@ public final class GatewayLoop: Service, Sendable {
 
     /// Timing figures so far.
     public var stats: LoopStats { mailbox.withLock { $0.stats } }
+
+    /// The last monitor window published.
+    public var lastMonitor: MonitorDocument? { mailbox.withLock { $0.lastMonitor } }
 
     /// The last decision published (each change of state or decider, and each heartbeat).
     public var lastDecision: Decision? { mailbox.withLock { $0.lastDecision } }
@@ -116,6 +123,7 @@ public final class GatewayLoop: Service, Sendable {
         var cycles = 0
         // At high simulation speeds, never tick faster than every 5 ms of real time.
         let speed = (clock as? ScaledClock)?.speed ?? 1
+        var monitor: Monitor?
         notifier.ready(status: "sampling \(current.reader.profile.name) on \(current.reader.bus.name)")
 
         while !Task.isCancelled {
@@ -129,7 +137,10 @@ public final class GatewayLoop: Service, Sendable {
                 }
                 return (s.reloadRequested, s.pendingScorer)
             }
-            if reloadRequested { current = applyReload(current) }
+            if reloadRequested {
+                current = applyReload(current)
+                monitor?.use(profile: current.reader.profile)
+            }
             if let (scorer, hysteresis, note) = pendingScorer {
                 current.engine.replace(scorer: scorer, hysteresis: hysteresis, note: note)
                 logger.info("now deciding with \(current.engine.decidedBy)")
@@ -144,6 +155,19 @@ public final class GatewayLoop: Service, Sendable {
                 }
             }
             let decision = current.engine.decide(sample)
+            if let settings = monitorSettings {
+                if monitor == nil { monitor = Monitor(settings: settings, profile: current.reader.profile, start: now) }
+                if monitor!.decidedBy != current.engine.decidedBy {
+                    monitor!.use(
+                        bundle: (current.engine.scorer as? ModelScorer)?.bundle, decidedBy: current.engine.decidedBy)
+                }
+                monitor!.record(sample, decision)
+                if now - monitor!.from >= settings.window {
+                    let document = monitor!.close(
+                        at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
+                    publishMonitor(document, settings: settings)
+                }
+            }
             let signature = (decision.roomOccupancy, decision.stale != nil, decision.decidedBy)
             var published = false
             if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {
@@ -180,6 +204,25 @@ public final class GatewayLoop: Service, Sendable {
             let tick = max(current.reader.interval, speed * 0.005)
             let next = now + tick
             try await clock.sleep(seconds: next - clock.now())
+        }
+    }
+
+    /// Publishes a closed monitor window (retained), writes its textfile when configured, and keeps it for `lastMonitor`.
+    private func publishMonitor(_ document: MonitorDocument, settings: MonitorSettings) {
+        publisher.publish(monitor: document)
+        mailbox.withLock { $0.lastMonitor = document }
+        let drifted = document.drift?.filter(\.value.drifted).keys.sorted() ?? []
+        if !drifted.isEmpty {
+            logger.warning(
+                "monitor: drift on \(drifted.joined(separator: ", "))",
+                metadata: ["monitor.samples": "\(document.window.samples)"])
+        }
+        guard let path = settings.textfile else { return }
+        do {
+            try LocalFileSystem().writeAtomically(Array(document.prometheusText.utf8), to: path)
+        } catch {
+            logger.warning(
+                "monitor: cannot write the textfile: \(error.message)", metadata: ["monitor.textfile": "\(path)"])
         }
     }
 

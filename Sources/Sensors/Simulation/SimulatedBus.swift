@@ -16,6 +16,8 @@ public final class SimulatedBus: I2CBus {
         case stuck(channel: String)
         /// The channel returns this value instead of the scenario's.
         case override(channel: String, value: ChannelValue)
+        /// The channel returns the scenario's value plus `by` (a sensor whose calibration drifted).
+        case offset(channel: String, by: Double)
     }
 
     public let name = "simulated"
@@ -145,6 +147,9 @@ public final class SimulatedBus: I2CBus {
                 (frozen.isEmpty ? nil : frozen[channel.name]) ?? truth.values[channel.name] ?? defaultValue(channel)
             if !faults.isEmpty {
                 for case .override(let name, let forced) in faults where name == channel.name { value = forced }
+                for case .offset(let name, let by) in faults where name == channel.name {
+                    if case .number(let v) = value { value = .number(v + by) }
+                }
             }
             _ = channel.encode(value, into: &bytes)
             if !faults.isEmpty, faults.contains(.corruptCRC(address: address)), channel.field.crc != nil {

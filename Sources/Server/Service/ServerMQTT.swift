@@ -133,7 +133,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 } else {
                     try await store.setGatewayStatus(report)
                 }
-            case .occupancy, .status, .modelAvailable:
+            case .occupancy, .status, .modelAvailable, .monitor:
                 return
             }
         } catch let error as IntakeError {
