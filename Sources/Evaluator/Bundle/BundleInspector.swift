@@ -1,3 +1,4 @@
+import Foundation
 import OccupantCore
 
 /// Human-readable views of a bundle for `occupant model inspect`.
@@ -54,7 +55,7 @@ public enum BundleInspector {
         if let d = m.drift {
             let calibrated = m.featureStatistics?.filter { $0.driftThreshold != nil }.count ?? 0
             lines.append(
-                "drift      \(calibrated) thresholds for \(formatNumber(d.windowSeconds)) s windows of \(d.samplesPerWindow) samples (\(d.distance), at most 1 false alarm per \(formatNumber((1 / d.falseAlarmRate).rounded())) windows)"
+                "drift      \(calibrated) thresholds for \(String(format: "%g", d.windowSeconds)) s windows of \(d.samplesPerWindow) samples (\(d.distance), at most 1 false alarm per \(String(format: "%g", (1 / d.falseAlarmRate).rounded())) windows)"
             )
         }
         lines.append("golden     \(m.golden.count) vectors")
