@@ -56,10 +56,11 @@ import Testing
         let alerts = announcer.state.withLock { $0.alerts }
         #expect(alerts.count == 1)
         let alert = try #require(alerts.first)
-        #expect(alert.measured < alert.baseline - 0.05)
+        #expect(alert.numbers["measured"]! < alert.numbers["baseline"]! - 0.05)
+        #expect(alert.kind == "accuracy" && alert.state == "open" && alert.numbers["version"] == 1)
         #expect(alert.message.contains("occupancy-office@1"))
         // Stamped by the registry's clock, not the host's.
-        #expect(alert.at == clock.now().iso8601)
+        #expect(alert.raisedAt == clock.now().iso8601)
         #expect(try await store.alerts(scope: "office").count == 1)
         #expect(try await store.metrics(scope: "office").contains { $0.kind == "live" })
     }
@@ -88,14 +89,16 @@ import Testing
             store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path),
             logger: Logger(label: "t"))
         await mqtt.alert(
-            QualityAlert(
-                scope: "office", model: "m", version: 3, metric: "accuracy", baseline: 0.97, measured: 0.8, rows: 900,
-                at: "2026-11-22T00:00:00Z", message: "m@3 accuracy 0.8000 on 900 newly labelled rows"))
+            AlertDocument(
+                id: 7, kind: "accuracy", scope: "office", gateway: nil,
+                numbers: ["baseline": 0.97, "measured": 0.8, "rows": 900], message: "m@3 accuracy 0.8000 on 900 rows",
+                raisedAt: "2026-11-22T00:00:00Z"))
         let bodies = try await waitUntil(timeout: 10, "the webhook POST") {
             received.withLock { $0.isEmpty ? nil : $0 }
         }
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
         #expect(doc["scope"] as? String == "office")
-        #expect(doc["measured"] as? Double == 0.8)
+        #expect((doc["numbers"] as? [String: Any])?["measured"] as? Double == 0.8)
+        #expect(doc["id"] as? Int == 7 && doc["state"] as? String == "open")
     }
 }

@@ -1,0 +1,106 @@
+import FleetProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OccupantCore
+
+/// Alerts (admin) and `GET /metrics` (admin, `metrics.token`, or anyone with `metrics.open`).
+extension Routes {
+    func alerts(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let open: Bool
+        switch request.uri.queryParameters["open"].map(String.init) {
+        case nil, "false": open = false
+        case "true": open = true
+        case let other?: throw APIError(.badRequest, "open=\(other): expected true or false")
+        }
+        return try Response.json(AlertListing(alerts: try await store.alertDocuments(open: open)))
+    }
+
+    func acknowledgeAlert(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let raw = try parameter("id", context)
+        guard let id = Int(raw), id > 0 else { throw APIError(.badRequest, "'\(raw)' is not an alert id") }
+        let bytes = try await body(request)
+        var by = "admin"
+        if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            guard let ack = try? FleetJSON.decode(AlertAcknowledgement.self, from: bytes) else {
+                throw APIError(.badRequest, "the body is not an acknowledgement ({\"by\": \"name\"})")
+            }
+            guard !ack.by.isEmpty, ack.by.utf8.count <= 200 else {
+                throw APIError(.badRequest, "by: must be 1 to 200 bytes")
+            }
+            by = ack.by
+        }
+        guard let alert = try await store.acknowledgeAlert(id: id, by: by, at: clock.now().seconds) else {
+            throw APIError(.notFound, "no alert \(id)")
+        }
+        return try Response.json(alert)
+    }
+
+    func metrics(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        if !config.metrics.open {
+            let caller: Caller
+            if let hash = config.metrics.tokenHash, let header = request.headers[.authorization],
+                header.hasPrefix("Bearer "),
+                constantTimeEqual(
+                    tokenHash(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)), hash)
+            {
+                caller = .admin
+            } else {
+                caller = try access.caller(request)
+            }
+            guard caller == .admin else { throw APIError(.forbidden, "this needs the admin or the metrics token") }
+        }
+        var out = PrometheusText()
+        registry.metrics.render(into: &out)
+        try await storeFigures(into: &out)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: out.text)))
+    }
+
+    /// Figures read from the store at scrape time, so they survive restarts.
+    func storeFigures(into out: inout PrometheusText) async throws {
+        let all = config.gateways.map(\.id)
+        out.family("occupant_intake_rows", "gauge", "Telemetry rows stored.")
+        out.sample("occupant_intake_rows", [:], Double(try await store.telemetryCount()))
+        out.family("occupant_labelled_rows", "gauge", "Stored telemetry rows inside a label span.")
+        out.sample("occupant_labelled_rows", [:], Double(try await store.labelledRowCount(gateways: all)))
+        out.family("occupant_promotions_total", "counter", "Promotion decisions recorded, by scope and result.")
+        var promotions: [String: (yes: Int, no: Int)] = [:]
+        for p in try await store.promotions(scope: nil) {
+            var c = promotions[p.scope] ?? (0, 0)
+            if p.promoted { c.yes += 1 } else { c.no += 1 }
+            promotions[p.scope] = c
+        }
+        for scope in config.scopes {
+            let c = promotions[scope] ?? (0, 0)
+            out.sample("occupant_promotions_total", ["scope": scope, "promoted": "true"], Double(c.yes))
+            out.sample("occupant_promotions_total", ["scope": scope, "promoted": "false"], Double(c.no))
+        }
+        out.family("occupant_alerts_open", "gauge", "Alerts raised and not yet cleared, by kind.")
+        let open = try await store.alertDocuments(open: true)
+        for kind in [AlertDocument.Kind.accuracy, AlertDocument.Kind.silent] {
+            out.sample("occupant_alerts_open", ["kind": kind], Double(open.filter { $0.kind == kind }.count))
+        }
+        out.family(
+            "occupant_gateways", "gauge",
+            "Configured gateways by state: reporting, silent (not heard from for longer than alerts.silentAfter), never (not heard from yet)."
+        )
+        let seen = try await store.gatewaysLastSeen()
+        let now = clock.now().seconds
+        var states = ["reporting": 0, "silent": 0, "never": 0]
+        for g in config.gateways {
+            guard let last = seen[g.id] else {
+                states["never", default: 0] += 1
+                continue
+            }
+            let silent = config.alerts.silentAfter.map { now - last > $0 } ?? false
+            states[silent ? "silent" : "reporting", default: 0] += 1
+        }
+        for (state, n) in states.sorted(by: { $0.key < $1.key }) {
+            out.sample("occupant_gateways", ["state": state], Double(n))
+        }
+    }
+}
