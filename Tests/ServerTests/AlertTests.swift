@@ -63,6 +63,25 @@ import Testing
         #expect(alert.raisedAt == clock.now().iso8601)
         #expect(try await store.alerts(scope: "office").count == 1)
         #expect(try await store.metrics(scope: "office").contains { $0.kind == "live" })
+
+        // The labels are corrected and another honest day arrives: the condition stops, the alert is cleared once.
+        try await store.insertLabels(newLabels)
+        let (day4, labels4) = simulatedDays(3..<4, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day4)
+        try await store.insertLabels(labels4)
+        clock.advance(86_400)
+        try await registry.checkQuality(scope: "office")
+        let after = announcer.state.withLock { $0.alerts }
+        #expect(after.count == 2)
+        let cleared = try #require(after.last)
+        #expect(cleared.id == alert.id && cleared.state == "cleared" && cleared.clearedAt == clock.now().iso8601)
+        #expect(try await store.alertDocuments(open: true).isEmpty)
+        // Judged again with more good rows: nothing more to say.
+        let (day5, labels5) = simulatedDays(4..<5, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day5)
+        try await store.insertLabels(labels5)
+        try await registry.checkQuality(scope: "office")
+        #expect(announcer.state.withLock { $0.alerts }.count == 2)
     }
 
     /// The webhook gets the alert as JSON over real HTTP.
