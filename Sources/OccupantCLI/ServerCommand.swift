@@ -152,7 +152,8 @@ struct ServerCommand: AsyncParsableCommand {
 
         struct Ack: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Acknowledge an alert: it stays listed (and open until its condition clears), marked as seen.")
+                abstract: "Acknowledge an alert: it stays listed (and open until its condition clears), marked as seen."
+            )
             @OptionGroup var client: ServerClientOptions
             @Argument(help: "The alert's id (from `occupant server alerts`).") var id: Int
             @Option(help: "Who acknowledges (default: $USER, else admin).") var by: String?
@@ -160,7 +161,9 @@ struct ServerCommand: AsyncParsableCommand {
             func run() async throws {
                 let name = by ?? ProcessInfo.processInfo.environment["USER"] ?? "admin"
                 let alert = try await client.withRegistry { try await $0.acknowledgeAlert(id, by: name) }
-                print("alert \(alert.id) acknowledged by \(alert.acknowledgedBy ?? name) at \(alert.acknowledgedAt ?? "-")")
+                print(
+                    "alert \(alert.id) acknowledged by \(alert.acknowledgedBy ?? name) at \(alert.acknowledgedAt ?? "-")"
+                )
             }
         }
     }

@@ -65,7 +65,9 @@ import Testing
             let lines = table.stdout.split(separator: "\n")
             #expect(lines.count == 5, "\(table.stdout)")
             #expect(lines.first?.hasPrefix("ID  KIND    STATE  SCOPE   GATEWAY") == true, "\(table.stdout)")
-            #expect(lines.contains { $0.hasPrefix("\(id) ") && $0.contains("silent") && $0.contains("gateway gw-b silent") })
+            #expect(
+                lines.contains { $0.hasPrefix("\(id) ") && $0.contains("silent") && $0.contains("gateway gw-b silent") }
+            )
             let ack = try await ChildProcess.run(
                 ["server", "alerts", "ack", "\(id)", "--by", "ops", "--url", base], environment: env)
             #expect(ack.status == 0, "\(ack.stderr)")

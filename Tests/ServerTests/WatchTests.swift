@@ -88,10 +88,13 @@ import Testing
             #expect(after["occupant_intake_rows"] == Double(upload.count))
             #expect(after[#"occupant_gateways{state="reporting"}"#] == 1)
             #expect(after[#"occupant_gateways{state="never"}"#] == 3)
-            let telemetry = after.filter { $0.key.hasPrefix("occupant_http_requests_total{") && $0.key.contains("telemetry") }
+            let telemetry = after.filter {
+                $0.key.hasPrefix("occupant_http_requests_total{") && $0.key.contains("telemetry")
+            }
             #expect(telemetry.count == 1 && telemetry.first?.key.contains(#"status="200""#) == true, "\(telemetry)")
             #expect(telemetry.first?.value == 1)
-            #expect(after.contains { $0.key.contains("/metrics") && $0.key.contains(#"status="401""#) && $0.value == 2 })
+            #expect(
+                after.contains { $0.key.contains("/metrics") && $0.key.contains(#"status="401""#) && $0.value == 2 })
 
             // A retrain job with no labels trains nothing: counted as skipped, with its duration.
             _ = try await rig.registry.retrain(scope: "office", trigger: "test")

@@ -50,12 +50,15 @@ public final class ServerMetrics: Sendable {
     func render(into out: inout PrometheusText) {
         let s = state.withLock { $0 }
         out.family("occupant_http_requests_total", "counter", "HTTP requests answered, by route, method and status.")
-        for (r, n) in s.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+        for (r, n) in s.requests.sorted(by: {
+            ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+        }) {
             out.sample(
                 "occupant_http_requests_total", ["route": r.route, "method": r.method, "status": String(r.status)],
                 Double(n))
         }
-        out.family("occupant_retrain_jobs_total", "counter", "Retraining jobs finished since start, by scope and outcome.")
+        out.family(
+            "occupant_retrain_jobs_total", "counter", "Retraining jobs finished since start, by scope and outcome.")
         for (k, n) in s.retrainJobs.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             out.sample("occupant_retrain_jobs_total", ["scope": k[0], "outcome": k[1]], Double(n))
         }

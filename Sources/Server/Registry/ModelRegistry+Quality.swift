@@ -56,11 +56,13 @@ extension ModelRegistry {
             let last = seen[g.id] ?? startedAt
             let silent = now - last
             if silent > after {
-                let heard = seen[g.id].map { "last heard from at \(Instant(seconds: $0).iso8601)" } ?? "never heard from"
+                let heard =
+                    seen[g.id].map { "last heard from at \(Instant(seconds: $0).iso8601)" } ?? "never heard from"
                 try await raise(
                     kind: AlertDocument.Kind.silent, subject: g.id, scope: g.scope, gateway: g.id,
                     numbers: ["silentSeconds": silent, "silentAfterSeconds": after],
-                    message: "gateway \(g.id) silent for \(Int(silent)) s (more than \(Int(after)) s): \(heard)", at: now)
+                    message: "gateway \(g.id) silent for \(Int(silent)) s (more than \(Int(after)) s): \(heard)",
+                    at: now)
             } else {
                 try await clear(kind: AlertDocument.Kind.silent, subject: g.id, at: now)
             }
@@ -74,7 +76,8 @@ extension ModelRegistry {
     ) async throws {
         guard
             let alert = try await store.raiseAlert(
-                kind: kind, subject: subject, scope: scope, gateway: gateway, numbers: numbers, message: message, at: at)
+                kind: kind, subject: subject, scope: scope, gateway: gateway, numbers: numbers, message: message, at: at
+            )
         else { return }
         logger.warning("alert \(alert.id) raised: \(message)")
         await announcer.alert(alert)

@@ -537,9 +537,10 @@ public final class SQLiteStore: ServerStore {
     ) async throws -> AlertDocument? {
         let numbersText = String(decoding: try FleetJSON.bytes(numbers), as: UTF8.self)
         return try await pool.write { db in
-            let open = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL",
-                arguments: [kind, subject]) ?? false
+            let open =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL",
+                    arguments: [kind, subject]) ?? false
             if open { return nil }
             try db.execute(
                 sql: """
@@ -574,7 +575,8 @@ public final class SQLiteStore: ServerStore {
     public func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument? {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL",
+                sql:
+                    "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL",
                 arguments: [at, by, id])
             return try Self.alert(db, id: Int64(id))
         }
