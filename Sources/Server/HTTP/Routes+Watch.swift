@@ -52,42 +52,38 @@ extension Routes {
             }
             guard caller == .admin else { throw APIError(.forbidden, "this needs the admin or the metrics token") }
         }
-        var out = PrometheusText()
-        registry.metrics.render(into: &out)
-        try await storeFigures(into: &out)
+        try await storeFigures()
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: out.text)))
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.metrics.text())))
     }
 
-    /// Figures read from the store at scrape time, so they survive restarts.
-    func storeFigures(into out: inout PrometheusText) async throws {
+    /// Sets the gauges read from the store at scrape time, so they survive restarts.
+    func storeFigures() async throws {
+        let m = registry.metrics
         let all = config.gateways.map(\.id)
-        out.family("occupant_intake_rows", "gauge", "Telemetry rows stored.")
-        out.sample("occupant_intake_rows", [:], Double(try await store.telemetryCount()))
-        out.family("occupant_labelled_rows", "gauge", "Stored telemetry rows inside a label span.")
-        out.sample("occupant_labelled_rows", [:], Double(try await store.labelledRowCount(gateways: all)))
-        out.family("occupant_promotions_total", "counter", "Promotion decisions recorded, by scope and result.")
+        m.gauge("occupant_intake_rows", "Telemetry rows stored.", [], Double(try await store.telemetryCount()))
+        m.gauge(
+            "occupant_labelled_rows", "Stored telemetry rows inside a label span.", [],
+            Double(try await store.labelledRowCount(gateways: all)))
         var promotions: [String: (yes: Int, no: Int)] = [:]
         for p in try await store.promotions(scope: nil) {
             var c = promotions[p.scope] ?? (0, 0)
             if p.promoted { c.yes += 1 } else { c.no += 1 }
             promotions[p.scope] = c
         }
+        let promotionHelp = "Promotion decisions recorded, by scope and result."
         for scope in config.scopes {
             let c = promotions[scope] ?? (0, 0)
-            out.sample("occupant_promotions_total", ["scope": scope, "promoted": "true"], Double(c.yes))
-            out.sample("occupant_promotions_total", ["scope": scope, "promoted": "false"], Double(c.no))
+            m.gauge("occupant_promotions", promotionHelp, [("promoted", "true"), ("scope", scope)], Double(c.yes))
+            m.gauge("occupant_promotions", promotionHelp, [("promoted", "false"), ("scope", scope)], Double(c.no))
         }
-        out.family("occupant_alerts_open", "gauge", "Alerts raised and not yet cleared, by kind.")
         let open = try await store.alertDocuments(open: true)
         for kind in [AlertDocument.Kind.accuracy, AlertDocument.Kind.silent] {
-            out.sample("occupant_alerts_open", ["kind": kind], Double(open.filter { $0.kind == kind }.count))
+            m.gauge(
+                "occupant_alerts_open", "Alerts raised and not yet cleared, by kind.", [("kind", kind)],
+                Double(open.filter { $0.kind == kind }.count))
         }
-        out.family(
-            "occupant_gateways", "gauge",
-            "Configured gateways by state: reporting, silent (not heard from for longer than alerts.silentAfter), never (not heard from yet)."
-        )
         let seen = try await store.gatewaysLastSeen()
         let now = clock.now().seconds
         var states = ["reporting": 0, "silent": 0, "never": 0]
@@ -99,8 +95,11 @@ extension Routes {
             let silent = config.alerts.silentAfter.map { now - last > $0 } ?? false
             states[silent ? "silent" : "reporting", default: 0] += 1
         }
-        for (state, n) in states.sorted(by: { $0.key < $1.key }) {
-            out.sample("occupant_gateways", ["state": state], Double(n))
+        for (state, n) in states {
+            m.gauge(
+                "occupant_gateways",
+                "Configured gateways by state: reporting, silent (not heard from for longer than alerts.silentAfter), never (not heard from yet).",
+                [("state", state)], Double(n))
         }
     }
 }
