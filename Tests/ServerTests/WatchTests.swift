@@ -188,6 +188,34 @@ import Testing
         }
     }
 
+    /// A gateway taken out of the configuration (or `silentAfter` taken out) leaves no alert open forever.
+    @Test func silentAlertsOfGatewaysNoLongerWatchedAreCleared() async throws {
+        let clock = ManualClock(Instant(seconds: Self.start))
+        let rig = try RouteRig("watch-unwatched", clock: clock, extraYAML: "alerts: { silentAfter: 30m }")
+        clock.advance(31 * 60)
+        try await rig.registry.checkSilence()
+        #expect(try await rig.store.alertDocuments(open: true).count == 4)
+        var config = rig.config
+        config.gateways.removeAll { $0.id == "gw-b" }
+        let announcer = RecordingAnnouncer()
+        let restarted = ModelRegistry(
+            config: config, store: rig.store, artifacts: rig.registry.artifacts, signing: nil, announcer: announcer,
+            logger: Logger(label: "test"), clock: clock)
+        try await restarted.checkSilence()
+        #expect(
+            try await rig.store.alertDocuments(open: true).compactMap(\.gateway).sorted() == [
+                "gw-a", "küche", "room 1",
+            ])
+        #expect(announcer.state.withLock { $0.alerts }.map(\.state) == ["cleared"])
+        config.alerts.silentAfter = nil
+        try await ModelRegistry(
+            config: config, store: rig.store, artifacts: rig.registry.artifacts, signing: nil, announcer: announcer,
+            logger: Logger(label: "test"), clock: clock
+        ).checkSilence()
+        #expect(try await rig.store.alertDocuments(open: true).isEmpty)
+        #expect(announcer.state.withLock { $0.alerts }.count == 4)
+    }
+
     /// A v2 database with the old alert lines: the newest per scope stays open, the older count as cleared, and
     /// every message is kept.
     @Test func theV2AlertTableIsMigrated() async throws {

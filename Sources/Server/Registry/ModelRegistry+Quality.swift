@@ -48,10 +48,16 @@ extension ModelRegistry {
     /// A `silent` alert for each configured gateway not heard from (telemetry or status) for longer than
     /// `alerts.silentAfter`; cleared once it is heard from again. A gateway never heard from counts from the server's
     /// start.
+    /// An open `silent` alert whose gateway is no longer configured (or with `silentAfter` no longer set) is cleared.
     public func checkSilence() async throws {
+        let now = clock.now().seconds
+        let watched = config.alerts.silentAfter == nil ? [] : Set(config.gateways.map(\.id))
+        for alert in try await store.alertDocuments(open: true)
+        where alert.kind == AlertDocument.Kind.silent && !watched.contains(alert.gateway ?? "") {
+            try await clear(kind: AlertDocument.Kind.silent, subject: alert.gateway ?? "", at: now)
+        }
         guard let after = config.alerts.silentAfter else { return }
         let seen = try await store.gatewaysLastSeen()
-        let now = clock.now().seconds
         for g in config.gateways {
             let last = seen[g.id] ?? startedAt
             let silent = now - last
@@ -63,7 +69,8 @@ extension ModelRegistry {
                     numbers: ["silentSeconds": silent, "silentAfterSeconds": after],
                     message: "gateway \(g.id) silent for \(Int(silent)) s (more than \(Int(after)) s): \(heard)",
                     at: now)
-            } else {
+            } else if seen[g.id] != nil {
+                // Only being heard from clears it: a restart (a new start time) does not.
                 try await clear(kind: AlertDocument.Kind.silent, subject: g.id, at: now)
             }
         }
