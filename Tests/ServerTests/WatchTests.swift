@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FleetProtocol
 import Foundation
 import Logging
+import MQTT
 import NIOCore
 import NIOHTTP1
 import OccupantCore
@@ -186,6 +187,43 @@ import Testing
             let last = try #require(announcer.state.withLock { $0.alerts }.last)
             #expect(last.gateway == "gw-a" && last.state == "open" && last.id != a.id)
         }
+    }
+
+    /// The real process with the real scheduler and a real mosquitto: silent gateways raise one alert each on
+    /// `occupant/alerts`; gw-a's clears once it uploads; `/metrics` counts them.
+    @Test func aRunningServerRaisesAndClearsSilentAlertsOverMQTT() async throws {
+        let h = try await ServerHarness(
+            name: "watch-process", extra: "alerts: { silentAfter: 3s }\nmetrics: { token: scrape }")
+        let probe = try await MQTTProbe(port: h.broker.port, subscriptions: ["occupant/alerts"])
+        try await h.start()
+        let decode = { (m: MQTTMessage) in try? FleetJSON.decode(AlertDocument.self, from: Array(m.payload)) }
+        try await waitUntil(timeout: 60, "two silent alerts") {
+            Set(probe.messages(on: "occupant/alerts").compactMap(decode).compactMap(\.gateway)) == ["gw-a", "gw-b"]
+                ? true : nil
+        }
+        // gw-a uploads (again and again, so a slow scheduler still finds it fresh) until its alert is cleared.
+        let sample = try #require(simulatedDays(0..<1, gateway: "gw-a", step: 3600).rows.first)
+        let cleared = try await waitUntil(timeout: 60, "gw-a's alert cleared") { () async throws -> AlertDocument? in
+            let row = TelemetryRow(gateway: "gw-a", at: Date().timeIntervalSince1970, readings: sample.readings)
+            let r = try await h.request("POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: ndjson([row]))
+            #expect(r.status == 200)
+            return probe.messages(on: "occupant/alerts").compactMap(decode).first {
+                $0.gateway == "gw-a" && $0.state == "cleared"
+            }
+        }
+        let all = probe.messages(on: "occupant/alerts").compactMap(decode)
+        // Raised once, cleared once: one open message per gateway before gw-a's clear (gw-b stays silent).
+        #expect(all.filter { $0.gateway == "gw-b" }.map(\.state) == ["open"])
+        #expect(all.filter { $0.id == cleared.id }.map(\.state) == ["open", "cleared"])
+        let (status, listing) = try await h.json("GET", "/v1/alerts?open=true")
+        #expect(status == 200)
+        let open = try #require(listing["alerts"] as? [[String: Any]])
+        #expect(open.compactMap { $0["gateway"] as? String }.contains("gw-b"))
+        let metrics = try await h.request("GET", "/metrics", token: "scrape")
+        #expect(metrics.status == 200)
+        let figures = try parse(String(decoding: metrics.body, as: UTF8.self))
+        #expect((figures[#"occupant_alerts_open{kind="silent"}"#] ?? 0) >= 1)
+        #expect((figures["occupant_intake_rows"] ?? 0) >= 1)
     }
 
     /// A gateway taken out of the configuration (or `silentAfter` taken out) leaves no alert open forever.
