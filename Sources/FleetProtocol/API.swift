@@ -7,6 +7,8 @@
 /// - `GET  /v1/gateways/{id}/model` — the bundle to run: `ETag`, `304`, `Range`/`206`; `204` when there is none.
 /// - `GET  /v1/models[?scope=S]` → `RegistryListing`, `GET /v1/gateways` → `GatewayListing`,
 ///   `POST /v1/scopes/{scope}/retrain` → `RetrainOutcome`, `GET /v1/stats` → `ServerStats` — admin.
+/// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
+/// - `GET  /metrics` — the Prometheus text format; admin token or `metrics.token` (or none with `metrics.open`).
 public enum API {
     /// Route patterns as the server registers them (`:name` is a path parameter).
     public enum Route {
@@ -18,6 +20,9 @@ public enum API {
         public static let gateways = "/v1/gateways"
         public static let retrain = "/v1/scopes/:scope/retrain"
         public static let stats = "/v1/stats"
+        public static let alerts = "/v1/alerts"
+        public static let alertAck = "/v1/alerts/:id/ack"
+        public static let metrics = "/metrics"
     }
 
     /// Header names beyond the standard ones.
@@ -35,6 +40,12 @@ public enum API {
     public static let labels = Route.labels
     public static let gateways = Route.gateways
     public static let stats = Route.stats
+    public static let metrics = Route.metrics
+
+    /// `/v1/alerts`, or `/v1/alerts?open=true`.
+    public static func alerts(open: Bool) -> String { open ? "\(Route.alerts)?open=true" : Route.alerts }
+    /// `/v1/alerts/{id}/ack`.
+    public static func alertAck(_ id: Int) -> String { "\(Route.alerts)/\(id)/ack" }
 
     /// `/v1/gateways/{id}/model`.
     public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }

@@ -12,7 +12,8 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the training host, or ask a running one about its models and gateways.",
         subcommands: [
-            Run.self, Models.self, Gateways.self, Retrain.self, Labels.self, Token.self, BrokerConfig.self,
+            Run.self, Models.self, Gateways.self, Alerts.self, Retrain.self, Labels.self, Token.self,
+            BrokerConfig.self,
         ])
 
     struct Run: AsyncParsableCommand {
@@ -111,6 +112,61 @@ struct ServerCommand: AsyncParsableCommand {
                 let refused = g.refused.map { "  refused: \($0)" } ?? ""
                 return
                     "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
+            }
+        }
+    }
+
+    struct Alerts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the server's alerts, or acknowledge one.",
+            subcommands: [List.self, Ack.self], defaultSubcommand: List.self)
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List alerts, oldest first: raised, cleared, acknowledged, and the numbers that raised them.")
+            @OptionGroup var client: ServerClientOptions
+            @Flag(help: "Only the alerts not yet cleared.") var open = false
+            @Flag(help: "Print the server's JSON.") var json = false
+
+            func run() async throws {
+                let listing = try await client.withRegistry { try await $0.alerts(open: open) }
+                if json { return try printJSON(listing) }
+                for line in Self.lines(listing) { print(line) }
+            }
+
+            /// A table for people: one row per alert.
+            static func lines(_ listing: AlertListing) -> [String] {
+                guard !listing.alerts.isEmpty else { return ["no alerts"] }
+                let header = ["ID", "KIND", "STATE", "SCOPE", "GATEWAY", "RAISED", "CLEARED", "ACKED", "MESSAGE"]
+                let rows = listing.alerts.map { a in
+                    [
+                        String(a.id), a.kind, a.state, a.scope, a.gateway ?? "-", a.raisedAt, a.clearedAt ?? "-",
+                        a.acknowledgedBy.map { "\($0) \(a.acknowledgedAt ?? "")" } ?? "-", a.message,
+                    ]
+                }
+                let widths = header.indices.dropLast().map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+                return ([header] + rows).map { row in
+                    row.enumerated().map { i, cell in
+                        i < widths.count ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : cell
+                    }.joined(separator: "  ")
+                }
+            }
+        }
+
+        struct Ack: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Acknowledge an alert: it stays listed (and open until its condition clears), marked as seen."
+            )
+            @OptionGroup var client: ServerClientOptions
+            @Argument(help: "The alert's id (from `occupant server alerts`).") var id: Int
+            @Option(help: "Who acknowledges (default: $USER, else admin).") var by: String?
+
+            func run() async throws {
+                let name = by ?? ProcessInfo.processInfo.environment["USER"] ?? "admin"
+                let alert = try await client.withRegistry { try await $0.acknowledgeAlert(id, by: name) }
+                print(
+                    "alert \(alert.id) acknowledged by \(alert.acknowledgedBy ?? name) at \(alert.acknowledgedAt ?? "-")"
+                )
             }
         }
     }

@@ -56,12 +56,32 @@ import Testing
         let alerts = announcer.state.withLock { $0.alerts }
         #expect(alerts.count == 1)
         let alert = try #require(alerts.first)
-        #expect(alert.measured < alert.baseline - 0.05)
+        #expect(alert.numbers["measured"]! < alert.numbers["baseline"]! - 0.05)
+        #expect(alert.kind == "accuracy" && alert.state == "open" && alert.numbers["version"] == 1)
         #expect(alert.message.contains("occupancy-office@1"))
         // Stamped by the registry's clock, not the host's.
-        #expect(alert.at == clock.now().iso8601)
+        #expect(alert.raisedAt == clock.now().iso8601)
         #expect(try await store.alerts(scope: "office").count == 1)
         #expect(try await store.metrics(scope: "office").contains { $0.kind == "live" })
+
+        // The labels are corrected and another honest day arrives: the condition stops, the alert is cleared once.
+        try await store.insertLabels(newLabels)
+        let (day4, labels4) = simulatedDays(3..<4, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day4)
+        try await store.insertLabels(labels4)
+        clock.advance(86_400)
+        try await registry.checkQuality(scope: "office")
+        let after = announcer.state.withLock { $0.alerts }
+        #expect(after.count == 2)
+        let cleared = try #require(after.last)
+        #expect(cleared.id == alert.id && cleared.state == "cleared" && cleared.clearedAt == clock.now().iso8601)
+        #expect(try await store.alertDocuments(open: true).isEmpty)
+        // Judged again with more good rows: nothing more to say.
+        let (day5, labels5) = simulatedDays(4..<5, gateway: "gw-a")
+        _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day5)
+        try await store.insertLabels(labels5)
+        try await registry.checkQuality(scope: "office")
+        #expect(announcer.state.withLock { $0.alerts }.count == 2)
     }
 
     /// The webhook gets the alert as JSON over real HTTP.
@@ -88,14 +108,16 @@ import Testing
             store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path),
             logger: Logger(label: "t"))
         await mqtt.alert(
-            QualityAlert(
-                scope: "office", model: "m", version: 3, metric: "accuracy", baseline: 0.97, measured: 0.8, rows: 900,
-                at: "2026-11-22T00:00:00Z", message: "m@3 accuracy 0.8000 on 900 newly labelled rows"))
+            AlertDocument(
+                id: 7, kind: "accuracy", scope: "office", gateway: nil,
+                numbers: ["baseline": 0.97, "measured": 0.8, "rows": 900], message: "m@3 accuracy 0.8000 on 900 rows",
+                raisedAt: "2026-11-22T00:00:00Z"))
         let bodies = try await waitUntil(timeout: 10, "the webhook POST") {
             received.withLock { $0.isEmpty ? nil : $0 }
         }
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
         #expect(doc["scope"] as? String == "office")
-        #expect(doc["measured"] as? Double == 0.8)
+        #expect((doc["numbers"] as? [String: Any])?["measured"] as? Double == 0.8)
+        #expect(doc["id"] as? Int == 7 && doc["state"] as? String == "open")
     }
 }

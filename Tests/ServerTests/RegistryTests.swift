@@ -9,11 +9,11 @@ import Training
 
 /// Records what the registry would push and alert.
 final class RecordingAnnouncer: FleetAnnouncer {
-    let state = Locked<(available: [(String, Int)], alerts: [QualityAlert])>(([], []))
+    let state = Locked<(available: [(String, Int)], alerts: [AlertDocument])>(([], []))
     func modelAvailable(gateway: String, model: ModelRecord, url: String) async {
         state.withLock { $0.available.append((gateway, model.version)) }
     }
-    func alert(_ alert: QualityAlert) async { state.withLock { $0.alerts.append(alert) } }
+    func alert(_ alert: AlertDocument) async { state.withLock { $0.alerts.append(alert) } }
     var available: [(String, Int)] { state.withLock { $0.available } }
 }
 

@@ -15,8 +15,9 @@ struct RouteRig {
     let store: SQLiteStore
     let registry: ModelRegistry
     let routes: Routes
+    let announcer = RecordingAnnouncer()
 
-    init(_ name: String, clock: any WallClock = SystemClock()) throws {
+    init(_ name: String, clock: any WallClock = SystemClock(), extraYAML: String = "") throws {
         let dir = try temporaryDirectory(name)
         let key = dir.appendingPathComponent("signer").path
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
@@ -29,15 +30,15 @@ struct RouteRig {
                   - { id: küche, scope: office, token: token-k }
                   - { id: room 1, scope: office, token: token-r }
                 intake: { maxBodyBytes: 100000 }
-                """)
+                """ + "\n" + extraYAML)
         config.stateDirectory = dir.path
         self.config = config
-        store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+        store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path, clock: clock)
         let artifacts = try ArtifactStore(root: dir.appendingPathComponent("artifacts").path)
         registry = ModelRegistry(
             config: config, store: store, artifacts: artifacts,
             signing: try SigningKeys.readPrivateKey(path: key + ".key"),
-            announcer: RecordingAnnouncer(), logger: Logger(label: "test"), clock: clock)
+            announcer: announcer, logger: Logger(label: "test"), clock: clock)
         routes = Routes(config: config, store: store, registry: registry, clock: clock)
     }
 

@@ -50,6 +50,38 @@ import Testing
         }
     }
 
+    @Test func alertsAreListedAsATableAndAcknowledged() async throws {
+        let clock = ManualClock(Instant(seconds: 1_767_600_000))
+        let rig = try RouteRig("alerts-command", clock: clock, extraYAML: "alerts: { silentAfter: 30m }")
+        clock.advance(31 * 60)
+        try await rig.registry.checkSilence()
+        let open = try await rig.store.alertDocuments(open: true)
+        #expect(open.count == 4)
+        let id = try #require(open.first { $0.gateway == "gw-b" }?.id)
+        try await rig.live { base in
+            let env = ["OCCUPANT_ADMIN_TOKEN": "admin-token"]
+            let table = try await ChildProcess.run(["server", "alerts", "--open", "--url", base], environment: env)
+            #expect(table.status == 0, "\(table.stderr)")
+            let lines = table.stdout.split(separator: "\n")
+            #expect(lines.count == 5, "\(table.stdout)")
+            #expect(lines.first?.hasPrefix("ID  KIND    STATE  SCOPE   GATEWAY") == true, "\(table.stdout)")
+            #expect(
+                lines.contains { $0.hasPrefix("\(id) ") && $0.contains("silent") && $0.contains("gateway gw-b silent") }
+            )
+            let ack = try await ChildProcess.run(
+                ["server", "alerts", "ack", "\(id)", "--by", "ops", "--url", base], environment: env)
+            #expect(ack.status == 0, "\(ack.stderr)")
+            #expect(ack.stdout == "alert \(id) acknowledged by ops at \(clock.now().iso8601)\n")
+            let json = try await ChildProcess.run(["server", "alerts", "--json", "--url", base], environment: env)
+            let listing = try FleetJSON.decode(AlertListing.self, from: json.stdout.utf8)
+            #expect(listing.alerts.first { $0.id == id }?.acknowledgedBy == "ops")
+            let missing = try await ChildProcess.run(
+                ["server", "alerts", "ack", "999", "--url", base], environment: env)
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "error: \(base)/v1/alerts/999/ack: the server answered 404: no alert 999\n")
+        }
+    }
+
     @Test func modelsAndGatewaysPrintTypedLines() async throws {
         let rig = try RouteRig("models-command")
         let sha = try await rig.champion(Array(repeating: 2, count: 16))

@@ -18,7 +18,8 @@ import Testing
                   - { id: gw-b, scope: office, tokenSha256: "\(tokenHash("b"))" }
                 retrain: { newLabelledRows: 100, every: 1h, trials: 8, holdout: 0.3 }
                 promotion: { metric: f1, margin: 0.01, firstWave: { gateways: [gw-a] } }
-                alerts: { margin: 0.1, webhook: "http://hooks.local/x" }
+                alerts: { margin: 0.1, webhook: "http://hooks.local/x", silentAfter: 30m }
+                metrics: { token: scrape }
                 """)
         #expect(config.http.port == 9000)
         #expect(config.baseURL == "http://trainer.local:9000")
@@ -30,6 +31,25 @@ import Testing
         #expect(config.retrain.every == 3600)
         #expect(config.promotion.metric == .f1)
         #expect(config.promotion.firstWave == ["gw-a"])
+        #expect(config.alerts.silentAfter == 1800)
+        #expect(config.metrics.tokenHash == tokenHash("scrape") && !config.metrics.open)
+    }
+
+    @Test func badAlertAndMetricsSettingsAreNamed() {
+        do {
+            _ = try ServerConfig.parse(
+                yaml: """
+                    alerts: { silentAfter: 0s }
+                    metrics: { tokenSha256: nothex, open: perhaps }
+                    """, source: "server.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.description.split(separator: "\n")
+            #expect(lines.count == 3, "\(error.description)")
+            #expect(error.description.contains("alerts.silentAfter") && error.description.contains("must be positive"))
+            #expect(error.description.contains("metrics.tokenSha256") && error.description.contains("64 hex digits"))
+            #expect(error.description.contains("metrics.open"))
+        }
     }
 
     @Test func badKeysAreNamedOnePerLine() {

@@ -94,6 +94,24 @@ public struct RegistryClient: Sendable {
         try await call(.GET, API.stats, as: ServerStats.self)
     }
 
+    /// `GET /v1/alerts[?open=true]`.
+    public func alerts(open: Bool = false) async throws(RegistryClientError) -> AlertListing {
+        try await call(.GET, API.alerts(open: open), as: AlertListing.self)
+    }
+
+    /// `POST /v1/alerts/{id}/ack`.
+    public func acknowledgeAlert(_ id: Int, by: String) async throws(RegistryClientError) -> AlertDocument {
+        let body: [UInt8]
+        do {
+            body = try FleetJSON.bytes(AlertAcknowledgement(by: by))
+        } catch {
+            throw RegistryClientError(
+                .badAnswer, url: API.url(baseURL, API.alertAck(id)), "cannot encode the acknowledgement: \(error)")
+        }
+        return try await call(
+            .POST, API.alertAck(id), body: body, contentType: "application/json", as: AlertDocument.self)
+    }
+
     /// `POST /v1/scopes/{scope}/retrain`: waits for the job (up to `timeout`).
     public func retrain(scope: String, timeout: TimeAmount = .hours(1)) async throws(RegistryClientError)
         -> RetrainOutcome

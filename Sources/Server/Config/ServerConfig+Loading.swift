@@ -22,7 +22,7 @@ extension ServerConfig {
 
     static let topKeys = [
         "stateDirectory", "http", "broker", "topicPrefix", "signingKey", "adminToken", "adminTokenSha256", "gateways",
-        "intake", "retrain", "promotion", "alerts",
+        "intake", "retrain", "promotion", "alerts", "metrics",
     ]
     static let httpKeys = [
         "host", "port", "publicUrl", "tls", "idleTimeout", "bodyTimeout", "maxConnections", "uploadsPerToken",
@@ -36,7 +36,8 @@ extension ServerConfig {
     static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
     static let promotionKeys = ["metric", "margin", "firstWave"]
     static let waveKeys = ["gateways", "percent"]
-    static let alertKeys = ["margin", "minimumRows", "webhook"]
+    static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter"]
+    static let metricsKeys = ["token", "tokenSha256", "open"]
 
     /// Parses configuration YAML over the defaults.
     public static func parse(yaml: String, source: String = "server configuration") throws(DocumentErrors)
@@ -62,6 +63,7 @@ extension ServerConfig {
         if let r = map.optional("retrain")?.mapping(allowed: retrainKeys) { config.apply(retrain: r) }
         if let p = map.optional("promotion")?.mapping(allowed: promotionKeys) { config.apply(promotion: p) }
         if let a = map.optional("alerts")?.mapping(allowed: alertKeys) { config.apply(alerts: a) }
+        if let m = map.optional("metrics")?.mapping(allowed: metricsKeys) { config.apply(metrics: m) }
         // Cross-checks.
         for name in config.promotion.firstWave where config.gateway(name) == nil {
             map["promotion"]?.report("firstWave names '\(name)', which is not in gateways")

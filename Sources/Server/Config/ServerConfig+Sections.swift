@@ -141,5 +141,20 @@ extension ServerConfig {
                 field.report("'\(v)' is not an http:// or https:// URL")
             }
         }
+        if let field = a.optional("silentAfter"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { self.alerts.silentAfter = v }
+        }
+    }
+
+    mutating func apply(metrics m: FieldMap) {
+        if let v = m.optional("token")?.string() { self.metrics.tokenHash = tokenHash(v) }
+        if let field = m.optional("tokenSha256"), let v = field.string() {
+            if isSHA256Hex(v.lowercased()) {
+                self.metrics.tokenHash = v.lowercased()
+            } else {
+                field.report("must be 64 hex digits")
+            }
+        }
+        if let v = m.optional("open")?.bool() { self.metrics.open = v }
     }
 }

@@ -23,6 +23,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var retrain = Retrain()
     public var promotion = Promotion()
     public var alerts = Alerts()
+    public var metrics = Metrics()
     /// The file this was read from, if any.
     public var path: String?
 
@@ -116,6 +117,15 @@ public struct ServerConfig: Sendable, Equatable {
         public var minimumRows = 500
         /// POSTed a JSON alert (the seeds used SNS for this).
         public var webhook: String?
+        /// A `silent` alert for a configured gateway that sent no telemetry and no status for this long (seconds);
+        /// nil: no such alert.
+        public var silentAfter: Double?
+    }
+
+    /// Who may read `GET /metrics`: the admin token, `token` (a scraper's own), or anyone when `open`.
+    public struct Metrics: Sendable, Equatable {
+        public var tokenHash: String?
+        public var open = false
     }
 
     public func gateway(_ id: String) -> Gateway? { gatewayIndex[id].map { gateways[$0] } }

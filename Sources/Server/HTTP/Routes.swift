@@ -41,6 +41,7 @@ struct Routes: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(metrics: registry.metrics))
         router.get(RouterPath(API.Route.health)) { _, _ in try Response.json(HealthDocument(status: "ok")) }
         router.post(RouterPath(API.Route.gatewayTelemetry)) { request, context in try await telemetry(request, context)
         }
@@ -50,6 +51,9 @@ struct Routes: Sendable {
         router.get(RouterPath(API.Route.gateways)) { request, context in try await gateways(request, context) }
         router.post(RouterPath(API.Route.retrain)) { request, context in try await retrain(request, context) }
         router.get(RouterPath(API.Route.stats)) { request, context in try await stats(request, context) }
+        router.get(RouterPath(API.Route.alerts)) { request, context in try await alerts(request, context) }
+        router.post(RouterPath(API.Route.alertAck)) { request, context in try await acknowledgeAlert(request, context) }
+        router.get(RouterPath(API.Route.metrics)) { request, context in try await metrics(request, context) }
         return router
     }
 

@@ -8,7 +8,8 @@ import Training
 extension ModelRegistry {
     // MARK: Triggers and alerts
 
-    /// Starts the jobs whose trigger fired: enough newly labelled rows, or the schedule.
+    /// Starts the jobs whose trigger fired: enough newly labelled rows, or the schedule; then judges the champions'
+    /// quality and the gateways' silence.
     public func checkTriggers() async {
         for scope in config.scopes where !running.contains(scope) {
             do {
@@ -31,6 +32,11 @@ extension ModelRegistry {
             } catch {
                 logger.error("\(scope): \(error)")
             }
+        }
+        do {
+            try await checkSilence()
+        } catch {
+            logger.error("silent gateways: \(error)")
         }
     }
 }

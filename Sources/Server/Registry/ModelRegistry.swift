@@ -25,13 +25,19 @@ public actor ModelRegistry {
     /// Labelled rows when the champion's quality was last judged: it is judged again only after `alerts.minimumRows`
     /// more, not on every check (judging reads and scores the scope's whole table).
     var lastQualitySeen: [String: Int] = [:]
+    /// The server's counters for `GET /metrics`.
+    public nonisolated let metrics: ServerMetrics
+    /// When this registry started, by its clock: a gateway never heard from is silent from here.
+    let startedAt: Double
 
     public init(
         config: ServerConfig, store: any ServerStore, artifacts: ArtifactStore,
         signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?, announcer: any FleetAnnouncer, logger: Logger,
-        clock: any WallClock = SystemClock()
+        clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics()
     ) {
         self.clock = clock
+        self.metrics = metrics
+        self.startedAt = clock.now().seconds
         self.config = config
         self.store = store
         self.artifacts = artifacts
@@ -46,6 +52,23 @@ public actor ModelRegistry {
 
     /// Runs one job for `scope` unless one is already running. Throws for problems an operator must fix.
     public func retrain(scope: String, trigger: String) async throws -> RetrainOutcome {
+        let start = ContinuousClock.now
+        func seconds() -> Double {
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        do {
+            let outcome = try await runJob(scope: scope, trigger: trigger)
+            let result = outcome.version == nil ? "skipped" : outcome.promoted ? "promoted" : "kept"
+            metrics.retrainJob(scope: scope, outcome: result, seconds: seconds())
+            return outcome
+        } catch {
+            if config.scopes.contains(scope) { metrics.retrainJob(scope: scope, outcome: "failed", seconds: seconds()) }
+            throw error
+        }
+    }
+
+    func runJob(scope: String, trigger: String) async throws -> RetrainOutcome {
         guard !gateways(in: scope).isEmpty else {
             throw OccupantError(.usage, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
         }

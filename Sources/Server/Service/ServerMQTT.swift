@@ -175,7 +175,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
         }
     }
 
-    public func alert(_ alert: QualityAlert) async {
+    public func alert(_ alert: AlertDocument) async {
         let body = (try? FleetJSON.text(alert)) ?? alert.message
         if let client, client.isConnected {
             _ = try? client.publish(MQTTMessage(topic: topics.alerts, text: body, qos: 1))

@@ -98,6 +98,30 @@ public final class SQLiteStore: ServerStore {
                         ORDER BY n DESC;
                     """)
         }
+        migrator.registerMigration("v3: alerts with a lifecycle, gateways last heard from") { db in
+            // An alert is raised once and cleared once: at most one open alert per (kind, subject). Before v3 an
+            // alert was a line raised once per champion version; the newest per scope stays open (the next quality
+            // check clears it if the condition no longer holds), the older ones count as cleared when raised.
+            try db.execute(
+                sql: """
+                    ALTER TABLE alerts RENAME COLUMN at TO raised_at;
+                    ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'accuracy';
+                    ALTER TABLE alerts ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE alerts ADD COLUMN gateway TEXT;
+                    ALTER TABLE alerts ADD COLUMN numbers TEXT NOT NULL DEFAULT '{}';
+                    ALTER TABLE alerts ADD COLUMN cleared_at REAL;
+                    ALTER TABLE alerts ADD COLUMN acknowledged_at REAL;
+                    ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+                    UPDATE alerts SET subject = scope;
+                    UPDATE alerts SET cleared_at = raised_at WHERE id NOT IN (SELECT MAX(id) FROM alerts GROUP BY scope);
+                    CREATE UNIQUE INDEX alerts_open ON alerts (kind, subject) WHERE cleared_at IS NULL;
+                    CREATE TABLE gateway_seen (gateway TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+                    INSERT INTO gateway_seen (gateway, at)
+                        SELECT gateway, MAX(at) FROM (
+                            SELECT gateway, received AS at FROM batches UNION ALL SELECT gateway, at FROM gateway_status)
+                        GROUP BY gateway;
+                    """)
+        }
         return migrator
     }
 
@@ -222,6 +246,8 @@ public final class SQLiteStore: ServerStore {
     static func insertBatch(_ db: Database, gateway: String, batchID: String?, rows: [TelemetryRow], now: Double)
         throws -> (accepted: Int, duplicate: Bool)
     {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO gateway_seen (gateway, at) VALUES (?, ?)", arguments: [gateway, now])
         if let batchID {
             let seen =
                 try Bool.fetchOne(
@@ -474,7 +500,10 @@ public final class SQLiteStore: ServerStore {
     }
 
     public func setGatewayStatus(_ s: GatewayStatus) async throws {
+        let now = clock.now().seconds
         try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO gateway_seen (gateway, at) VALUES (?, ?)", arguments: [s.gateway, now])
             try db.execute(
                 sql:
                     "INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at) VALUES (?, ?, ?, ?, ?)",
@@ -492,20 +521,89 @@ public final class SQLiteStore: ServerStore {
         }
     }
 
-    public func addAlert(scope: String, at: Double, message: String) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO alerts (scope, at, message) VALUES (?, ?, ?)", arguments: [scope, at, message])
-        }
-    }
-
     public func alerts(scope: String?) async throws -> [(at: Double, message: String)] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT at, message FROM alerts WHERE ?1 IS NULL OR scope = ?1 ORDER BY id", arguments: [scope]
+                db, sql: "SELECT raised_at, message FROM alerts WHERE ?1 IS NULL OR scope = ?1 ORDER BY id",
+                arguments: [scope]
             )
-            .map { (at: $0["at"], message: $0["message"]) }
+            .map { (at: $0["raised_at"], message: $0["message"]) }
         }
+    }
+
+    public func raiseAlert(
+        kind: String, subject: String, scope: String, gateway: String?, numbers: [String: Double], message: String,
+        at: Double
+    ) async throws -> AlertDocument? {
+        let numbersText = String(decoding: try FleetJSON.bytes(numbers), as: UTF8.self)
+        return try await pool.write { db in
+            let open =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL",
+                    arguments: [kind, subject]) ?? false
+            if open { return nil }
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts (scope, raised_at, message, kind, subject, gateway, numbers)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [scope, at, message, kind, subject, gateway, numbersText])
+            return try Self.alert(db, id: db.lastInsertedRowID)
+        }
+    }
+
+    public func clearAlert(kind: String, subject: String, at: Double) async throws -> AlertDocument? {
+        try await pool.write { db in
+            guard
+                let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL",
+                    arguments: [kind, subject])
+            else { return nil }
+            try db.execute(sql: "UPDATE alerts SET cleared_at = ? WHERE id = ?", arguments: [at, id])
+            return try Self.alert(db, id: id)
+        }
+    }
+
+    public func alertDocuments(open: Bool) async throws -> [AlertDocument] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM alerts WHERE ?1 = 0 OR cleared_at IS NULL ORDER BY id", arguments: [open]
+            ).map(Self.alert(from:))
+        }
+    }
+
+    public func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument? {
+        try await pool.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL",
+                arguments: [at, by, id])
+            return try Self.alert(db, id: Int64(id))
+        }
+    }
+
+    public func gatewaysLastSeen() async throws -> [String: Double] {
+        try await pool.read { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT gateway, at FROM gateway_seen").map {
+                    ($0["gateway"] as String, $0["at"] as Double)
+                }, uniquingKeysWith: { a, b in max(a, b) })
+        }
+    }
+
+    static func alert(_ db: Database, id: Int64) throws -> AlertDocument? {
+        try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE id = ?", arguments: [id]).map(alert(from:))
+    }
+
+    static func alert(from row: Row) -> AlertDocument {
+        let numbersText: String = row["numbers"]
+        let numbers = (try? FleetJSON.decode([String: Double].self, from: numbersText.utf8)) ?? [:]
+        return AlertDocument(
+            id: row["id"], kind: row["kind"], scope: row["scope"], gateway: row["gateway"], numbers: numbers,
+            message: row["message"], raisedAt: Instant(seconds: row["raised_at"]).iso8601,
+            clearedAt: (row["cleared_at"] as Double?).map { Instant(seconds: $0).iso8601 },
+            acknowledgedAt: (row["acknowledged_at"] as Double?).map { Instant(seconds: $0).iso8601 },
+            acknowledgedBy: row["acknowledged_by"])
     }
 }
 

@@ -1,3 +1,4 @@
+import FleetProtocol
 import OccupantCore
 
 /// One telemetry row: a gateway's readings at one instant (the gateway's `telemetry` payload).
@@ -148,6 +149,19 @@ public protocol ServerStore: Sendable {
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
 
-    func addAlert(scope: String, at: Double, message: String) async throws
+    /// Every alert of `scope` (or all), oldest first: when it was raised and what it said.
     func alerts(scope: String?) async throws -> [(at: Double, message: String)]
+    /// Opens an alert for (kind, subject) unless one is open already: the new alert, or nil when one was open.
+    func raiseAlert(
+        kind: String, subject: String, scope: String, gateway: String?, numbers: [String: Double], message: String,
+        at: Double
+    ) async throws -> AlertDocument?
+    /// Clears the open alert for (kind, subject): the cleared alert, or nil when none was open.
+    func clearAlert(kind: String, subject: String, at: Double) async throws -> AlertDocument?
+    /// All alerts, or only the open ones, oldest first.
+    func alertDocuments(open: Bool) async throws -> [AlertDocument]
+    /// Marks an alert acknowledged (the first acknowledgement stands): the alert, or nil when there is no such id.
+    func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument?
+    /// When each gateway was last heard from (telemetry or status), by the store's clock.
+    func gatewaysLastSeen() async throws -> [String: Double]
 }
