@@ -8,6 +8,7 @@
 /// - `GET  /v1/models[?scope=S]` → `RegistryListing`, `GET /v1/gateways` → `GatewayListing`,
 ///   `POST /v1/scopes/{scope}/retrain` → `RetrainOutcome`, `GET /v1/stats` → `ServerStats` — admin.
 /// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
+/// - `GET  /v1/gateways/{id}/monitor[?since=T]` → `MonitorListing` (the gateway's stored monitor windows) — admin.
 /// - `GET  /metrics` — the Prometheus text format; admin token or `metrics.token` (or none with `metrics.open`).
 public enum API {
     /// Route patterns as the server registers them (`:name` is a path parameter).
@@ -15,6 +16,7 @@ public enum API {
         public static let health = "/health"
         public static let gatewayTelemetry = "/v1/gateways/:id/telemetry"
         public static let gatewayModel = "/v1/gateways/:id/model"
+        public static let gatewayMonitor = "/v1/gateways/:id/monitor"
         public static let labels = "/v1/labels"
         public static let models = "/v1/models"
         public static let gateways = "/v1/gateways"
@@ -49,6 +51,11 @@ public enum API {
 
     /// `/v1/gateways/{id}/model`.
     public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }
+    /// `/v1/gateways/{id}/monitor`, or with `?since=T` (ISO-8601 or Unix seconds): windows ending after T.
+    public static func gatewayMonitor(_ gateway: String, since: String? = nil) -> String {
+        let path = "/v1/gateways/\(pathSegment(gateway))/monitor"
+        return since.map { "\(path)?since=\(pathSegment($0))" } ?? path
+    }
     /// `/v1/gateways/{id}/telemetry`.
     public static func gatewayTelemetry(_ gateway: String) -> String {
         "/v1/gateways/\(pathSegment(gateway))/telemetry"

@@ -106,3 +106,14 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
         }
     }
 }
+
+/// `GET /v1/gateways/{id}/monitor[?since=T]`: the gateway's stored monitor windows, oldest first.
+public struct MonitorListing: Codable, Sendable, Equatable {
+    public var gateway: String
+    public var windows: [MonitorDocument]
+
+    public init(gateway: String, windows: [MonitorDocument]) {
+        self.gateway = gateway
+        self.windows = windows
+    }
+}

@@ -1,4 +1,4 @@
-/// The topics the training host subscribes to and publishes on. Telemetry and labels come through a shared
+/// The topics the training host subscribes to and publishes on. Telemetry, labels and monitor windows come through a shared
 /// subscription (`$share/<group>/…`), so several server processes split the load; every server hears each gateway's
 /// retained `model/status`.
 public struct ServerTopics: Sendable, Equatable {
@@ -20,7 +20,7 @@ public struct ServerTopics: Sendable, Equatable {
 
     /// What the server subscribes to on every (re)connect.
     public var subscriptions: [String] {
-        [shared(.telemetry), shared(.labels), everyGateway(.modelStatus)]
+        [shared(.telemetry), shared(.labels), everyGateway(.modelStatus), shared(.monitor)]
     }
 
     /// Where a gateway hears of its model (retained `ModelAnnouncement`).

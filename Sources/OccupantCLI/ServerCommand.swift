@@ -12,7 +12,7 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the training host, or ask a running one about its models and gateways.",
         subcommands: [
-            Run.self, Models.self, Gateways.self, Alerts.self, Retrain.self, Labels.self, Token.self,
+            Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Retrain.self, Labels.self, Token.self,
             BrokerConfig.self,
         ])
 
@@ -114,6 +114,62 @@ struct ServerCommand: AsyncParsableCommand {
                     "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
             }
         }
+    }
+
+    struct Monitor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A gateway's monitor windows, oldest first: what its model saw and said, window by window.")
+        @OptionGroup var client: ServerClientOptions
+        @Argument(help: "The gateway's id.") var gateway: String
+        @Option(help: "Only windows ending after this time (ISO-8601 or Unix seconds).") var since: String?
+        @Flag(help: "Print the server's JSON.") var json = false
+
+        func validate() throws {
+            if let since, TimeValue(text: since).seconds == nil {
+                throw ValidationError("--since \(since): expected an ISO-8601 date-time or Unix seconds")
+            }
+        }
+
+        func run() async throws {
+            let listing = try await client.withRegistry { try await $0.monitor(gateway: gateway, since: since) }
+            if json { return try printJSON(listing) }
+            for line in Self.lines(listing) { print(line) }
+        }
+
+        /// A table for people: one row per window. Shares are percentages; `-` where the gateway had no figure.
+        static func lines(_ listing: MonitorListing) -> [String] {
+            guard !listing.windows.isEmpty else { return ["no monitor windows from \(listing.gateway)"] }
+            let header = [
+                "FROM", "SAMPLES", "MEAN P", "POSITIVE", "TRANSITIONS", "EXPECTED ACC", "DRIFTED", "MISSING/STUCK",
+            ]
+            let rows = listing.windows.map { w in
+                let drifted = (w.drift ?? [:]).filter(\.value.drifted).keys.sorted()
+                let inputs = w.inputs.sorted { $0.key < $1.key }.compactMap { channel, input -> String? in
+                    var parts: [String] = []
+                    if input.missing > 0 { parts.append("missing \(percent(input.missing))") }
+                    if input.stuck > 0 { parts.append("stuck \(percent(input.stuck))") }
+                    return parts.isEmpty ? nil : "\(channel) \(parts.joined(separator: " "))"
+                }
+                let expected = w.expectedAccuracy.map { e in
+                    percent(e) + (w.bundleAccuracy.map { " (bundle \(percent($0)))" } ?? "")
+                }
+                return [
+                    w.window.from.instant?.iso8601 ?? "-", String(w.window.samples),
+                    w.predictions.meanProbability.map { String(format: "%.3f", $0) } ?? "-",
+                    w.predictions.positiveRate.map(percent) ?? "-", String(w.predictions.transitions),
+                    expected ?? "-", drifted.isEmpty ? "-" : drifted.joined(separator: ","),
+                    inputs.isEmpty ? "-" : inputs.joined(separator: ", "),
+                ]
+            }
+            let widths = header.indices.dropLast().map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+            return ([header] + rows).map { row in
+                row.enumerated().map { i, cell in
+                    i < widths.count ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : cell
+                }.joined(separator: "  ")
+            }
+        }
+
+        static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
     }
 
     struct Alerts: AsyncParsableCommand {

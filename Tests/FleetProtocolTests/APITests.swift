@@ -64,6 +64,7 @@ import Testing
         #expect(
             t.subscriptions == [
                 "$share/g1/occupant/+/telemetry", "$share/g1/occupant/+/labels", "occupant/+/model/status",
+                "$share/g1/occupant/+/monitor",
             ])
         #expect(t.modelAvailable(gateway: "gw-a") == "occupant/gw-a/model/available")
         #expect(t.alerts == "occupant/alerts")

@@ -79,6 +79,7 @@ public struct BrokerFiles: Sendable, Equatable {
             "topic read \(server.everyGateway(.telemetry))",
             "topic read \(server.everyGateway(.labels))",
             "topic read \(server.everyGateway(.modelStatus))",
+            "topic read \(server.everyGateway(.monitor))",
             "topic write \(server.everyGateway(.modelAvailable))",
             "topic write \(server.alerts)",
         ]

@@ -99,6 +99,11 @@ public struct RegistryClient: Sendable {
         try await call(.GET, API.alerts(open: open), as: AlertListing.self)
     }
 
+    /// `GET /v1/gateways/{id}/monitor[?since=T]`.
+    public func monitor(gateway: String, since: String? = nil) async throws(RegistryClientError) -> MonitorListing {
+        try await call(.GET, API.gatewayMonitor(gateway, since: since), as: MonitorListing.self)
+    }
+
     /// `POST /v1/alerts/{id}/ack`.
     public func acknowledgeAlert(_ id: Int, by: String) async throws(RegistryClientError) -> AlertDocument {
         let body: [UInt8]

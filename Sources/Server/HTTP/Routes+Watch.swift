@@ -17,6 +17,26 @@ extension Routes {
         return try Response.json(AlertListing(alerts: try await store.alertDocuments(open: open)))
     }
 
+    /// A configured gateway's stored monitor windows, those ending after `since` when given.
+    func monitor(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let gateway = try parameter("id", context)
+        guard config.gateway(gateway) != nil else {
+            throw APIError(.notFound, "unknown gateway '\(gateway.prefix(64))'")
+        }
+        var since: Double?
+        if let text = request.uri.queryParameters["since"].map(String.init) {
+            let decoded = API.decodePathSegment(text) ?? text
+            guard let seconds = TimeValue(text: decoded).seconds, seconds.isFinite else {
+                throw APIError(
+                    .badRequest, "since=\(decoded.prefix(64)): expected an ISO-8601 date-time or Unix seconds")
+            }
+            since = seconds
+        }
+        return try Response.json(
+            MonitorListing(gateway: gateway, windows: try await store.monitorWindows(gateway: gateway, since: since)))
+    }
+
     func acknowledgeAlert(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
         let raw = try parameter("id", context)

@@ -133,7 +133,11 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 } else {
                     try await store.setGatewayStatus(report)
                 }
-            case .occupancy, .status, .modelAvailable, .monitor:
+            case .monitor:
+                guard !message.payload.isEmpty else { return } // a cleared retained message
+                let document = try intake.monitor(json: message.payload, gateway: gateway, now: now)
+                try await store.insertMonitor(document)
+            case .occupancy, .status, .modelAvailable:
                 return
             }
         } catch let error as IntakeError {

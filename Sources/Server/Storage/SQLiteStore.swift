@@ -122,6 +122,15 @@ public final class SQLiteStore: ServerStore {
                         GROUP BY gateway;
                     """)
         }
+        migrator.registerMigration("v4: gateways' monitor windows") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE monitor_windows (
+                        gateway TEXT NOT NULL, window_from REAL NOT NULL, window_to REAL NOT NULL,
+                        received REAL NOT NULL, document TEXT NOT NULL,
+                        PRIMARY KEY (gateway, window_from)) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -588,6 +597,35 @@ public final class SQLiteStore: ServerStore {
                 try Row.fetchAll(db, sql: "SELECT gateway, at FROM gateway_seen").map {
                     ($0["gateway"] as String, $0["at"] as Double)
                 }, uniquingKeysWith: { a, b in max(a, b) })
+        }
+    }
+
+    public func insertMonitor(_ document: MonitorDocument) async throws {
+        guard let from = document.window.from.seconds, let to = document.window.to.seconds else {
+            throw OccupantError(.data, "a monitor window without its times cannot be stored")
+        }
+        let text = try FleetJSON.text(document)
+        let now = clock.now().seconds
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO monitor_windows (gateway, window_from, window_to, received, document)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [document.gateway, from, to, now, text])
+        }
+    }
+
+    public func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument] {
+        try await pool.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT document FROM monitor_windows WHERE gateway = ?1 AND (?2 IS NULL OR window_to > ?2)
+                    ORDER BY window_from
+                    """,
+                arguments: [gateway, since]
+            ).map { try FleetJSON.decode(MonitorDocument.self, from: $0.utf8) }
         }
     }
 

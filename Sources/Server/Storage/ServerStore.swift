@@ -164,4 +164,10 @@ public protocol ServerStore: Sendable {
     func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument?
     /// When each gateway was last heard from (telemetry or status), by the store's clock.
     func gatewaysLastSeen() async throws -> [String: Double]
+
+    /// Stores a gateway's monitor window once per (gateway, window start): the same window again (a retained message
+    /// delivered on every reconnect) replaces it. The document must have been checked (`Intake.monitor`).
+    func insertMonitor(_ document: MonitorDocument) async throws
+    /// A gateway's stored monitor windows whose window ends after `since` (all when nil), oldest first.
+    func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument]
 }
