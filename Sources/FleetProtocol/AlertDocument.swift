@@ -8,6 +8,13 @@ public struct AlertDocument: Codable, Sendable, Equatable {
     public enum Kind {
         public static let accuracy = "accuracy"
         public static let silent = "silent"
+        /// A feature drifted in `alerts.driftWindows` consecutive monitor windows (subject `<gateway>/<feature>`).
+        public static let drift = "drift"
+        /// A channel missing or stuck in more than `alerts.inputShare` of a monitor window (`<gateway>/<channel>`).
+        public static let input = "input"
+        /// A monitor window's label-free accuracy estimate below the bundle's out-of-fold accuracy by more than
+        /// `alerts.margin` (subject `<gateway>`).
+        public static let estimatedAccuracy = "estimatedAccuracy"
     }
 
     public var id: Int

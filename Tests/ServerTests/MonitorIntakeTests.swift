@@ -1,11 +1,13 @@
+import Evaluator
 import FleetProtocol
 import Foundation
 import Logging
 import MQTT
 import OccupantCore
 import OccupantTesting
-import Server
 import Testing
+
+@testable import Server
 
 /// Gateways' monitor windows over MQTT: a valid one is stored (once per window), anything else is dropped with one
 /// log line and nothing stored changes.
@@ -40,6 +42,15 @@ import Testing
                 """)
         let log = CapturedLog()
         let mqtt = try ServerMQTT(config: config, store: store, logger: Logger(label: "monitor") { _ in log })
+        // The registry judges each stored window: gw-a's temperature is stuck in 80 % of it (an `input` alert).
+        _ = try SigningKeys.save(SigningKeys.generate(), prefix: dir.appendingPathComponent("server").path)
+        let announcer = RecordingAnnouncer()
+        mqtt.attach(
+            ModelRegistry(
+                config: config, store: store,
+                artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+                signing: try SigningKeys.readPrivateKey(path: dir.appendingPathComponent("server.key").path),
+                announcer: announcer, logger: Logger(label: "registry")))
         let server = Task { try await mqtt.run() }
         try await waitUntil(timeout: 20, "the server's monitor subscription") {
             broker.log.contains("/occupant/+/monitor") ? true : nil
@@ -80,6 +91,10 @@ import Testing
         #expect(lines.contains { $0.contains("gateway 'gw-b' differs from 'gw-a'") })
         #expect(lines.contains { $0.contains("'window.samples' is negative") })
         #expect(lines.allSatisfy { !$0.contains("\n") })
+        // One `input` alert for the stuck channel, however often the windows come; none for the refused documents.
+        let alerts = announcer.state.withLock { $0.alerts }
+        #expect(alerts.map(\.kind) == ["input"], "\(alerts)")
+        #expect(alerts.first?.gateway == "gw-a" && alerts.first?.numbers["stuck"] == 0.8)
         mqtt.client?.stop()
         _ = try? await server.value
     }

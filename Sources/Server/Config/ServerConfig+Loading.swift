@@ -36,7 +36,7 @@ extension ServerConfig {
     static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
     static let promotionKeys = ["metric", "margin", "firstWave"]
     static let waveKeys = ["gateways", "percent"]
-    static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter"]
+    static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter", "driftWindows", "inputShare"]
     static let metricsKeys = ["token", "tokenSha256", "open"]
 
     /// Parses configuration YAML over the defaults.

@@ -144,6 +144,8 @@ extension ServerConfig {
         if let field = a.optional("silentAfter"), let v = field.duration() {
             if v <= 0 { field.report("must be positive") } else { self.alerts.silentAfter = v }
         }
+        if let v = a.optional("driftWindows")?.int(in: 1...1000) { self.alerts.driftWindows = v }
+        if let v = a.optional("inputShare")?.double(in: 0...1) { self.alerts.inputShare = v }
     }
 
     mutating func apply(metrics m: FieldMap) {

@@ -120,6 +120,10 @@ public struct ServerConfig: Sendable, Equatable {
         /// A `silent` alert for a configured gateway that sent no telemetry and no status for this long (seconds);
         /// nil: no such alert.
         public var silentAfter: Double?
+        /// A `drift` alert when a feature drifted in this many consecutive monitor windows of a gateway.
+        public var driftWindows = 3
+        /// An `input` alert when a channel is missing or stuck in more than this share of a monitor window.
+        public var inputShare = 0.5
     }
 
     /// Who may read `GET /metrics`: the admin token, `token` (a scraper's own), or anyone when `open`.

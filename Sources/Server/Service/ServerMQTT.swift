@@ -137,6 +137,11 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 guard !message.payload.isEmpty else { return } // a cleared retained message
                 let document = try intake.monitor(json: message.payload, gateway: gateway, now: now)
                 try await store.insertMonitor(document)
+                do {
+                    try await registry.withLock({ $0 })?.checkMonitor(gateway: gateway)
+                } catch {
+                    logger.error("judging \(gateway)'s monitor windows for alerts: \(error)")
+                }
             case .occupancy, .status, .modelAvailable:
                 return
             }

@@ -573,6 +573,14 @@ public final class SQLiteStore: ServerStore {
         }
     }
 
+    public func openAlertSubjects(kind: String, gateway: String) async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT subject FROM alerts WHERE kind = ? AND gateway = ? AND cleared_at IS NULL ORDER BY id",
+                arguments: [kind, gateway])
+        }
+    }
+
     public func alertDocuments(open: Bool) async throws -> [AlertDocument] {
         try await pool.read { db in
             try Row.fetchAll(

@@ -158,6 +158,8 @@ public protocol ServerStore: Sendable {
     ) async throws -> AlertDocument?
     /// Clears the open alert for (kind, subject): the cleared alert, or nil when none was open.
     func clearAlert(kind: String, subject: String, at: Double) async throws -> AlertDocument?
+    /// The subjects of `gateway`'s open alerts of `kind`.
+    func openAlertSubjects(kind: String, gateway: String) async throws -> [String]
     /// All alerts, or only the open ones, oldest first.
     func alertDocuments(open: Bool) async throws -> [AlertDocument]
     /// Marks an alert acknowledged (the first acknowledgement stands): the alert, or nil when there is no such id.
