@@ -8,9 +8,9 @@ import OccupantCore
 import ServiceLifecycle
 import Synchronization
 
-/// The server's broker side: telemetry and labels from every gateway through a shared subscription (several
-/// server processes split the load), each gateway's retained `model/status`, and the model announcements and alerts
-/// the registry sends. Announcements are kept and sent again on every (re)connect, so none is lost to an outage.
+/// The server's broker side: telemetry, labels and monitor windows from every gateway through a shared subscription
+/// (several server processes split the load), each gateway's retained `model/status`, and the model announcements and
+/// alerts the registry sends. Announcements are kept and sent again on every (re)connect, so none is lost to an outage.
 ///
 /// The session is persistent (`clean_session` false under the configured client id) and messages are taken from
 /// the broker one at a time, the next only once the previous is stored: a burst waits in the broker instead of a
