@@ -6,7 +6,7 @@ import Testing
 
 @Test func anUnderconfidentModelGetsACalibratorThatFixesIt() {
     // True probabilities spread over (0, 1); the model squashes them towards 0.5 (a · logit with a = 0.3).
-    var rng = SplitMix(seed: 11)
+    var rng = TrainingRandom(seed: 11)
     var raw: [Double] = []
     var labels: [UInt8] = []
     for _ in 0..<5000 {
@@ -26,7 +26,7 @@ import Testing
 }
 
 @Test func aWellCalibratedModelKeepsItsProbabilities() {
-    var rng = SplitMix(seed: 12)
+    var rng = TrainingRandom(seed: 12)
     var p: [Double] = []
     var labels: [UInt8] = []
     for _ in 0..<5000 {
@@ -59,18 +59,4 @@ import Testing
     let (threshold, peak, chosen) = CalibratorFit.plateauThreshold(probabilities: p, labels: y)
     #expect(peak == 1 && chosen == 1)
     #expect(threshold > 0.4 && threshold < 0.62, "\(threshold)")
-}
-
-/// A small deterministic generator for the tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(next() >> 11) / Double(1 << 53) }
 }
