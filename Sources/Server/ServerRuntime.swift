@@ -61,9 +61,7 @@ public struct ServerRuntime: Sendable {
                 "listening on \(scheme)://\(config.http.host):\(port) (at most \(maxConnections) connections, idle timeout \(config.http.idleTimeout) s)"
             )
         }
-        let loopback =
-            ["127.0.0.1", "::1", "localhost"].contains(config.http.host) || config.http.host.hasPrefix("127.")
-        if !config.http.isTLS && !loopback {
+        if !config.http.isTLS && !isLoopbackHost(config.http.host) {
             httpLogger.warning(
                 "http.host \(config.http.host) serves plain HTTP: bearer tokens and telemetry cross the network in clear; configure http.tls or put a TLS proxy in front"
             )

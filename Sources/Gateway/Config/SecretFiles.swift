@@ -31,16 +31,9 @@ enum SecretFiles {
         } else if let colon = host.lastIndex(of: ":") {
             host = host[..<colon]
         }
-        if isLoopback(String(host)) { return }
+        if isLoopbackHost(String(host)) { return }
         logger.warning(
             "server.url \(url) is plain http:// to another host: the token and telemetry cross the network unencrypted; use https://"
         )
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased()
-        if h == "localhost" || h.hasSuffix(".localhost") || h == "::1" { return true }
-        let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 }

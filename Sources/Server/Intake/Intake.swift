@@ -214,7 +214,8 @@ public struct Intake: Sendable {
         return LabelRange(gateway: gateway, from: start, to: end, occupied: occupied, source: source)
     }
 
-    private func checkTime(_ t: Double, now: Double, what: String) throws(IntakeError) {
+    /// Refuses a time that is not finite, further ahead than `maxFutureSkew`, or before 2000; `what` names it.
+    func checkTime(_ t: Double, now: Double, what: String) throws(IntakeError) {
         guard t.isFinite else { throw IntakeError(400, "\(what) is not finite") }
         if t > now + maxFutureSkew {
             throw IntakeError(
