@@ -107,7 +107,7 @@ public struct GatewayRuntime: Sendable {
         }
 
         if let server = config.server, let serverToken {
-            SecretFiles.warnIfPlainHTTP(server.url, logger: logger)
+            ServerURLWarning.warnIfPlainHTTP(server.url, logger: logger)
             let http = try GatewayRuntime.httpClient(trusting: server.caFile)
             httpCloser = http === HTTPClient.shared ? nil : HTTPClientCloser(client: http)
             let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken, http: http)
@@ -154,7 +154,7 @@ public struct GatewayRuntime: Sendable {
         guard let file = server.tokenFile else {
             preconditionFailure("configuration parsing requires token or tokenFile")
         }
-        try SecretFiles.refuseIfOpenToOthers(file, key: "server.tokenFile")
+        try SecretFile.refuseIfOpenToOthers(file, key: "server.tokenFile")
         let text: String
         do throws(OccupantError) {
             text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -226,7 +226,7 @@ public struct GatewayRuntime: Sendable {
             }
         }
         var tls: MQTTOptions.TLS?
-        if let key = config.broker.keyFile { try SecretFiles.refuseIfOpenToOthers(key, key: "broker.tls.keyFile") }
+        if let key = config.broker.keyFile { try SecretFile.refuseIfOpenToOthers(key, key: "broker.tls.keyFile") }
         if let ca = config.broker.caFile {
             tls = MQTTOptions.TLS(
                 caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile,

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A decoded channel value: a number in the channel's units, or a category such as an HVAC mode.
 public enum ChannelValue: Hashable, Sendable, CustomStringConvertible {
     case number(Double)
@@ -82,6 +86,15 @@ public struct Sample: Sendable, Equatable {
     public func value(_ channel: String) -> ChannelValue? {
         reading(channel)?.value
     }
+}
+
+/// Formats a Double rounded to `significantDigits` significant digits (reports: "ECE 0.01934" → "0.01934" at 4,
+/// "2.7183" at 5), then compactly as `formatNumber(_:)` does.
+public func formatNumber(_ value: Double, significantDigits: Int) -> String {
+    guard value.isFinite, value != 0 else { return formatNumber(value) }
+    let magnitude = Int(log10(abs(value)).rounded(.down))
+    let scale = pow(10, Double(significantDigits - 1 - magnitude))
+    return formatNumber((value * scale).rounded() / scale)
 }
 
 /// Formats a Double compactly: integers without a fraction, others with up to 6 significant decimals.

@@ -33,7 +33,7 @@ public struct ServerRuntime: Sendable {
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
         SecretFiles.warnIfExposed(config: config.path, logger: logger)
         if let path = config.signingKey {
-            try SecretFiles.requirePrivate(path, key: "signingKey")
+            try SecretFile.refuseIfOpenToOthers(path, key: "signingKey")
             do {
                 signing = try SigningKeys.readPrivateKey(path: path)
             } catch {
@@ -73,7 +73,7 @@ public struct ServerRuntime: Sendable {
                 idleTimeout: .nanoseconds(Int64(config.http.idleTimeout * 1e9))))
         let server: HTTPServerBuilder
         if let cert = config.http.certFile, let key = config.http.keyFile {
-            try SecretFiles.requirePrivate(key, key: "http.tls.keyFile")
+            try SecretFile.refuseIfOpenToOthers(key, key: "http.tls.keyFile")
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
                 var tls = TLSConfiguration.makeServerConfiguration(

@@ -142,11 +142,7 @@ public struct EventSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// Four significant digits, no exponent for everyday magnitudes.
+/// Four significant digits; "n/a" for a figure that could not be computed.
 func formatFigure(_ x: Double) -> String {
-    guard x.isFinite else { return "n/a" }
-    if x == x.rounded() && abs(x) < 1e6 { return String(Int(x)) }
-    var s = String(format: "%.4g", x)
-    if s.contains("e") { s = String(format: "%.4f", x) }
-    return s
+    x.isFinite ? formatNumber(x, significantDigits: 4) : "n/a"
 }

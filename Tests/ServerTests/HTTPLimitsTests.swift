@@ -114,7 +114,7 @@ import Testing
         let result = try await ChildProcess.run(["server", "run", "--config", config], timeout: 30)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(
-            result.stderr.contains("signingKey: \(signer) is readable by every user (mode 644); chmod 600 it"),
+            result.stderr.contains("signingKey: \(signer) is open to other users (mode 644); run chmod 600 \(signer)"),
             "\(result.stderr)")
         // The configuration file holds a clear token and is world-readable: a warning, not a refusal.
         #expect(result.stderr.contains("holds tokens or passwords and is readable by every user"), "\(result.stderr)")
@@ -130,7 +130,7 @@ import Testing
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let tls = try await ChildProcess.run(["server", "run", "--config", config], timeout: 30)
         #expect(tls.status == 2, "\(tls.stderr)")
-        #expect(tls.stderr.contains("http.tls.keyFile: \(dir.path)/server.key is readable by every user"))
+        #expect(tls.stderr.contains("http.tls.keyFile: \(dir.path)/server.key is open to other users"))
         #expect(!tls.stderr.contains("holds tokens or passwords"), "\(tls.stderr)")
     }
 }
