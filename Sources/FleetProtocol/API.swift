@@ -7,6 +7,8 @@
 /// - `GET  /v1/gateways/{id}/model` — the bundle to run: `ETag`, `304`, `Range`/`206`; `204` when there is none.
 /// - `GET  /v1/models[?scope=S]` → `RegistryListing`, `GET /v1/gateways` → `GatewayListing`,
 ///   `POST /v1/scopes/{scope}/retrain` → `RetrainOutcome`, `GET /v1/stats` → `ServerStats` — admin.
+/// - `GET  /v1/scopes/{scope}/rollout` → `RolloutDocument`, `POST /v1/scopes/{scope}/rollout/{action}` (`abort`,
+///   `resume`, `rollback`) → `RolloutDocument` — admin.
 /// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
 /// - `GET  /v1/gateways/{id}/monitor[?since=T]` → `MonitorListing` (the gateway's stored monitor windows) — admin.
 /// - `GET  /metrics` — the Prometheus text format; admin token or `metrics.token` (or none with `metrics.open`).
@@ -21,6 +23,8 @@ public enum API {
         public static let models = "/v1/models"
         public static let gateways = "/v1/gateways"
         public static let retrain = "/v1/scopes/:scope/retrain"
+        public static let rollout = "/v1/scopes/:scope/rollout"
+        public static let rolloutAction = "/v1/scopes/:scope/rollout/:action"
         public static let stats = "/v1/stats"
         public static let alerts = "/v1/alerts"
         public static let alertAck = "/v1/alerts/:id/ack"
@@ -62,6 +66,11 @@ public enum API {
     }
     /// `/v1/scopes/{scope}/retrain`.
     public static func retrain(scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/retrain" }
+    /// `/v1/scopes/{scope}/rollout`, or `/v1/scopes/{scope}/rollout/{action}`.
+    public static func rollout(scope: String, action: RolloutDocument.Action? = nil) -> String {
+        let path = "/v1/scopes/\(pathSegment(scope))/rollout"
+        return action.map { "\(path)/\($0.rawValue)" } ?? path
+    }
     /// `/v1/models`, or `/v1/models?scope=S`.
     public static func models(scope: String?) -> String {
         scope.map { "\(Route.models)?scope=\(pathSegment($0))" } ?? Route.models

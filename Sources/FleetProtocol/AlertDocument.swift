@@ -15,6 +15,9 @@ public struct AlertDocument: Codable, Sendable, Equatable {
         /// A monitor window's label-free accuracy estimate below the bundle's out-of-fold accuracy by more than
         /// `alerts.margin` (subject `<gateway>`).
         public static let estimatedAccuracy = "estimatedAccuracy"
+        /// A rollout stopped because too much of its current wave rolled back or raised alerts (subject `<scope>`);
+        /// cleared when an operator resumes it.
+        public static let rollout = "rollout"
     }
 
     public var id: Int

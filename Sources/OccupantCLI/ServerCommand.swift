@@ -12,7 +12,8 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the training host, or ask a running one about its models and gateways.",
         subcommands: [
-            Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Retrain.self, Labels.self, Token.self,
+            Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Rollout.self, Retrain.self, Labels.self,
+            Token.self,
             BrokerConfig.self,
         ])
 
@@ -161,12 +162,7 @@ struct ServerCommand: AsyncParsableCommand {
                     inputs.isEmpty ? "-" : inputs.joined(separator: ", "),
                 ]
             }
-            let widths = header.indices.dropLast().map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
-            return ([header] + rows).map { row in
-                row.enumerated().map { i, cell in
-                    i < widths.count ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : cell
-                }.joined(separator: "  ")
-            }
+            return table(header, rows)
         }
 
         static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
@@ -200,12 +196,7 @@ struct ServerCommand: AsyncParsableCommand {
                         a.acknowledgedBy.map { "\($0) \(a.acknowledgedAt ?? "")" } ?? "-", a.message,
                     ]
                 }
-                let widths = header.indices.dropLast().map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
-                return ([header] + rows).map { row in
-                    row.enumerated().map { i, cell in
-                        i < widths.count ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : cell
-                    }.joined(separator: "  ")
-                }
+                return table(header, rows)
             }
         }
 
@@ -344,6 +335,16 @@ struct ServerClientOptions: ParsableArguments {
 }
 
 /// A fleet document as the server's JSON (keys sorted).
+/// A plain-text table: columns padded to their widest cell (the last one left as it is), two spaces apart.
+func table(_ header: [String], _ rows: [[String]]) -> [String] {
+    let widths = header.indices.dropLast().map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+    return ([header] + rows).map { row in
+        row.enumerated().map { i, cell in
+            i < widths.count ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) : cell
+        }.joined(separator: "  ")
+    }
+}
+
 func printJSON(_ document: some Encodable) throws {
     print(try FleetJSON.text(document))
 }

@@ -31,6 +31,7 @@ final class RecordingAnnouncer: FleetAnnouncer {
         config.stateDirectory = dir.path
         config.signingKey = key + ".key"
         config.promotion.firstWave = firstWave
+        config.promotion.probation = 0 // the wave passes as soon as it runs the model
         return config
     }
 

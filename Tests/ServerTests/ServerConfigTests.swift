@@ -77,6 +77,36 @@ import Testing
         }
     }
 
+    @Test func rolloutWavesProbationAndAbortShare() throws {
+        let config = try ServerConfig.parse(
+            yaml: """
+                gateways: [{ id: gw-a, token: a }, { id: gw-b, token: b }]
+                promotion: { waves: [{ gateways: [gw-a] }, { percent: 10 }, { percent: 50 }], probation: 2h, abortShare: 0.2 }
+                """)
+        #expect(config.promotion.plannedWaves.map(\.gateways) == [["gw-a"], [], []])
+        #expect(config.promotion.plannedWaves.map(\.percent) == [nil, 10, 50])
+        #expect(config.promotion.probation == 7_200 && config.promotion.abortShare == 0.2)
+        // The older firstWave is the two-wave shorthand; nothing configured: everyone at once.
+        let first = try ServerConfig.parse(
+            yaml: "gateways: [{ id: gw-a, token: a }]\npromotion: { firstWave: { percent: 5 } }")
+        #expect(first.promotion.plannedWaves == [.init(percent: 5)])
+        #expect(try ServerConfig.parse(yaml: "gateways: [{ id: gw-a, token: a }]").promotion.plannedWaves.isEmpty)
+        do {
+            _ = try ServerConfig.parse(
+                yaml: """
+                    gateways: [{ id: gw-a, token: a }]
+                    promotion: { waves: [{ gateways: [nobody] }, { percent: 150 }], firstWave: { gateways: [gw-a] }, probation: -1h, abortShare: 2 }
+                    """, source: "server.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.description.contains("waves[0] names 'nobody'"), "\(error.description)")
+            #expect(error.description.contains("percent"), "\(error.description)")
+            #expect(error.description.contains("give either firstWave or waves, not both"), "\(error.description)")
+            #expect(error.description.contains("probation"), "\(error.description)")
+            #expect(error.description.contains("abortShare"), "\(error.description)")
+        }
+    }
+
     @Test func sharedAndAdminTokensAreRefused() {
         do {
             _ = try ServerConfig.parse(

@@ -117,6 +117,27 @@ public struct RegistryClient: Sendable {
             .POST, API.alertAck(id), body: body, contentType: "application/json", as: AlertDocument.self)
     }
 
+    /// `GET /v1/scopes/{scope}/rollout`.
+    public func rollout(scope: String) async throws(RegistryClientError) -> RolloutDocument {
+        try await call(.GET, API.rollout(scope: scope), as: RolloutDocument.self)
+    }
+
+    /// `POST /v1/scopes/{scope}/rollout/{action}`.
+    public func rollout(scope: String, _ action: RolloutDocument.Action, by: String) async throws(RegistryClientError)
+        -> RolloutDocument
+    {
+        let body: [UInt8]
+        do {
+            body = try FleetJSON.bytes(AlertAcknowledgement(by: by))
+        } catch {
+            throw RegistryClientError(
+                .badAnswer, url: API.url(baseURL, API.rollout(scope: scope, action: action)), "cannot encode: \(error)")
+        }
+        return try await call(
+            .POST, API.rollout(scope: scope, action: action), body: body, contentType: "application/json",
+            as: RolloutDocument.self)
+    }
+
     /// `POST /v1/scopes/{scope}/retrain`: waits for the job (up to `timeout`).
     public func retrain(scope: String, timeout: TimeAmount = .hours(1)) async throws(RegistryClientError)
         -> RetrainOutcome

@@ -34,7 +34,7 @@ extension ServerConfig {
         "maxBodyBytes", "maxFutureSkew", "maxChannels", "maxChannelNameBytes", "maxLabelBytes", "maxLabelsPerMessage",
     ]
     static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
-    static let promotionKeys = ["metric", "margin", "firstWave"]
+    static let promotionKeys = ["metric", "margin", "firstWave", "waves", "probation", "abortShare"]
     static let waveKeys = ["gateways", "percent"]
     static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter", "driftWindows", "inputShare"]
     static let metricsKeys = ["token", "tokenSha256", "open"]
@@ -67,6 +67,16 @@ extension ServerConfig {
         // Cross-checks.
         for name in config.promotion.firstWave where config.gateway(name) == nil {
             map["promotion"]?.report("firstWave names '\(name)', which is not in gateways")
+        }
+        for (i, wave) in config.promotion.waves.enumerated() {
+            for name in wave.gateways where config.gateway(name) == nil {
+                map["promotion"]?.report("waves[\(i)] names '\(name)', which is not in gateways")
+            }
+        }
+        if !config.promotion.waves.isEmpty
+            && (!config.promotion.firstWave.isEmpty || config.promotion.firstWavePercent != nil)
+        {
+            map["promotion"]?.report("give either firstWave or waves, not both")
         }
         for g in config.gateways where g.tokenHash == config.adminTokenHash {
             map["gateways"]?.report("gateway '\(g.id)' has the admin token; give every gateway a token of its own")

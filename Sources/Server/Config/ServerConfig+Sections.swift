@@ -129,6 +129,18 @@ extension ServerConfig {
             }
             if let v = wave.optional("percent")?.double(in: 0...100) { self.promotion.firstWavePercent = v }
         }
+        if let list = p.optional("waves")?.list() {
+            self.promotion.waves = list.compactMap { field in
+                guard let wave = field.mapping(allowed: Self.waveKeys) else { return nil }
+                return Promotion.Wave(
+                    gateways: wave.optional("gateways")?.list()?.compactMap { $0.string() } ?? [],
+                    percent: wave.optional("percent")?.double(in: 0...100))
+            }
+        }
+        if let field = p.optional("probation"), let v = field.duration() {
+            if v < 0 { field.report("must not be negative") } else { self.promotion.probation = v }
+        }
+        if let v = p.optional("abortShare")?.double(in: 0...1) { self.promotion.abortShare = v }
     }
 
     mutating func apply(alerts a: FieldMap) {

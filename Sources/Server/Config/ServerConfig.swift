@@ -105,9 +105,36 @@ public struct ServerConfig: Sendable, Equatable {
         public var metric = Metric.accuracy
         /// The challenger must beat the champion by at least this much on `metric`.
         public var margin = 0.005
-        /// Staged rollout: the first wave, by name and/or by percentage of the scope's gateways.
+        /// Staged rollout: the first wave, by name and/or by percentage of the scope's gateways (shorthand for
+        /// `waves: [first, 100 %]`).
         public var firstWave: [String] = []
         public var firstWavePercent: Double?
+        /// Staged rollout in waves, each by name and/or by cumulative percentage of the scope's gateways; a last wave
+        /// of every gateway is implied. Empty: `firstWave` (or everyone at once).
+        public var waves: [Wave] = []
+        /// How long a wave's gateways run the new model, without rolling back or raising an alert, before the next
+        /// wave gets it (seconds; match the gateways' `models.probation.duration`).
+        public var probation = 24 * 3600.0
+        /// The rollout stops, and the current wave goes back to the previous model, when more than this share of the
+        /// wave rolled back or raised an alert.
+        public var abortShare = 0.1
+
+        public struct Wave: Sendable, Equatable {
+            public var gateways: [String]
+            public var percent: Double?
+
+            public init(gateways: [String] = [], percent: Double? = nil) {
+                self.gateways = gateways
+                self.percent = percent
+            }
+        }
+
+        /// The configured waves: `waves`, or `firstWave` followed by everyone, or everyone at once.
+        public var plannedWaves: [Wave] {
+            if !waves.isEmpty { return waves }
+            if firstWave.isEmpty && firstWavePercent == nil { return [] }
+            return [Wave(gateways: firstWave, percent: firstWavePercent)]
+        }
     }
 
     public struct Alerts: Sendable, Equatable {

@@ -41,21 +41,54 @@ extension Routes {
         try access.requireAdmin(request)
         let raw = try parameter("id", context)
         guard let id = Int(raw), id > 0 else { throw APIError(.badRequest, "'\(raw)' is not an alert id") }
-        let bytes = try await body(request)
-        var by = "admin"
-        if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            guard let ack = try? FleetJSON.decode(AlertAcknowledgement.self, from: bytes) else {
-                throw APIError(.badRequest, "the body is not an acknowledgement ({\"by\": \"name\"})")
-            }
-            guard !ack.by.isEmpty, ack.by.utf8.count <= 200 else {
-                throw APIError(.badRequest, "by: must be 1 to 200 bytes")
-            }
-            by = ack.by
-        }
+        let by = try await actor(request)
         guard let alert = try await store.acknowledgeAlert(id: id, by: by, at: clock.now().seconds) else {
             throw APIError(.notFound, "no alert \(id)")
         }
         return try Response.json(alert)
+    }
+
+    /// Who acts (an acknowledgement, a rollout action): the optional body `{"by": "name"}`, else `admin`.
+    func actor(_ request: Request) async throws -> String {
+        let bytes = try await body(request)
+        guard !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return "admin" }
+        guard let ack = try? FleetJSON.decode(AlertAcknowledgement.self, from: bytes) else {
+            throw APIError(.badRequest, "the body is not {\"by\": \"name\"}")
+        }
+        guard !ack.by.isEmpty, ack.by.utf8.count <= 200 else {
+            throw APIError(.badRequest, "by: must be 1 to 200 bytes")
+        }
+        return ack.by
+    }
+
+    /// `GET /v1/scopes/{scope}/rollout` — admin.
+    func rollout(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let scope = try knownScope(context)
+        guard let document = try await registry.rolloutDocument(scope: scope) else {
+            throw APIError(.notFound, "scope '\(scope)' has no rollout yet")
+        }
+        return try Response.json(document)
+    }
+
+    /// `POST /v1/scopes/{scope}/rollout/{abort|resume|rollback}` — admin.
+    func rolloutAction(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let scope = try knownScope(context)
+        let raw = try parameter("action", context)
+        guard let action = RolloutDocument.Action(rawValue: raw) else {
+            let known = RolloutDocument.Action.allCases.map(\.rawValue).joined(separator: ", ")
+            throw APIError(.badRequest, "'\(raw.prefix(64))' is not a rollout action (\(known))")
+        }
+        let by = try await actor(request)
+        do {
+            guard let document = try await registry.rolloutAction(scope: scope, action, by: by) else {
+                throw APIError(.notFound, "scope '\(scope)' has no rollout yet")
+            }
+            return try Response.json(document)
+        } catch let error as OccupantError {
+            throw APIError(.conflict, error.message)
+        }
     }
 
     func metrics(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -51,6 +51,10 @@ struct Routes: Sendable {
         router.get(RouterPath(API.Route.models)) { request, context in try await models(request, context) }
         router.get(RouterPath(API.Route.gateways)) { request, context in try await gateways(request, context) }
         router.post(RouterPath(API.Route.retrain)) { request, context in try await retrain(request, context) }
+        router.get(RouterPath(API.Route.rollout)) { request, context in try await rollout(request, context) }
+        router.post(RouterPath(API.Route.rolloutAction)) { request, context in
+            try await rolloutAction(request, context)
+        }
         router.get(RouterPath(API.Route.stats)) { request, context in try await stats(request, context) }
         router.get(RouterPath(API.Route.alerts)) { request, context in try await alerts(request, context) }
         router.post(RouterPath(API.Route.alertAck)) { request, context in try await acknowledgeAlert(request, context) }
@@ -65,6 +69,15 @@ struct Routes: Sendable {
             throw APIError(.badRequest, "'\(raw)' is not a valid path segment")
         }
         return decoded
+    }
+
+    /// The `scope` path parameter, which must be a configured scope.
+    func knownScope(_ context: BasicRequestContext) throws -> String {
+        let scope = try parameter("scope", context)
+        guard config.scopes.contains(scope) else {
+            throw APIError(.notFound, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
+        }
+        return scope
     }
 
     // MARK: Intake
@@ -269,10 +282,7 @@ struct Routes: Sendable {
 
     func retrain(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
-        let scope = try parameter("scope", context)
-        guard config.scopes.contains(scope) else {
-            throw APIError(.notFound, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
-        }
+        let scope = try knownScope(context)
         do {
             let outcome = try await registry.retrain(scope: scope, trigger: "command")
             return try Response.json(outcome)

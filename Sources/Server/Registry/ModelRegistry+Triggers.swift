@@ -8,8 +8,8 @@ import Training
 extension ModelRegistry {
     // MARK: Triggers and alerts
 
-    /// Starts the jobs whose trigger fired: enough newly labelled rows, or the schedule; then judges the champions'
-    /// quality and the gateways' silence.
+    /// Starts the jobs whose trigger fired: enough newly labelled rows, or the schedule; moves rollouts on whose wave
+    /// passed probation; then judges the champions' quality and the gateways' silence.
     public func checkTriggers() async {
         for scope in config.scopes where !running.contains(scope) {
             do {
@@ -25,6 +25,7 @@ extension ModelRegistry {
                     if clock.now().seconds - last >= every { trigger = "schedule" }
                 }
                 if let trigger { _ = try await retrain(scope: scope, trigger: trigger) }
+                try await advanceRollout(scope: scope)
                 if labelled >= (lastQualitySeen[scope] ?? 0) + config.alerts.minimumRows {
                     lastQualitySeen[scope] = labelled
                     try await checkQuality(scope: scope)

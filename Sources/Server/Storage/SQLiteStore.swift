@@ -131,6 +131,39 @@ public final class SQLiteStore: ServerStore {
                         PRIMARY KEY (gateway, window_from)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v5: rollout waves") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE rollouts_v5 (
+                        scope TEXT PRIMARY KEY, version INTEGER NOT NULL, previous INTEGER, waves INTEGER NOT NULL,
+                        reached INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, started REAL NOT NULL,
+                        reached_at REAL NOT NULL);
+                    CREATE TABLE rollout_members (
+                        scope TEXT NOT NULL, gateway TEXT NOT NULL, wave INTEGER NOT NULL, since REAL, passed_at REAL,
+                        rolled_back_at REAL, reason TEXT, PRIMARY KEY (scope, gateway)) WITHOUT ROWID;
+                    """)
+            // A v4 rollout was one named first wave, then everyone once the wave ran the version.
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM rollouts") {
+                let scope: String = row["scope"]
+                let widened: Bool = row["widened"]
+                let wave: String = row["wave"]
+                try db.execute(
+                    sql: """
+                        INSERT INTO rollouts_v5 (scope, version, previous, waves, reached, state, started, reached_at)
+                        VALUES (?, ?, ?, 2, ?, ?, 0, 0)
+                        """,
+                    arguments: [
+                        scope, row["version"], row["previous"], widened ? 1 : 0,
+                        widened ? Rollout.State.complete.rawValue : Rollout.State.running.rawValue,
+                    ])
+                for gateway in wave.split(separator: "\n") {
+                    try db.execute(
+                        sql: "INSERT INTO rollout_members (scope, gateway, wave) VALUES (?, ?, 0)",
+                        arguments: [scope, String(gateway)])
+                }
+            }
+            try db.execute(sql: "DROP TABLE rollouts; ALTER TABLE rollouts_v5 RENAME TO rollouts;")
+        }
         return migrator
     }
 
@@ -471,12 +504,40 @@ public final class SQLiteStore: ServerStore {
 
     // MARK: Delivery
 
-    public func setRollout(_ r: Rollout) async throws {
+    public func startRollout(_ r: Rollout, members: [RolloutMember]) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO rollouts (scope, version, previous, wave, widened) VALUES (?, ?, ?, ?, ?)",
-                arguments: [r.scope, r.version, r.previous, r.wave.joined(separator: "\n"), r.widened])
+            try Self.writeRollout(db, r)
+            try db.execute(sql: "DELETE FROM rollout_members WHERE scope = ?", arguments: [r.scope])
+            for m in members { try Self.writeMember(db, scope: r.scope, m) }
         }
+    }
+
+    public func setRollout(_ r: Rollout) async throws {
+        try await pool.write { db in try Self.writeRollout(db, r) }
+    }
+
+    public func setRolloutMember(scope: String, _ m: RolloutMember) async throws {
+        try await pool.write { db in try Self.writeMember(db, scope: scope, m) }
+    }
+
+    static func writeRollout(_ db: Database, _ r: Rollout) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO rollouts (scope, version, previous, waves, reached, state, reason, started, reached_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                r.scope, r.version, r.previous, r.waves, r.reached, r.state.rawValue, r.reason, r.started, r.reachedAt,
+            ])
+    }
+
+    static func writeMember(_ db: Database, scope: String, _ m: RolloutMember) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO rollout_members (scope, gateway, wave, since, passed_at, rolled_back_at, reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [scope, m.gateway, m.wave, m.since, m.passedAt, m.rolledBackAt, m.reason])
     }
 
     public func rollout(scope: String) async throws -> Rollout? {
@@ -485,10 +546,23 @@ public final class SQLiteStore: ServerStore {
 
     static func rollout(_ db: Database, scope: String) throws -> Rollout? {
         try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE scope = ?", arguments: [scope]).map {
-            let wave: String = $0["wave"]
+            let state: String = $0["state"]
             return Rollout(
-                scope: $0["scope"], version: $0["version"], previous: $0["previous"],
-                wave: wave.split(separator: "\n").map(String.init), widened: $0["widened"])
+                scope: $0["scope"], version: $0["version"], previous: $0["previous"], waves: $0["waves"],
+                reached: $0["reached"], state: Rollout.State(rawValue: state) ?? .running, reason: $0["reason"],
+                started: $0["started"], reachedAt: $0["reached_at"])
+        }
+    }
+
+    public func rolloutMembers(scope: String) async throws -> [RolloutMember] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM rollout_members WHERE scope = ? ORDER BY wave, gateway", arguments: [scope]
+            ).map {
+                RolloutMember(
+                    gateway: $0["gateway"], wave: $0["wave"], since: $0["since"], passedAt: $0["passed_at"],
+                    rolledBackAt: $0["rolled_back_at"], reason: $0["reason"])
+            }
         }
     }
 
@@ -498,8 +572,13 @@ public final class SQLiteStore: ServerStore {
                 let champion = try Int.fetchOne(
                     db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])
             else { return nil }
-            let version =
-                try Self.rollout(db, scope: scope).map { $0.version(for: gateway, champion: champion) } ?? champion
+            var version: Int? = champion
+            if let rollout = try Self.rollout(db, scope: scope) {
+                let wave = try Int.fetchOne(
+                    db, sql: "SELECT wave FROM rollout_members WHERE scope = ? AND gateway = ?",
+                    arguments: [scope, gateway])
+                version = rollout.version(forWave: wave, champion: champion)
+            }
             guard let version else { return nil }
             return try Row.fetchOne(
                 db, sql: "SELECT * FROM models WHERE scope = ? AND version = ?", arguments: [scope, version]

@@ -90,18 +90,92 @@ public struct GatewayStatus: Sendable, Equatable {
     }
 }
 
-/// A staged rollout of `version` in `scope`: the first wave gets it; everyone once the wave runs it.
+/// A staged rollout of `version` in `scope`, wave by wave: wave `reached` and those before it are offered the new
+/// version, later waves keep `previous` until the current wave has passed probation.
 public struct Rollout: Sendable, Equatable {
+    public enum State: String, Sendable, CaseIterable {
+        /// Widening wave by wave.
+        case running
+        /// Stopped (by an operator or because too much of the wave rolled back or raised alerts): the current wave
+        /// is back on the previous version, the waves before it keep the new one; `resume` goes on.
+        case aborted
+        /// Every gateway is back on the previous version (and the champion alias with it); final.
+        case rolledBack
+        /// Every wave has it.
+        case complete
+    }
+
     public var scope: String
     public var version: Int
     public var previous: Int?
-    public var wave: [String]
-    public var widened: Bool
+    /// How many waves (the last one holds every gateway not named or counted in an earlier one).
+    public var waves: Int
+    /// The wave being offered the new version now (0-based).
+    public var reached: Int
+    public var state: State
+    /// Why it was aborted, rolled back or resumed, with the numbers.
+    public var reason: String?
+    /// When the rollout started, and when the current wave was first offered the new version (store clock, seconds).
+    public var started: Double
+    public var reachedAt: Double
 
-    /// The version `gateway` should run while the scope's champion is `champion`: the champion, unless this rollout
-    /// of it has not reached the gateway yet (then the previous version, or nil for none).
-    public func version(for gateway: String, champion: Int) -> Int? {
-        version == champion && !widened && !wave.contains(gateway) ? previous : champion
+    public init(
+        scope: String, version: Int, previous: Int?, waves: Int, reached: Int = 0, state: State = .running,
+        reason: String? = nil, started: Double, reachedAt: Double? = nil
+    ) {
+        self.scope = scope
+        self.version = version
+        self.previous = previous
+        self.waves = waves
+        self.reached = reached
+        self.state = state
+        self.reason = reason
+        self.started = started
+        self.reachedAt = reachedAt ?? started
+    }
+
+    /// Whether a gateway of wave `wave` (nil: not in the rollout's plan, i.e. the last wave) is offered `version`.
+    public func offers(wave: Int?) -> Bool {
+        let wave = wave ?? (waves - 1)
+        switch state {
+        case .complete: return true
+        case .rolledBack: return false
+        case .running: return wave <= reached
+        case .aborted: return wave < reached
+        }
+    }
+
+    /// The version a gateway of wave `wave` should run while the scope's champion is `champion`: the champion,
+    /// unless this rollout of it has not reached (or was taken back from) the gateway: then the previous version, or
+    /// nil for none.
+    public func version(forWave wave: Int?, champion: Int) -> Int? {
+        version == champion && !offers(wave: wave) ? previous : champion
+    }
+}
+
+/// One gateway's part in a rollout: its wave, when it was first seen running the new version, and how it ended
+/// there (`rolledBack` with the gateway's guard and reason).
+public struct RolloutMember: Sendable, Equatable {
+    public var gateway: String
+    public var wave: Int
+    /// When the gateway first reported running the rollout's version (store clock, seconds).
+    public var since: Double?
+    /// When the gateway reported it finished probation with the new version (gateway's report), if it does.
+    public var passedAt: Double?
+    /// When it rolled the version back, and why (`<guard>: <reason>`).
+    public var rolledBackAt: Double?
+    public var reason: String?
+
+    public init(
+        gateway: String, wave: Int, since: Double? = nil, passedAt: Double? = nil, rolledBackAt: Double? = nil,
+        reason: String? = nil
+    ) {
+        self.gateway = gateway
+        self.wave = wave
+        self.since = since
+        self.passedAt = passedAt
+        self.rolledBackAt = rolledBackAt
+        self.reason = reason
     }
 }
 
@@ -140,8 +214,15 @@ public protocol ServerStore: Sendable {
     func addMetric(_ record: MetricRecord) async throws
     func metrics(scope: String?) async throws -> [MetricRecord]
 
+    /// Starts a rollout: replaces the scope's rollout and its members.
+    func startRollout(_ rollout: Rollout, members: [RolloutMember]) async throws
+    /// Updates the scope's rollout (its state, wave, reason).
     func setRollout(_ rollout: Rollout) async throws
     func rollout(scope: String) async throws -> Rollout?
+    /// The scope's rollout members, by wave then gateway.
+    func rolloutMembers(scope: String) async throws -> [RolloutMember]
+    /// Updates one member's record (its wave stays).
+    func setRolloutMember(scope: String, _ member: RolloutMember) async throws
     /// The model `gateway` of `scope` should run: the champion, or the previous one while a staged rollout has not
     /// reached this gateway; nil when there is none. One read, for the poll path.
     func assignedModel(scope: String, gateway: String) async throws -> ModelRecord?
