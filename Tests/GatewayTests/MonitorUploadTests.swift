@@ -222,7 +222,9 @@ import Testing
         for window in stored {
             #expect(all.filter { $0 == window }.count == 1, "stored but never published: \(window.window)")
         }
-        for window in beforeRestart ?? [] { #expect(stored.contains(window), "lost over the restart: \(window.window)") }
+        for window in beforeRestart ?? [] {
+            #expect(stored.contains(window), "lost over the restart: \(window.window)")
+        }
         // Telemetry went over HTTP only: nothing on the broker's telemetry topic.
         #expect(probe.messages(on: "occupant/gw-a/telemetry").isEmpty)
     }
@@ -233,7 +235,8 @@ import Testing
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/thermostat-mcu.yaml"))
         let scenario = AllocationTests.CyclingScenario()
         let clock = ManualClock(scenario.start)
-        let reader = SensorReader(profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
+        let reader = SensorReader(
+            profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
         let topics = GatewayTopics(prefix: "occupant", gatewayID: "g", discoveryPrefix: "homeassistant")
         let publisher = GatewayPublisher(
             connection: RecordingConnection(), topics: topics, discovery: nil, edukitThing: nil, queueLimit: 100,

@@ -47,8 +47,9 @@ import Testing
             #expect(again.status == 200)
             #expect(try FleetJSON.decode(MonitorReceipt.self, from: again.body.utf8).duplicate)
             #expect(try await rig.store.monitorWindows(gateway: "gw-a", since: nil).count == 1)
-            #expect(try await rig.store.monitorWindows(gateway: "gw-a", since: nil).first
-                == FleetJSON.decode(MonitorDocument.self, from: good.utf8))
+            #expect(
+                try await rig.store.monitorWindows(gateway: "gw-a", since: nil).first
+                    == FleetJSON.decode(MonitorDocument.self, from: good.utf8))
             #expect(rig.announcer.state.withLock { $0.alerts }.map(\.kind) == ["input"])
 
             let before = try await everything(rig)
@@ -63,7 +64,8 @@ import Testing
                 ("an unknown gateway's token", "gw-z", "token-z", next, 401, "unknown token"),
                 ("an unknown gateway (admin)", "gw-z", "admin-token", next, 404, "unknown gateway 'gw-z'"),
                 (
-                    "another gateway's path", "gw-b", "token-a", MonitorIntakeTests.document(gateway: "gw-b", from: hourAgo),
+                    "another gateway's path", "gw-b", "token-a",
+                    MonitorIntakeTests.document(gateway: "gw-b", from: hourAgo),
                     403, "this token belongs to gateway 'gw-a', not 'gw-b'"
                 ),
                 (

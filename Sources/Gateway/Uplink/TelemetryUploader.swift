@@ -204,7 +204,7 @@ public final class TelemetryUploader: Service, Sendable {
             do {
                 result = try await client.postMonitor(window.body, batchID: window.id, timeout: requestTimeout)
             } catch {
-                if Task.isCancelled { return false }  // shutting down; the window stays in the spool
+                if Task.isCancelled { return false } // shutting down; the window stays in the spool
                 failed(.unreachable, "POST \(client.monitorURL): \(describeHTTPError(error))")
                 return false
             }
