@@ -251,7 +251,7 @@ import Testing
             monitor: MonitorSettings(window: 10, textfile: path), logger: testLogger(), textfileSystem: disk)
         let textfile = try #require(loop.textfile)
         let running = Task { try await loop.run() }
-        #expect(disk.waitForBlockedWrite(timeout: 30), "the first window's write never started")
+        _ = try await waitUntil(timeout: 30, "the first window's write stuck") { disk.blockedWrites == 1 ? true : nil }
         // Every cycle (100 simulated seconds at the sound channel's 100 ms) runs while that write is stuck.
         _ = try await waitUntil(timeout: 60, "the loop's 1,000 cycles") { loop.stats.cycles == 1_000 ? true : nil }
         try await running.value
