@@ -128,6 +128,31 @@ import Testing
         #expect(try FleetJSON.decode(MonitorDocument.self, from: kept.body).window == windows[1].window)
     }
 
+    @Test func windowsGoOutAheadOfTheTelemetry() async throws {
+        let host = try await TestTrainingHost(gatewayID: "gw-a")
+        let dir = try temporaryDirectory("monitor-order").appendingPathComponent("spool").path
+        let spool = try TelemetrySpool(directory: dir, limit: 1000, batchSize: 2, logger: testLogger())
+        // Rows spooled before and after the windows: the windows still go first.
+        for s in 0..<3 { spool.append(Self.sample(s)) }
+        try spool.flush()
+        spool.append(monitor: Self.window(hoursAgo: 3))
+        for s in 3..<5 { spool.append(Self.sample(s)) }
+        spool.append(monitor: Self.window(hoursAgo: 2))
+        try spool.flush()
+        let uploader = TelemetryUploader(
+            client: ServerClient(baseURL: host.url, gatewayID: "gw-a", token: "gw-token"), spool: spool, interval: 1,
+            logger: testLogger())
+        await uploader.uploadAll()
+        await host.stop()
+        let ids = host.requests.compactMap(\.batchID)
+        #expect(ids.map { $0.prefix(4) } == ["mon-", "mon-", "seg-", "seg-", "seg-"], "\(ids)")
+        #expect(host.requests.allSatisfy { $0.status == 200 })
+        let froms = host.windows.compactMap { try? FleetJSON.decode(MonitorDocument.self, from: $0.utf8).window.from }
+        #expect(froms == [Self.window(hoursAgo: 3).window.from, Self.window(hoursAgo: 2).window.from])
+        #expect(uploader.uploadedWindows.windows == 2 && uploader.uploaded.rows == 5)
+        #expect(spool.windowCount == 0 && spool.count == 0)
+    }
+
     @Test func aWindowStoredButNotAcknowledgedIsStoredOnceAfterARestart() async throws {
         let dir = try temporaryDirectory("monitor-resend")
         let host = try await TrainingHost.start(dir: dir, port: try freeLoopbackPort())
