@@ -11,6 +11,8 @@
 ///   `resume`, `rollback`) → `RolloutDocument` — admin.
 /// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
 /// - `GET  /v1/gateways/{id}/monitor[?since=T]` → `MonitorListing` (the gateway's stored monitor windows) — admin.
+/// - `POST /v1/gateways/{id}/monitor` — one closed `MonitorDocument` from the gateway's spool (its token, or the
+///   admin's); stored once per window start, so a resend is harmless → `MonitorReceipt`.
 /// - `GET  /metrics` — the Prometheus text format; admin token or `metrics.token` (or none with `metrics.open`).
 public enum API {
     /// Route patterns as the server registers them (`:name` is a path parameter).

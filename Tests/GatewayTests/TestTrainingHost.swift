@@ -43,6 +43,8 @@ final class TestTrainingHost: Sendable {
         var batches: [String: Int] = [:]
         var rows: [String] = []
         var duplicates = 0
+        /// Monitor window bodies, in the order they came.
+        var windows: [String] = []
     }
 
     init(port: Int? = nil, gatewayID: String, token: String = "gw-token") async throws {
@@ -56,6 +58,17 @@ final class TestTrainingHost: Sendable {
         }
         router.post("/v1/gateways/:id/telemetry") { request, context -> Response in
             try await TestTrainingHost.telemetry(request, context, state: state, gatewayID: gatewayID, token: token)
+        }
+        router.post("/v1/gateways/:id/monitor") { request, context -> Response in
+            var record = Request(method: "POST", status: 200, batchID: request.headers[.init("Batch-ID")!])
+            defer { state.withLock { $0.requests.append(record) } }
+            if let status = TestTrainingHost.authorize(request, context, gatewayID: gatewayID, token: token) {
+                record.status = Int(status.code)
+                return Response(status: status)
+            }
+            let body = try await request.body.collect(upTo: 1 << 20)
+            state.withLock { $0.windows.append(String(buffer: body)) }
+            return Response(status: .ok)
         }
         var logger = Logger(label: "test-host")
         logger.logLevel = .critical
@@ -81,6 +94,7 @@ final class TestTrainingHost: Sendable {
     var requests: [Request] { state.withLock { $0.requests } }
     var rows: [String] { state.withLock { $0.rows } }
     var duplicates: Int { state.withLock { $0.duplicates } }
+    var windows: [String] { state.withLock { $0.windows } }
 
     func serve(_ bundle: [UInt8]?) { state.withLock { $0.bundle = bundle } }
     func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }

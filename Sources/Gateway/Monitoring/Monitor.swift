@@ -129,6 +129,11 @@ public struct Monitor: Sendable {
         }
     }
 
+    /// Follows the engine's scorer (called where the loop replaces it): `use(bundle:decidedBy:)` with its bundle.
+    public mutating func use(engine: DecisionEngine) {
+        use(bundle: (engine.scorer as? ModelScorer)?.bundle, decidedBy: engine.decidedBy)
+    }
+
     /// Adds one cycle: the sample the loop read and the decision it made.
     public mutating func record(_ sample: Sample, _ decision: Decision) {
         samples += 1

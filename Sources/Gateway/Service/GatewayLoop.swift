@@ -24,6 +24,8 @@ public final class GatewayLoop: Service, Sendable {
     private let telemetryOverMQTT: Bool
     /// The monitor's settings; nil runs without one.
     private let monitorSettings: MonitorSettings?
+    /// Writes `monitor.textfile` off the loop.
+    let textfile: MonitorTextfile?
 
     /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
     public struct Setup: Sendable {
@@ -54,9 +56,13 @@ public final class GatewayLoop: Service, Sendable {
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
         maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true,
-        monitor: MonitorSettings? = nil, logger: Logger, reload: (@Sendable () throws -> Setup)? = nil
+        monitor: MonitorSettings? = nil, logger: Logger, reload: (@Sendable () throws -> Setup)? = nil,
+        textfileSystem: any FileSystem = LocalFileSystem()
     ) {
         self.monitorSettings = monitor.flatMap { $0.enabled ? $0 : nil }
+        self.textfile = monitorSettings?.textfile.map {
+            MonitorTextfile(path: $0, files: textfileSystem, logger: logger)
+        }
         self.telemetrySpool = telemetrySpool
         self.telemetryOverMQTT = telemetryOverMQTT
         self.clock = clock
@@ -140,10 +146,13 @@ public final class GatewayLoop: Service, Sendable {
             if reloadRequested {
                 current = applyReload(current)
                 monitor?.use(profile: current.reader.profile)
+                // A running model stays across a reload; a rule may come with new settings.
+                if monitor?.decidedBy != current.engine.decidedBy { monitor?.use(engine: current.engine) }
             }
             if let (scorer, hysteresis, note) = pendingScorer {
                 current.engine.replace(scorer: scorer, hysteresis: hysteresis, note: note)
                 logger.info("now deciding with \(current.engine.decidedBy)")
+                monitor?.use(engine: current.engine)
             }
 
             let (sample, changes) = await current.reader.sample(at: now)
@@ -156,10 +165,9 @@ public final class GatewayLoop: Service, Sendable {
             }
             let decision = current.engine.decide(sample)
             if let settings = monitorSettings {
-                if monitor == nil { monitor = Monitor(settings: settings, profile: current.reader.profile, start: now) }
-                if monitor!.decidedBy != current.engine.decidedBy {
-                    monitor!.use(
-                        bundle: (current.engine.scorer as? ModelScorer)?.bundle, decidedBy: current.engine.decidedBy)
+                if monitor == nil {
+                    monitor = Monitor(settings: settings, profile: current.reader.profile, start: now)
+                    monitor!.use(engine: current.engine)
                 }
                 monitor!.record(sample, decision)
                 if now - monitor!.from >= settings.window {
@@ -207,22 +215,18 @@ public final class GatewayLoop: Service, Sendable {
         }
     }
 
-    /// Publishes a closed monitor window (retained), writes its textfile when configured, and keeps it for `lastMonitor`.
+    /// Publishes a closed monitor window (retained), spools it for the training host, hands it to the textfile
+    /// writer when configured (no file I/O here), and keeps it for `lastMonitor`.
     private func publishMonitor(_ document: MonitorDocument, settings: MonitorSettings) {
         publisher.publish(monitor: document)
+        telemetrySpool?.append(monitor: document)
+        textfile?.submit(document)
         mailbox.withLock { $0.lastMonitor = document }
         let drifted = document.drift?.filter(\.value.drifted).keys.sorted() ?? []
         if !drifted.isEmpty {
             logger.warning(
                 "monitor: drift on \(drifted.joined(separator: ", "))",
                 metadata: ["monitor.samples": "\(document.window.samples)"])
-        }
-        guard let path = settings.textfile else { return }
-        do {
-            try LocalFileSystem().writeAtomically(Array(document.prometheusText.utf8), to: path)
-        } catch {
-            logger.warning(
-                "monitor: cannot write the textfile: \(error.message)", metadata: ["monitor.textfile": "\(path)"])
         }
     }
 

@@ -29,6 +29,8 @@ public struct ServerClient: Sendable {
     public var modelURL: String { API.url(baseURL, API.gatewayModel(gatewayID)) }
     /// `POST` telemetry batches here.
     public var telemetryURL: String { API.url(baseURL, API.gatewayTelemetry(gatewayID)) }
+    /// `POST` closed monitor windows here, one per request.
+    public var monitorURL: String { API.url(baseURL, API.gatewayMonitor(gatewayID)) }
 
     /// A request with the token, and the headers given.
     func request(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) -> HTTPClientRequest {
@@ -43,12 +45,22 @@ public struct ServerClient: Sendable {
     /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer. `timeout` covers the
     /// whole exchange, the answer's body included (the HTTP client's deadline ends with the head).
     func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
+        try await post(body, to: telemetryURL, type: "application/x-ndjson", batchID: batchID, timeout: timeout)
+    }
+
+    /// Posts one monitor window (a `MonitorDocument`), like `postTelemetry`.
+    func postMonitor(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
+        try await post(body, to: monitorURL, type: "application/json", batchID: batchID, timeout: timeout)
+    }
+
+    private func post(_ body: [UInt8], to url: String, type: String, batchID: String, timeout: Double) async throws
+        -> (status: Int, body: String)
+    {
         var request = self.request(
-            telemetryURL, method: .POST,
-            headers: [("Content-Type", "application/x-ndjson"), (API.Header.batchID, batchID)])
+            url, method: .POST, headers: [("Content-Type", type), (API.Header.batchID, batchID)])
         request.body = .bytes(ByteBuffer(bytes: body))
         let http = self.http
-        return try await withTimeout(seconds: timeout, what: "POST \(telemetryURL)") { [request] in
+        return try await withTimeout(seconds: timeout, what: "POST \(url)") { [request] in
             let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
             let answer = try await response.body.collect(upTo: 64 << 10)
             return (Int(response.status.code), String(buffer: answer))

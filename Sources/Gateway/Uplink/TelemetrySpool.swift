@@ -10,16 +10,20 @@ import Synchronization
 /// to the open segment file (one fsync per flush) and seals it before sending it. A sealed segment — at most `batchSize` rows, `seg-<ms>-<random>.ndjson`
 /// — is one upload batch whose `Batch-ID` is the file name, the same on every retry and after a restart, so the
 /// server can answer a re-sent batch as a duplicate. Acknowledged segments are deleted.
+///
+/// Closed monitor windows wait here too, one file each (`mon-<ms>-<random>.json`, see `TelemetrySpool+Monitor`): each
+/// counts as one row against `limit`, goes out ahead of the telemetry, and stays when the spool is full — the oldest
+/// telemetry rows are dropped first.
 public final class TelemetrySpool: Sendable {
     public let directory: String
     public let limit: Int
     public let batchSize: Int
-    private let logger: Logger
-    private let files: any FileSystem
+    let logger: Logger
+    let files: any FileSystem
     /// Rows and segment bookkeeping; held only for memory updates, never across a file call.
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Serialises the uploader side (flush, nextBatch, acknowledge), which does the file I/O.
-    private let io = Mutex(())
+    let io = Mutex(())
 
     struct Segment: Equatable {
         var name: String
@@ -38,6 +42,12 @@ public final class TelemetrySpool: Sendable {
         /// The millisecond stamp of the newest segment name, so names sort in creation order even when two
         /// segments are made within one millisecond (the random suffix alone would order them by chance).
         var lastStamp: UInt64 = 0
+        /// Monitor windows handed over since the last flush, oldest first.
+        var pendingWindows: [MonitorDocument] = []
+        /// Monitor window files on disk, oldest first (upload order).
+        var windows: [String] = []
+        /// Monitor windows dropped because the spool held nothing else and was still full.
+        var windowsDropped = 0
     }
 
     /// One upload: a sealed segment's rows.
@@ -58,18 +68,23 @@ public final class TelemetrySpool: Sendable {
         self.files = files
         try files.makeDirectories(directory)
         var sealed: [Segment] = []
+        var windows: [String] = []
         for name in try files.list(directory).sorted() {
             let path = directory + "/" + name
             if name.hasSuffix(".tmp") || name.hasPrefix(LocalFileSystem.temporaryPrefix) {
                 try? files.remove(path)
                 continue
             }
+            if name.hasPrefix("mon-"), name.hasSuffix(".json") {
+                windows.append(name)
+                continue
+            }
             guard name.hasPrefix("seg-"), name.hasSuffix(".ndjson") else { continue }
             let rows = (try? files.read(path))?.split(separator: UInt8(ascii: "\n")).count ?? 0
             if rows == 0 { try? files.remove(path) } else { sealed.append(Segment(name: name, rows: rows)) }
         }
-        let lastStamp = sealed.compactMap { Self.stamp(ofSegment: $0.name) }.max() ?? 0
-        state = Mutex(State(sealed: sealed, lastStamp: lastStamp))
+        let lastStamp = (sealed.map(\.name) + windows).compactMap { Self.stamp(ofSegment: $0) }.max() ?? 0
+        state = Mutex(State(sealed: sealed, lastStamp: lastStamp, windows: windows))
     }
 
     /// Queues one sample (memory only: never blocks the decision loop on the disk, nor on a flush in progress).
@@ -82,11 +97,17 @@ public final class TelemetrySpool: Sendable {
         }
     }
 
-    private func trimPending(_ s: inout State) {
-        if s.pending.count > limit {
-            let excess = s.pending.count - limit
+    /// Keeps memory within `limit` rows, monitor windows counted: telemetry goes first.
+    func trimPending(_ s: inout State) {
+        if s.pending.count + s.pendingWindows.count > limit {
+            let excess = min(s.pending.count, s.pending.count + s.pendingWindows.count - limit)
             s.pending.removeFirst(excess)
             s.dropped += excess
+        }
+        if s.pendingWindows.count > limit {
+            let excess = s.pendingWindows.count - limit
+            s.pendingWindows.removeFirst(excess)
+            s.windowsDropped += excess
         }
     }
 
@@ -105,6 +126,7 @@ public final class TelemetrySpool: Sendable {
     /// take the pending rows and to record what was written, never across a file call.
     public func flush() throws(OccupantError) {
         try io.withLock { _ throws(OccupantError) in
+            try writeWindows()
             var rows = state.withLock { s -> [String] in
                 defer { s.pending = [] }
                 return s.pending
@@ -177,7 +199,9 @@ public final class TelemetrySpool: Sendable {
 
     /// Called under `io`: only the uploader side changes `open` and `sealed`, so they stay as read here.
     private func enforceLimit() throws(OccupantError) {
-        var excess = state.withLock { s in (s.open?.rows ?? 0) + s.sealed.reduce(0) { $0 + $1.rows } - limit }
+        var excess = state.withLock { s in
+            (s.open?.rows ?? 0) + s.sealed.reduce(0) { $0 + $1.rows } + s.windows.count - limit
+        }
         while excess > 0 {
             let oldest = state.withLock { s -> Segment? in
                 if s.sealed.isEmpty, let open = s.open {
@@ -186,7 +210,11 @@ public final class TelemetrySpool: Sendable {
                 }
                 return s.sealed.first
             }
-            guard var oldest else { return }
+            guard var oldest else {
+                // Nothing but monitor windows left.
+                try dropOldestWindows(excess)
+                return
+            }
             let path = directory + "/" + oldest.name
             if oldest.rows <= excess {
                 try files.remove(path)
@@ -230,18 +258,19 @@ public final class TelemetrySpool: Sendable {
 
     /// `seg-<ms>-<random>.ndjson`, with `<ms>` strictly increasing: the wall clock, or one past the newest segment
     /// when the clock has not moved on (or went back).
-    private func newSegmentName(_ s: inout State) -> String {
+    func newSegmentName(_ s: inout State, prefix: String = "seg", suffix: String = ".ndjson") -> String {
         let ms = max(UInt64(max(0, realtimeSeconds() * 1000)), s.lastStamp + 1)
         s.lastStamp = ms
         var digits = String(ms)
         while digits.count < 15 { digits = "0" + digits }
         return
-            "seg-\(digits)-\(hexString(withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { Array($0) }).prefix(12)).ndjson"
+            "\(prefix)-\(digits)-\(hexString(withUnsafeBytes(of: UInt64.random(in: 0...UInt64.max)) { Array($0) }).prefix(12))\(suffix)"
     }
 
+    /// The millisecond stamp in a segment's or a monitor window's file name.
     static func stamp(ofSegment name: String) -> UInt64? {
         let parts = name.split(separator: "-")
-        guard parts.count >= 3, parts[0] == "seg" else { return nil }
+        guard parts.count >= 3, parts[0] == "seg" || parts[0] == "mon" else { return nil }
         return UInt64(parts[1])
     }
 }

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Writes the telemetry spool to disk every second and, every `interval`, sends what it holds to the training host,
-/// one batch per request, oldest first.
+/// one batch per request, oldest first — the closed monitor windows first (`POST …/monitor`, one per request), then
+/// the telemetry batches (`POST …/telemetry`).
 ///
 /// 2xx → the batch is deleted (a duplicate answer too: the server has it). 400, 413, 415 and 422 say the batch itself
 /// is bad (re-sending the same bytes cannot succeed) → logged and dropped. Anything else — 401/403 (the token),
@@ -30,6 +31,8 @@ public final class TelemetryUploader: Service, Sendable {
         var uploadedRows = 0
         var uploadedBatches = 0
         var rejectedBatches = 0
+        var uploadedWindows = 0
+        var rejectedWindows = 0
     }
 
     /// Where uploads stand; every batch stays on disk unless this is `ok`.
@@ -105,6 +108,11 @@ public final class TelemetryUploader: Service, Sendable {
         progress.withLock { ($0.uploadedRows, $0.uploadedBatches, $0.rejectedBatches) }
     }
 
+    /// Monitor windows the server has acknowledged since start, and windows it rejected.
+    public var uploadedWindows: (windows: Int, rejected: Int) {
+        progress.withLock { ($0.uploadedWindows, $0.rejectedWindows) }
+    }
+
     /// Where uploads stand, and how many rounds in a row have failed.
     public var health: (state: Health, failures: Int) { progress.withLock { ($0.health, $0.failures) } }
 
@@ -134,8 +142,9 @@ public final class TelemetryUploader: Service, Sendable {
         }
     }
 
-    /// Sends batches until the spool is empty or the server cannot take more now.
+    /// Sends monitor windows, then batches, until the spool is empty or the server cannot take more now.
     func uploadAll() async {
+        guard await uploadWindows() else { return }
         while !Task.isCancelled {
             let batch: TelemetrySpool.Batch?
             do {
@@ -156,19 +165,9 @@ public final class TelemetryUploader: Service, Sendable {
             switch Self.disposition(status: result.status) {
             case .delivered:
                 spool.acknowledge(batch)
-                let recovered = progress.withLock { p -> Health in
-                    defer {
-                        p.health = .ok
-                        p.failures = 0
-                    }
+                delivered { p in
                     p.uploadedRows += batch.rows
                     p.uploadedBatches += 1
-                    return p.health
-                }
-                if recovered != .ok {
-                    notifier.status("telemetry upload ok again")
-                    logger.info(
-                        "training host takes telemetry again (was \(recovered)): uploading \(spool.count) spooled rows")
                 }
                 logger.debug(
                     "telemetry batch sent",
@@ -189,6 +188,65 @@ public final class TelemetryUploader: Service, Sendable {
         }
     }
 
+    /// Sends the spooled monitor windows, oldest first; false when the server cannot take more now (the telemetry
+    /// waits too, so a window never falls behind rows sent after it).
+    func uploadWindows() async -> Bool {
+        while !Task.isCancelled {
+            let window: TelemetrySpool.Window?
+            do {
+                window = try spool.nextWindow()
+            } catch {
+                logger.error("telemetry spool: \(error.message)")
+                return false
+            }
+            guard let window else { return true }
+            let result: (status: Int, body: String)
+            do {
+                result = try await client.postMonitor(window.body, batchID: window.id, timeout: requestTimeout)
+            } catch {
+                if Task.isCancelled { return false } // shutting down; the window stays in the spool
+                failed(.unreachable, "POST \(client.monitorURL): \(describeHTTPError(error))")
+                return false
+            }
+            switch Self.disposition(status: result.status) {
+            case .delivered:
+                spool.acknowledge(window: window)
+                delivered { $0.uploadedWindows += 1 }
+                logger.debug(
+                    "monitor window sent",
+                    metadata: ["upload.batch": "\(window.id)", "upload.answer": "\(result.body.prefix(200))"])
+            case .drop:
+                spool.acknowledge(window: window)
+                progress.withLock { $0.rejectedWindows += 1 }
+                logger.error(
+                    "the training host rejected monitor window \(window.id) as bad, dropped: HTTP \(result.status) \(result.body.prefix(300))"
+                )
+            case .keep(let health):
+                failed(health, "POST \(client.monitorURL): HTTP \(result.status) \(result.body.prefix(200))")
+                return false
+            }
+        }
+        return false
+    }
+
+    /// Records a delivery (`count` updates the figures); logs once when uploads work again after failures.
+    private func delivered(_ count: (inout Progress) -> Void) {
+        let recovered = progress.withLock { p -> Health in
+            defer {
+                p.health = .ok
+                p.failures = 0
+            }
+            count(&p)
+            return p.health
+        }
+        if recovered != .ok {
+            notifier.status("telemetry upload ok again")
+            logger.info(
+                "training host takes telemetry again (was \(recovered)): uploading \(spool.count) spooled rows and \(spool.windowCount) monitor windows"
+            )
+        }
+    }
+
     /// Records a failed round; logs once when the kind of failure changes (never the token).
     private func failed(_ health: Health, _ reason: String) {
         let (changed, failures) = progress.withLock { p -> (Bool, Int) in
@@ -199,7 +257,8 @@ public final class TelemetryUploader: Service, Sendable {
             return (p.health != health, p.failures + 1)
         }
         let next = Self.retryDelay(interval: interval, failures: failures)
-        let kept = "telemetry kept on disk (\(spool.count) rows), next try in \(Int(next.rounded(.up))) s"
+        let kept =
+            "telemetry kept on disk (\(spool.count) rows, \(spool.windowCount) monitor windows), next try in \(Int(next.rounded(.up))) s"
         guard changed else {
             logger.debug("telemetry upload failed again (\(health)): \(reason); \(kept)")
             return

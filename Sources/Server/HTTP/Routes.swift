@@ -48,6 +48,9 @@ struct Routes: Sendable {
         router.post(RouterPath(API.Route.labels)) { request, context in try await labels(request, context) }
         router.get(RouterPath(API.Route.gatewayModel)) { request, context in try await model(request, context) }
         router.get(RouterPath(API.Route.gatewayMonitor)) { request, context in try await monitor(request, context) }
+        router.post(RouterPath(API.Route.gatewayMonitor)) { request, context in
+            try await storeMonitor(request, context)
+        }
         router.get(RouterPath(API.Route.models)) { request, context in try await models(request, context) }
         router.get(RouterPath(API.Route.gateways)) { request, context in try await gateways(request, context) }
         router.post(RouterPath(API.Route.retrain)) { request, context in try await retrain(request, context) }
