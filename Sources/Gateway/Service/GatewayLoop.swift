@@ -24,6 +24,8 @@ public final class GatewayLoop: Service, Sendable {
     private let telemetryOverMQTT: Bool
     /// The monitor's settings; nil runs without one.
     private let monitorSettings: MonitorSettings?
+    /// Home Assistant's override, attributes and "occupied too long" guard; nil without Home Assistant.
+    private let homeAssistant: HomeAssistantControls?
 
     /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
     public struct Setup: Sendable {
@@ -54,8 +56,10 @@ public final class GatewayLoop: Service, Sendable {
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
         maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true,
-        monitor: MonitorSettings? = nil, logger: Logger, reload: (@Sendable () throws -> Setup)? = nil
+        monitor: MonitorSettings? = nil, homeAssistant: HomeAssistantControls? = nil, logger: Logger,
+        reload: (@Sendable () throws -> Setup)? = nil
     ) {
+        self.homeAssistant = homeAssistant
         self.monitorSettings = monitor.flatMap { $0.enabled ? $0 : nil }
         self.telemetrySpool = telemetrySpool
         self.telemetryOverMQTT = telemetryOverMQTT
@@ -116,7 +120,7 @@ public final class GatewayLoop: Service, Sendable {
         else {
             preconditionFailure("the gateway loop runs once")
         }
-        var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
+        var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String, alert: Bool)?
         var lastPublishedAt = Instant(seconds: -.infinity)
         var lastTelemetryAt = Instant(seconds: -.infinity)
         var lastWatchdog = -Double.infinity
@@ -168,15 +172,18 @@ public final class GatewayLoop: Service, Sendable {
                     publishMonitor(document, settings: settings)
                 }
             }
-            let signature = (decision.roomOccupancy, decision.stale != nil, decision.decidedBy)
+            // The monitor saw the scorer's own decision; what is published may be a person's override.
+            var shown = decision
+            let alert = homeAssistant?.cycle(&shown, at: now)
+            let signature = (shown.roomOccupancy, shown.stale != nil, shown.decidedBy, alert != nil)
             var published = false
             if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {
-                publisher.publish(decision: decision, sample: sample)
-                if lastPublished?.occupied != decision.roomOccupancy || lastPublished?.stale != (decision.stale != nil)
-                {
+                publisher.publish(decision: shown, sample: sample, alert: alert)
+                homeAssistant?.published(shown, scorer: current.engine.scorer)
+                if lastPublished?.occupied != shown.roomOccupancy || lastPublished?.stale != (shown.stale != nil) {
                     logger.info(
-                        "decision: \(describe(decision))",
-                        metadata: ["decision.probability": "\(decision.probability.map(formatNumber) ?? "-")"])
+                        "decision: \(describe(shown))",
+                        metadata: ["decision.probability": "\(shown.probability.map(formatNumber) ?? "-")"])
                 }
                 lastPublished = signature
                 lastPublishedAt = now
@@ -192,7 +199,7 @@ public final class GatewayLoop: Service, Sendable {
             // readings and the model's feature vector, so keeping one every cycle (or `current`) would make the
             // next cycle copy them (copy-on-write).
             mailbox.withLock { s in
-                if published { s.lastDecision = decision }
+                if published { s.lastDecision = shown }
                 s.stats.record(cycleSeconds: elapsed, published: published)
             }
             if let interval = notifier.watchdogInterval, monotonicSeconds() - lastWatchdog >= interval {
@@ -210,6 +217,7 @@ public final class GatewayLoop: Service, Sendable {
     /// Publishes a closed monitor window (retained), writes its textfile when configured, and keeps it for `lastMonitor`.
     private func publishMonitor(_ document: MonitorDocument, settings: MonitorSettings) {
         publisher.publish(monitor: document)
+        homeAssistant?.monitor(document)
         mailbox.withLock { $0.lastMonitor = document }
         let drifted = document.drift?.filter(\.value.drifted).keys.sorted() ?? []
         if !drifted.isEmpty {
