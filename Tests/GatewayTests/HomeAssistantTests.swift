@@ -70,7 +70,9 @@ import Testing
     @Test func theConfigurationSectionIsReadAndCheckedWithKeyPaths() throws {
         let config = try GatewayConfig.parse(
             yaml: "homeAssistant: { correctionWindow: 10m, override: { maxDuration: 2h }, maxOccupied: off }")
-        #expect(config.homeAssistant == HomeAssistantSettings(correctionWindow: 600, overrideMaxDuration: 7200, maxOccupied: nil))
+        #expect(
+            config.homeAssistant
+                == HomeAssistantSettings(correctionWindow: 600, overrideMaxDuration: 7200, maxOccupied: nil))
         #expect(try GatewayConfig.parse(yaml: "{}").homeAssistant == HomeAssistantSettings())
         #expect(throws: DocumentErrors.self) {
             try GatewayConfig.parse(yaml: "homeAssistant: { override: { maxDuration: 0s } }")
@@ -126,7 +128,8 @@ import Testing
         ] {
             try await probe.waitFor("homeassistant/\(component)/\(node)/\(object)/config")
         }
-        let empty = try #require(jsonObject(try await probe.waitFor("homeassistant/button/\(node)/correct_empty/config")))
+        let empty = try #require(
+            jsonObject(try await probe.waitFor("homeassistant/button/\(node)/correct_empty/config")))
         #expect(empty["name"] as? String == "Room is empty")
         #expect(empty["command_topic"] as? String == "\(base)/correct" && empty["payload_press"] as? String == "empty")
         let select = try #require(jsonObject(try await probe.waitFor("homeassistant/select/\(node)/override/config")))
@@ -155,8 +158,9 @@ import Testing
         let contributions = why.compactMap { $0["contribution"] as? Double }
         #expect(contributions.count == 3 && why.allSatisfy { names.contains($0["feature"] as? String ?? "") })
         #expect(zip(contributions, contributions.dropFirst()).allSatisfy { abs($0) >= abs($1) })
-        for key in ["override", "overrideUntil", "occupiedSince", "occupiedTooLong", "warning", "estimatedAccuracy", "drift"]
-        {
+        for key in [
+            "override", "overrideUntil", "occupiedSince", "occupiedTooLong", "warning", "estimatedAccuracy", "drift",
+        ] {
             #expect(attributes.keys.contains(key), "attribute \(key)")
         }
         // After a monitor window: the estimated accuracy and the drift state.
@@ -210,11 +214,13 @@ import Testing
         let beforeOverride = probe.messages.count
         try probe.publish(MQTTMessage(topic: "\(base)/override/set", text: "occupied"))
         try await probe.waitFor("\(base)/override", after: beforeOverride) { $0.text == "occupied" }
-        let overridden = try await probe.waitFor("\(base)/occupancy", after: beforeOverride, "decided by the override") {
+        let overridden = try await probe.waitFor("\(base)/occupancy", after: beforeOverride, "decided by the override")
+        {
             jsonObject($0)?["decidedBy"] as? String == "override"
         }
         #expect(jsonObject(overridden)?["roomOccupancy"] as? Bool == true)
-        let alerted = try await probe.waitFor("\(base)/occupancy", timeout: 30, after: beforeOverride, "with the alert") {
+        let alerted = try await probe.waitFor("\(base)/occupancy", timeout: 30, after: beforeOverride, "with the alert")
+        {
             (jsonObject($0)?["alert"] as? String)?.contains("homeAssistant.maxOccupied") == true
         }
         #expect(jsonObject(alerted)?["decidedBy"] as? String == "override")

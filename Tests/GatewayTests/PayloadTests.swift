@@ -80,7 +80,10 @@ import Testing
         // Every entity of the device has a unique id and the gateway's availability.
         let ids = try messages.map { try #require(json($0.payload.serialized)?["unique_id"] as? String) }
         #expect(Set(ids).count == messages.count)
-        #expect(messages.allSatisfy { json($0.payload.serialized)?["availability_topic"] as? String == "occupant/lobby-1/status" })
+        #expect(
+            messages.allSatisfy {
+                json($0.payload.serialized)?["availability_topic"] as? String == "occupant/lobby-1/status"
+            })
         #expect(temperature["device_class"] as? String == "temperature")
         #expect(temperature["unit_of_measurement"] as? String == "°C")
     }

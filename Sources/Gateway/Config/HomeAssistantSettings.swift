@@ -12,8 +12,9 @@ public struct HomeAssistantSettings: Sendable, Equatable {
     /// turns the guard off.
     public var maxOccupied: Double?
 
-    public init(correctionWindow: Double = 1800, overrideMaxDuration: Double = 4 * 3600, maxOccupied: Double? = 12 * 3600)
-    {
+    public init(
+        correctionWindow: Double = 1800, overrideMaxDuration: Double = 4 * 3600, maxOccupied: Double? = 12 * 3600
+    ) {
         self.correctionWindow = correctionWindow
         self.overrideMaxDuration = overrideMaxDuration
         self.maxOccupied = maxOccupied
@@ -46,8 +47,11 @@ extension GatewayConfig {
             if field.node.scalar?.string == "off" {
                 config.homeAssistant.maxOccupied = nil
             } else if let v = field.duration() {
-                if v < 60 { field.report("must be at least 1m (or off), got \(formatNumber(v))s") }
-                else { config.homeAssistant.maxOccupied = v }
+                if v < 60 {
+                    field.report("must be at least 1m (or off), got \(formatNumber(v))s")
+                } else {
+                    config.homeAssistant.maxOccupied = v
+                }
             }
         }
     }

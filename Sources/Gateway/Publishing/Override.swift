@@ -79,7 +79,9 @@ public struct OccupancyHistory: Sendable, Equatable {
         case nil:
             break
         }
-        guard alert == nil, let limit = maxOccupied, let since = occupiedSince, now - since > limit else { return false }
+        guard alert == nil, let limit = maxOccupied, let since = occupiedSince, now - since > limit else {
+            return false
+        }
         alert =
             "occupied without a break since \(since.iso8601) (\(spokenDuration(now - since))), longer than "
             + "homeAssistant.maxOccupied (\(spokenDuration(limit)))"
