@@ -67,6 +67,61 @@ import Testing
         #expect(h.alert == nil && h.occupiedSince == nil)
     }
 
+    /// The attributes keep schema 1: the same members in the same order; `why` is the model's own three largest
+    /// contributions for this feature vector.
+    @Test func theAttributesKeepTheirSchemaAndNameTheTopFeatures() throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let names = bundle.manifest.features.names
+        let values = names.indices.map { Double($0 * 7 % 5) + 0.25 }
+        let t0 = Instant(seconds: 1_800_000_000)
+        let decision = Decision(
+            roomOccupancy: true, probability: bundle.model.probability(values), decidedBy: scorer.id,
+            inputs: .features(names: names, values: values), health: ChannelHealthList([]), stale: nil, at: t0)
+        var override = Override(maxDuration: 60)
+        override.set(.empty, at: t0)
+        var history = OccupancyHistory(start: t0, maxOccupied: nil)
+        _ = history.observe(true, at: t0)
+        let json = OccupancyAttributes(
+            decision: decision, scorer: scorer, override: override, history: history, monitor: nil
+        ).json
+        guard case .object(let members) = json else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(
+            members.map(\.key) == [
+                "schema", "modelId", "decidedBy", "probability", "why", "override", "overrideUntil", "occupiedSince",
+                "occupiedTooLong", "warning", "estimatedAccuracy", "drift", "driftedFeatures", "at",
+            ])
+        let contributions = bundle.model.contributions(values).values
+        let expected = names.indices.sorted { abs(contributions[$0]) > abs(contributions[$1]) }.prefix(3)
+        let why = try #require(json["why"])
+        #expect(
+            why
+                == .array(
+                    expected.map {
+                        .object([
+                            "feature": .string(names[$0]), "value": .number(values[$0]),
+                            "contribution": .number(contributions[$0]),
+                        ])
+                    }))
+        #expect(json["modelId"] == .string("monitored@1") && json["override"] == .string("empty"))
+        #expect(json["overrideUntil"] == .string((t0 + 60).iso8601))
+        #expect(json["estimatedAccuracy"] == .null && json["drift"] == .string("unknown"))
+
+        // The rule names its input, with no contribution.
+        let rule = StaticRule()
+        let ruled = Decision(
+            roomOccupancy: true, probability: 1, decidedBy: rule.id, inputs: .one("sound", .number(42)),
+            health: ChannelHealthList([]), stale: nil, at: t0)
+        let ruleJSON = OccupancyAttributes(
+            decision: ruled, scorer: rule, override: Override(maxDuration: 60), history: history, monitor: nil
+        ).json
+        #expect(ruleJSON["modelId"] == .string("rule:sound>10"))
+        #expect(ruleJSON["why"] == .array([.object(["feature": "sound", "value": 42, "contribution": .null])]))
+    }
+
     @Test func theConfigurationSectionIsReadAndCheckedWithKeyPaths() throws {
         let config = try GatewayConfig.parse(
             yaml: "homeAssistant: { correctionWindow: 10m, override: { maxDuration: 2h }, maxOccupied: off }")
