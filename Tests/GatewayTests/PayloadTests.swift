@@ -82,6 +82,10 @@ import Testing
         #expect(Set(ids).count == messages.count)
         #expect(
             messages.allSatisfy {
+                (json($0.payload.serialized)?["origin"] as? [String: Any])?["name"] as? String == "Occupant"
+            })
+        #expect(
+            messages.allSatisfy {
                 json($0.payload.serialized)?["availability_topic"] as? String == "occupant/lobby-1/status"
             })
         #expect(temperature["device_class"] as? String == "temperature")

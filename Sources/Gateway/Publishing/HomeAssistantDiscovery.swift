@@ -31,6 +31,11 @@ public struct HomeAssistantDiscovery: Sendable {
         ])
     }
 
+    /// Who made the discovery documents (Home Assistant logs it with each entity).
+    private var origin: JSON {
+        .object(["name": "Occupant", "sw_version": .string(swVersion)])
+    }
+
     private var uniquePrefix: String { topics.discoveryNode }
 
     /// The Home Assistant controls and diagnostics: correction buttons, override select, model update, estimated
@@ -40,7 +45,7 @@ public struct HomeAssistantDiscovery: Sendable {
             let common: [JSON.Member] = [
                 .init("unique_id", .string("\(uniquePrefix)_\(object)")),
                 .init("availability_topic", .string(topics.status)),
-                .init("device", device),
+                .init("device", device), .init("origin", origin),
             ]
             return (topics.discovery(component: component, object: object), .object(members + common))
         }
@@ -124,6 +129,7 @@ public struct HomeAssistantDiscovery: Sendable {
                     "payload_not_available": "offline",
                     "json_attributes_topic": .string(topics.occupancyAttributes),
                     "device": device,
+                    "origin": origin,
                 ])
             ))
         out.append(
@@ -138,6 +144,7 @@ public struct HomeAssistantDiscovery: Sendable {
                     "entity_category": "diagnostic",
                     "availability_topic": .string(topics.status),
                     "device": device,
+                    "origin": origin,
                 ])
             ))
         out += controls
@@ -156,6 +163,7 @@ public struct HomeAssistantDiscovery: Sendable {
                 members.append(.init("unit_of_measurement", .string(units == "%RH" ? "%" : units)))
             }
             members.append(.init("device", device))
+            members.append(.init("origin", origin))
             out.append((topics.discovery(component: "sensor", object: channel.name), .object(members)))
         }
         return out
