@@ -5,12 +5,14 @@
 public struct DecisionDocument: Codable, Sendable, Equatable {
     public var roomOccupancy: Bool?
     public var probability: Double?
-    /// `rule:<text>` or `model:<id>@<version>`.
+    /// `rule:<text>`, `model:<id>@<version>`, or `override` while a person's Home Assistant override is in force.
     public var decidedBy: String
     public var inputs: [String: JSONReading]
     /// Channel → health (`ok`, `stale`, `failed`…).
     public var health: [String: String]
     public var stale: String?
+    /// A standing warning about the room, e.g. occupied for longer than the gateway's `homeAssistant.maxOccupied`.
+    public var alert: String?
     /// ISO-8601.
     public var at: String
 

@@ -28,6 +28,20 @@ public struct GatewayTopics: Sendable, Equatable {
     public var labels: String { "\(base)/\(GatewayTopicKind.labels.rawValue)" }
     /// Retained monitor window (`MonitorDocument`), one per monitor window.
     public var monitor: String { "\(base)/\(GatewayTopicKind.monitor.rawValue)" }
+    /// Retained attributes of the occupancy entity for Home Assistant (model, probability, why, warnings).
+    public var occupancyAttributes: String { "\(base)/occupancy/attributes" }
+    /// Home Assistant's "Room is occupied" / "Room is empty" buttons press here (`occupied` / `empty`).
+    public var correctionCommand: String { "\(base)/correct" }
+    /// Home Assistant's override select sets `auto` / `occupied` / `empty` here.
+    public var overrideCommand: String { "\(base)/override/set" }
+    /// Retained: the override in force (`auto` / `occupied` / `empty`).
+    public var overrideState: String { "\(base)/override" }
+    /// Retained: Home Assistant `update` state (installed vs assigned model version, release summary).
+    public var modelUpdate: String { "\(base)/model/update" }
+    /// What the gateway publishes for Home Assistant besides discovery (retained).
+    public var homeAssistantStates: [String] { [occupancyAttributes, overrideState, modelUpdate] }
+    /// What Home Assistant sends the gateway.
+    public var homeAssistantCommands: [String] { [correctionCommand, overrideCommand] }
     /// Home Assistant's birth message topic.
     public var homeAssistantStatus: String { "\(discoveryPrefix)/status" }
 

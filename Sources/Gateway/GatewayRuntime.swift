@@ -37,6 +37,8 @@ public struct GatewayRuntime: Sendable {
     /// Telemetry kept on disk for the training host, and the service that uploads it.
     public let spool: TelemetrySpool?
     public let uploader: TelemetryUploader?
+    /// Home Assistant's buttons, override, attributes and update state (nil with `topics.homeAssistant: false`).
+    public let homeAssistant: HomeAssistantControls?
     /// Publishes the simulated scenario's ground truth (`--simulate-labels`).
     public let labeler: SimulatedLabeler?
     /// Shuts down the HTTP client that trusts `server.caFile` (nil with the shared client).
@@ -91,11 +93,18 @@ public struct GatewayRuntime: Sendable {
         )
         let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool
+        let homeAssistant =
+            publisher.discovery == nil
+            ? nil
+            : HomeAssistantControls(
+                settings: config.homeAssistant, publisher: publisher, clock: clock, board: modelStatus,
+                logger: logger.with(label: "homeassistant"))
+        self.homeAssistant = homeAssistant
         loop = GatewayLoop(
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(),
             maxCycles: maxCycles,
             telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT, monitor: config.monitor,
-            logger: logger.with(label: "gateway"),
+            homeAssistant: homeAssistant, logger: logger.with(label: "gateway"),
             reload: GatewayRuntime.reloader(config, bus: busForReload))
 
         let activator = ModelActivator(
@@ -132,7 +141,7 @@ public struct GatewayRuntime: Sendable {
         }
         mqttService = MQTTService(
             client: client, publisher: publisher, connectTimeout: config.broker.connectTimeout,
-            listeners: [updater].compactMap { $0 }, logger: mqttLogger)
+            listeners: ([updater, homeAssistant] as [(any MQTTListener)?]).compactMap { $0 }, logger: mqttLogger)
     }
 
     /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline, then a

@@ -1,6 +1,7 @@
 import CAllocationCounter
 import Evaluator
 import Features
+import Logging
 import OccupantCore
 import OccupantTesting
 import Sensors
@@ -52,9 +53,10 @@ import Testing
     }
 
     /// Runs `warmUp` cycles, then counts the allocations of `cycles` more.
-    func run(profile name: String, engine: DecisionEngine, warmUp: Int = 1_000, monitor bundle: ModelBundle? = nil)
-        async throws -> Outcome
-    {
+    func run(
+        profile name: String, engine: DecisionEngine, warmUp: Int = 1_000, monitor bundle: ModelBundle? = nil,
+        homeAssistant: ((any GatewayClock) -> HomeAssistantControls)? = nil
+    ) async throws -> Outcome {
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/\(name).yaml"))
         let scenario = CyclingScenario()
         let clock = ManualClock(scenario.start)
@@ -65,10 +67,12 @@ import Testing
         var monitor =
             bundle.map { _ in Monitor(settings: .init(window: 86_400), profile: profile, start: clock.now()) }
         if let bundle { monitor?.use(bundle: bundle, decidedBy: engine.decidedBy) }
+        let controls = homeAssistant?(clock)
         for _ in 0..<warmUp {
             let (sample, _) = await reader.sample(at: clock.now())
-            let decision = engine.decide(sample)
+            var decision = engine.decide(sample)
             monitor?.record(sample, decision)
+            _ = controls?.cycle(&decision, at: clock.now())
             clock.advance(1)
         }
         var occupied = 0
@@ -78,8 +82,9 @@ import Testing
         occupant_allocations_start()
         for _ in 0..<Self.cycles {
             let (sample, _) = await reader.sample(at: clock.now())
-            let decision = engine.decide(sample)
+            var decision = engine.decide(sample)
             monitor?.record(sample, decision)
+            _ = controls?.cycle(&decision, at: clock.now())
             switch decision.roomOccupancy {
             case true?: occupied += 1
             case false?: vacant += 1
@@ -138,6 +143,36 @@ import Testing
             profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
             warmUp: 1_200, monitor: bundle)
         #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
+        #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// The Home Assistant controls on every cycle (an override in force, the "occupied too long" alert standing) add
+    /// nothing: `why` is computed only when a decision is published.
+    @Test func theHomeAssistantCycleDoesNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let connection = RecordingConnection()
+        let topics = GatewayTopics(prefix: "occupant", gatewayID: "alloc")
+        let publisher = GatewayPublisher(
+            connection: connection, topics: topics, discovery: nil, edukitThing: nil, queueLimit: 10,
+            logger: Logger(label: "alloc") { _ in SwiftLogNoOpLogHandler() })
+        let box = Locked<HomeAssistantControls?>(nil)
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200,
+            homeAssistant: { clock in
+                let controls = HomeAssistantControls(
+                    settings: .init(overrideMaxDuration: 86_400, maxOccupied: 600), publisher: publisher, clock: clock,
+                    board: ModelStatusBoard(), logger: Logger(label: "alloc") { _ in SwiftLogNoOpLogHandler() })
+                controls.setOverride(.occupied)
+                box.withLock { $0 = controls }
+                return controls
+            })
+        // Forced occupied the whole time, and the guard raised its alert during the warm-up.
+        #expect(outcome.occupied == Self.cycles)
+        let controls = try #require(box.withLock { $0 })
+        #expect(controls.history.alert != nil && controls.override.mode == .occupied)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
     }

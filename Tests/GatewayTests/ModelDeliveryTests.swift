@@ -21,6 +21,11 @@ import Testing
         try await rig.probe.waitFor("occupant/push/occupancy", timeout: 20, "the rule") {
             jsonObject($0)?["decidedBy"] as? String == "rule:sound>10"
         }
+        // Home Assistant's update entity: the rule, and nothing assigned.
+        try await rig.probe.waitFor("occupant/push/model/update", timeout: 20, "the rule") {
+            jsonObject($0)?["installed_version"] as? String == "rule"
+                && jsonObject($0)?["latest_version"] as? String == "rule"
+        }
 
         let bundle = try rig.bundle("v1")
         rig.host.serve(bundle)
@@ -67,6 +72,12 @@ import Testing
         }
         #expect(rig.host.requests.filter { $0.status == 200 }.count == 1)
         #expect(notModified.allSatisfy { $0.ifNoneMatch?.contains("\"\(sha)\"") == true })
+        // Home Assistant's update entity: the installed bundle and the one the server names in X-Occupant-Model
+        // (the test host always says test@1), with the bundle's figures.
+        try await rig.probe.waitFor("occupant/poll/model/update", timeout: 20, "installed and assigned") {
+            jsonObject($0)?["installed_version"] as? String == "bench-d6-100@1"
+                && jsonObject($0)?["latest_version"] as? String == "test@1"
+        }
         try await rig.probe.waitFor("occupant/poll/occupancy", timeout: 20, "the model") {
             jsonObject($0)?["decidedBy"] as? String == "model:bench-d6-100@1"
         }

@@ -57,6 +57,13 @@ import Testing
             messages.map(\.topic) == [
                 "homeassistant/binary_sensor/occupant_lobby-1/occupancy/config",
                 "homeassistant/sensor/occupant_lobby-1/probability/config",
+                "homeassistant/button/occupant_lobby-1/correct_occupied/config",
+                "homeassistant/button/occupant_lobby-1/correct_empty/config",
+                "homeassistant/select/occupant_lobby-1/override/config",
+                "homeassistant/update/occupant_lobby-1/model/config",
+                "homeassistant/sensor/occupant_lobby-1/estimated_accuracy/config",
+                "homeassistant/sensor/occupant_lobby-1/drift/config",
+                "homeassistant/binary_sensor/occupant_lobby-1/occupied_too_long/config",
                 "homeassistant/sensor/occupant_lobby-1/temperature/config",
                 "homeassistant/sensor/occupant_lobby-1/sound/config",
             ])
@@ -65,11 +72,22 @@ import Testing
         #expect(occupancy["unique_id"] as? String == "occupant_lobby-1_occupancy")
         #expect(occupancy["state_topic"] as? String == "occupant/lobby-1/occupancy")
         #expect(occupancy["availability_topic"] as? String == "occupant/lobby-1/status")
-        #expect(occupancy["json_attributes_topic"] as? String == "occupant/lobby-1/occupancy")
+        #expect(occupancy["json_attributes_topic"] as? String == "occupant/lobby-1/occupancy/attributes")
         #expect(occupancy["payload_not_available"] as? String == "offline")
         let device = try #require(occupancy["device"] as? [String: Any])
         #expect(device["identifiers"] as? [String] == ["occupant_lobby-1"])
-        let temperature = try #require(json(messages[2].payload.serialized))
+        let temperature = try #require(json(messages[9].payload.serialized))
+        // Every entity of the device has a unique id and the gateway's availability.
+        let ids = try messages.map { try #require(json($0.payload.serialized)?["unique_id"] as? String) }
+        #expect(Set(ids).count == messages.count)
+        #expect(
+            messages.allSatisfy {
+                (json($0.payload.serialized)?["origin"] as? [String: Any])?["name"] as? String == "Occupant"
+            })
+        #expect(
+            messages.allSatisfy {
+                json($0.payload.serialized)?["availability_topic"] as? String == "occupant/lobby-1/status"
+            })
         #expect(temperature["device_class"] as? String == "temperature")
         #expect(temperature["unit_of_measurement"] as? String == "°C")
     }

@@ -179,8 +179,10 @@ import Testing
         let rig = try await SecuredRig("real-gateway")
         let viewer = try await MQTTProbe(
             port: rig.broker.port,
-            subscriptions: ["occupant/+/occupancy", "occupant/+/status", "homeassistant/#"], username: "viewer",
-            password: "viewer-secret")
+            subscriptions: [
+                "occupant/+/occupancy", "occupant/+/status", "homeassistant/#", "occupant/+/override",
+                "occupant/+/occupancy/attributes", "occupant/+/model/update",
+            ], username: "viewer", password: "viewer-secret")
         let tokenFile = rig.dir.appendingPathComponent("gw-a.token").path
         try "token-a\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let configFile = rig.dir.appendingPathComponent("gw-a.yaml").path
@@ -201,8 +203,18 @@ import Testing
             let labels = try await rig.store.labels(gateways: ["gw-a"])
             return !rows.isEmpty && !labels.isEmpty ? true : nil
         }
+        // Home Assistant (the viewer) sees the controls' states and presses a correction button; the gateway gets
+        // the press and the server stores the correction.
+        try await viewer.waitFor("occupant/gw-a/override", timeout: 30) { $0.text == "auto" }
+        try await viewer.waitFor("occupant/gw-a/occupancy/attributes", timeout: 30)
+        try await viewer.waitFor("occupant/gw-a/model/update", timeout: 30)
+        try viewer.publish(MQTTMessage(topic: "occupant/gw-a/correct", text: "empty"))
+        try await waitUntil(timeout: 60, "the correction stored") {
+            try await rig.store.labels(gateways: ["gw-a"]).contains { $0.source == "mqtt:correction" } ? true : nil
+        }
         #expect(rig.broker.log.contains("Received PUBLISH from occupant-gw-a"))
         #expect(!rig.broker.log.contains("Denied PUBLISH from occupant-gw-a"), "\(rig.broker.log)")
+        #expect(!rig.broker.log.contains("Denied PUBLISH from probe"), "\(rig.broker.log)")
         gateway.signal(SIGKILL)
         await rig.stop()
     }

@@ -25,7 +25,7 @@ extension GatewayConfig {
 
     static let topKeys = [
         "gatewayId", "profile", "bus", "simulate", "broker", "topics", "decision", "telemetry", "sensors",
-        "stateDirectory", "trustedKeys", "server", "monitor",
+        "stateDirectory", "trustedKeys", "server", "monitor", "homeAssistant",
     ]
     static let simulateKeys = ["scenario", "speed", "seed", "labels", "labelEvery"]
     static let brokerKeys = [
@@ -68,6 +68,9 @@ extension GatewayConfig {
         if let sensors = map.optional("sensors")?.mapping(allowed: sensorKeys) { applySensors(sensors, to: &config) }
         if let server = map.optional("server")?.mapping(allowed: serverKeys) { applyServer(server, to: &config) }
         if let monitor = map.optional("monitor")?.mapping(allowed: monitorKeys) { applyMonitor(monitor, to: &config) }
+        if let ha = map.optional("homeAssistant")?.mapping(allowed: homeAssistantKeys) {
+            applyHomeAssistant(ha, to: &config)
+        }
         if let v = map.optional("stateDirectory")?.string() { config.stateDirectory = v }
         if let list = map.optional("trustedKeys")?.list() {
             config.trustedKeys = list.compactMap { $0.string() }

@@ -22,6 +22,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var simulatedLabels: SimulatedLabels?
     /// The monitor's window and exports.
     public var monitor: MonitorSettings
+    /// Home Assistant controls: correction window, override expiry, the "occupied too long" guard.
+    public var homeAssistant = HomeAssistantSettings()
     /// The file this configuration was read from, if any (used for SIGHUP reloads).
     public var path: String?
 

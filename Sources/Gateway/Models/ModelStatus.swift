@@ -20,6 +20,8 @@ public struct ModelStatus: Sendable, Equatable {
 
     public var active: Active?
     public var refused: Refusal?
+    /// `<id>@<version>` the server assigns this gateway, as last announced or served (nil until it names one).
+    public var assigned: String?
 
     public init(active: Active? = nil, refused: Refusal? = nil) {
         self.active = active

@@ -34,10 +34,11 @@ public final class GatewayPublisher: Sendable {
         self.state = Mutex(State(queue: OutboundQueue(capacity: queueLimit)))
     }
 
-    /// Publishes a decision (retained) and, when enabled, the EduKit shadow document.
-    public func publish(decision: Decision, sample: Sample) {
+    /// Publishes a decision (retained) and, when enabled, the EduKit shadow document; `alert` is the "occupied too
+    /// long" warning while it stands.
+    public func publish(decision: Decision, sample: Sample, alert: String? = nil) {
         let message = MQTTMessage(
-            topic: topics.occupancy, text: Payloads.decision(decision).serialized, qos: 1, retain: true)
+            topic: topics.occupancy, text: Payloads.decision(decision, alert: alert).serialized, qos: 1, retain: true)
         state.withLock { s in
             s.lastDecision = message
             send(message, priority: .state, key: nil, in: &s)
@@ -67,6 +68,15 @@ public final class GatewayPublisher: Sendable {
         guard let text = try? FleetJSON.text(monitor) else { preconditionFailure("a monitor document always encodes") }
         let message = MQTTMessage(topic: topics.monitor, text: text, qos: 1, retain: true)
         state.withLock { send(message, priority: .state, key: "monitor", in: &$0) }
+    }
+
+    /// Publishes a retained state document (Home Assistant attributes, select and update states); the newest replaces
+    /// a queued older one on the same topic.
+    public func publish(retained payload: JSON, on topic: String) {
+        let text: String
+        if case .string(let plain) = payload { text = plain } else { text = payload.serialized }
+        let message = MQTTMessage(topic: topic, text: text, qos: 1, retain: true)
+        state.withLock { send(message, priority: .state, key: topic, in: &$0) }
     }
 
     /// Publishes one ground-truth label (not retained; kept like a state change while the broker is away).

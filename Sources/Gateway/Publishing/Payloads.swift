@@ -5,8 +5,9 @@ import OccupantCore
 public enum Payloads {
     /// `occupant/<id>/occupancy`, a `DecisionDocument`:
     /// `{"roomOccupancy":true,"probability":0.93,"decidedBy":"rule:sound>10","inputs":{…},"health":{…},"at":"…"}`.
-    /// When the inputs are stale `roomOccupancy` and `probability` are null and `stale` says why.
-    public static func decision(_ d: Decision) -> JSON {
+    /// When the inputs are stale `roomOccupancy` and `probability` are null and `stale` says why; `alert` is the
+    /// "occupied too long" warning while it stands.
+    public static func decision(_ d: Decision, alert: String? = nil) -> JSON {
         .object([
             "roomOccupancy": d.roomOccupancy.map { JSON.bool($0) } ?? .null,
             "probability": .finite(d.probability),
@@ -15,6 +16,7 @@ public enum Payloads {
             "health": .object(
                 d.health.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .string($0.value.rawValue)) }),
             "stale": d.stale.map { JSON.string($0) },
+            "alert": alert.map { JSON.string($0) },
             "at": .string(d.at.iso8601),
         ])
     }

@@ -26,6 +26,8 @@ public final class GatewayLoop: Service, Sendable {
     private let monitorSettings: MonitorSettings?
     /// Writes `monitor.textfile` off the loop.
     let textfile: MonitorTextfile?
+    /// Home Assistant's override, attributes and "occupied too long" guard; nil without Home Assistant.
+    private let homeAssistant: HomeAssistantControls?
 
     /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
     public struct Setup: Sendable {
@@ -56,9 +58,10 @@ public final class GatewayLoop: Service, Sendable {
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
         maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true,
-        monitor: MonitorSettings? = nil, logger: Logger, reload: (@Sendable () throws -> Setup)? = nil,
-        textfileSystem: any FileSystem = LocalFileSystem()
+        monitor: MonitorSettings? = nil, homeAssistant: HomeAssistantControls? = nil, logger: Logger,
+        reload: (@Sendable () throws -> Setup)? = nil, textfileSystem: any FileSystem = LocalFileSystem()
     ) {
+        self.homeAssistant = homeAssistant
         self.monitorSettings = monitor.flatMap { $0.enabled ? $0 : nil }
         self.textfile = monitorSettings?.textfile.map {
             MonitorTextfile(path: $0, files: textfileSystem, logger: logger)
@@ -122,7 +125,7 @@ public final class GatewayLoop: Service, Sendable {
         else {
             preconditionFailure("the gateway loop runs once")
         }
-        var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String)?
+        var lastPublished: (occupied: Bool?, stale: Bool, decidedBy: String, alert: Bool)?
         var lastPublishedAt = Instant(seconds: -.infinity)
         var lastTelemetryAt = Instant(seconds: -.infinity)
         var lastWatchdog = -Double.infinity
@@ -176,15 +179,18 @@ public final class GatewayLoop: Service, Sendable {
                     publishMonitor(document, settings: settings)
                 }
             }
-            let signature = (decision.roomOccupancy, decision.stale != nil, decision.decidedBy)
+            // The monitor saw the scorer's own decision; what is published may be a person's override.
+            var shown = decision
+            let alert = homeAssistant?.cycle(&shown, at: now)
+            let signature = (shown.roomOccupancy, shown.stale != nil, shown.decidedBy, alert != nil)
             var published = false
             if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {
-                publisher.publish(decision: decision, sample: sample)
-                if lastPublished?.occupied != decision.roomOccupancy || lastPublished?.stale != (decision.stale != nil)
-                {
+                publisher.publish(decision: shown, sample: sample, alert: alert)
+                homeAssistant?.published(shown, scorer: current.engine.scorer)
+                if lastPublished?.occupied != shown.roomOccupancy || lastPublished?.stale != (shown.stale != nil) {
                     logger.info(
-                        "decision: \(describe(decision))",
-                        metadata: ["decision.probability": "\(decision.probability.map(formatNumber) ?? "-")"])
+                        "decision: \(describe(shown))",
+                        metadata: ["decision.probability": "\(shown.probability.map(formatNumber) ?? "-")"])
                 }
                 lastPublished = signature
                 lastPublishedAt = now
@@ -200,7 +206,7 @@ public final class GatewayLoop: Service, Sendable {
             // readings and the model's feature vector, so keeping one every cycle (or `current`) would make the
             // next cycle copy them (copy-on-write).
             mailbox.withLock { s in
-                if published { s.lastDecision = decision }
+                if published { s.lastDecision = shown }
                 s.stats.record(cycleSeconds: elapsed, published: published)
             }
             if let interval = notifier.watchdogInterval, monotonicSeconds() - lastWatchdog >= interval {
@@ -221,6 +227,7 @@ public final class GatewayLoop: Service, Sendable {
         publisher.publish(monitor: document)
         telemetrySpool?.append(monitor: document)
         textfile?.submit(document)
+        homeAssistant?.monitor(document)
         mailbox.withLock { $0.lastMonitor = document }
         let drifted = document.drift?.filter(\.value.drifted).keys.sorted() ?? []
         if !drifted.isEmpty {

@@ -56,6 +56,12 @@ extension ModelUpdater {
             return .failed("GET \(url): \(describeHTTPError(error))")
         }
         let status = Int(response.status.code)
+        // The server names the bundle it assigns (also on 304): Home Assistant's update entity shows it.
+        if let assigned = response.headers.first(name: API.Header.occupantModel), assigned.utf8.count <= 200 {
+            board.update { $0.assigned = assigned }
+        } else if status == 204 {
+            board.update { $0.assigned = nil }
+        }
         switch status {
         case 304:
             return .notModified

@@ -141,6 +141,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
                 metadata: ["mqtt.topic": "\(message.topic)"])
             return
         }
+        if let id = announcement.modelID, let version = announcement.version {
+            board.update { $0.assigned = "\(id)@\(version)" }
+        }
         if let reason = skipReason(sha256: announcement.sha256) {
             logger.debug("model announcement \(announcement.sha256.prefix(12)): \(reason)")
             return

@@ -116,6 +116,8 @@ public struct BrokerFiles: Sendable, Equatable {
             acl.append("topic write \(GatewayTopics.edukitShadow(thing: gateway.id))")
             acl.append("topic read \(topics.modelAvailable)")
             acl.append("topic read \(topics.homeAssistantStatus)")
+            for topic in topics.homeAssistantStates { acl.append("topic write \(topic)") }
+            for topic in topics.homeAssistantCommands { acl.append("topic read \(topic)") }
         }
         if let viewer {
             try account(viewer.username, "viewer")
@@ -131,6 +133,10 @@ public struct BrokerFiles: Sendable, Equatable {
                 "topic read \(discoveryPrefix)/#",
                 "topic write \(discoveryPrefix)/status",
             ]
+            // Home Assistant's controls: the states the gateways publish, the commands it sends them.
+            let every = GatewayTopics(prefix: prefix, gatewayID: "+", discoveryPrefix: discoveryPrefix)
+            acl += every.homeAssistantStates.map { "topic read \($0)" }
+            acl += every.homeAssistantCommands.map { "topic write \($0)" }
         }
         let conf = """
             # mosquitto.conf lines from `occupant server broker-config` (put them in /etc/mosquitto/conf.d/occupant.conf

@@ -118,8 +118,15 @@ public struct Intake: Sendable {
                 throw IntakeError(403, "\(place)gateway '\(named)' differs from the topic's '\(topicGateway)'")
             }
             guard known(g) else { throw IntakeError(404, "\(place)unknown gateway '\(g)'") }
+            var stored = source
+            if let named = d.source {
+                guard Self.isSourceName(named) else {
+                    throw IntakeError(400, "\(place)'source' must be 1–32 letters, digits, _ or -")
+                }
+                stored = "\(source):\(named)"
+            }
             return try range(
-                gateway: g, from: d.from, to: d.to, occupied: d.occupied, now: now, place: place, source: source)
+                gateway: g, from: d.from, to: d.to, occupied: d.occupied, now: now, place: place, source: stored)
         }
     }
 
@@ -190,6 +197,14 @@ public struct Intake: Sendable {
             throw IntakeError(
                 400, "\(place): '\(shown)' is not a channel name (letters, digits and _; starting with a letter)")
         }
+    }
+
+    /// A label document's `source`: 1–32 ASCII letters, digits, `_` or `-`.
+    static func isSourceName(_ name: String) -> Bool {
+        (1...32).contains(name.utf8.count)
+            && name.utf8.allSatisfy {
+                (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45
+            }
     }
 
     static func isChannelName(_ name: String) -> Bool {
