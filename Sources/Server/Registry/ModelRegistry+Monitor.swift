@@ -17,6 +17,9 @@ extension ModelRegistry {
         let n = config.alerts.driftWindows
         let windows = Array(try await store.monitorWindows(gateway: gateway, since: nil).suffix(n))
         guard let newest = windows.last else { return }
+        if let from = newest.window.from.seconds, let to = newest.window.to.seconds {
+            await measureRealised(gateway: gateway, from: from, to: to)  // labels may have come first
+        }
         let now = clock.now().seconds
         let to = newest.window.to.instant?.iso8601 ?? "-"
 
