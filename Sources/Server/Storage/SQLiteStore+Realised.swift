@@ -25,6 +25,20 @@ extension SQLiteStore {
         return document
     }
 
+    public func monitorWindows(gateway: String, last: Int) async throws -> [MonitorDocument] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.document, r.document AS realised FROM monitor_windows w
+                    LEFT JOIN monitor_realised r ON r.gateway = w.gateway AND r.window_from = w.window_from
+                    WHERE w.gateway = ? ORDER BY w.window_from DESC LIMIT ?
+                    """,
+                arguments: [gateway, last]
+            ).map(Self.monitorWindow(from:)).reversed()
+        }
+    }
+
     public func setRealised(gateway: String, windowFrom: Double, _ realised: MonitorDocument.Realised) async throws {
         let text = try FleetJSON.text(realised)
         try await pool.write { db in

@@ -172,6 +172,9 @@ public protocol ServerStore: Sendable {
     func insertMonitor(_ document: MonitorDocument) async throws
     /// A gateway's stored monitor windows whose window ends after `since` (all when nil), oldest first.
     func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument]
+    /// A gateway's newest `last` stored monitor windows, oldest first (an indexed read: the alert checks after every
+    /// window must not read the whole history).
+    func monitorWindows(gateway: String, last: Int) async throws -> [MonitorDocument]
     /// Records the realised accuracy of `gateway`'s stored window starting at `windowFrom` (replacing an earlier
     /// measurement); nothing when no such window is stored.
     func setRealised(gateway: String, windowFrom: Double, _ realised: MonitorDocument.Realised) async throws
