@@ -29,7 +29,9 @@ struct MonitorBenchCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            guard samples > 0, repeats > 0 else { throw OccupantError(.usage, "--samples and --repeats must be positive") }
+            guard samples > 0, repeats > 0 else {
+                throw OccupantError(.usage, "--samples and --repeats must be positive")
+            }
             let profile = try FirmwareProfile.load(path: self.profile)
             var bundle = try ModelBundle.decode(try ModelBundle.read(path: model))
             if bundle.manifest.featureStatistics?.contains(where: { $0.histogram != nil }) != true {
@@ -50,7 +52,9 @@ struct MonitorBenchCommand: ParsableCommand {
                 "ns_per_sample_median": perSample, "ns_per_drift_sample_median": perDriftSample,
                 "bins": Double(bins), "bytes_per_feature": Double(Monitor.bytesPerFeature(bins: bins)),
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+            print(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 
@@ -60,16 +64,17 @@ struct MonitorBenchCommand: ParsableCommand {
     ) -> Double {
         var perSample: [Double] = []
         var sink = 0
-        for _ in 0...repeats {  // one pass more, as a warm-up
+        for _ in 0...repeats { // one pass more, as a warm-up
             var monitor = Monitor(settings: .init(window: 1e12), profile: profile, start: decided[0].0.at)
             monitor.use(bundle: bundle, decidedBy: "bench")
             let t0 = monotonicSeconds()
             for (sample, decision) in decided { monitor.record(sample, decision) }
             perSample.append((monotonicSeconds() - t0) / Double(decided.count) * 1e9)
-            sink &+= monitor.close(
-                at: decided[decided.count - 1].0.at + 1, gateway: "bench",
-                process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil)
-            ).window.samples
+            sink &+=
+                monitor.close(
+                    at: decided[decided.count - 1].0.at + 1, gateway: "bench",
+                    process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil)
+                ).window.samples
         }
         precondition(sink > 0)
         return perSample.dropFirst().sorted()[repeats / 2]

@@ -179,7 +179,8 @@ import Training
         }
         let realised = realisedCorrect / Double(realisedRows)
         let expected = estimate / Double(samples)
-        print("a simulated week: realised accuracy \(realised) on \(realisedRows) rows, label-free estimate \(expected)")
+        print(
+            "a simulated week: realised accuracy \(realised) on \(realisedRows) rows, label-free estimate \(expected)")
         #expect(abs(realised - expected) <= 0.02, "realised \(realised) vs estimated \(expected)")
 
         let table = ServerCommand.Monitor.lines(listing)
@@ -204,7 +205,7 @@ import Training
         var (windows, _) = try Self.gateway(bundle, days: 10..<11)
         _ = try await rig.store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day.rows)
         try await rig.store.insertLabels(day.labels)
-        await rig.registry.labelsArrived(day.labels)  // no window stored yet: nothing to measure
+        await rig.registry.labelsArrived(day.labels) // no window stored yet: nothing to measure
         windows[1].decidedBy = "rule:sound>10"
         windows[2].decidedBy = "model:imported@3"
         windows[3].realised = .init(
@@ -232,7 +233,8 @@ import Training
         try await rig.store.insertMonitor(a)
         try await rig.store.setRealised(
             gateway: "gw-b", windowFrom: MonitorAlertTests.start + 8 * 3600,
-            .init(accuracy: 0.875, rows: 100, expectedAccuracy: 0.9, model: "model:occupancy-office@1", computedAt: "t"))
+            .init(accuracy: 0.875, rows: 100, expectedAccuracy: 0.9, model: "model:occupancy-office@1", computedAt: "t")
+        )
         func scrape() async throws -> String {
             try await rig.test { client in
                 let answer = try await client.execute(uri: API.metrics, method: .get, headers: bearer("admin-token"))
@@ -247,6 +249,9 @@ import Training
         #expect(text.contains(#"occupant_monitor_input_stuck_ratio{channel="temperature",gateway="gw-b"} 0.25"#))
         #expect(text.contains(#"occupant_monitor_process_resident_memory_bytes{gateway="gw-b"} 1"#))
         #expect(!text.contains(#"gateway="gw-a""#))
+        // Monitor alerts are counted with the others.
+        #expect(text.contains(#"occupant_alerts_open{kind="drift"} 0"#))
+        #expect(text.contains(#"occupant_alerts_open{kind="estimatedAccuracy"} 0"#))
         // Past the age bound: gone; gw-a's newer window now shows (not yet realised: no such series).
         try await rig.store.insertMonitor(MonitorAlertTests.window(9))
         clock.advance(2.5 * 3600)

@@ -27,7 +27,9 @@ extension Routes {
             gauge(
                 "occupant_monitor_window_end_timestamp_seconds", "End of the gateway's newest monitor window (Unix s).",
                 gw, w.window.to.seconds)
-            gauge("occupant_monitor_window_samples", "Samples in the newest monitor window.", gw, Double(w.window.samples))
+            gauge(
+                "occupant_monitor_window_samples", "Samples in the newest monitor window.", gw, Double(w.window.samples)
+            )
             gauge(
                 "occupant_monitor_expected_accuracy",
                 "Label-free accuracy estimate of the newest window: mean of max(p, 1 - p) over its probabilities.", gw,

@@ -18,7 +18,7 @@ extension ModelRegistry {
         let windows = try await store.monitorWindows(gateway: gateway, last: n)
         guard let newest = windows.last else { return }
         if let from = newest.window.from.seconds, let to = newest.window.to.seconds {
-            await measureRealised(gateway: gateway, from: from, to: to)  // labels may have come first
+            await measureRealised(gateway: gateway, from: from, to: to) // labels may have come first
         }
         let now = clock.now().seconds
         let to = newest.window.to.instant?.iso8601 ?? "-"

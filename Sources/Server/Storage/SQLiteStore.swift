@@ -616,7 +616,7 @@ public final class SQLiteStore: ServerStore {
             throw OccupantError(.data, "a monitor window without its times cannot be stored")
         }
         var sent = document
-        sent.realised = nil  // measured here (`setRealised`), never taken from a gateway
+        sent.realised = nil // measured here (`setRealised`), never taken from a gateway
         let text = try FleetJSON.text(sent)
         let now = clock.now().seconds
         try await pool.write { db in
