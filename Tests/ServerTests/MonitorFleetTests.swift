@@ -5,6 +5,8 @@ import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import MQTT
 import OccupantCore
 import OccupantTesting
 import Sensors
@@ -216,6 +218,45 @@ import Training
         #expect((stored[0].realised?.rows ?? 0) > 100 && stored[1].realised == nil && stored[2].realised == nil)
         let own = try #require(stored[3].realised)
         #expect(own.rows > 100 && own.computedAt != "x" && own.expectedAccuracy != nil)
+    }
+
+    /// Labels over MQTT (`occupant/<id>/labels`, one range per message) measure the stored windows they cover.
+    @Test func labelsOverMQTTMeasureTheirWindows() async throws {
+        let bundle = try Self.trained.get()
+        let broker = try await MosquittoBroker()
+        let rig = try RouteRig(
+            "monitor-mqtt-labels",
+            extraYAML: "broker: { host: 127.0.0.1, port: \(broker.port), clientId: server-labels }")
+        try await rig.champion(try bundle.encodeUnsigned())
+        let day = Self.days(10..<11)
+        let windows = try Self.gateway(bundle, days: 10..<11).windows.prefix(12)
+        let end = try #require(windows.last?.window.to.seconds)
+        _ = try await rig.store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: day.rows)
+        for w in windows { try await rig.store.insertMonitor(w) }
+        let mqtt = try ServerMQTT(config: rig.config, store: rig.store, logger: Logger(label: "labels"))
+        mqtt.attach(rig.registry)
+        let server = Task { try await mqtt.run() }
+        try await waitUntil(timeout: 20, "the server's labels subscription") {
+            broker.log.contains("/occupant/+/labels") ? true : nil
+        }
+        let publisher = try await MQTTProbe(port: broker.port, subscriptions: [])
+        for l in day.labels where l.from < end {
+            let text = JSON.object([
+                "from": .string(Instant(seconds: l.from).iso8601),
+                "to": .string(Instant(seconds: min(l.to, end)).iso8601),
+                "occupied": .bool(l.occupied),
+            ]).serialized
+            try publisher.publish(MQTTMessage(topic: "occupant/gw-a/labels", text: text))
+        }
+        let measured = try await waitUntil(timeout: 60, "12 windows measured") {
+            () async throws -> [MonitorDocument]? in
+            let stored = try await rig.store.monitorWindows(gateway: "gw-a", since: nil)
+            return stored.allSatisfy { $0.realised != nil } ? stored : nil
+        }
+        #expect(measured.count == 12)
+        #expect(measured.allSatisfy { ($0.realised?.rows ?? 0) > 100 && ($0.realised?.accuracy ?? 0) > 0.8 })
+        mqtt.client?.stop()
+        _ = try? await server.value
     }
 
     /// `GET /metrics` carries each gateway's newest window, `gateway`-labelled, for at most `monitorGateways`
