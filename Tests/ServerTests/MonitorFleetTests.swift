@@ -304,4 +304,27 @@ import Training
         text = try await scrape()
         #expect(!text.contains("occupant_monitor_"), "\(text)")
     }
+
+    /// `metrics.monitorGateways` and `metrics.monitorMaxAge`: defaults, the shipped example, and bad values refused in
+    /// one line naming the key.
+    @Test func theMetricsBoundIsConfiguredAndChecked() throws {
+        #expect(ServerConfig().metrics.monitorGateways == 200 && ServerConfig().metrics.monitorMaxAge == 86_400)
+        let path = packageRoot().appendingPathComponent("tools/config/server.example.yaml").path
+        let example = try ServerConfig.parse(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(example.metrics.monitorGateways == 200 && example.metrics.monitorMaxAge == 86_400)
+        let set = try ServerConfig.parse(yaml: "metrics: { monitorGateways: 0, monitorMaxAge: 90m }")
+        #expect(set.metrics.monitorGateways == 0 && set.metrics.monitorMaxAge == 5_400)
+        for (yaml, key) in [
+            ("metrics: { monitorGateways: -1 }", "monitorGateways"),
+            ("metrics: { monitorMaxAge: 0s }", "monitorMaxAge"),
+            ("metrics: { monitorMaxAge: soon }", "monitorMaxAge"),
+        ] {
+            do {
+                _ = try ServerConfig.parse(yaml: yaml)
+                Issue.record("\(yaml) was accepted")
+            } catch {
+                #expect("\(error)".contains(key) && !"\(error)".contains("\n"), "\(error)")
+            }
+        }
+    }
 }
