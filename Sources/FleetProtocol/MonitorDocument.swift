@@ -17,6 +17,8 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
     /// `model:<id>@<version>` or `rule:…` at the end of the window.
     public var decidedBy: String?
     public var process: Process
+    /// Realised accuracy against labels, added by the training host (see `Realised`); nil until measured.
+    public var realised: Realised? = nil
 
     public init(
         gateway: String, window: Window, inputs: [String: Input], predictions: Predictions, drift: [String: Drift]?,

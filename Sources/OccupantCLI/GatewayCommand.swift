@@ -15,7 +15,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "Run the gateway daemon.",
-        subcommands: [GatewayRunCommand.self],
+        subcommands: [GatewayRunCommand.self, MonitorBenchCommand.self],
         defaultSubcommand: GatewayRunCommand.self
     )
 }

@@ -141,7 +141,8 @@ struct ServerCommand: AsyncParsableCommand {
         static func lines(_ listing: MonitorListing) -> [String] {
             guard !listing.windows.isEmpty else { return ["no monitor windows from \(listing.gateway)"] }
             let header = [
-                "FROM", "SAMPLES", "MEAN P", "POSITIVE", "TRANSITIONS", "EXPECTED ACC", "DRIFTED", "MISSING/STUCK",
+                "FROM", "SAMPLES", "MEAN P", "POSITIVE", "TRANSITIONS", "EXPECTED ACC", "REALISED ACC", "DRIFTED",
+                "MISSING/STUCK",
             ]
             let rows = listing.windows.map { w in
                 let drifted = (w.drift ?? [:]).filter(\.value.drifted).keys.sorted()
@@ -151,6 +152,7 @@ struct ServerCommand: AsyncParsableCommand {
                     if input.stuck > 0 { parts.append("stuck \(percent(input.stuck))") }
                     return parts.isEmpty ? nil : "\(channel) \(parts.joined(separator: " "))"
                 }
+                let realised: String? = w.realised.map { r in percent(r.accuracy) + " (\(r.rows) rows)" }
                 let expected = w.expectedAccuracy.map { e in
                     percent(e) + (w.bundleAccuracy.map { " (bundle \(percent($0)))" } ?? "")
                 }
@@ -158,7 +160,8 @@ struct ServerCommand: AsyncParsableCommand {
                     w.window.from.instant?.iso8601 ?? "-", String(w.window.samples),
                     w.predictions.meanProbability.map { String(format: "%.3f", $0) } ?? "-",
                     w.predictions.positiveRate.map(percent) ?? "-", String(w.predictions.transitions),
-                    expected ?? "-", drifted.isEmpty ? "-" : drifted.joined(separator: ","),
+                    expected ?? "-", realised ?? "-",
+                    drifted.isEmpty ? "-" : drifted.joined(separator: ","),
                     inputs.isEmpty ? "-" : inputs.joined(separator: ", "),
                 ]
             }

@@ -33,6 +33,13 @@ YAML
     ours_model=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
     echo "occupant model: $ours_model"
 
+    # The monitor alone: Monitor.record per sample (median of repeats) and its state per feature, with the same bundle
+    # (drift baselines calibrated for it on simulated days, as `occupant train` ships them).
+    say "occupant gateway monitor: cost per sample and state per feature"
+    local monitor
+    monitor=$("$bin" gateway monitor-bench --model "$work/m.occmodel" --samples "${MONITOR_SAMPLES:-200000}")
+    echo "occupant monitor: $monitor"
+
     local size stripped
     size=$(stat -c %s "$bin")
     strip -o "$work/occupant.stripped" "$bin"
@@ -50,7 +57,7 @@ YAML
         echo "python xgboost: $py_xgb"
     fi
 
-    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" <<'PY'
+    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$monitor" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
@@ -72,5 +79,10 @@ if xgb:
     print(f"python+xgboost ÷ occupant+model: CPU {per1000(xgb)/per1000(model):.2f}, peak RSS {xgb['max_rss_kb']/model['max_rss_kb']:.2f}, "
           f"cycle median {xgb['cycle_median_us']/model['cycle_median_us']:.1f}")
 print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB")
+mon = json.loads(sys.argv[8])
+print(f"monitor: {mon['ns_per_sample_median']:.0f} ns per sample at 10 Hz, {mon['ns_per_drift_sample_median']:.0f} ns per "
+      f"sample that also updates the drift histograms (median of {mon['repeats']:.0f} × {mon['samples']:.0f}); "
+      f"{mon['bytes_per_feature']:.0f} bytes of state per feature ({mon['bins']:.0f} bins, "
+      f"{mon['drift_features']:.0f} features with a baseline)")
 PY
 }

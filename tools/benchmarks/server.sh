@@ -1,6 +1,6 @@
 # tools/bench server: a release `occupant server run` with 1,000 gateways configured, loaded over loopback by
-# tools/benchmarks/server_load.py: telemetry intake (rows/s into SQLite), promotion → every gateway fetched and
-# reported, and model polls answered 304. Sourced by tools/bench.
+# tools/benchmarks/server_load.py: telemetry intake (rows/s into SQLite), monitor-window intake over MQTT (windows/s
+# stored), promotion → every gateway fetched and reported, and model polls answered 304. Sourced by tools/bench.
 bench_server() {
     local gateways=${1:-1000}
     local bin work port http admin
@@ -33,7 +33,8 @@ bench_server() {
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && break; sleep 0.1; done
 
     say "occupant server: intake, promotion to $gateways gateways, polls answered 304"
-    "$VENV/bin/python" tools/benchmarks/server_load.py --http "$http" --mqtt "$port" --admin "$admin" --gateways "$gateways"
+    "$VENV/bin/python" tools/benchmarks/server_load.py --http "$http" --mqtt "$port" --admin "$admin" --gateways "$gateways" \
+        --sqlite "$work/state/server.sqlite" ${SERVER_LOAD_ARGS:-}
     local pid rss
     pid=$(cat "$work/server.pid")
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")

@@ -1,4 +1,5 @@
-"""Load for `tools/bench server`: telemetry intake, model polls answered 304, and promotion → every gateway running it.
+"""Load for `tools/bench server`: telemetry intake, monitor-window intake, model polls answered 304, and promotion →
+every gateway running it.
 
 Talks to a running `occupant server run` over loopback HTTP (raw asyncio streams, keep-alive) and MQTT (paho).
 Prints one JSON object per phase.
@@ -161,6 +162,50 @@ def fleet(mqtt_port, http_port, gateways, admin, scope):
             "promotion_to_server_shows_all_s": round(t_all - t_promoted, 3), "sha256": outcome["sha256"]}
 
 
+def monitor_window(gateway, start):
+    """A gateway's hourly monitor window: three channels, eight drift features (what a trained bundle ships)."""
+    features = ["sound_mean_60s", "sound_max_10s", "sound_std_300s", "sound_delta_600s", "temperature",
+                "temperature_slope_600s", "hvac_since_change", "tod_sin"]
+    return json.dumps({
+        "gateway": gateway, "window": {"from": iso(start), "to": iso(start + 3600), "samples": 36000},
+        "inputs": {c: {"missing": 0, "outOfRange": 0, "stuck": 0, "mean": 10.5, "min": 1, "max": 60}
+                   for c in ("sound", "temperature", "hvac")},
+        "predictions": {"meanProbability": 0.31, "positiveRate": 0.3, "transitions": 2,
+                        "histogram": [20000, 1000, 500, 300, 200, 200, 300, 500, 1000, 12000], "stale": 0},
+        "drift": {f: {"score": 0.01, "threshold": 0.08, "drifted": False} for f in features},
+        "expectedAccuracy": 0.97, "bundleAccuracy": 0.98, "decidedBy": "model:occupancy-bench@1",
+        "process": {"cpuSeconds": 12.5, "rssBytes": 9000000, "uptimeSeconds": 86400}}).encode()
+
+
+def monitor_intake(mqtt_port, db, gateways, rounds, timeout=600):
+    """Every gateway publishes an hourly monitor window (retained, QoS 1) per round; the next round goes once the
+    server has stored the last (a gateway publishes one an hour, so no two windows of a gateway are ever in flight).
+    Windows stored per second, counted in the server's SQLite file (read-only)."""
+    import sqlite3
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-monitor")
+    client.connect("127.0.0.1", mqtt_port)
+    client.loop_start()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    stored = lambda: con.execute("SELECT COUNT(*) FROM monitor_windows").fetchone()[0]
+    before = stored()
+    end = int(time.time()) // 3600 * 3600
+    t0 = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    for r in range(rounds):
+        start = end - (rounds - r) * 3600
+        for gid in gateways:
+            client.publish(f"occupant/{gid}/monitor", monitor_window(gid, start), qos=1, retain=True)
+        while stored() - before < (r + 1) * len(gateways) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    seconds = time.perf_counter() - t0
+    count = stored() - before
+    for gid in gateways:  # clear the retained windows
+        client.publish(f"occupant/{gid}/monitor", b"", qos=1, retain=True)
+    client.loop_stop()
+    return {"phase": "monitor", "gateways": len(gateways), "rounds": rounds, "windows": len(gateways) * rounds,
+            "stored": count, "seconds": round(seconds, 3), "windows_per_s": round(count / seconds)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--http", type=int, required=True)
@@ -169,6 +214,8 @@ def main():
     ap.add_argument("--gateways", type=int, default=1000)
     ap.add_argument("--rows", type=int, default=200000)
     ap.add_argument("--poll-seconds", type=float, default=10)
+    ap.add_argument("--sqlite", help="the server's database, to count stored monitor windows")
+    ap.add_argument("--monitor-rounds", type=int, default=3)
     args = ap.parse_args()
     gateways = [f"gw-{i:04d}" for i in range(args.gateways)]
 
@@ -182,6 +229,10 @@ def main():
     print(json.dumps(asyncio.run(intake(args.http, "token-gw-0001", "gw-0001", bulk, 1000, 1))))
     bulk = [(START + 20 * 86400 + i, 5.0, 20.0, "standby", False) for i in range(args.rows)]
     print(json.dumps(asyncio.run(intake(args.http, "token-gw-0002", "gw-0002", bulk, 1000, 4))))
+
+    # Monitor windows: one per gateway per round over MQTT, as the fleet sends them every hour.
+    if args.sqlite and args.monitor_rounds > 0:
+        print(json.dumps(monitor_intake(args.mqtt, args.sqlite, gateways, args.monitor_rounds)))
 
     # Promotion: train, decide, push to every gateway, each fetches and reports.
     promo = fleet(args.mqtt, args.http, gateways, args.admin, "bench")

@@ -37,7 +37,7 @@ extension ServerConfig {
     static let promotionKeys = ["metric", "margin", "firstWave", "waves", "probation", "abortShare"]
     static let waveKeys = ["gateways", "percent"]
     static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter", "driftWindows", "inputShare"]
-    static let metricsKeys = ["token", "tokenSha256", "open"]
+    static let metricsKeys = ["token", "tokenSha256", "open", "monitorGateways", "monitorMaxAge"]
 
     /// Parses configuration YAML over the defaults.
     public static func parse(yaml: String, source: String = "server configuration") throws(DocumentErrors)

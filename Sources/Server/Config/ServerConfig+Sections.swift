@@ -170,5 +170,9 @@ extension ServerConfig {
             }
         }
         if let v = m.optional("open")?.bool() { self.metrics.open = v }
+        if let v = m.optional("monitorGateways")?.int(in: 0...100_000) { self.metrics.monitorGateways = v }
+        if let field = m.optional("monitorMaxAge"), let v = field.duration() {
+            if v <= 0 { field.report("must be positive") } else { self.metrics.monitorMaxAge = v }
+        }
     }
 }

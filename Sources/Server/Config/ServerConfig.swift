@@ -157,6 +157,10 @@ public struct ServerConfig: Sendable, Equatable {
     public struct Metrics: Sendable, Equatable {
         public var tokenHash: String?
         public var open = false
+        /// Per-gateway monitor gauges for at most this many gateways (those with the newest windows)…
+        public var monitorGateways = 200
+        /// …whose newest monitor window ended at most this long ago (seconds).
+        public var monitorMaxAge = 86_400.0
     }
 
     public func gateway(_ id: String) -> Gateway? { gatewayIndex[id].map { gateways[$0] } }

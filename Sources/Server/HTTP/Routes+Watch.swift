@@ -132,7 +132,10 @@ extension Routes {
             m.gauge("occupant_promotions", promotionHelp, [("promoted", "false"), ("scope", scope)], Double(c.no))
         }
         let open = try await store.alertDocuments(open: true)
-        for kind in [AlertDocument.Kind.accuracy, AlertDocument.Kind.silent] {
+        for kind in [
+            AlertDocument.Kind.accuracy, AlertDocument.Kind.silent, AlertDocument.Kind.drift, AlertDocument.Kind.input,
+            AlertDocument.Kind.estimatedAccuracy,
+        ] {
             m.gauge(
                 "occupant_alerts_open", "Alerts raised and not yet cleared, by kind.", [("kind", kind)],
                 Double(open.filter { $0.kind == kind }.count))
@@ -154,5 +157,6 @@ extension Routes {
                 "Configured gateways by state: reporting, silent (not heard from for longer than alerts.silentAfter), never (not heard from yet).",
                 [("state", state)], Double(n))
         }
+        try await monitorFigures()
     }
 }

@@ -162,6 +162,7 @@ struct Routes: Sendable {
             throw APIError(.forbidden, "CSV label import needs the admin token")
         }
         try await store.insertLabels(labels)
+        await registry.labelsArrived(labels)
         return try Response.json(LabelsReceipt(accepted: labels.count))
     }
 

@@ -3,12 +3,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// The server's figures for `GET /metrics` (swift-prometheus, text format 0.0.4): counters this process keeps
 /// (requests, retrain jobs and their durations) and gauges set from the store at each scrape (so they survive
 /// restarts). Labels are given in name order, so a series reads the same in every scrape.
 public final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
+    /// The per-gateway monitor series set at the last scrape (`Routes.monitorFigures`), to drop those not set again.
+    let monitorSeries = Mutex<[Gauge]>([])
 
     /// Upper bounds (seconds) of the retrain duration histogram.
     static let durationBuckets: [Double] = [1, 5, 15, 60, 300, 900, 3600]

@@ -15,8 +15,11 @@ extension ModelRegistry {
     public func checkMonitor(gateway: String) async throws {
         guard let scope = config.gateway(gateway)?.scope else { return }
         let n = config.alerts.driftWindows
-        let windows = Array(try await store.monitorWindows(gateway: gateway, since: nil).suffix(n))
+        let windows = try await store.monitorWindows(gateway: gateway, last: n)
         guard let newest = windows.last else { return }
+        if let from = newest.window.from.seconds, let to = newest.window.to.seconds {
+            await measureRealised(gateway: gateway, from: from, to: to) // labels may have come first
+        }
         let now = clock.now().seconds
         let to = newest.window.to.instant?.iso8601 ?? "-"
 

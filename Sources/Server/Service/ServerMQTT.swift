@@ -122,6 +122,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                     json: message.payload, gateway: gateway, now: now, source: "mqtt",
                     known: { self.config.gateway($0) != nil })
                 try await store.insertLabels(labels)
+                await registry.withLock({ $0 })?.labelsArrived(labels)
             case .modelStatus:
                 guard !message.payload.isEmpty else { return }
                 let status = try FleetJSON.decode(ModelStatusDocument.self, from: message.payload)

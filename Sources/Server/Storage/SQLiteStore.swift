@@ -164,6 +164,9 @@ public final class SQLiteStore: ServerStore {
             }
             try db.execute(sql: "DROP TABLE rollouts; ALTER TABLE rollouts_v5 RENAME TO rollouts;")
         }
+        migrator.registerMigration("v6: monitor windows' realised accuracy") { db in
+            try registerRealisedAccuracy(db)
+        }
         return migrator
     }
 
@@ -691,7 +694,9 @@ public final class SQLiteStore: ServerStore {
         guard let from = document.window.from.seconds, let to = document.window.to.seconds else {
             throw OccupantError(.data, "a monitor window without its times cannot be stored")
         }
-        let text = try FleetJSON.text(document)
+        var sent = document
+        sent.realised = nil // measured here (`setRealised`), never taken from a gateway
+        let text = try FleetJSON.text(sent)
         let now = clock.now().seconds
         try await pool.write { db in
             try db.execute(
@@ -705,14 +710,16 @@ public final class SQLiteStore: ServerStore {
 
     public func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument] {
         try await pool.read { db in
-            try String.fetchAll(
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT document FROM monitor_windows WHERE gateway = ?1 AND (?2 IS NULL OR window_to > ?2)
-                    ORDER BY window_from
+                    SELECT w.document, r.document AS realised FROM monitor_windows w
+                    LEFT JOIN monitor_realised r ON r.gateway = w.gateway AND r.window_from = w.window_from
+                    WHERE w.gateway = ?1 AND (?2 IS NULL OR w.window_to > ?2)
+                    ORDER BY w.window_from
                     """,
                 arguments: [gateway, since]
-            ).map { try FleetJSON.decode(MonitorDocument.self, from: $0.utf8) }
+            ).map(Self.monitorWindow(from:))
         }
     }
 

@@ -253,4 +253,17 @@ public protocol ServerStore: Sendable {
     func insertMonitor(_ document: MonitorDocument) async throws
     /// A gateway's stored monitor windows whose window ends after `since` (all when nil), oldest first.
     func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument]
+    /// A gateway's newest `last` stored monitor windows, oldest first (an indexed read: the alert checks after every
+    /// window must not read the whole history).
+    func monitorWindows(gateway: String, last: Int) async throws -> [MonitorDocument]
+    /// Records the realised accuracy of `gateway`'s stored window starting at `windowFrom` (replacing an earlier
+    /// measurement); nothing when no such window is stored.
+    func setRealised(gateway: String, windowFrom: Double, _ realised: MonitorDocument.Realised) async throws
+    /// One gateway's telemetry rows with `from ≤ at < to`, in time order.
+    func telemetry(gateway: String, from: Double, to: Double) async throws -> [TelemetryRow]
+    /// The newest stored window of each of these gateways whose window ends after `endingAfter`, newest first, with
+    /// the realised accuracy of the gateway's newest measured window (labels come later than windows).
+    func latestMonitorWindows(gateways: [String], endingAfter: Double) async throws -> [(
+        window: MonitorDocument, realised: MonitorDocument.Realised?
+    )]
 }
