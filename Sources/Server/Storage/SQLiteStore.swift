@@ -143,7 +143,8 @@ public final class SQLiteStore: ServerStore {
                         rolled_back_at REAL, reason TEXT, PRIMARY KEY (scope, gateway)) WITHOUT ROWID;
                     """)
             // A v4 rollout was one named first wave, then everyone once the wave ran the version.
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM rollouts") {
+            let old = try db.tableExists("rollouts") ? try Row.fetchAll(db, sql: "SELECT * FROM rollouts") : []
+            for row in old {
                 let scope: String = row["scope"]
                 let widened: Bool = row["widened"]
                 let wave: String = row["wave"]
@@ -162,7 +163,7 @@ public final class SQLiteStore: ServerStore {
                         arguments: [scope, String(gateway)])
                 }
             }
-            try db.execute(sql: "DROP TABLE rollouts; ALTER TABLE rollouts_v5 RENAME TO rollouts;")
+            try db.execute(sql: "DROP TABLE IF EXISTS rollouts; ALTER TABLE rollouts_v5 RENAME TO rollouts;")
         }
         migrator.registerMigration("v6: monitor windows' realised accuracy") { db in
             try registerRealisedAccuracy(db)
