@@ -3,8 +3,9 @@
 /// answered by `POST /v1/alerts/{id}/ack`, published on `<prefix>/alerts` and POSTed to the webhook — when raised
 /// (`state: open`) and again when cleared (`state: cleared`).
 public struct AlertDocument: Codable, Sendable, Equatable {
-    /// `accuracy` (the champion's realised accuracy on newly labelled rows is below its holdout by more than the
-    /// margin) or `silent` (a configured gateway sent no telemetry and no status for longer than `alerts.silentAfter`).
+    /// What an alert is about. `accuracy`: the champion's realised accuracy on newly labelled rows is below its holdout
+    /// by more than the margin; `silent`: a configured gateway sent no telemetry and no status for longer than
+    /// `alerts.silentAfter`.
     public enum Kind {
         public static let accuracy = "accuracy"
         public static let silent = "silent"
@@ -18,6 +19,8 @@ public struct AlertDocument: Codable, Sendable, Equatable {
         /// A rollout stopped because too much of its current wave rolled back or raised alerts (subject `<scope>`);
         /// cleared when an operator resumes it.
         public static let rollout = "rollout"
+        /// Every kind, for listings that count by kind.
+        public static let all = [accuracy, silent, drift, input, estimatedAccuracy, rollout]
     }
 
     public var id: Int

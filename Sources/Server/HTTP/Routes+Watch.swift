@@ -132,10 +132,7 @@ extension Routes {
             m.gauge("occupant_promotions", promotionHelp, [("promoted", "false"), ("scope", scope)], Double(c.no))
         }
         let open = try await store.alertDocuments(open: true)
-        for kind in [
-            AlertDocument.Kind.accuracy, AlertDocument.Kind.silent, AlertDocument.Kind.drift, AlertDocument.Kind.input,
-            AlertDocument.Kind.estimatedAccuracy,
-        ] {
+        for kind in AlertDocument.Kind.all {
             m.gauge(
                 "occupant_alerts_open", "Alerts raised and not yet cleared, by kind.", [("kind", kind)],
                 Double(open.filter { $0.kind == kind }.count))
