@@ -22,6 +22,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var simulatedLabels: SimulatedLabels?
     /// The monitor's window and exports.
     public var monitor: MonitorSettings
+    /// `models.probation:` — the guards on a newly active model and how long its probation lasts.
+    public var probation: ProbationSettings
     /// The file this configuration was read from, if any (used for SIGHUP reloads).
     public var path: String?
 
@@ -88,6 +90,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.server = nil
         self.simulatedLabels = nil
         self.monitor = MonitorSettings()
+        self.probation = ProbationSettings()
         self.path = nil
     }
 

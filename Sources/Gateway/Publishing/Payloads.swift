@@ -42,6 +42,9 @@ public enum Payloads {
         ModelStatusDocument(
             active: status.active?.name, sha256: status.active?.sha256,
             refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) },
+            rolledBack: status.rolledBack.map {
+                .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
+            },
             at: at.iso8601)
     }
 
