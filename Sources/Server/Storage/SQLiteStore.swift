@@ -131,6 +131,7 @@ public final class SQLiteStore: ServerStore {
                         PRIMARY KEY (gateway, window_from)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("probation: gateways' model rollbacks", migrate: migrateRollbacks)
         return migrator
     }
 
