@@ -47,7 +47,9 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case version, sha256, guardName = "guard", reason, at
+            case version, sha256
+            case guardName = "guard"
+            case reason, at
         }
 
         /// `v4 flapping: …`.

@@ -89,7 +89,8 @@ public struct GatewayRuntime: Sendable {
         let recorder = ProbationRecorder(store: store, board: modelStatus, publisher: publisher, logger: modelLogger)
         recorder.load()
         let initialWatch = GatewayRuntime.startWithActiveModel(
-            &initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus, logger: modelLogger,
+            &initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus,
+            logger: modelLogger,
             recorder: recorder, probation: config.probation)
         let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool

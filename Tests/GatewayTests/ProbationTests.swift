@@ -144,7 +144,8 @@ import Testing
 
         /// The status naming a rollback of `sha`.
         func rollback(of sha: String, after index: Int = 0) async throws -> ModelStatusDocument.RolledBack {
-            let message = try await probe.waitFor(status, timeout: 90, after: index, "a rollback of \(sha.prefix(12))") {
+            let message = try await probe.waitFor(status, timeout: 90, after: index, "a rollback of \(sha.prefix(12))")
+            {
                 (try? FleetJSON.decode(ModelStatusDocument.self, from: $0.payload))?.rolledBack?.sha256 == sha
             }
             return try #require(try FleetJSON.decode(ModelStatusDocument.self, from: message.payload).rolledBack)
@@ -281,7 +282,9 @@ import Testing
         let mark = rig.runtime.store.directory + "/probation"
         #expect(FileManager.default.fileExists(atPath: mark))
         try await rig.decided(by: "model:good@1", "the good model")
-        try await waitUntil(timeout: 60, "probation passed") { FileManager.default.fileExists(atPath: mark) ? nil : true }
+        try await waitUntil(timeout: 60, "probation passed") {
+            FileManager.default.fileExists(atPath: mark) ? nil : true
+        }
         let index = rig.probe.messages.count
         // Still deciding, well after probation (another 30 minutes of gateway clock).
         let first = try await rig.decided(by: "model:good@1", after: index, "the good model after probation")

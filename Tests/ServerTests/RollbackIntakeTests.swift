@@ -46,13 +46,17 @@ import Testing
         try gateway.publish(
             MQTTMessage(
                 topic: "occupant/gw-a/model/status", text: Self.status(at: "2026-01-06T10:00:00.000Z"), retain: true))
-        let stored = try await waitUntil(timeout: 20, "two rollbacks stored") { () async throws -> [ModelRollbackRecord]? in
+        let stored = try await waitUntil(timeout: 20, "two rollbacks stored") {
+            () async throws -> [ModelRollbackRecord]? in
             let all = try await store.rollbacks(gateway: "gw-a")
             return all.count >= 2 ? all : nil
         }
         #expect(stored.count == 2)
         #expect(stored.allSatisfy { $0.sha256 == Self.sha && $0.version == 5 && $0.guardName == "stuck" })
-        #expect(stored.map(\.at) == [Instant(iso8601: "2026-01-05T10:00:00Z")!.seconds, Instant(iso8601: "2026-01-06T10:00:00Z")!.seconds])
+        #expect(
+            stored.map(\.at) == [
+                Instant(iso8601: "2026-01-05T10:00:00Z")!.seconds, Instant(iso8601: "2026-01-06T10:00:00Z")!.seconds,
+            ])
         #expect(stored[0].summary.hasPrefix("v5 stuck: probability 0.5 unchanged"))
         // The status itself is stored as before.
         #expect(try await store.gatewayStatuses().first { $0.gateway == "gw-a" }?.active == "good@1")

@@ -141,7 +141,8 @@ public struct Probation: Sendable {
             if let edges = s.histogram?.edges, let first = edges.first, let last = edges.last {
                 lo = first
                 hi = last
-            } else if let q = s.quantiles, let first = q.min(by: { $0.p < $1.p }), let last = q.max(by: { $0.p < $1.p }) {
+            } else if let q = s.quantiles, let first = q.min(by: { $0.p < $1.p }), let last = q.max(by: { $0.p < $1.p })
+            {
                 lo = first.value
                 hi = last.value
             }
@@ -206,7 +207,9 @@ public struct Probation: Sendable {
         // Broken output: judged even with the guards off.
         if let p = decision.probability, !Self.isProbability(p) {
             guard let rollback = verdict(.brokenOutput, at: now) else { return nil }
-        return Trip(guardName: .brokenOutput, reason: "the model's probability is \(p), not a number in [0, 1]", rollback: rollback)
+            return Trip(
+                guardName: .brokenOutput, reason: "the model's probability is \(p), not a number in [0, 1]",
+                rollback: rollback)
         }
         guard settings.enabled else { return nil }
         if let trip = checkFlapping(decision, at: t, now: now) { return trip }
@@ -229,7 +232,11 @@ public struct Probation: Sendable {
         guard ringCount == ring.count, t - ring[ringNext] < 3600 else { return nil }
         let minutes = (t - ring[ringNext]) / 60
         guard let rollback = verdict(.flapping, at: now) else { return nil }
-        return Trip(guardName: .flapping, reason: "\(ring.count) published changes within \(formatNumber((minutes * 10).rounded() / 10)) min, more than the limit of \(maxTransitions) per hour", rollback: rollback)
+        return Trip(
+            guardName: .flapping,
+            reason:
+                "\(ring.count) published changes within \(formatNumber((minutes * 10).rounded() / 10)) min, more than the limit of \(maxTransitions) per hour",
+            rollback: rollback)
     }
 
     private mutating func checkStuck(_ p: Double, _ values: [Double]?, at t: Double, now: Instant) -> Trip? {
@@ -255,7 +262,11 @@ public struct Probation: Sendable {
         }
         guard inputsMoved, t - heldSince >= settings.stuckAfter else { return nil }
         guard let rollback = verdict(.stuck, at: now) else { return nil }
-        return Trip(guardName: .stuck, reason: "probability \(formatNumber(heldProbability)) unchanged for \(formatNumber((t - heldSince).rounded())) s while the inputs moved (limit \(formatNumber(settings.stuckAfter)) s)", rollback: rollback)
+        return Trip(
+            guardName: .stuck,
+            reason:
+                "probability \(formatNumber(heldProbability)) unchanged for \(formatNumber((t - heldSince).rounded())) s while the inputs moved (limit \(formatNumber(settings.stuckAfter)) s)",
+            rollback: rollback)
     }
 
     private mutating func checkDepth(_ values: [Double], at t: Double, now: Instant) -> Trip? {
@@ -283,7 +294,11 @@ public struct Probation: Sendable {
             break
         }
         guard let rollback = verdict(.outOfRange, at: now) else { return nil }
-        return Trip(guardName: .outOfRange, reason: "\(depthOutside) of \(depthSamples) samples (\(formatNumber((share * 1000).rounded() / 10)) %) had an input outside the training range, limit \(formatNumber(settings.outOfRangeShare * 100)) %; e.g. \(worst)", rollback: rollback)
+        return Trip(
+            guardName: .outOfRange,
+            reason:
+                "\(depthOutside) of \(depthSamples) samples (\(formatNumber((share * 1000).rounded() / 10)) %) had an input outside the training range, limit \(formatNumber(settings.outOfRangeShare * 100)) %; e.g. \(worst)",
+            rollback: rollback)
     }
 
     /// Judges a closed monitor window of the watched model: drift in two windows in a row, or an estimated accuracy
@@ -296,13 +311,21 @@ public struct Probation: Sendable {
         driftedWindows = drifted.isEmpty ? 0 : driftedWindows + 1
         if driftedWindows >= 2 {
             guard let rollback = verdict(.drift, at: now) else { return nil }
-        return Trip(guardName: .drift, reason: "drift beyond the bundle's thresholds in 2 windows in a row on \(drifted.joined(separator: ", "))", rollback: rollback)
+            return Trip(
+                guardName: .drift,
+                reason:
+                    "drift beyond the bundle's thresholds in 2 windows in a row on \(drifted.joined(separator: ", "))",
+                rollback: rollback)
         }
         if let expected = window.expectedAccuracy, let own = bundleAccuracy ?? window.bundleAccuracy,
             expected < own - settings.accuracyDrop
         {
             guard let rollback = verdict(.accuracy, at: now) else { return nil }
-        return Trip(guardName: .accuracy, reason: "estimated accuracy \(formatNumber((expected * 1000).rounded() / 1000)) is more than \(formatNumber(settings.accuracyDrop)) below the bundle's \(formatNumber(own))", rollback: rollback)
+            return Trip(
+                guardName: .accuracy,
+                reason:
+                    "estimated accuracy \(formatNumber((expected * 1000).rounded() / 1000)) is more than \(formatNumber(settings.accuracyDrop)) below the bundle's \(formatNumber(own))",
+                rollback: rollback)
         }
         return nil
     }
