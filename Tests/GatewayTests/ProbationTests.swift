@@ -157,6 +157,92 @@ import Testing
         }
     }
 
+    // MARK: Configuration and defaults
+
+    @Test func theConfigurationReadsModelsProbation() throws {
+        #expect(try GatewayConfig.parse(yaml: "{}").probation == ProbationSettings())
+        let config = try GatewayConfig.parse(
+            yaml: """
+                models:
+                  probation: { duration: 6h, maxTransitionsPerHour: 8, stuckAfter: 30m, outOfRangeShare: 0.1,
+                               depthWindow: 5m, accuracyDrop: 0.2, rollbackAfterProbation: true }
+                """)
+        #expect(
+            config.probation
+                == ProbationSettings(
+                    duration: 21_600, maxTransitionsPerHour: 8, stuckAfter: 1_800, outOfRangeShare: 0.1,
+                    depthWindow: 300, accuracyDrop: 0.2, rollbackAfterProbation: true))
+        for (yaml, expected) in [
+            (
+                "models: { probation: { outOfRangeShare: 1.5 } }",
+                "models.probation.outOfRangeShare: 1.5 is out of range"
+            ),
+            ("models: { probation: { duration: 0s } }", "models.probation.duration: must be positive"),
+            ("models: { probation: { stuckAfer: 1h } }", "unknown key 'stuckAfer'"),
+            ("models: { probaton: {} }", "unknown key 'probaton'"),
+        ] {
+            do {
+                _ = try GatewayConfig.parse(yaml: yaml, source: "gateway.yaml")
+                Issue.record("expected an error containing: \(expected)")
+            } catch {
+                #expect(error.description.contains(expected), "got: \(error.description)")
+            }
+        }
+    }
+
+    /// The flapping limit follows the bundle's hysteresis; training ranges come from its statistics.
+    @Test func defaultsComeFromTheBundle() throws {
+        #expect(Probation.defaultMaxTransitions(try Self.flapping().manifest) == 12)
+        #expect(Probation.defaultMaxTransitions(try Self.good().manifest) == 5) // 3600 / (30 + 600)
+        #expect(Probation.defaultMaxTransitions(nil) == 12)
+        let (low, high) = Probation.trainingRanges(try Self.outOfDepth().manifest)
+        #expect(low == [90, 59] && high == [210, 71])
+        let none = Probation.trainingRanges(try Self.constant().manifest)
+        #expect(none.low.allSatisfy { $0 == -.infinity } && none.high.allSatisfy { $0 == .infinity })
+    }
+
+    /// The monitor's windows: drift in two windows in a row, or an estimated accuracy far below the bundle's, trips
+    /// while on probation (rollback) and alerts once after it.
+    @Test func monitorWindowsTripTheDriftAndAccuracyGuards() throws {
+        func window(drifted: Bool, expected: Double) -> MonitorDocument {
+            MonitorDocument(
+                gateway: "g",
+                window: .init(
+                    from: TimeValue(Instant(seconds: 0)), to: TimeValue(Instant(seconds: 3600)), samples: 1200),
+                inputs: [:],
+                predictions: .init(meanProbability: 0.4, positiveRate: 0.4, transitions: 2, histogram: [], stale: 0),
+                drift: ["sound_mean_60s": .init(score: drifted ? 0.4 : 0.01, threshold: 0.1, drifted: drifted)],
+                expectedAccuracy: expected, bundleAccuracy: 0.93, decidedBy: "model:good@1",
+                process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil))
+        }
+        let start = Instant(seconds: 1_000_000)
+        var guards = Probation(settings: .init(duration: 86_400))
+        guards.watch(.init(modelID: "good", version: 1, sha256: "", bundle: try Self.good()), at: start)
+        let calm = guards.check(window: window(drifted: false, expected: 0.9), at: start + 3600)
+        #expect(calm == nil)
+        let once = guards.check(window: window(drifted: true, expected: 0.9), at: start + 7200)
+        #expect(once == nil)
+        let twice = guards.check(window: window(drifted: true, expected: 0.9), at: start + 10_800)
+        let drift = try #require(twice)
+        #expect(drift.guardName == .drift && drift.rollback && drift.reason.contains("sound_mean_60s"))
+        let low = guards.check(window: window(drifted: false, expected: 0.7), at: start + 14_400)
+        let accuracy = try #require(low)
+        #expect(accuracy.guardName == .accuracy && accuracy.rollback)
+        #expect(accuracy.reason.contains("estimated accuracy 0.7 is more than 0.15 below the bundle's 0.93"))
+        // After probation: an alert, once.
+        let later = start + 90_000
+        let first = guards.check(window: window(drifted: false, expected: 0.7), at: later)
+        let alert = try #require(first)
+        #expect(alert.guardName == .accuracy && !alert.rollback)
+        let again = guards.check(window: window(drifted: false, expected: 0.7), at: later + 3600)
+        #expect(again == nil)
+        // Another model's window is not this model's business.
+        var other = window(drifted: true, expected: 0.1)
+        other.decidedBy = "rule:sound>10"
+        let unrelated = guards.check(window: other, at: later)
+        #expect(unrelated == nil)
+    }
+
     // MARK: Tests
 
     /// A constant probability after a good model: `stuck` trips once the probability has not moved for `stuckAfter`
