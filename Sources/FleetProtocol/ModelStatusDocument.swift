@@ -65,14 +65,21 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
     public var refused: Refusal?
     /// Written only when present (`{"version":4,"sha256":"…","guard":"stuck","reason":"…","at":"…"}`).
     public var rolledBack: RolledBack?
+    /// The last guard that tripped after probation and only alerted (same fields as `rolledBack`; written only when
+    /// present): the model kept deciding.
+    public var guardAlert: RolledBack?
     /// When the gateway wrote it (ISO-8601).
     public var at: String?
 
-    public init(active: String?, sha256: String?, refused: Refusal?, rolledBack: RolledBack? = nil, at: String?) {
+    public init(
+        active: String?, sha256: String?, refused: Refusal?, rolledBack: RolledBack? = nil,
+        guardAlert: RolledBack? = nil, at: String?
+    ) {
         self.active = active
         self.sha256 = sha256
         self.refused = refused
         self.rolledBack = rolledBack
+        self.guardAlert = guardAlert
         self.at = at
     }
 
@@ -82,6 +89,7 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
         try c.encode(sha256, forKey: .sha256)
         try c.encode(refused, forKey: .refused)
         try c.encodeIfPresent(rolledBack, forKey: .rolledBack)
+        try c.encodeIfPresent(guardAlert, forKey: .guardAlert)
         try c.encode(at, forKey: .at)
     }
 }

@@ -350,6 +350,13 @@ import Testing
             jsonObject($0)?["decidedBy"] as? String == "model:broken@9" && jsonObject($0)?["stale"] != nil
         }
         #expect((jsonObject(stale)?["stale"] as? String)?.contains("broken output") == true)
+        // The alert is on the status; the rollback before stays named.
+        let alerted = try await rig.probe.waitFor(rig.status, timeout: 30, after: after, "the guard's alert") {
+            (try? FleetJSON.decode(ModelStatusDocument.self, from: $0.payload))?.guardAlert != nil
+        }
+        let document = try FleetJSON.decode(ModelStatusDocument.self, from: alerted.payload)
+        #expect(document.guardAlert?.guardName == "brokenOutput" && document.guardAlert?.sha256 == sha)
+        #expect(document.rolledBack?.guardName == "brokenOutput")
         try await rig.decided(by: "model:broken@9", after: after, "a good broken decision")
         for message in rig.probe.messages(on: rig.occupancy) {
             // Valid JSON (no NaN or Infinity literal), and a probability only when it is one.

@@ -32,6 +32,7 @@ public struct ModelActivator: Sendable {
             board.update {
                 $0.active = .init(
                     modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256)
+                $0.guardAlert = nil
             }
             logger.info("model switched by \(who): \(scorer.id)", metadata: ["model.sha256": "\(sha256)"])
         case .failure(let reason):

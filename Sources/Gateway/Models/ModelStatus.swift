@@ -18,7 +18,7 @@ public struct ModelStatus: Sendable, Equatable {
         public var reason: String
     }
 
-    /// The last model a guard rolled back (kept in `<models>/rolled-back`).
+    /// The last model a guard rolled back (kept in `<models>/rolled-back`), or a guard's alert.
     public struct RolledBack: Sendable, Equatable, Codable {
         public var modelID: String
         public var version: Int?
@@ -32,6 +32,8 @@ public struct ModelStatus: Sendable, Equatable {
     public var active: Active?
     public var refused: Refusal?
     public var rolledBack: RolledBack?
+    /// The last guard that tripped after probation (alert only, the model kept deciding).
+    public var guardAlert: RolledBack?
 
     public init(active: Active? = nil, refused: Refusal? = nil, rolledBack: RolledBack? = nil) {
         self.active = active

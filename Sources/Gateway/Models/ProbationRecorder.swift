@@ -60,8 +60,14 @@ public final class ProbationRecorder: Sendable {
             metadata: ["model.sha256": "\(subject.sha256)"])
     }
 
-    /// A guard tripped after probation: one warning, nothing switched.
-    func alert(_ subject: ProbationSubject, _ trip: Probation.Trip) {
+    /// A guard tripped after probation: one warning and `guardAlert` on the status, nothing switched.
+    func alert(_ subject: ProbationSubject, _ trip: Probation.Trip, at: Instant) {
+        board.update {
+            $0.guardAlert = .init(
+                modelID: subject.modelID, version: subject.version, sha256: subject.sha256,
+                guardName: trip.guardName.rawValue, reason: trip.reason, at: at.iso8601)
+        }
+        publisher.publish(modelStatus: Payloads.modelStatus(board.current, at: SystemClock().now()))
         logger.warning(
             "model guard \(trip.guardName.rawValue) tripped for \(subject.modelID)@\(subject.version.map(String.init) ?? "?") (alert only, no switch back): \(trip.reason)",
             metadata: ["model.sha256": "\(subject.sha256)"])
@@ -94,6 +100,7 @@ public final class ProbationRecorder: Sendable {
         board.noteRolledBack([subject.sha256])
         board.update {
             $0.rolledBack = record
+            $0.guardAlert = nil
             $0.active = fallback.map { .init(modelID: $0.modelID, version: $0.version ?? 0, sha256: $0.sha256) }
         }
         publisher.publish(modelStatus: Payloads.modelStatus(board.current, at: SystemClock().now()))

@@ -45,6 +45,9 @@ public enum Payloads {
             rolledBack: status.rolledBack.map {
                 .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
             },
+            guardAlert: status.guardAlert.map {
+                .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
+            },
             at: at.iso8601)
     }
 

@@ -58,7 +58,7 @@ extension GatewayLoop {
     ) -> Bool {
         guard let subject = guards.subject else { return false }
         guard trip.rollback, let back = fallback else {
-            recorder?.alert(subject, trip)
+            recorder?.alert(subject, trip, at: now)
             return false
         }
         engine.replace(scorer: back.scorer, hysteresis: back.hysteresis, note: back.note)
