@@ -47,6 +47,8 @@ extension GatewayLoop {
         }
         if guards.passIfDue(at: now), let subject = guards.subject {
             recorder?.passed(subject, duration: probationSettings.duration)
+            // Nothing to switch back to after probation unless configured: the previous model's memory is freed.
+            if !probationSettings.rollbackAfterProbation { fallback = nil }
         }
     }
 
