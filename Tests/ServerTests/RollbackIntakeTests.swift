@@ -1,11 +1,14 @@
 import FleetProtocol
 import Foundation
+import HummingbirdTesting
 import Logging
 import MQTT
+import NIOCore
 import OccupantCore
 import OccupantTesting
-import Server
 import Testing
+
+@testable import Server
 
 /// A gateway's automatic rollback reaches the server through its retained `model/status`: stored once per (gateway,
 /// bundle, time) however often the status is delivered again, kept across a restart of the store, shown in the
@@ -69,15 +72,23 @@ import Testing
         #expect(try await reopened.rollbacks(gateway: nil).count == 2)
     }
 
-    @Test func theGatewayListingShowsTheLastRollback() throws {
-        var gateway = GatewayListing.Gateway(
-            id: "gw-a", scope: "office", assigned: "office@5", assignedSha256: Self.sha, active: "office@4",
-            activeSha256: nil, refused: nil, reportedAt: nil)
-        let plain = try FleetJSON.text(GatewayListing(gateways: [gateway]))
-        #expect(!plain.contains("rolledBack"))
-        gateway.rolledBack = "v5 stuck: probability 0.5 unchanged"
-        let listing = GatewayListing(gateways: [gateway])
-        let decoded = try FleetJSON.decode(GatewayListing.self, from: Array(try FleetJSON.text(listing).utf8))
-        #expect(decoded.gateways.first?.rolledBack == "v5 stuck: probability 0.5 unchanged")
+    /// `GET /v1/gateways` names each gateway's last rollback; a gateway without one has no `rolledBack` member.
+    @Test func theGatewayListingShowsTheLastRollback() async throws {
+        let rig = try RouteRig("rollback-listing")
+        for (version, at) in [(4, 1_767_600_000.0), (5, 1_767_700_000.0)] {
+            let stored = try await rig.store.addRollback(
+                ModelRollbackRecord(
+                    gateway: "gw-a", version: version, sha256: String(repeating: "\(version)", count: 64),
+                    guardName: version == 5 ? "flapping" : "stuck", reason: "v\(version)'s numbers", at: at,
+                    received: at + 1))
+            #expect(stored)
+        }
+        try await rig.test { client in
+            let response = try await client.execute(uri: API.gateways, method: .get, headers: bearer("admin-token"))
+            #expect(!String(buffer: response.body).contains(#""rolledBack":null"#))
+            let listing = try decode(GatewayListing.self, response)
+            #expect(listing.gateways.first { $0.id == "gw-a" }?.rolledBack == "v5 flapping: v5's numbers")
+            #expect(listing.gateways.filter { $0.id != "gw-a" }.allSatisfy { $0.rolledBack == nil })
+        }
     }
 }
