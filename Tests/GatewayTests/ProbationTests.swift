@@ -391,6 +391,24 @@ import Testing
         try await rig.stop()
     }
 
+    /// A restart during probation does not end it: the model is on probation again and still rolled back (after
+    /// probation a stuck model would only raise an alert).
+    @Test func aRestartDuringProbationKeepsTheModelOnProbation() async throws {
+        let rig = try await Rig("resume", probation: "{ duration: 1d, stuckAfter: 1h }")
+        try await rig.decided(by: "rule:sound>10", "the rule")
+        let sha = try rig.install(try Self.constant())
+        try await rig.decided(by: "model:constant@2", "the constant model")
+        #expect(rig.runtime.modelStatus.current.rolledBack == nil)
+        try await rig.restart()
+        let restarted = rig.probe.messages.count
+        try await rig.decided(by: "model:constant@2", after: restarted, "the constant model after the restart")
+        let record = try await rig.rollback(of: sha, after: restarted)
+        #expect(record.guardName == "stuck")
+        try await rig.decided(by: "rule:sound>10", after: rig.probe.messages.count, "the rule again")
+        #expect(rig.runtime.store.activeFile == nil)
+        try await rig.stop()
+    }
+
     /// Delivered by the server, rolled back by its guard, never fetched again: the updater sends its hash as known
     /// and keeps the rule, also after a restart, and the retained status still names the rollback.
     @Test func aRolledBackVersionIsNotInstalledAgainAfterARestart() async throws {
