@@ -147,7 +147,10 @@ public final class GatewayLoop: Service, Sendable {
         var monitor: Monitor?
         var guards = Probation(settings: probationSettings)
         var fallback: ProbationFallback?
-        if let (subject, initialFallback) = mailbox.withLock({ $0.initialWatch }) {
+        if let (subject, initialFallback) = mailbox.withLock({ s in
+            defer { s.initialWatch = nil }
+            return s.initialWatch
+        }) {
             guards.watch(subject, at: clock.now())
             fallback = initialFallback
         }
