@@ -268,6 +268,8 @@ import Testing
         #expect(rig.runtime.store.activeFile == "good-v1.occmodel")
         #expect(rig.runtime.store.previousFile == nil)
         #expect(rig.runtime.modelStatus.current.active?.name == "good@1")
+        // Recorded in the store for `occupant model list` and the next start.
+        #expect(ProbationRecorder.rollbacks(in: rig.runtime.store).map(\.sha256) == [sha])
         // The constant model decided nothing after the rollback's cycle.
         let late = rig.probe.messages(on: rig.occupancy).filter {
             jsonObject($0)?["decidedBy"] as? String == "model:constant@2" && (Rig.at($0) ?? 0) > tripped

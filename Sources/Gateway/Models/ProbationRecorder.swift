@@ -27,12 +27,17 @@ public final class ProbationRecorder: Sendable {
     var probationFile: String { store.directory + "/probation" }
     var rolledBackFile: String { store.directory + "/rolled-back" }
 
-    /// The rollbacks recorded before (the board learns every hash and shows the last one).
-    public func load() {
-        guard let bytes = try? store.files.read(rolledBackFile) else { return }
-        let records = bytes.split(separator: UInt8(ascii: "\n")).compactMap {
+    /// Every rollback recorded in `store`, oldest first (`occupant model list` shows them).
+    public static func rollbacks(in store: ModelStore) -> [ModelStatus.RolledBack] {
+        guard let bytes = try? store.files.read(store.directory + "/rolled-back") else { return [] }
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap {
             try? FleetJSON.decode(ModelStatus.RolledBack.self, from: Array($0))
         }
+    }
+
+    /// The rollbacks recorded before (the board learns every hash and shows the last one).
+    public func load() {
+        let records = Self.rollbacks(in: store)
         board.noteRolledBack(records.map(\.sha256))
         if let last = records.last { board.update { $0.rolledBack = last } }
     }
