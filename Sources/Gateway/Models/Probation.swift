@@ -304,7 +304,11 @@ public struct Probation: Sendable {
     /// Judges a closed monitor window of the watched model: drift in two windows in a row, or an estimated accuracy
     /// `accuracyDrop` below the bundle's own.
     public mutating func check(window: MonitorDocument, at now: Instant) -> Trip? {
-        guard let subject, settings.enabled, window.decidedBy?.hasPrefix("model:\(subject.modelID)@") == true else {
+        // `model:<id>@<version>`, perhaps with a note after a space.
+        let id = "model:\(subject?.modelID ?? "")@\(subject?.version.map(String.init) ?? "")"
+        guard let subject, settings.enabled, let decidedBy = window.decidedBy,
+            decidedBy == id || decidedBy.hasPrefix(id + " ") || (subject.version == nil && decidedBy.hasPrefix(id))
+        else {
             return nil
         }
         let drifted = window.drift?.filter(\.value.drifted).keys.sorted() ?? []
