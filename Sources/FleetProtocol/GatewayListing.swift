@@ -13,6 +13,8 @@ public struct GatewayListing: Codable, Sendable, Equatable {
         public var refused: String?
         /// When the gateway last reported (ISO-8601).
         public var reportedAt: String?
+        /// The gateway's last automatic rollback, `v5 stuck: …` (absent when none).
+        public var rolledBack: String? = nil
 
         public init(
             id: String, scope: String, assigned: String?, assignedSha256: String?, active: String?,
@@ -39,6 +41,7 @@ public struct GatewayListing: Codable, Sendable, Equatable {
             try c.encode(activeSha256, forKey: .activeSha256)
             try c.encode(refused, forKey: .refused)
             try c.encode(reportedAt, forKey: .reportedAt)
+            try c.encodeIfPresent(rolledBack, forKey: .rolledBack)
         }
     }
 

@@ -25,23 +25,46 @@ extension GatewayRuntime {
             queueLimit: config.broker.queueLimit, logger: logger)
     }
 
-    /// The active model, if one is installed and still passes every check; otherwise the rule, saying why.
+    /// The active model, if one is installed and still passes every check; otherwise the rule, saying why. Returns
+    /// the model for the guards (on probation again when it was when the gateway stopped) and what to switch back to:
+    /// the previous bundle if it still passes, else the rule.
+    @discardableResult
     static func startWithActiveModel(
         _ engine: inout DecisionEngine, store: ModelStore, verifier: ModelVerifier, now: Instant,
         board: ModelStatusBoard,
-        logger: Logger
-    ) {
+        logger: Logger, recorder: ProbationRecorder? = nil, probation: ProbationSettings = .init()
+    ) -> (ProbationSubject, ProbationFallback?)? {
         switch ModelActivator.load(store: store, verifier: verifier, now: now) {
         case .none:
-            break
+            return nil
         case .success(let scorer, let sha256):
+            let rule = ProbationFallback(engine, subject: nil)
             engine.replace(scorer: scorer, hysteresis: scorer.hysteresis, note: nil)
             let manifest = scorer.bundle.manifest
             board.update { $0.active = .init(modelID: manifest.modelID, version: manifest.version, sha256: sha256) }
             logger.info("deciding with \(scorer.id)")
+            let onProbation = probation.enabled && recorder?.wasOnProbation(sha256) == true
+            if onProbation { logger.info("\(scorer.id) is still on probation: it starts again") }
+            let subject = ProbationSubject(
+                modelID: manifest.modelID, version: manifest.version, sha256: sha256, bundle: scorer.bundle,
+                onProbation: onProbation)
+            var fallback: ProbationFallback? = rule
+            if let previous = store.previousFile,
+                case .success(let before, let beforeSHA) = ModelActivator.load(
+                    store: store, verifier: verifier, now: now, file: previous)
+            {
+                let m = before.bundle.manifest
+                fallback = ProbationFallback(
+                    scorer: before, hysteresis: before.hysteresis, note: nil,
+                    subject: .init(
+                        modelID: m.modelID, version: m.version, sha256: beforeSHA, bundle: before.bundle,
+                        onProbation: false))
+            }
+            return (subject, fallback)
         case .failure(let reason):
             engine.note = "fallback: \(reason)"
             logger.error("installed model refused, deciding with the static rule: \(reason)")
+            return nil
         }
     }
 

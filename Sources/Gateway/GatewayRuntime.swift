@@ -88,9 +88,12 @@ public struct GatewayRuntime: Sendable {
         let clock = self.clock
         let modelStatus = ModelStatusBoard()
         self.modelStatus = modelStatus
-        GatewayRuntime.startWithActiveModel(
-            &initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus, logger: modelLogger
-        )
+        let recorder = ProbationRecorder(store: store, board: modelStatus, publisher: publisher, logger: modelLogger)
+        recorder.load()
+        let initialWatch = GatewayRuntime.startWithActiveModel(
+            &initial.engine, store: store, verifier: verifier, now: clock.now(), board: modelStatus,
+            logger: modelLogger,
+            recorder: recorder, probation: config.probation)
         let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool
         let homeAssistant =
@@ -104,11 +107,14 @@ public struct GatewayRuntime: Sendable {
             initial: initial, clock: clock, publisher: publisher, notifier: .fromProcessEnvironment(),
             maxCycles: maxCycles,
             telemetrySpool: spool, telemetryOverMQTT: config.telemetryOverMQTT, monitor: config.monitor,
-            homeAssistant: homeAssistant, logger: logger.with(label: "gateway"),
+            homeAssistant: homeAssistant, probation: config.probation, recorder: recorder,
+            logger: logger.with(label: "gateway"),
             reload: GatewayRuntime.reloader(config, bus: busForReload))
 
+        if let (subject, fallback) = initialWatch { loop.watchInitialModel(subject, fallback: fallback) }
         let activator = ModelActivator(
-            store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger)
+            store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger,
+            recorder: recorder)
         self.activator = activator
         let loop = self.loop
         controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { command in

@@ -115,6 +115,11 @@ struct ModelListCommand: ParsableCommand {
                 let mark = entry.isActive ? "active  " : entry.isPrevious ? "previous" : "        "
                 print("\(mark)  \(entry.modelID)@\(entry.version)  \(store.path(of: entry.file))")
             }
+            for r in ProbationRecorder.rollbacks(in: store) {
+                print(
+                    "rolled back by the \(r.guardName) guard at \(r.at): \(r.modelID)@\(r.version.map(String.init) ?? "?") (\(r.reason)); not fetched again"
+                )
+            }
             if case .status(let decidedBy)? = ControlSocket.request(.status, path: store.controlSocketPath) {
                 print("running gateway decides with: \(decidedBy)")
             }

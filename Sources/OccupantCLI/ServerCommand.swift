@@ -111,8 +111,9 @@ struct ServerCommand: AsyncParsableCommand {
         static func lines(_ listing: GatewayListing) -> [String] {
             listing.gateways.map { g in
                 let refused = g.refused.map { "  refused: \($0)" } ?? ""
+                let rolledBack = g.rolledBack.map { "  rolled back: \($0)" } ?? ""
                 return
-                    "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)"
+                    "\(g.id)  scope \(g.scope)  assigned \(g.assigned ?? "rule")  active \(g.active ?? "-")\(refused)\(rolledBack)"
             }
         }
     }

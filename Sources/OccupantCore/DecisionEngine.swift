@@ -48,6 +48,13 @@ public struct DecisionEngine: Sendable {
                 roomOccupancy: nil, probability: nil, decidedBy: decidedBy, inputs: .none,
                 health: health, stale: reason, at: sample.at)
         case .probability(let p, let inputs):
+            // Not a probability (NaN, ±inf, outside [0, 1]: an evaluator bug): the state does not move; the gateway's
+            // guards replace such a decision before anything is published.
+            guard p >= 0 && p <= 1 else {
+                return Decision(
+                    roomOccupancy: hysteresis.state, probability: p, decidedBy: decidedBy, inputs: inputs,
+                    health: health, stale: nil, at: sample.at)
+            }
             let state = hysteresis.update(raw: p >= scorer.threshold, at: sample.at)
             return Decision(
                 roomOccupancy: state, probability: p, decidedBy: decidedBy, inputs: inputs,

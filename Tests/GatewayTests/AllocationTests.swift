@@ -49,13 +49,15 @@ import Testing
         var occupied = 0
         var vacant = 0
         var stale = 0
+        var trips = 0
         var sameThread: Bool
     }
 
     /// Runs `warmUp` cycles, then counts the allocations of `cycles` more.
     func run(
         profile name: String, engine: DecisionEngine, warmUp: Int = 1_000, monitor bundle: ModelBundle? = nil,
-        homeAssistant: ((any GatewayClock) -> HomeAssistantControls)? = nil
+        homeAssistant: ((any GatewayClock) -> HomeAssistantControls)? = nil,
+        guards: Probation? = nil
     ) async throws -> Outcome {
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/\(name).yaml"))
         let scenario = CyclingScenario()
@@ -68,10 +70,13 @@ import Testing
             bundle.map { _ in Monitor(settings: .init(window: 86_400), profile: profile, start: clock.now()) }
         if let bundle { monitor?.use(bundle: bundle, decidedBy: engine.decidedBy) }
         let controls = homeAssistant?(clock)
+        var guards = guards
+        var trips = 0
         for _ in 0..<warmUp {
             let (sample, _) = await reader.sample(at: clock.now())
             var decision = engine.decide(sample)
             monitor?.record(sample, decision)
+            if guards?.check(decision, at: clock.now()) != nil { trips += 1 }
             _ = controls?.cycle(&decision, at: clock.now())
             clock.advance(1)
         }
@@ -84,6 +89,7 @@ import Testing
             let (sample, _) = await reader.sample(at: clock.now())
             var decision = engine.decide(sample)
             monitor?.record(sample, decision)
+            if guards?.check(decision, at: clock.now()) != nil { trips += 1 }
             _ = controls?.cycle(&decision, at: clock.now())
             switch decision.roomOccupancy {
             case true?: occupied += 1
@@ -94,7 +100,7 @@ import Testing
         }
         let allocations = occupant_allocations_stop()
         return Outcome(
-            allocations: allocations, occupied: occupied, vacant: vacant, stale: stale,
+            allocations: allocations, occupied: occupied, vacant: vacant, stale: stale, trips: trips,
             sameThread: pthread_equal(thread, pthread_self()) != 0)
     }
 
@@ -173,6 +179,24 @@ import Testing
         #expect(outcome.occupied == Self.cycles)
         let controls = try #require(box.withLock { $0 })
         #expect(controls.history.alert != nil && controls.override.mode == .occupied)
+        #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// The probation guards judging every decision (flapping ring, stuck output over the feature vector, training
+    /// ranges of all five features) add nothing; limits no cycle reaches, so every check runs to its end.
+    @Test func theGuardedModelLoopDoesNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        var guards = Probation(
+            settings: .init(maxTransitionsPerHour: 3_600, stuckAfter: 1e9, outOfRangeShare: 1))
+        guards.watch(
+            .init(modelID: "monitored", version: 1, sha256: "", bundle: bundle), at: CyclingScenario().start)
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200, monitor: bundle, guards: guards)
+        #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
+        #expect(outcome.trips == 0)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
     }

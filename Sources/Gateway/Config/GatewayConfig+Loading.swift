@@ -25,7 +25,7 @@ extension GatewayConfig {
 
     static let topKeys = [
         "gatewayId", "profile", "bus", "simulate", "broker", "topics", "decision", "telemetry", "sensors",
-        "stateDirectory", "trustedKeys", "server", "monitor", "homeAssistant",
+        "stateDirectory", "trustedKeys", "server", "monitor", "homeAssistant", "models",
     ]
     static let simulateKeys = ["scenario", "speed", "seed", "labels", "labelEvery"]
     static let brokerKeys = [
@@ -39,6 +39,11 @@ extension GatewayConfig {
     static let telemetryKeys = ["interval", "enabled"]
     static let sensorKeys = ["degradedAfter", "failedAfter", "stuckAfter"]
     static let monitorKeys = ["window", "textfile", "stuckAfter", "enabled"]
+    static let modelsKeys = ["probation"]
+    static let probationKeys = [
+        "duration", "maxTransitionsPerHour", "stuckAfter", "outOfRangeShare", "depthWindow", "accuracyDrop",
+        "rollbackAfterProbation", "enabled",
+    ]
 
     /// Parses configuration YAML over the defaults.
     public static func parse(yaml: String, source: String = "configuration") throws(DocumentErrors) -> GatewayConfig {
@@ -70,6 +75,11 @@ extension GatewayConfig {
         if let monitor = map.optional("monitor")?.mapping(allowed: monitorKeys) { applyMonitor(monitor, to: &config) }
         if let ha = map.optional("homeAssistant")?.mapping(allowed: homeAssistantKeys) {
             applyHomeAssistant(ha, to: &config)
+        }
+        if let probation = map.optional("models")?.mapping(allowed: modelsKeys)?.optional("probation")?.mapping(
+            allowed: probationKeys)
+        {
+            applyProbation(probation, to: &config)
         }
         if let v = map.optional("stateDirectory")?.string() { config.stateDirectory = v }
         if let list = map.optional("trustedKeys")?.list() {

@@ -112,6 +112,22 @@ extension GatewayConfig {
         }
     }
 
+    /// `models.probation:` — how long a new model is on probation and the limits of its guards.
+    static func applyProbation(_ p: FieldMap, to config: inout GatewayConfig) {
+        func positive(_ key: String, _ set: (Double) -> Void) {
+            guard let field = p.optional(key), let v = field.duration() else { return }
+            if v <= 0 { field.report("must be positive") } else { set(v) }
+        }
+        positive("duration") { config.probation.duration = $0 }
+        positive("stuckAfter") { config.probation.stuckAfter = $0 }
+        positive("depthWindow") { config.probation.depthWindow = $0 }
+        if let v = p.optional("maxTransitionsPerHour")?.int(in: 1...3600) { config.probation.maxTransitionsPerHour = v }
+        if let v = p.optional("outOfRangeShare")?.double(in: 0...1) { config.probation.outOfRangeShare = v }
+        if let v = p.optional("accuracyDrop")?.double(in: 0...1) { config.probation.accuracyDrop = v }
+        if let v = p.optional("rollbackAfterProbation")?.bool() { config.probation.rollbackAfterProbation = v }
+        if let v = p.optional("enabled")?.bool() { config.probation.enabled = v }
+    }
+
     /// `monitor:` — the monitor's window (gateway clock), its Prometheus textfile, when a value counts as stuck.
     static func applyMonitor(_ monitor: FieldMap, to config: inout GatewayConfig) {
         if let field = monitor.optional("window"), let v = field.duration() {

@@ -24,6 +24,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var monitor: MonitorSettings
     /// Home Assistant controls: correction window, override expiry, the "occupied too long" guard.
     public var homeAssistant = HomeAssistantSettings()
+    /// `models.probation:` — the guards on a newly active model and how long its probation lasts.
+    public var probation: ProbationSettings
     /// The file this configuration was read from, if any (used for SIGHUP reloads).
     public var path: String?
 
@@ -90,6 +92,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.server = nil
         self.simulatedLabels = nil
         self.monitor = MonitorSettings()
+        self.probation = ProbationSettings()
         self.path = nil
     }
 

@@ -12,6 +12,8 @@ public struct ModelActivator: Sendable {
     let clock: any GatewayClock
     let board: ModelStatusBoard
     let logger: Logger
+    /// Records probation starts (nil: the guards only watch).
+    var recorder: ProbationRecorder? = nil
 
     /// Switches the running loop to the store's active bundle; `by` says who asked, for the log line.
     @discardableResult
@@ -21,10 +23,16 @@ public struct ModelActivator: Sendable {
         case .none:
             break
         case .success(let scorer, let sha256):
-            loop.replaceScorer(scorer, hysteresis: scorer.hysteresis, note: nil)
+            let manifest = scorer.bundle.manifest
+            let subject = ProbationSubject(
+                modelID: manifest.modelID, version: manifest.version, sha256: sha256, bundle: scorer.bundle,
+                onProbation: loop.probationSettings.enabled)
+            if subject.onProbation { recorder?.started(subject) }
+            loop.replaceScorer(scorer, hysteresis: scorer.hysteresis, note: nil, subject: subject)
             board.update {
                 $0.active = .init(
                     modelID: scorer.bundle.manifest.modelID, version: scorer.bundle.manifest.version, sha256: sha256)
+                $0.guardAlert = nil
             }
             logger.info("model switched by \(who): \(scorer.id)", metadata: ["model.sha256": "\(sha256)"])
         case .failure(let reason):
@@ -33,9 +41,11 @@ public struct ModelActivator: Sendable {
         return result
     }
 
-    /// Loads and checks the store's active bundle. `.none` when nothing is installed.
-    static func load(store: ModelStore, verifier: ModelVerifier, now: Instant) -> ActivationResult {
-        guard let file = store.activeFile else { return .none }
+    /// Loads and checks the store's active bundle (or `file`). `.none` when nothing is installed.
+    static func load(
+        store: ModelStore, verifier: ModelVerifier, now: Instant, file: String? = nil
+    ) -> ActivationResult {
+        guard let file = file ?? store.activeFile else { return .none }
         do {
             let bytes = try ModelBundle.read(path: store.path(of: file))
             let bundle = try verifier.verify(bytes, now: now)

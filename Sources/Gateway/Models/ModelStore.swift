@@ -87,6 +87,21 @@ public struct ModelStore: Sendable {
         return previous
     }
 
+    /// Takes `file` out of the active slot (a model a guard rolled back): the previous bundle becomes active, with no
+    /// previous of its own (so `rollback` cannot bring the failed one back by accident), or, without a previous one,
+    /// no bundle is active and the rule decides. The file stays on disk. Nothing changes unless `file` is active.
+    public func setAside(_ file: String) throws(OccupantError) {
+        let (active, previous) = pointers
+        guard active == file else { return }
+        if let previous, previous != file {
+            try commitSwitch(active: previous, previous: nil)
+        } else {
+            try files.remove(path(of: Self.switchFile))
+            try files.remove(path(of: "active"))
+            try files.remove(path(of: "previous"))
+        }
+    }
+
     /// Every installed bundle, newest version first.
     public func list() -> [Entry] {
         guard let names = try? files.list(directory) else { return [] }

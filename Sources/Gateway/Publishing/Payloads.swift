@@ -44,6 +44,12 @@ public enum Payloads {
         ModelStatusDocument(
             active: status.active?.name, sha256: status.active?.sha256,
             refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) },
+            rolledBack: status.rolledBack.map {
+                .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
+            },
+            guardAlert: status.guardAlert.map {
+                .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
+            },
             at: at.iso8601)
     }
 

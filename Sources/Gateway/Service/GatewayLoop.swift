@@ -28,6 +28,9 @@ public final class GatewayLoop: Service, Sendable {
     let textfile: MonitorTextfile?
     /// Home Assistant's override, attributes and "occupied too long" guard; nil without Home Assistant.
     private let homeAssistant: HomeAssistantControls?
+    /// The guards on the running model and what records their verdicts (`Probation`).
+    let probationSettings: ProbationSettings
+    let recorder: ProbationRecorder?
 
     /// What the loop runs with, built at start and again on each reload: the reader and the engine settings.
     public struct Setup: Sendable {
@@ -50,6 +53,9 @@ public final class GatewayLoop: Service, Sendable {
         var initial: Setup?
         var reloadRequested = false
         var pendingScorer: (any OccupancyScorer, Hysteresis?, String?)?
+        /// The model behind `pendingScorer`, for its guards; and the one the loop starts with.
+        var pendingSubject: ProbationSubject?
+        var initialWatch: (ProbationSubject, ProbationFallback?)?
         var stats = LoopStats()
         var lastDecision: Decision?
         var lastMonitor: MonitorDocument?
@@ -58,10 +64,13 @@ public final class GatewayLoop: Service, Sendable {
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
         maxCycles: Int? = nil, telemetrySpool: TelemetrySpool? = nil, telemetryOverMQTT: Bool = true,
-        monitor: MonitorSettings? = nil, homeAssistant: HomeAssistantControls? = nil, logger: Logger,
+        monitor: MonitorSettings? = nil, homeAssistant: HomeAssistantControls? = nil,
+        probation: ProbationSettings = .init(), recorder: ProbationRecorder? = nil, logger: Logger,
         reload: (@Sendable () throws -> Setup)? = nil, textfileSystem: any FileSystem = LocalFileSystem()
     ) {
         self.homeAssistant = homeAssistant
+        self.probationSettings = probation
+        self.recorder = recorder
         self.monitorSettings = monitor.flatMap { $0.enabled ? $0 : nil }
         self.textfile = monitorSettings?.textfile.map {
             MonitorTextfile(path: $0, files: textfileSystem, logger: logger)
@@ -78,8 +87,20 @@ public final class GatewayLoop: Service, Sendable {
     }
 
     /// Asks the loop to switch scorer at its next cycle (a model installed through the control socket).
-    public func replaceScorer(_ scorer: any OccupancyScorer, hysteresis: Hysteresis?, note: String?) {
-        mailbox.withLock { $0.pendingScorer = (scorer, hysteresis, note) }
+    /// With `subject`, the new model is watched by the guards (on probation when the subject says so), and what
+    /// decided before is kept to switch back to.
+    public func replaceScorer(
+        _ scorer: any OccupancyScorer, hysteresis: Hysteresis?, note: String?, subject: ProbationSubject? = nil
+    ) {
+        mailbox.withLock {
+            $0.pendingScorer = (scorer, hysteresis, note)
+            $0.pendingSubject = subject
+        }
+    }
+
+    /// The model the loop starts with is watched by the guards, with `fallback` to switch back to (before `run`).
+    public func watchInitialModel(_ subject: ProbationSubject, fallback: ProbationFallback?) {
+        mailbox.withLock { $0.initialWatch = (subject, fallback) }
     }
 
     /// Asks for a reload at the next cycle (what SIGHUP does).
@@ -133,18 +154,28 @@ public final class GatewayLoop: Service, Sendable {
         // At high simulation speeds, never tick faster than every 5 ms of real time.
         let speed = (clock as? ScaledClock)?.speed ?? 1
         var monitor: Monitor?
+        var guards = Probation(settings: probationSettings)
+        var fallback: ProbationFallback?
+        if let (subject, initialFallback) = mailbox.withLock({ s in
+            defer { s.initialWatch = nil }
+            return s.initialWatch
+        }) {
+            guards.watch(subject, at: clock.now())
+            fallback = initialFallback
+        }
         notifier.ready(status: "sampling \(current.reader.profile.name) on \(current.reader.bus.name)")
 
         while !Task.isCancelled {
             let tickStart = monotonicSeconds()
             let now = clock.now()
             // Apply what arrived since the last cycle: a reload, a new model.
-            let (reloadRequested, pendingScorer) = mailbox.withLock { s in
+            let (reloadRequested, pendingScorer, pendingSubject) = mailbox.withLock { s in
                 defer {
                     s.reloadRequested = false
                     s.pendingScorer = nil
+                    s.pendingSubject = nil
                 }
-                return (s.reloadRequested, s.pendingScorer)
+                return (s.reloadRequested, s.pendingScorer, s.pendingSubject)
             }
             if reloadRequested {
                 current = applyReload(current)
@@ -153,7 +184,9 @@ public final class GatewayLoop: Service, Sendable {
                 if monitor?.decidedBy != current.engine.decidedBy { monitor?.use(engine: current.engine) }
             }
             if let (scorer, hysteresis, note) = pendingScorer {
+                fallback = ProbationFallback(current.engine, subject: guards.subject)
                 current.engine.replace(scorer: scorer, hysteresis: hysteresis, note: note)
+                guards.watch(pendingSubject, at: now)
                 logger.info("now deciding with \(current.engine.decidedBy)")
                 monitor?.use(engine: current.engine)
             }
@@ -166,7 +199,10 @@ public final class GatewayLoop: Service, Sendable {
                     logger.warning("\(change)")
                 }
             }
-            let decision = current.engine.decide(sample)
+            var decision = current.engine.decide(sample)
+            if applyGuards(&guards, &decision, &current.engine, &fallback, sample: sample, at: now) {
+                monitor?.use(engine: current.engine)
+            }
             if let settings = monitorSettings {
                 if monitor == nil {
                     monitor = Monitor(settings: settings, profile: current.reader.profile, start: now)
@@ -177,6 +213,11 @@ public final class GatewayLoop: Service, Sendable {
                     let document = monitor!.close(
                         at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
                     publishMonitor(document, settings: settings)
+                    if let trip = guards.check(window: document, at: now),
+                        apply(trip, &guards, &current.engine, &fallback, at: now)
+                    {
+                        monitor!.use(engine: current.engine)
+                    }
                 }
             }
             // The monitor saw the scorer's own decision; what is published may be a person's override.

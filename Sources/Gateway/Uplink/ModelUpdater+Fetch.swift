@@ -41,7 +41,8 @@ extension ModelUpdater {
 
         var headers: [(String, String)] = []
         // Anything we hold or have refused is "not modified" for us (a list, as HTTP allows).
-        let known = ([board.current.active?.sha256].compactMap { $0 } + refusedHashes.sorted()).map { "\"\($0)\"" }
+        let known = ([board.current.active?.sha256].compactMap { $0 } + refusedHashes.union(board.rolledBack).sorted())
+            .map { "\"\($0)\"" }
         if !known.isEmpty { headers.append(("If-None-Match", known.joined(separator: ", "))) }
         if let p = partial {
             headers.append(("Range", "bytes=\(p.size)-"))

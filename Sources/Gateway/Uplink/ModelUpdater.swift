@@ -167,6 +167,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     func skipReason(sha256: String) -> String? {
         if board.current.active?.sha256 == sha256 { return "already active" }
         if state.withLock({ $0.refused.contains(sha256) }) { return "refused before" }
+        if board.wasRolledBack(sha256) { return "rolled back before by a guard" }
         return nil
     }
 

@@ -259,6 +259,8 @@ struct Routes: Sendable {
     func gateways(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)
         let statuses = Dictionary(try await store.gatewayStatuses().map { ($0.gateway, $0) }, uniquingKeysWith: { $1 })
+        let rollbacks = Dictionary(
+            try await store.rollbacks(gateway: nil).map { ($0.gateway, $0) }, uniquingKeysWith: { $1 })
         var items: [GatewayListing.Gateway] = []
         for g in config.gateways {
             let assigned = try await registry.model(for: g.id)
@@ -269,6 +271,7 @@ struct Routes: Sendable {
                     assignedSha256: assigned?.sha256,
                     active: s?.active, activeSha256: s?.sha256, refused: s?.refused,
                     reportedAt: s.map { Instant(seconds: $0.at).iso8601 }))
+            items[items.count - 1].rolledBack = rollbacks[g.id]?.summary
         }
         return try Response.json(GatewayListing(gateways: items))
     }

@@ -134,6 +134,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 } else {
                     try await store.setGatewayStatus(report)
                 }
+                if let r = status.rolledBack { try await recordRollback(r, gateway: gateway, now: now) }
             case .monitor:
                 guard !message.payload.isEmpty else { return } // a cleared retained message
                 let document = try intake.monitor(json: message.payload, gateway: gateway, now: now)

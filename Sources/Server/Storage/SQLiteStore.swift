@@ -168,6 +168,7 @@ public final class SQLiteStore: ServerStore {
         migrator.registerMigration("v6: monitor windows' realised accuracy") { db in
             try registerRealisedAccuracy(db)
         }
+        migrator.registerMigration("v7: gateways' model rollbacks", migrate: migrateRollbacks)
         return migrator
     }
 

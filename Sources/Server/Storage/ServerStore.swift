@@ -229,6 +229,10 @@ public protocol ServerStore: Sendable {
 
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
+    /// Stores a rollback a gateway reported; false when it was stored already (a retained status again).
+    func addRollback(_ rollback: ModelRollbackRecord) async throws -> Bool
+    /// The rollbacks of `gateway` (or all), oldest first.
+    func rollbacks(gateway: String?) async throws -> [ModelRollbackRecord]
 
     /// Every alert of `scope` (or all), oldest first: when it was raised and what it said.
     func alerts(scope: String?) async throws -> [(at: Double, message: String)]
