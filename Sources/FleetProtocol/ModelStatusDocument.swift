@@ -33,6 +33,9 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
     public var refused: Refusal?
     /// When the gateway wrote it (ISO-8601).
     public var at: String?
+    /// `modelID@version` of the bundle scored in shadow (absent when none).
+    public var shadow: String?
+    public var shadowSha256: String?
 
     public init(active: String?, sha256: String?, refused: Refusal?, at: String?) {
         self.active = active
@@ -47,5 +50,7 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
         try c.encode(sha256, forKey: .sha256)
         try c.encode(refused, forKey: .refused)
         try c.encode(at, forKey: .at)
+        try c.encodeIfPresent(shadow, forKey: .shadow)
+        try c.encodeIfPresent(shadowSha256, forKey: .shadowSha256)
     }
 }

@@ -17,10 +17,13 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
     /// `model:<id>@<version>` or `rule:…` at the end of the window.
     public var decidedBy: String?
     public var process: Process
+    /// The shadow bundle's window, when one ran beside the active model.
+    public var shadow: ShadowWindow?
 
     public init(
         gateway: String, window: Window, inputs: [String: Input], predictions: Predictions, drift: [String: Drift]?,
-        expectedAccuracy: Double?, bundleAccuracy: Double?, decidedBy: String?, process: Process
+        expectedAccuracy: Double?, bundleAccuracy: Double?, decidedBy: String?, process: Process,
+        shadow: ShadowWindow? = nil
     ) {
         self.gateway = gateway
         self.window = window
@@ -31,6 +34,7 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
         self.bundleAccuracy = bundleAccuracy
         self.decidedBy = decidedBy
         self.process = process
+        self.shadow = shadow
     }
 
     public struct Window: Codable, Sendable, Equatable {

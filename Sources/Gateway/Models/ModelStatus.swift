@@ -20,6 +20,8 @@ public struct ModelStatus: Sendable, Equatable {
 
     public var active: Active?
     public var refused: Refusal?
+    /// The bundle scored in shadow beside the active one, if any.
+    public var shadow: Active?
 
     public init(active: Active? = nil, refused: Refusal? = nil) {
         self.active = active

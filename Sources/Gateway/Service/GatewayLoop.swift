@@ -49,7 +49,11 @@ public final class GatewayLoop: Service, Sendable {
         var stats = LoopStats()
         var lastDecision: Decision?
         var lastMonitor: MonitorDocument?
+        /// A shadow model to start (or nil to stop) scoring at the next cycle.
+        var shadowChange: ShadowChange?
     }
+
+    struct ShadowChange { var model: ShadowModel? }
 
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
@@ -71,6 +75,11 @@ public final class GatewayLoop: Service, Sendable {
     /// Asks the loop to switch scorer at its next cycle (a model installed through the control socket).
     public func replaceScorer(_ scorer: any OccupancyScorer, hysteresis: Hysteresis?, note: String?) {
         mailbox.withLock { $0.pendingScorer = (scorer, hysteresis, note) }
+    }
+
+    /// Asks the loop to score `shadow` beside the active model from its next cycle (nil stops shadow scoring).
+    public func replaceShadow(_ shadow: ShadowModel?) {
+        mailbox.withLock { $0.shadowChange = ShadowChange(model: shadow) }
     }
 
     /// Asks for a reload at the next cycle (what SIGHUP does).
@@ -124,19 +133,22 @@ public final class GatewayLoop: Service, Sendable {
         // At high simulation speeds, never tick faster than every 5 ms of real time.
         let speed = (clock as? ScaledClock)?.speed ?? 1
         var monitor: Monitor?
+        var shadow: ShadowModel?
         notifier.ready(status: "sampling \(current.reader.profile.name) on \(current.reader.bus.name)")
 
         while !Task.isCancelled {
             let tickStart = monotonicSeconds()
             let now = clock.now()
             // Apply what arrived since the last cycle: a reload, a new model.
-            let (reloadRequested, pendingScorer) = mailbox.withLock { s in
+            let (reloadRequested, pendingScorer, shadowChange) = mailbox.withLock { s in
                 defer {
                     s.reloadRequested = false
                     s.pendingScorer = nil
+                    s.shadowChange = nil
                 }
-                return (s.reloadRequested, s.pendingScorer)
+                return (s.reloadRequested, s.pendingScorer, s.shadowChange)
             }
+            if let shadowChange { shadow = shadowChange.model }
             if reloadRequested {
                 current = applyReload(current)
                 monitor?.use(profile: current.reader.profile)
@@ -155,6 +167,7 @@ public final class GatewayLoop: Service, Sendable {
                 }
             }
             let decision = current.engine.decide(sample)
+            shadow?.record(sample, active: decision)
             if let settings = monitorSettings {
                 if monitor == nil { monitor = Monitor(settings: settings, profile: current.reader.profile, start: now) }
                 if monitor!.decidedBy != current.engine.decidedBy {
@@ -163,8 +176,9 @@ public final class GatewayLoop: Service, Sendable {
                 }
                 monitor!.record(sample, decision)
                 if now - monitor!.from >= settings.window {
-                    let document = monitor!.close(
+                    var document = monitor!.close(
                         at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
+                    document.shadow = shadow?.close()
                     publishMonitor(document, settings: settings)
                 }
             }

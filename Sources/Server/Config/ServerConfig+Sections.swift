@@ -129,6 +129,12 @@ extension ServerConfig {
             }
             if let v = wave.optional("percent")?.double(in: 0...100) { self.promotion.firstWavePercent = v }
         }
+        if let shadow = p.optional("shadow")?.mapping(allowed: Self.shadowEvidenceKeys) {
+            var rule = ShadowEvidenceRule()
+            if let v = shadow.optional("rows")?.int(in: 1...100_000_000) { rule.rows = v }
+            if let v = shadow.optional("margin")?.double(in: -1...1) { rule.margin = v }
+            self.promotion.shadow = rule
+        }
     }
 
     mutating func apply(alerts a: FieldMap) {

@@ -25,6 +25,7 @@ extension ModelRegistry {
                     if clock.now().seconds - last >= every { trigger = "schedule" }
                 }
                 if let trigger { _ = try await retrain(scope: scope, trigger: trigger) }
+                try await checkShadowEvidence(scope: scope)
                 if labelled >= (lastQualitySeen[scope] ?? 0) + config.alerts.minimumRows {
                     lastQualitySeen[scope] = labelled
                     try await checkQuality(scope: scope)
