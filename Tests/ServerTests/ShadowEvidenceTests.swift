@@ -74,6 +74,30 @@ import Testing
         #expect(evidence[0].activeAccuracy == 1 && abs(evidence[0].shadowAccuracy! - 110.0 / 150) < 1e-12)
     }
 
+    /// The intake takes a well-formed shadow section and refuses a bad one with one line naming the field.
+    @Test func theIntakeChecksTheShadowSection() throws {
+        let intake = Intake(maxFutureSkew: 300)
+        let now = Date().timeIntervalSince1970
+        let start = (now / 100).rounded(.down) * 100 - 1_000
+        let good = Self.window("gw-a", start: start, decidedBy: "model:occupancy-office@1", [(50, true, true), (50, false, true)])
+        #expect(try intake.monitor(json: try FleetJSON.bytes(good), gateway: "gw-a", now: now).shadow == good.shadow)
+        func refusal(_ change: (inout ShadowWindow) -> Void) -> String? {
+            var d = good
+            change(&d.shadow!)
+            do {
+                _ = try intake.monitor(json: try! FleetJSON.bytes(d), gateway: "gw-a", now: now)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(refusal { $0.agreement = 1.5 } == "monitor: shadow.agreement is 1.5; it lies in 0…1")
+        #expect(refusal { $0.compared = -1 } == "monitor: 'shadow' has a negative count")
+        #expect(refusal { $0.runs[1].n = 0 } == "monitor: shadow.runs[1] needs n ≥ 1 and from ≤ to inside the window")
+        #expect(refusal { $0.runs[0].to = start + 5_000 }?.hasPrefix("monitor: shadow.runs[0]") == true)
+        #expect(refusal { $0.runs = Array(repeating: $0.runs[0], count: ShadowWindow.maxRuns + 1) }?.contains("at most") == true)
+    }
+
     struct Rig {
         let dir: URL
         let store: SQLiteStore
