@@ -40,21 +40,24 @@ extension ServerCommand {
             for line in Self.lines(listing) { print(line) }
         }
 
-        /// One line per gateway and (running, shadow) pair: agreement, shadow transitions, labelled samples and both
-        /// realised accuracies.
+        /// One line per gateway and (running, shadow) pair seen in its windows, beside its current assignment:
+        /// agreement, shadow transitions, labelled samples and both realised accuracies.
         static func lines(_ listing: ShadowListing) -> [String] {
             var out = [
                 "scope \(listing.scope): shadow \(listing.version.map { "v\($0)" } ?? "none")"
                     + (listing.awaitingEvidence.map { "; v\($0) awaits shadow evidence for promotion" } ?? "")
             ]
-            let header = ["GATEWAY", "SHADOW", "RUNNING", "WINDOWS", "AGREEMENT", "TRANSITIONS", "LABELLED", "ACC RUNNING", "ACC SHADOW"]
+            let header = [
+                "GATEWAY", "ASSIGNED", "SHADOW", "RUNNING", "WINDOWS", "AGREEMENT", "TRANSITIONS", "LABELLED",
+                "ACC RUNNING", "ACC SHADOW",
+            ]
             var rows: [[String]] = []
             for g in listing.gateways {
                 let assigned = (g.assigned ?? "-") + (g.own ? " (own)" : "")
-                if g.evidence.isEmpty { rows.append([g.gateway, assigned, "-", "0", "-", "-", "0", "-", "-"]) }
+                if g.evidence.isEmpty { rows.append([g.gateway, assigned, "-", "-", "0", "-", "-", "0", "-", "-"]) }
                 for e in g.evidence {
                     rows.append([
-                        g.gateway, e.shadow == g.assigned ? assigned : e.shadow, e.active, String(e.windows),
+                        g.gateway, assigned, e.shadow, e.active, String(e.windows),
                         e.agreement.map(Monitor.percent) ?? "-", String(e.shadowTransitions), String(e.labelled),
                         e.activeAccuracy.map(Monitor.percent) ?? "-", e.shadowAccuracy.map(Monitor.percent) ?? "-",
                     ])

@@ -118,5 +118,31 @@ import Testing
                 jsonObject($0)?["active"] as? String == "occupancy-office@2" && jsonObject($0)?["shadow"] == nil
             }
         }
+
+        // The operator's command: the old champion in shadow on gw-a only, pushed at once; shown; then cleared.
+        let cli = ["--url", h.base]
+        let env = ["OCCUPANT_ADMIN_TOKEN": "admin-token"]
+        let assign = try await ChildProcess.run(
+            ["server", "shadow", "office", "1", "--gateway", "gw-a"] + cli, environment: env)
+        #expect(assign.status == 0, "\(assign.stderr)")
+        let row = assign.stdout.split(separator: "\n").first { $0.hasPrefix("gw-a ") }.map(String.init) ?? ""
+        #expect(row.contains(" occupancy-office@1 (own) "), "\(assign.stdout)")
+        let index = probe.messages.count
+        try await probe.waitFor("occupant/gw-a/model/status", timeout: 30, after: index, "gw-a: v1 in shadow") {
+            jsonObject($0)?["active"] as? String == "occupancy-office@2"
+                && jsonObject($0)?["shadow"] as? String == "occupancy-office@1"
+        }
+        let shown = try await ChildProcess.run(["server", "shadow", "office"] + cli, environment: env)
+        #expect(shown.stdout.hasPrefix("scope office: shadow none\n"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("model:occupancy-office@1"), "\(shown.stdout)")
+        let unknown = try await ChildProcess.run(["server", "shadow", "office", "9"] + cli, environment: env)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("scope office has no version 9 (versions: v1, v2)"), "\(unknown.stderr)")
+        let clear = try await ChildProcess.run(
+            ["server", "shadow", "office", "--clear", "--gateway", "gw-a"] + cli, environment: env)
+        #expect(clear.status == 0, "\(clear.stderr)")
+        try await probe.waitFor("occupant/gw-a/model/status", timeout: 30, after: index, "gw-a: no shadow") {
+            jsonObject($0)?["active"] as? String == "occupancy-office@2" && jsonObject($0)?["shadow"] == nil
+        }
     }
 }
