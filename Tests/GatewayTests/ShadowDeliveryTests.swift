@@ -15,7 +15,8 @@ import Testing
     /// of model (logistic regression beside the active trees).
     static func otherSchemaBundle(in dir: URL, signer: String) async throws -> [UInt8] {
         let model = dir.appendingPathComponent("shadow.logistic.json").path
-        try #"{"coefficients":[0.12,0.08,-0.05,0.4,0.3],"intercept":-2.5,"features":["sound_max_30s","sound_mean_10s","temperature_mean_300s","hvac_heating","tod_cos"]}"#
+        try
+            #"{"coefficients":[0.12,0.08,-0.05,0.4,0.3],"intercept":-2.5,"features":["sound_max_30s","sound_mean_10s","temperature_mean_300s","hvac_heating","tod_cos"]}"#
             .write(toFile: model, atomically: true, encoding: .utf8)
         let features = dir.appendingPathComponent("shadow-features.yaml").path
         try """
@@ -44,7 +45,8 @@ import Testing
         try await rig.probe.waitFor("occupant/shadow/model/status", timeout: 20, "v1 active") {
             jsonObject($0)?["active"] as? String == "bench-d6-100@1"
         }
-        let shadow = try await Self.otherSchemaBundle(in: rig.dir, signer: rig.dir.appendingPathComponent("signer.key").path)
+        let shadow = try await Self.otherSchemaBundle(
+            in: rig.dir, signer: rig.dir.appendingPathComponent("signer.key").path)
         let shadowSHA = TestTrainingHost.sha256(shadow)
         rig.host.serveShadow(shadow)
 
@@ -59,7 +61,9 @@ import Testing
 
         // A monitor window scored in shadow from its start to its end.
         let index = rig.probe.messages.count
-        let window = try await rig.probe.waitFor("occupant/shadow/monitor", timeout: 30, after: index, "a shadow window") {
+        let window = try await rig.probe.waitFor(
+            "occupant/shadow/monitor", timeout: 30, after: index, "a shadow window"
+        ) {
             guard let d = jsonObject($0), let s = d["shadow"] as? [String: Any],
                 let samples = (d["window"] as? [String: Any])?["samples"] as? Int
             else { return false }

@@ -71,7 +71,8 @@ final class TestTrainingHost: Sendable {
                 return Response(status: .notModified, headers: [.eTag: etag])
             }
             state.withLock { $0.shadowRequests.append(200) }
-            return Response(status: .ok, headers: [.eTag: etag], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle)))
+            return Response(
+                status: .ok, headers: [.eTag: etag], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle)))
         }
         router.post("/v1/gateways/:id/telemetry") { request, context -> Response in
             try await TestTrainingHost.telemetry(request, context, state: state, gatewayID: gatewayID, token: token)

@@ -17,8 +17,8 @@ import Testing
         // 11 samples, one every 10 s from 100 to 200.
         let run = ShadowWindow.Run(from: 100, to: 200, n: 11, active: true, shadow: false)
         #expect(run.samples(from: 0, to: 1_000) == 11)
-        #expect(run.samples(from: 100, to: 200) == 10)  // [100, 200): the sample at 200 is outside
-        #expect(run.samples(from: 105, to: 150) == 4)  // 110, 120, 130, 140
+        #expect(run.samples(from: 100, to: 200) == 10) // [100, 200): the sample at 200 is outside
+        #expect(run.samples(from: 105, to: 150) == 4) // 110, 120, 130, 140
         #expect(run.samples(from: 200, to: 300) == 1)
         #expect(run.samples(from: 300, to: 400) == 0)
         #expect(run.samples(from: 0, to: 100) == 0)
@@ -42,7 +42,8 @@ import Testing
         let agreed = pattern.filter { $0.1 != nil && $0.1 == $0.2 }.map(\.0).reduce(0, +)
         let version = Int(shadow.split(separator: "@").last!)!
         return MonitorDocument(
-            gateway: gateway, window: .init(from: TimeValue(seconds: start), to: TimeValue(seconds: t), samples: samples),
+            gateway: gateway,
+            window: .init(from: TimeValue(seconds: start), to: TimeValue(seconds: t), samples: samples),
             inputs: [:],
             predictions: .init(meanProbability: 0.5, positiveRate: 0.5, transitions: 1, histogram: [], stale: 0),
             drift: nil, expectedAccuracy: 0.9, bundleAccuracy: nil, decidedBy: decidedBy,
@@ -79,7 +80,8 @@ import Testing
         let intake = Intake(maxFutureSkew: 300)
         let now = Date().timeIntervalSince1970
         let start = (now / 100).rounded(.down) * 100 - 1_000
-        let good = Self.window("gw-a", start: start, decidedBy: "model:occupancy-office@1", [(50, true, true), (50, false, true)])
+        let good = Self.window(
+            "gw-a", start: start, decidedBy: "model:occupancy-office@1", [(50, true, true), (50, false, true)])
         #expect(try intake.monitor(json: try FleetJSON.bytes(good), gateway: "gw-a", now: now).shadow == good.shadow)
         func refusal(_ change: (inout ShadowWindow) -> Void) -> String? {
             var d = good
@@ -95,7 +97,9 @@ import Testing
         #expect(refusal { $0.compared = -1 } == "monitor: 'shadow' has a negative count")
         #expect(refusal { $0.runs[1].n = 0 } == "monitor: shadow.runs[1] needs n ≥ 1 and from ≤ to inside the window")
         #expect(refusal { $0.runs[0].to = start + 5_000 }?.hasPrefix("monitor: shadow.runs[0]") == true)
-        #expect(refusal { $0.runs = Array(repeating: $0.runs[0], count: ShadowWindow.maxRuns + 1) }?.contains("at most") == true)
+        #expect(
+            refusal { $0.runs = Array(repeating: $0.runs[0], count: ShadowWindow.maxRuns + 1) }?.contains("at most")
+                == true)
     }
 
     struct Rig {
@@ -127,7 +131,9 @@ import Testing
                         sha256: String(repeating: "\(v)", count: 64), size: 100, created: 0, dataFrom: 0, dataTo: 0,
                         labelledRowsSeen: 0, report: "{}"))
             }
-            try await registry.promote(scope: "office", record: try #require(try await store.model(scope: "office", version: 1)), previous: nil)
+            try await registry.promote(
+                scope: "office", record: try #require(try await store.model(scope: "office", version: 1)), previous: nil
+            )
             // v2 passed the holdout rule: it waits in shadow for its evidence.
             try await registry.awaitShadowEvidence(scope: "office", version: 2)
         }
@@ -171,7 +177,7 @@ import Testing
         try await rig.labelledWindow("gw-a", start: 20_000, activeRight: 80, shadowRight: 90)
         try await rig.labelledWindow("gw-b", start: 10_000, activeRight: 70, shadowRight: 90)
         try await rig.registry.checkShadowEvidence(scope: "office")
-        #expect(try await rig.promotions.isEmpty)  // gw-b: 100 of 150
+        #expect(try await rig.promotions.isEmpty) // gw-b: 100 of 150
         try await rig.labelledWindow("gw-b", start: 20_000, activeRight: 70, shadowRight: 90)
         try await rig.registry.checkShadowEvidence(scope: "office")
         let last = try #require(try await rig.promotions.last)

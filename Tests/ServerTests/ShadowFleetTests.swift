@@ -31,7 +31,8 @@ import Testing
         let rows = 400
         let h = try await ServerHarness(
             name: "shadow-fleet",
-            extra: "promotion: { margin: -1, firstWave: { gateways: [gw-a, gw-b] }, shadow: { rows: \(rows), margin: -1 } }",
+            extra:
+                "promotion: { margin: -1, firstWave: { gateways: [gw-a, gw-b] }, shadow: { rows: \(rows), margin: -1 } }",
             gateways: "  - { id: gw-t, scope: office, token: token-t }")
         try await h.start()
 

@@ -27,7 +27,9 @@ public struct ModelStore: Sendable {
 
     /// The slot for the shadow bundle: `<models>/shadow`, a store of its own (its own `active` pointer), never the
     /// active model's.
-    public var shadowStore: ModelStore { ModelStore(stateDirectory: stateDirectory, directory: directory + "/shadow", files: files) }
+    public var shadowStore: ModelStore {
+        ModelStore(stateDirectory: stateDirectory, directory: directory + "/shadow", files: files)
+    }
 
     private init(stateDirectory: String, directory: String, files: any FileSystem) {
         self.stateDirectory = stateDirectory

@@ -110,7 +110,8 @@ extension ModelUpdater {
             case .refused(let refusal, let version):
                 return .refused(
                     .init(
-                        version: version, sha256: etag, reason: "shadow: \(refusal.reason.rawValue): \(refusal.message)"))
+                        version: version, sha256: etag, reason: "shadow: \(refusal.reason.rawValue): \(refusal.message)"
+                    ))
             case .storeFailed(let failure, let model):
                 return .failed("installing shadow \(model): \(failure.message)")
             }
