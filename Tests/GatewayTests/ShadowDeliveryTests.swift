@@ -13,7 +13,7 @@ import Testing
 @Suite(.serialized) struct ShadowDeliveryTests {
     /// A bundle with another feature schema than the active one (other windows, other transforms) and another kind
     /// of model (logistic regression beside the active trees).
-    static func otherSchemaBundle(in dir: URL, signer: String) async throws -> [UInt8] {
+    static func otherSchemaBundle(in dir: URL, signer: String, version: Int = 7) async throws -> [UInt8] {
         let model = dir.appendingPathComponent("shadow.logistic.json").path
         try
             #"{"coefficients":[0.12,0.08,-0.05,0.4,0.3],"intercept":-2.5,"features":["sound_max_30s","sound_mean_10s","temperature_mean_300s","hvac_heating","tod_cos"]}"#
@@ -28,10 +28,10 @@ import Testing
           - { name: tod_cos, transform: timeOfDayCos }
         profiles: []
         """.write(toFile: features, atomically: true, encoding: .utf8)
-        let path = dir.appendingPathComponent("shadow.occmodel").path
+        let path = dir.appendingPathComponent("shadow-v\(version).occmodel").path
         let result = try await ChildProcess.run([
             "model", "import", "--logistic", model, "--features", features,
-            "--signing-key", signer, "--model-id", "shadow-d4", "--model-version", "7", "--out", path,
+            "--signing-key", signer, "--model-id", "shadow-d4", "--model-version", String(version), "--out", path,
         ])
         try #require(result.status == 0, "\(result.stderr)")
         return try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -90,6 +90,17 @@ import Testing
         #expect(!published.isEmpty)
         #expect(published.allSatisfy { !(($0.text).contains("shadow-d4")) })
 
+        // An older version of the same model in its place: compared in shadow too (never published, so no "newer
+        // than" check), and the slot holds only it.
+        let older = try await Self.otherSchemaBundle(
+            in: rig.dir, signer: rig.dir.appendingPathComponent("signer.key").path, version: 5)
+        rig.host.serveShadow(older)
+        try await rig.probe.waitFor("occupant/shadow/model/status", timeout: 20, "v5 in shadow") {
+            jsonObject($0)?["shadow"] as? String == "shadow-d4@5"
+        }
+        let slot = try FileManager.default.contentsOfDirectory(atPath: "\(rig.state)/models/shadow").sorted()
+        #expect(slot == ["active", "shadow-d4-v5.occmodel"])
+
         // The server unassigns it (204): scoring stops, the slot is emptied, the status says so.
         rig.host.serveShadow(nil)
         let before = rig.probe.messages.count
@@ -99,7 +110,7 @@ import Testing
             jsonObject($0)?["shadow"] == nil && jsonObject($0)?["active"] as? String == "bench-d6-100@1"
         }
         #expect(jsonObject(cleared)?["shadowSha256"] == nil)
-        #expect(!FileManager.default.fileExists(atPath: "\(rig.state)/models/shadow/shadow-d4-v7.occmodel"))
+        #expect(!FileManager.default.fileExists(atPath: "\(rig.state)/models/shadow/shadow-d4-v5.occmodel"))
         let after = rig.probe.messages.count
         // The first window closed after the switch-off has no shadow section (one may close in between).
         _ = try await rig.probe.waitFor("occupant/shadow/monitor", timeout: 30, after: after, "a window without") {

@@ -100,21 +100,23 @@ extension ModelUpdater {
         }
         let actual = sha256Hex(bytes)
         guard actual == etag else { return .failed("the shadow download's SHA-256 is \(actual), expected \(etag)") }
-        let store = activator.store.shadowStore
-        let installer = ModelInstaller(store: store, verifier: activator.verifier)
+        // Every check an active bundle gets, except "newer than the slot's": an older version may be compared in
+        // shadow (it is never published).
         let bundle: ModelBundle
         do {
-            bundle = try installer.install(bytes, now: activator.clock.now()).bundle
+            bundle = try activator.verifier.verify(bytes, now: activator.clock.now())
         } catch {
-            switch error {
-            case .refused(let refusal, let version):
-                return .refused(
-                    .init(
-                        version: version, sha256: etag, reason: "shadow: \(refusal.reason.rawValue): \(refusal.message)"
-                    ))
-            case .storeFailed(let failure, let model):
-                return .failed("installing shadow \(model): \(failure.message)")
-            }
+            return .refused(
+                .init(
+                    version: try? ModelBundle.decode(bytes).manifest.version, sha256: etag,
+                    reason: "shadow: \(error.reason.rawValue): \(error.message)"))
+        }
+        let store = activator.store.shadowStore
+        do {
+            let file = try store.install(bytes, modelID: bundle.manifest.modelID, version: bundle.manifest.version)
+            ShadowSlot.keepOnly(store, file)
+        } catch {
+            return .failed("installing shadow \(bundle.manifest.modelID)@\(bundle.manifest.version): \(error.message)")
         }
         do {
             return .installed(try ShadowModel(bundle: bundle, sha256: etag))
@@ -136,6 +138,13 @@ enum ShadowSlot {
             return nil
         case .none:
             return nil
+        }
+    }
+
+    /// Removes every bundle of the slot but `file` (the slot holds one shadow), and the `previous` pointer.
+    static func keepOnly(_ store: ModelStore, _ file: String) {
+        for name in (try? store.files.list(store.directory)) ?? [] where name != file && name != "active" {
+            try? store.files.remove(store.path(of: name))
         }
     }
 
