@@ -102,6 +102,28 @@ import Testing
                 == true)
     }
 
+    /// `promotion.shadow` in the server config: read, and bad values named one per line.
+    @Test func thePromotionRuleIsReadFromTheConfig() throws {
+        let gateways = "gateways: [{ id: gw-a, scope: office, token: a }]"
+        let plain = try ServerConfig.parse(yaml: gateways)
+        #expect(plain.promotion.shadow == nil)
+        let rule = try ServerConfig.parse(yaml: gateways + "\npromotion: { shadow: { rows: 250, margin: 0.02 } }")
+        #expect(rule.promotion.shadow?.rows == 250 && rule.promotion.shadow?.margin == 0.02)
+        let defaults = try ServerConfig.parse(yaml: gateways + "\npromotion: { shadow: {} }")
+        #expect(defaults.promotion.shadow == ServerConfig.ShadowEvidenceRule())
+        do {
+            _ = try ServerConfig.parse(
+                yaml: gateways + "\npromotion: { shadow: { rows: 0, margin: 3, windows: 2 } }", source: "server.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let lines = error.description.split(separator: "\n")
+            #expect(lines.count == 3, "\(error.description)")
+            #expect(error.description.contains("promotion.shadow.rows"))
+            #expect(error.description.contains("promotion.shadow.margin"))
+            #expect(error.description.contains("windows"))
+        }
+    }
+
     struct Rig {
         let dir: URL
         let store: SQLiteStore
