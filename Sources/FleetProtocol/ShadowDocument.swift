@@ -29,6 +29,8 @@ public struct ShadowWindow: Codable, Sendable, Equatable {
     public var runs: [Run]
     /// False when the window had more than `maxRuns` runs (the rest were not kept).
     public var complete: Bool
+    /// Per feature of the shadow bundle, when it ships drift baselines (as the window's `drift` for the active one).
+    public var drift: [String: MonitorDocument.Drift]?
 
     /// Runs kept per window (a model that flaps every sample would otherwise make the document as long as the window).
     public static let maxRuns = 2000
@@ -36,8 +38,9 @@ public struct ShadowWindow: Codable, Sendable, Equatable {
     public init(
         model: String, version: Int, sha256: String, scored: Int, compared: Int, agreement: Double?, transitions: Int,
         meanProbability: Double?, expectedAccuracy: Double?, bundleAccuracy: Double?, stale: Int, runs: [Run],
-        complete: Bool
+        complete: Bool, drift: [String: MonitorDocument.Drift]? = nil
     ) {
+        self.drift = drift
         self.model = model
         self.version = version
         self.sha256 = sha256

@@ -99,7 +99,7 @@ import Testing
         let allocations = occupant_allocations_stop()
         return Outcome(
             allocations: allocations, occupied: occupied, vacant: vacant, stale: stale,
-            sameThread: pthread_equal(thread, pthread_self()) != 0, shadow: shadow?.close())
+            sameThread: pthread_equal(thread, pthread_self()) != 0, shadow: shadow?.close(at: clock.now()))
     }
 
     @Test func theCounterCounts() {
@@ -182,6 +182,24 @@ import Testing
         #expect(window.runs.map(\.n).reduce(0, +) == window.scored || !window.complete)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// A shadow bundle with drift baselines: its own features' drift histograms are fed every cycle too, without
+    /// allocating, and its window reports them.
+    @Test func theShadowsDriftCountsDoNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let shadow = try ShadowModel(bundle: bundle, sha256: "00")
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200, monitor: bundle, shadow: shadow)
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+        let window = try #require(outcome.shadow)
+        // The same bundle in shadow: it agrees with the active model on every sample, and reports its drift.
+        #expect(window.agreement == 1)
+        let drift = try #require(window.drift)
+        #expect(drift.count == bundle.manifest.features.names.count)
+        #expect(drift.values.allSatisfy { $0.score.isFinite && $0.threshold != nil })
     }
 
     /// Publishing is where names and dictionaries are built: the payload of a decision from the zero-allocation

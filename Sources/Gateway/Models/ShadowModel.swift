@@ -1,6 +1,7 @@
 import Evaluator
 import FleetProtocol
 import OccupantCore
+import Sensors
 
 /// A second bundle scored on every sample beside the active model and never published: its own feature pipeline
 /// (built from its own schema, which may differ from the active model's), its own threshold and hysteresis, and
@@ -24,6 +25,10 @@ public struct ShadowModel: Sendable {
     private var last: Bool?
     private var runs: [ShadowWindow.Run] = []
     private var complete = true
+    /// The drift of the shadow's own features against its bundle's baselines: the monitor's histograms, fed the
+    /// shadow's feature vectors (no channels: input quality is the active window's).
+    private var drift: Monitor
+    private let decidedBy: String
 
     public init(bundle: ModelBundle, sha256: String) throws(OccupantError) {
         self.sha256 = sha256
@@ -31,6 +36,12 @@ public struct ShadowModel: Sendable {
         hysteresis = scorer.hysteresis
         threshold = scorer.threshold
         runs.reserveCapacity(ShadowWindow.maxRuns)
+        decidedBy = scorer.id
+        let noChannels = FirmwareProfile(
+            name: "shadow", description: "", manufacturer: "", model: "", firmware: VersionRange("")!, devices: [],
+            channels: [])
+        drift = Monitor(settings: MonitorSettings(), profile: noChannels, start: Instant(seconds: 0))
+        drift.use(bundle: bundle, decidedBy: decidedBy)
     }
 
     public var bundle: ModelBundle { scorer.bundle }
@@ -43,7 +54,13 @@ public struct ShadowModel: Sendable {
         switch scorer.score(sample) {
         case .stale:
             stale += 1
-        case .probability(let p, _):
+        case .probability(let p, let inputs):
+            drift.recordDrift(
+                Decision(
+                    roomOccupancy: nil, probability: p, decidedBy: decidedBy, inputs: inputs,
+                    health: ChannelHealthList([]), stale: nil,
+                    at: sample.at),
+                at: sample.at.seconds)
             scored += 1
             sum += p
             confidence += max(p, 1 - p)
@@ -70,15 +87,19 @@ public struct ShadowModel: Sendable {
         }
     }
 
-    /// Ends the window: its `shadow` section, and the counters restarted (the hysteresis state carries on).
-    public mutating func close() -> ShadowWindow {
+    /// Ends the window at `to`: its `shadow` section, and the counters restarted (the hysteresis state carries on).
+    public mutating func close(at to: Instant) -> ShadowWindow {
         let manifest = bundle.manifest
+        let driftDocument = drift.close(
+            at: to, gateway: "", process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil)
+        ).drift
         let window = ShadowWindow(
             model: name, version: manifest.version, sha256: sha256, scored: scored, compared: compared,
             agreement: compared > 0 ? Double(agreed) / Double(compared) : nil, transitions: transitions,
             meanProbability: scored > 0 ? sum / Double(scored) : nil,
             expectedAccuracy: scored > 0 ? confidence / Double(scored) : nil,
-            bundleAccuracy: manifest.provenance?.metrics?.accuracy, stale: stale, runs: runs, complete: complete)
+            bundleAccuracy: manifest.provenance?.metrics?.accuracy, stale: stale, runs: runs, complete: complete,
+            drift: driftDocument)
         scored = 0
         compared = 0
         agreed = 0

@@ -178,7 +178,7 @@ public final class GatewayLoop: Service, Sendable {
                 if now - monitor!.from >= settings.window {
                     var document = monitor!.close(
                         at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
-                    document.shadow = shadow?.close()
+                    document.shadow = shadow?.close(at: now)
                     publishMonitor(document, settings: settings)
                 }
             }

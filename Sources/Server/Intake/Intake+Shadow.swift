@@ -21,6 +21,11 @@ extension Intake {
         guard s.runs.count <= ShadowWindow.maxRuns else {
             throw IntakeError(400, "monitor: shadow.runs has \(s.runs.count) runs; at most \(ShadowWindow.maxRuns)")
         }
+        for (feature, drift) in (s.drift ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard feature.utf8.count <= 200, drift.score.isFinite, drift.threshold?.isFinite ?? true else {
+                throw IntakeError(400, "monitor: shadow.drift has a bad feature name, score or threshold")
+            }
+        }
         // The window's bounds with a second's slack either side (a sample at the window's edge).
         let bounds = (window.lowerBound - 1)...(window.upperBound + 1)
         for (i, run) in s.runs.enumerated() {
