@@ -123,13 +123,15 @@ import Testing
         // The operator's command: the old champion in shadow on gw-a only, pushed at once; shown; then cleared.
         let cli = ["--url", h.base]
         let env = ["OCCUPANT_ADMIN_TOKEN": "admin-token"]
+        let index = probe.messages.count  // before the command: the push can beat its exit
         let assign = try await ChildProcess.run(
             ["server", "shadow", "office", "1", "--gateway", "gw-a"] + cli, environment: env)
         #expect(assign.status == 0, "\(assign.stderr)")
         let row = assign.stdout.split(separator: "\n").first { $0.hasPrefix("gw-a ") }.map(String.init) ?? ""
         #expect(row.contains(" occupancy-office@1 (own) "), "\(assign.stdout)")
-        let index = probe.messages.count
-        try await probe.waitFor("occupant/gw-a/model/status", timeout: 30, after: index, "gw-a: v1 in shadow") {
+        let assigned = try await probe.waitFor(
+            "occupant/gw-a/model/status", timeout: 30, after: index, "gw-a: v1 in shadow"
+        ) {
             jsonObject($0)?["active"] as? String == "occupancy-office@2"
                 && jsonObject($0)?["shadow"] as? String == "occupancy-office@1"
         }
@@ -139,10 +141,11 @@ import Testing
         let unknown = try await ChildProcess.run(["server", "shadow", "office", "9"] + cli, environment: env)
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("scope office has no version 9 (versions: v1, v2)"), "\(unknown.stderr)")
+        let afterAssigned = probe.messages.firstIndex { $0 == assigned }.map { $0 + 1 } ?? probe.messages.count
         let clear = try await ChildProcess.run(
             ["server", "shadow", "office", "--clear", "--gateway", "gw-a"] + cli, environment: env)
         #expect(clear.status == 0, "\(clear.stderr)")
-        try await probe.waitFor("occupant/gw-a/model/status", timeout: 30, after: index, "gw-a: no shadow") {
+        try await probe.waitFor("occupant/gw-a/model/status", timeout: 30, after: afterAssigned, "gw-a: no shadow") {
             jsonObject($0)?["active"] as? String == "occupancy-office@2" && jsonObject($0)?["shadow"] == nil
         }
     }
