@@ -123,7 +123,7 @@ import Testing
         // The operator's command: the old champion in shadow on gw-a only, pushed at once; shown; then cleared.
         let cli = ["--url", h.base]
         let env = ["OCCUPANT_ADMIN_TOKEN": "admin-token"]
-        let index = probe.messages.count  // before the command: the push can beat its exit
+        let index = probe.messages.count // before the command: the push can beat its exit
         let assign = try await ChildProcess.run(
             ["server", "shadow", "office", "1", "--gateway", "gw-a"] + cli, environment: env)
         #expect(assign.status == 0, "\(assign.stderr)")
