@@ -154,4 +154,35 @@ import Testing
         #expect(windows.allSatisfy { jsonObject($0)?["shadow"] == nil })
         try await rig.stop()
     }
+
+    /// After a restart the shadow slot's bundle is scored again if it still passes every check; one that no longer
+    /// does (here: signed by a key no longer trusted) is dropped from the slot, and neither touches the active model.
+    @Test func aRestartScoresTheSlotsShadowAgainOnlyIfItStillPasses() async throws {
+        let dir = try temporaryDirectory("shadow-restart")
+        let bundles = try await DeliveryRig.makeBundles(in: dir)
+        func runtime(shadow: [UInt8], version: Int) throws -> GatewayRuntime {
+            let state = dir.appendingPathComponent("state-\(version)").path
+            let store = ModelStore(stateDirectory: state)
+            try store.install(try #require(bundles["v1"]), modelID: "bench-d6-100", version: 1)
+            try store.shadowStore.install(shadow, modelID: "bench-d6-100", version: version)
+            var config = try GatewayConfig.parse(
+                yaml: """
+                    gatewayId: restart
+                    simulate: { scenario: day, speed: 60 }
+                    stateDirectory: \(state)
+                    trustedKeys: [\(dir.appendingPathComponent("signer.pub").path)]
+                    """)
+            config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
+            return try GatewayRuntime(config: config, logger: testLogger())
+        }
+        let kept = try runtime(shadow: try #require(bundles["v2"]), version: 2)
+        #expect(kept.modelStatus.current.shadow?.name == "bench-d6-100@2")
+        #expect(kept.modelStatus.current.active?.name == "bench-d6-100@1")
+
+        let dropped = try runtime(shadow: try #require(bundles["v3-foreign"]), version: 3)
+        #expect(dropped.modelStatus.current.shadow == nil)
+        #expect(dropped.modelStatus.current.active?.name == "bench-d6-100@1")
+        #expect(dropped.store.shadowStore.activeFile == nil)
+        #expect(dropped.store.activeFile == "bench-d6-100-v1.occmodel")
+    }
 }
