@@ -10,6 +10,8 @@
 /// - `GET  /v1/scopes/{scope}/rollout` → `RolloutDocument`, `POST /v1/scopes/{scope}/rollout/{action}` (`abort`,
 ///   `resume`, `rollback`) → `RolloutDocument` — admin.
 /// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
+/// - `GET  /v1/gateways/{id}/shadow` — the bundle to score in shadow, like `…/model` (`204` when none).
+/// - `GET|PUT /v1/scopes/{scope}/shadow` → `ShadowListing` / `ShadowAssignment` in — admin.
 /// - `GET  /v1/gateways/{id}/monitor[?since=T]` → `MonitorListing` (the gateway's stored monitor windows) — admin.
 /// - `POST /v1/gateways/{id}/monitor` — one closed `MonitorDocument` from the gateway's spool (its token, or the
 ///   admin's); stored once per window start, so a resend is harmless → `MonitorReceipt`.
@@ -21,6 +23,8 @@ public enum API {
         public static let gatewayTelemetry = "/v1/gateways/:id/telemetry"
         public static let gatewayModel = "/v1/gateways/:id/model"
         public static let gatewayMonitor = "/v1/gateways/:id/monitor"
+        public static let gatewayShadow = "/v1/gateways/:id/shadow"
+        public static let scopeShadow = "/v1/scopes/:scope/shadow"
         public static let labels = "/v1/labels"
         public static let models = "/v1/models"
         public static let gateways = "/v1/gateways"
@@ -57,6 +61,10 @@ public enum API {
 
     /// `/v1/gateways/{id}/model`.
     public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }
+    /// `/v1/gateways/{id}/shadow`: the bundle to score in shadow (like `…/model`; `204` when none).
+    public static func gatewayShadow(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/shadow" }
+    /// `/v1/scopes/{scope}/shadow`: the scope's shadow assignments and evidence (`GET`), or assign one (`PUT`).
+    public static func scopeShadow(_ scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/shadow" }
     /// `/v1/gateways/{id}/monitor`, or with `?since=T` (ISO-8601 or Unix seconds): windows ending after T.
     public static func gatewayMonitor(_ gateway: String, since: String? = nil) -> String {
         let path = "/v1/gateways/\(pathSegment(gateway))/monitor"

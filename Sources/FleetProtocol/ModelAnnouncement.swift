@@ -7,8 +7,23 @@ public struct ModelAnnouncement: Codable, Sendable, Equatable {
     public var size: Int?
     /// Where to fetch it (the gateway fetches only from its configured server).
     public var url: String?
+    /// The bundle assigned to score in shadow (`modelID@version`, its SHA-256), or nil for none; absent from servers
+    /// that predate shadow scoring. The gateway fetches it from `…/shadow`.
+    public var shadow: Shadow?
 
-    public init(modelID: String?, version: Int?, sha256: String, size: Int?, url: String?) {
+    public struct Shadow: Codable, Sendable, Equatable {
+        public var model: String
+        public var sha256: String
+        public init(model: String, sha256: String) {
+            self.model = model
+            self.sha256 = sha256
+        }
+    }
+
+    public init(
+        modelID: String?, version: Int?, sha256: String, size: Int?, url: String?, shadow: Shadow? = nil
+    ) {
+        self.shadow = shadow
         self.modelID = modelID
         self.version = version
         self.sha256 = sha256

@@ -70,6 +70,9 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
     public var guardAlert: RolledBack?
     /// When the gateway wrote it (ISO-8601).
     public var at: String?
+    /// `modelID@version` of the bundle scored in shadow (absent when none).
+    public var shadow: String?
+    public var shadowSha256: String?
 
     public init(
         active: String?, sha256: String?, refused: Refusal?, rolledBack: RolledBack? = nil,
@@ -91,5 +94,7 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
         try c.encodeIfPresent(rolledBack, forKey: .rolledBack)
         try c.encodeIfPresent(guardAlert, forKey: .guardAlert)
         try c.encode(at, forKey: .at)
+        try c.encodeIfPresent(shadow, forKey: .shadow)
+        try c.encodeIfPresent(shadowSha256, forKey: .shadowSha256)
     }
 }

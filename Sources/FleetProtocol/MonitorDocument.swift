@@ -19,10 +19,13 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
     public var process: Process
     /// Realised accuracy against labels, added by the training host (see `Realised`); nil until measured.
     public var realised: Realised? = nil
+    /// The shadow bundle's window, when one ran beside the active model.
+    public var shadow: ShadowWindow?
 
     public init(
         gateway: String, window: Window, inputs: [String: Input], predictions: Predictions, drift: [String: Drift]?,
-        expectedAccuracy: Double?, bundleAccuracy: Double?, decidedBy: String?, process: Process
+        expectedAccuracy: Double?, bundleAccuracy: Double?, decidedBy: String?, process: Process,
+        shadow: ShadowWindow? = nil
     ) {
         self.gateway = gateway
         self.window = window
@@ -33,6 +36,7 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
         self.bundleAccuracy = bundleAccuracy
         self.decidedBy = decidedBy
         self.process = process
+        self.shadow = shadow
     }
 
     public struct Window: Codable, Sendable, Equatable {

@@ -116,6 +116,15 @@ public struct GatewayRuntime: Sendable {
             store: store, verifier: verifier, loop: loop, clock: clock, board: modelStatus, logger: modelLogger,
             recorder: recorder)
         self.activator = activator
+        // A shadow bundle installed before a restart keeps being scored (if it still passes every check).
+        if let shadow = ShadowSlot.load(store.shadowStore, verifier: verifier, now: clock.now()) {
+            loop.replaceShadow(shadow)
+            let manifest = shadow.bundle.manifest
+            modelStatus.update {
+                $0.shadow = .init(modelID: manifest.modelID, version: manifest.version, sha256: shadow.sha256)
+            }
+            modelLogger.info("scoring \(shadow.name) in shadow")
+        }
         let loop = self.loop
         controlSocket = ControlSocket(path: store.controlSocketPath, logger: modelLogger) { command in
             activator.reply(to: command, decidedBy: { loop.lastDecision?.decidedBy })

@@ -2,6 +2,7 @@ import CAllocationCounter
 import Evaluator
 import Features
 import Logging
+import FleetProtocol
 import OccupantCore
 import OccupantTesting
 import Sensors
@@ -51,14 +52,17 @@ import Testing
         var stale = 0
         var trips = 0
         var sameThread: Bool
+        /// The shadow's window over warm-up and measured cycles, when one was scored.
+        var shadow: ShadowWindow? = nil
     }
 
     /// Runs `warmUp` cycles, then counts the allocations of `cycles` more.
     func run(
         profile name: String, engine: DecisionEngine, warmUp: Int = 1_000, monitor bundle: ModelBundle? = nil,
         homeAssistant: ((any GatewayClock) -> HomeAssistantControls)? = nil,
-        guards: Probation? = nil
+        guards: Probation? = nil, shadow: ShadowModel? = nil
     ) async throws -> Outcome {
+        var shadow = shadow
         let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/\(name).yaml"))
         let scenario = CyclingScenario()
         let clock = ManualClock(scenario.start)
@@ -77,6 +81,7 @@ import Testing
             var decision = engine.decide(sample)
             monitor?.record(sample, decision)
             if guards?.check(decision, at: clock.now()) != nil { trips += 1 }
+            shadow?.record(sample, active: decision)
             _ = controls?.cycle(&decision, at: clock.now())
             clock.advance(1)
         }
@@ -90,6 +95,7 @@ import Testing
             var decision = engine.decide(sample)
             monitor?.record(sample, decision)
             if guards?.check(decision, at: clock.now()) != nil { trips += 1 }
+            shadow?.record(sample, active: decision)
             _ = controls?.cycle(&decision, at: clock.now())
             switch decision.roomOccupancy {
             case true?: occupied += 1
@@ -101,7 +107,7 @@ import Testing
         let allocations = occupant_allocations_stop()
         return Outcome(
             allocations: allocations, occupied: occupied, vacant: vacant, stale: stale, trips: trips,
-            sameThread: pthread_equal(thread, pthread_self()) != 0)
+            sameThread: pthread_equal(thread, pthread_self()) != 0, shadow: shadow?.close(at: clock.now()))
     }
 
     @Test func theCounterCounts() {
@@ -199,6 +205,57 @@ import Testing
         #expect(outcome.trips == 0)
         #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
         #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// A shadow bundle with a schema of its own, scored beside the monitored model every cycle (its pipeline, its
+    /// hysteresis, agreement and the run list), adds nothing either.
+    @Test func theShadowScoredBesideTheModelDoesNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let fixtures = packageRootPath("Tests/Fixtures/models")
+        let imported = try XGBoostImporter.load(path: "\(fixtures)/bench-d4-20.model.json")
+        let schema = try FeatureSchema.parse(
+            yaml: """
+                features:
+                  - { name: sound_max_30s, transform: max, channel: sound, window: 30 }
+                  - { name: sound_mean_10s, transform: mean, channel: sound, window: 10 }
+                  - { name: temperature_mean_300s, transform: mean, channel: temperature, window: 300 }
+                  - { name: hvac_heating, transform: oneHot, channel: hvac, category: heating }
+                  - { name: tod_cos, transform: timeOfDayCos }
+                """)
+        let manifest = BundleManifest(
+            modelID: "shadow", version: 2, created: Instant(seconds: 0), features: schema, policy: .init(),
+            golden: GoldenVectors.make(
+                model: imported.model, rows: Array(repeating: [Double](repeating: 0, count: 5), count: 32)))
+        let shadow = try ShadowModel(bundle: ModelBundle(manifest: manifest, model: imported.model), sha256: "00")
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200, monitor: bundle, shadow: shadow)
+        #expect(outcome.stale == 0 && outcome.occupied + outcome.vacant == Self.cycles)
+        // The shadow really scored every cycle and compared itself with the active model.
+        let window = try #require(outcome.shadow)
+        #expect(window.scored == 1_200 + Self.cycles && window.compared == window.scored)
+        #expect(window.runs.map(\.n).reduce(0, +) == window.scored || !window.complete)
+        #expect(outcome.sameThread, "the loop moved threads: allocations on the other thread were not counted")
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+    }
+
+    /// A shadow bundle with drift baselines: its own features' drift histograms are fed every cycle too, without
+    /// allocating, and its window reports them.
+    @Test func theShadowsDriftCountsDoNotAllocate() async throws {
+        let bundle = try MonitorTests.bundleWithBaseline()
+        let scorer = try ModelScorer(bundle: bundle)
+        let shadow = try ShadowModel(bundle: bundle, sha256: "00")
+        let outcome = try await run(
+            profile: "thermostat-mcu", engine: DecisionEngine(scorer: scorer, hysteresis: scorer.hysteresis),
+            warmUp: 1_200, monitor: bundle, shadow: shadow)
+        #expect(outcome.allocations <= Self.budget, "\(outcome.allocations) allocations in \(Self.cycles) cycles")
+        let window = try #require(outcome.shadow)
+        // The same bundle in shadow: it agrees with the active model on every sample, and reports its drift.
+        #expect(window.agreement == 1)
+        let drift = try #require(window.drift)
+        #expect(drift.count == bundle.manifest.features.names.count)
+        #expect(drift.values.allSatisfy { $0.score.isFinite && $0.threshold != nil })
     }
 
     /// Publishing is where names and dictionaries are built: the payload of a decision from the zero-allocation

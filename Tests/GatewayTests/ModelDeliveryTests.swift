@@ -193,7 +193,7 @@ final class DeliveryRig: @unchecked Sendable {
     var v1Size: Int { bundles["v1"]!.count }
 
     init(
-        id: String, pollInterval: String, token: String = "gw-token", extra: String = "",
+        id: String, pollInterval: String, token: String = "gw-token", extra: String = "", topLevel: String = "",
         limits: ModelUpdater.DownloadLimits? = nil, startServing: ((TestTrainingHost, [UInt8]) -> Void)? = nil
     ) async throws {
         self.id = id
@@ -213,6 +213,7 @@ final class DeliveryRig: @unchecked Sendable {
                 trustedKeys: [\(dir.appendingPathComponent("signer.pub").path)]
                 decision: { heartbeat: 5s }
                 server: { url: "\(host.url)/", token: \(token), pollInterval: \(pollInterval), pollJitter: 0 \(extra) }
+                \(topLevel)
                 """)
         config.profile = packageRootPath("firmware-profiles/thermostat-mcu.yaml")
         runtime = try GatewayRuntime(config: config, logger: testLogger())

@@ -27,6 +27,9 @@ final class TestTrainingHost: Sendable {
 
     struct State: Sendable {
         var bundle: [UInt8]?
+        /// What `…/shadow` serves (204 when nil).
+        var shadow: [UInt8]?
+        var shadowRequests: [Int] = []
         /// The next full download sends this many bytes, then the connection is closed.
         var cutAfter: Int?
         /// The next full download sends this many bytes, then nothing more (the connection stays open).
@@ -55,6 +58,23 @@ final class TestTrainingHost: Sendable {
         let state = self.state
         router.get("/v1/gateways/:id/model") { request, context -> Response in
             try TestTrainingHost.model(request, context, state: state, gatewayID: gatewayID, token: token)
+        }
+        router.get("/v1/gateways/:id/shadow") { request, context -> Response in
+            if let status = TestTrainingHost.authorize(request, context, gatewayID: gatewayID, token: token) {
+                return Response(status: status)
+            }
+            guard let bundle = state.withLock({ $0.shadow }) else {
+                state.withLock { $0.shadowRequests.append(204) }
+                return Response(status: .noContent)
+            }
+            let etag = "\"\(TestTrainingHost.sha256(bundle))\""
+            if (request.headers[.ifNoneMatch] ?? "").contains(etag) {
+                state.withLock { $0.shadowRequests.append(304) }
+                return Response(status: .notModified, headers: [.eTag: etag])
+            }
+            state.withLock { $0.shadowRequests.append(200) }
+            return Response(
+                status: .ok, headers: [.eTag: etag], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle)))
         }
         router.post("/v1/gateways/:id/telemetry") { request, context -> Response in
             try await TestTrainingHost.telemetry(request, context, state: state, gatewayID: gatewayID, token: token)
@@ -97,6 +117,8 @@ final class TestTrainingHost: Sendable {
     var windows: [String] { state.withLock { $0.windows } }
 
     func serve(_ bundle: [UInt8]?) { state.withLock { $0.bundle = bundle } }
+    func serveShadow(_ bundle: [UInt8]?) { state.withLock { $0.shadow = bundle } }
+    var shadowRequests: [Int] { state.withLock { $0.shadowRequests } }
     func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }
     func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
     func stallNextDownload(after bytes: Int) { state.withLock { $0.stallAfter = bytes } }
@@ -107,7 +129,7 @@ final class TestTrainingHost: Sendable {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
-    private static func authorize(
+    fileprivate static func authorize(
         _ request: Hummingbird.Request, _ context: BasicRequestContext, gatewayID: String, token: String
     ) -> HTTPResponse.Status? {
         guard request.headers[.authorization] == "Bearer \(token)" else { return .unauthorized }

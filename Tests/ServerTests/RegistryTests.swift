@@ -15,6 +15,13 @@ final class RecordingAnnouncer: FleetAnnouncer {
     }
     func alert(_ alert: AlertDocument) async { state.withLock { $0.alerts.append(alert) } }
     var available: [(String, Int)] { state.withLock { $0.available } }
+    /// Announcements that named a shadow assignment (nil: none), in order.
+    let shadows = Locked<[(gateway: String, shadow: Int?)]>([])
+    func modelAvailable(gateway: String, model: ModelRecord, url: String, shadow: ModelRecord?) async {
+        shadows.withLock { $0.append((gateway, shadow?.version)) }
+        await modelAvailable(gateway: gateway, model: model, url: url)
+    }
+    var shadowAnnouncements: [(gateway: String, shadow: Int?)] { shadows.withLock { $0 } }
 }
 
 @Suite(.serialized) struct RegistryTests {

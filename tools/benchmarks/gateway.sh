@@ -33,6 +33,17 @@ YAML
     ours_model=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
     echo "occupant model: $ours_model"
 
+    # The same model again as a shadow beside it (another model id, its own slot and pipeline): the cost of shadow
+    # scoring is this run against the one above (goal: at most 2x the model's cycle).
+    local ours_shadow
+    "$bin" model import --xgboost Tests/Fixtures/models/bench-d6-100.model.json --model-id bench-shadow \
+        --features Tests/Fixtures/models/bench-features.yaml --signing-key "$work/k.key" --out "$work/s.occmodel" >/dev/null
+    mkdir -p "$work/state/models/shadow"
+    cp "$work/s.occmodel" "$work/state/models/shadow/bench-shadow-v1.occmodel"
+    echo bench-shadow-v1.occmodel > "$work/state/models/shadow/active"
+    say "occupant gateway (the xgboost model + the same model in shadow): $cycles cycles at 10 Hz"
+    ours_shadow=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant model + shadow: $ours_shadow"
     # The monitor alone: Monitor.record per sample (median of repeats) and its state per feature, with the same bundle
     # (drift baselines calibrated for it on simulated days, as `occupant train` ships them).
     say "occupant gateway monitor: cost per sample and state per feature"
@@ -57,15 +68,16 @@ YAML
         echo "python xgboost: $py_xgb"
     fi
 
-    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$monitor" <<'PY'
+    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$ours_shadow" "$monitor" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
 size, stripped, cycles = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 model = json.loads(sys.argv[7])
+shadow = json.loads(sys.argv[8])
 def per1000(r): return r["cpu_seconds"] * 1000 / r["cycles"]
 rows = [("occupant gateway (static rule)", ours), ("occupant gateway (xgboost bundle, 100 trees depth 6)", model),
-        ("python paho-mqtt (rule)", rule)]
+        ("occupant gateway (the same bundle + itself in shadow)", shadow), ("python paho-mqtt (rule)", rule)]
 if xgb: rows.append(("python paho-mqtt + xgboost inplace_predict (OMP_NUM_THREADS=1)", xgb))
 print()
 print(f"| gateway, {cycles} cycles at 10 Hz | CPU s / 1,000 cycles | peak RSS MB | cycle median µs | cycle p99 µs |")
@@ -74,12 +86,14 @@ for name, r in rows:
     print(f"| {name} | {per1000(r):.3f} | {r['max_rss_kb']/1024:.1f} | {r['cycle_median_us']:.0f} | {r['cycle_p99_us']:.0f} |")
 print()
 print(f"occupant RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB (rule), {model.get('rss_at_exit_kb', 0)/1024:.1f} MB (model)")
+print(f"shadow scoring: model+shadow ÷ model, cycle median {shadow['cycle_median_us']/model['cycle_median_us']:.2f}, "
+      f"CPU per cycle {per1000(shadow)/per1000(model):.2f} (goal ≤ 2)")
 print(f"python ÷ occupant, rule: CPU {per1000(rule)/per1000(ours):.2f}, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.2f}")
 if xgb:
     print(f"python+xgboost ÷ occupant+model: CPU {per1000(xgb)/per1000(model):.2f}, peak RSS {xgb['max_rss_kb']/model['max_rss_kb']:.2f}, "
           f"cycle median {xgb['cycle_median_us']/model['cycle_median_us']:.1f}")
 print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB")
-mon = json.loads(sys.argv[8])
+mon = json.loads(sys.argv[9])
 print(f"monitor: {mon['ns_per_sample_median']:.0f} ns per sample at 10 Hz, {mon['ns_per_drift_sample_median']:.0f} ns per "
       f"sample that also updates the drift histograms (median of {mon['repeats']:.0f} × {mon['samples']:.0f}); "
       f"{mon['bytes_per_feature']:.0f} bytes of state per feature ({mon['bins']:.0f} bins, "

@@ -36,6 +36,8 @@ public struct ModelStatus: Sendable, Equatable {
     public var rolledBack: RolledBack?
     /// The last guard that tripped after probation (alert only, the model kept deciding).
     public var guardAlert: RolledBack?
+    /// The bundle scored in shadow beside the active one, if any.
+    public var shadow: Active?
 
     public init(active: Active? = nil, refused: Refusal? = nil, rolledBack: RolledBack? = nil) {
         self.active = active

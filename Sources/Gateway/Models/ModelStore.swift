@@ -25,6 +25,18 @@ public struct ModelStore: Sendable {
         directory = stateDirectory + "/models"
     }
 
+    /// The slot for the shadow bundle: `<models>/shadow`, a store of its own (its own `active` pointer), never the
+    /// active model's.
+    public var shadowStore: ModelStore {
+        ModelStore(stateDirectory: stateDirectory, directory: directory + "/shadow", files: files)
+    }
+
+    private init(stateDirectory: String, directory: String, files: any FileSystem) {
+        self.stateDirectory = stateDirectory
+        self.directory = directory
+        self.files = files
+    }
+
     /// The store after a restart: the temporary files of an interrupted install removed and an interrupted
     /// pointer switch finished. Only for the process that owns the store (the gateway, not a CLI run beside it).
     public static func open(stateDirectory: String, files: any FileSystem = LocalFileSystem()) -> ModelStore {

@@ -41,7 +41,7 @@ public enum Payloads {
 
     /// `occupant/<id>/model/status`: which model runs and the last refusal.
     public static func modelStatus(_ status: ModelStatus, at: Instant) -> ModelStatusDocument {
-        ModelStatusDocument(
+        var document = ModelStatusDocument(
             active: status.active?.name, sha256: status.active?.sha256,
             refused: status.refused.map { .init(version: $0.version, sha256: $0.sha256, reason: $0.reason) },
             rolledBack: status.rolledBack.map {
@@ -51,6 +51,9 @@ public enum Payloads {
                 .init(version: $0.version, sha256: $0.sha256, guardName: $0.guardName, reason: $0.reason, at: $0.at)
             },
             at: at.iso8601)
+        document.shadow = status.shadow?.name
+        document.shadowSha256 = status.shadow?.sha256
+        return document
     }
 
     /// `occupant/<id>/labels`, a `LabelDocument`: `{"from":"…","to":"…","occupied":true}`.

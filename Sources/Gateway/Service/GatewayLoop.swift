@@ -59,7 +59,11 @@ public final class GatewayLoop: Service, Sendable {
         var stats = LoopStats()
         var lastDecision: Decision?
         var lastMonitor: MonitorDocument?
+        /// A shadow model to start (or nil to stop) scoring at the next cycle.
+        var shadowChange: ShadowChange?
     }
+
+    struct ShadowChange { var model: ShadowModel? }
 
     public init(
         initial: Setup, clock: any GatewayClock, publisher: GatewayPublisher, notifier: SystemdNotifier,
@@ -101,6 +105,11 @@ public final class GatewayLoop: Service, Sendable {
     /// The model the loop starts with is watched by the guards, with `fallback` to switch back to (before `run`).
     public func watchInitialModel(_ subject: ProbationSubject, fallback: ProbationFallback?) {
         mailbox.withLock { $0.initialWatch = (subject, fallback) }
+    }
+
+    /// Asks the loop to score `shadow` beside the active model from its next cycle (nil stops shadow scoring).
+    public func replaceShadow(_ shadow: ShadowModel?) {
+        mailbox.withLock { $0.shadowChange = ShadowChange(model: shadow) }
     }
 
     /// Asks for a reload at the next cycle (what SIGHUP does).
@@ -163,20 +172,23 @@ public final class GatewayLoop: Service, Sendable {
             guards.watch(subject, at: clock.now())
             fallback = initialFallback
         }
+        var shadow: ShadowModel?
         notifier.ready(status: "sampling \(current.reader.profile.name) on \(current.reader.bus.name)")
 
         while !Task.isCancelled {
             let tickStart = monotonicSeconds()
             let now = clock.now()
             // Apply what arrived since the last cycle: a reload, a new model.
-            let (reloadRequested, pendingScorer, pendingSubject) = mailbox.withLock { s in
+            let (reloadRequested, pendingScorer, pendingSubject, shadowChange) = mailbox.withLock { s in
                 defer {
                     s.reloadRequested = false
                     s.pendingScorer = nil
                     s.pendingSubject = nil
+                    s.shadowChange = nil
                 }
-                return (s.reloadRequested, s.pendingScorer, s.pendingSubject)
+                return (s.reloadRequested, s.pendingScorer, s.pendingSubject, s.shadowChange)
             }
+            if let shadowChange { shadow = shadowChange.model }
             if reloadRequested {
                 current = applyReload(current)
                 monitor?.use(profile: current.reader.profile)
@@ -203,6 +215,7 @@ public final class GatewayLoop: Service, Sendable {
             if applyGuards(&guards, &decision, &current.engine, &fallback, sample: sample, at: now) {
                 monitor?.use(engine: current.engine)
             }
+            shadow?.record(sample, active: decision)
             if let settings = monitorSettings {
                 if monitor == nil {
                     monitor = Monitor(settings: settings, profile: current.reader.profile, start: now)
@@ -210,8 +223,9 @@ public final class GatewayLoop: Service, Sendable {
                 }
                 monitor!.record(sample, decision)
                 if now - monitor!.from >= settings.window {
-                    let document = monitor!.close(
+                    var document = monitor!.close(
                         at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
+                    document.shadow = shadow?.close(at: now)
                     publishMonitor(document, settings: settings)
                     if let trip = guards.check(window: document, at: now),
                         apply(trip, &guards, &current.engine, &fallback, at: now)

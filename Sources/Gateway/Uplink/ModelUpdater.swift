@@ -26,11 +26,13 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     let logger: Logger
     private let triggers: AsyncStream<Trigger>
     private let continuation: AsyncStream<Trigger>.Continuation
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     enum Trigger: Sendable {
         case poll
         case push(ModelAnnouncement)
+        /// The announcement names a shadow bundle other than the one held: ask `…/shadow` now.
+        case shadow
     }
 
     struct State {
@@ -144,6 +146,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         if let id = announcement.modelID, let version = announcement.version {
             board.update { $0.assigned = "\(id)@\(version)" }
         }
+        if shadowAnnounced(announcement) { continuation.yield(.shadow) }
         if let reason = skipReason(sha256: announcement.sha256) {
             logger.debug("model announcement \(announcement.sha256.prefix(12)): \(reason)")
             return
@@ -180,8 +183,12 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
     private func handle(_ trigger: Trigger) async {
         let outcome: FetchOutcome
         switch trigger {
+        case .shadow:
+            await updateShadow()
+            return
         case .poll:
             outcome = await fetch(url: client.modelURL, expected: nil)
+            await updateShadow()
         case .push(let announcement):
             if skipReason(sha256: announcement.sha256) != nil { return } // installed or refused meanwhile
             outcome = await fetch(url: downloadURL(announcement), expected: announcement.sha256)
@@ -241,7 +248,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         if case .failed = outcome {} else { state.withLock { $0.lastFailure = nil } }
     }
 
-    private func rememberRefusal(_ sha: String) {
+    func rememberRefusal(_ sha: String) {
         do {
             let files = activator.store.files
             try files.makeDirectories(activator.store.directory)

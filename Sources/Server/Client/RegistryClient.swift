@@ -104,6 +104,26 @@ public struct RegistryClient: Sendable {
         try await call(.GET, API.gatewayMonitor(gateway, since: since), as: MonitorListing.self)
     }
 
+    /// `GET /v1/scopes/{scope}/shadow`.
+    public func shadow(scope: String) async throws(RegistryClientError) -> ShadowListing {
+        try await call(.GET, API.scopeShadow(scope), as: ShadowListing.self)
+    }
+
+    /// `PUT /v1/scopes/{scope}/shadow`: `version` in shadow on the scope or one gateway (nil clears).
+    public func assignShadow(scope: String, version: Int?, gateway: String?) async throws(RegistryClientError)
+        -> ShadowListing
+    {
+        let body: [UInt8]
+        do {
+            body = try FleetJSON.bytes(ShadowAssignment(version: version, gateway: gateway))
+        } catch {
+            throw RegistryClientError(
+                .badAnswer, url: API.url(baseURL, API.scopeShadow(scope)), "cannot encode the assignment: \(error)")
+        }
+        return try await call(
+            .PUT, API.scopeShadow(scope), body: body, contentType: "application/json", as: ShadowListing.self)
+    }
+
     /// `POST /v1/alerts/{id}/ack`.
     public func acknowledgeAlert(_ id: Int, by: String) async throws(RegistryClientError) -> AlertDocument {
         let body: [UInt8]

@@ -34,7 +34,8 @@ extension ServerConfig {
         "maxBodyBytes", "maxFutureSkew", "maxChannels", "maxChannelNameBytes", "maxLabelBytes", "maxLabelsPerMessage",
     ]
     static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
-    static let promotionKeys = ["metric", "margin", "firstWave", "waves", "probation", "abortShare"]
+    static let promotionKeys = ["metric", "margin", "firstWave", "waves", "probation", "abortShare", "shadow"]
+    static let shadowEvidenceKeys = ["rows", "margin"]
     static let waveKeys = ["gateways", "percent"]
     static let alertKeys = ["margin", "minimumRows", "webhook", "silentAfter", "driftWindows", "inputShare"]
     static let metricsKeys = ["token", "tokenSha256", "open", "monitorGateways", "monitorMaxAge"]

@@ -141,6 +141,12 @@ extension ServerConfig {
             if v < 0 { field.report("must not be negative") } else { self.promotion.probation = v }
         }
         if let v = p.optional("abortShare")?.double(in: 0...1) { self.promotion.abortShare = v }
+        if let shadow = p.optional("shadow")?.mapping(allowed: Self.shadowEvidenceKeys) {
+            var rule = ShadowEvidenceRule()
+            if let v = shadow.optional("rows")?.int(in: 1...100_000_000) { rule.rows = v }
+            if let v = shadow.optional("margin")?.double(in: -1...1) { rule.margin = v }
+            self.promotion.shadow = rule
+        }
     }
 
     mutating func apply(alerts a: FieldMap) {

@@ -135,6 +135,16 @@ public struct ServerConfig: Sendable, Equatable {
             if firstWave.isEmpty && firstWavePercent == nil { return [] }
             return [Wave(gateways: firstWave, percent: firstWavePercent)]
         }
+        /// Promotion also needs shadow evidence on the first wave (nil: the holdout decides alone).
+        public var shadow: ShadowEvidenceRule?
+    }
+
+    /// `promotion.shadow`: a challenger that passes the holdout rule first runs in shadow on the first wave (every
+    /// gateway of the scope without one); it is promoted only once each of those gateways has at least `rows`
+    /// labelled samples of it in shadow and its realised accuracy there is at least the champion's plus `margin`.
+    public struct ShadowEvidenceRule: Sendable, Equatable {
+        public var rows = 500
+        public var margin = 0.0
     }
 
     public struct Alerts: Sendable, Equatable {

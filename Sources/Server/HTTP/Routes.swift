@@ -62,6 +62,7 @@ struct Routes: Sendable {
         router.get(RouterPath(API.Route.alerts)) { request, context in try await alerts(request, context) }
         router.post(RouterPath(API.Route.alertAck)) { request, context in try await acknowledgeAlert(request, context) }
         router.get(RouterPath(API.Route.metrics)) { request, context in try await metrics(request, context) }
+        addShadowRoutes(router)
         return router
     }
 
@@ -172,6 +173,11 @@ struct Routes: Sendable {
         let id = try parameter("id", context)
         try access.requireGateway(request, id: id)
         guard let record = try await registry.model(for: id) else { return Response(status: .noContent) }
+        return try deliver(record, request)
+    }
+
+    /// A bundle as the answer: `ETag` its SHA-256, `304` for a match, `Range`/`206`.
+    func deliver(_ record: ModelRecord, _ request: Request) throws -> Response {
         let etag = "\"\(record.sha256)\""
         var headers: HTTPFields = [
             .eTag: etag, .acceptRanges: "bytes", .occupantModel: "\(record.modelID)@\(record.version)",

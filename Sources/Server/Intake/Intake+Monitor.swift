@@ -71,6 +71,7 @@ extension Intake {
                 throw IntakeError(400, "monitor: drift.\(feature) has a score or threshold that is not finite")
             }
         }
+        if let shadow = d.shadow { try checkShadow(shadow, window: from...to) }
         return d
     }
 }

@@ -26,6 +26,7 @@ extension ModelRegistry {
                 }
                 if let trigger { _ = try await retrain(scope: scope, trigger: trigger) }
                 try await advanceRollout(scope: scope)
+                try await checkShadowEvidence(scope: scope)
                 if labelled >= (lastQualitySeen[scope] ?? 0) + config.alerts.minimumRows {
                     lastQualitySeen[scope] = labelled
                     try await checkQuality(scope: scope)

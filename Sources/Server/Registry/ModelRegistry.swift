@@ -120,12 +120,13 @@ public actor ModelRegistry {
             result = trained
         }
         let sha = try artifacts.put(result.bytes)
-        try await record(
+        let promoted = try await record(
             result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
             seen: seen, championVersion: championVersion, skipped: skipped)
         return RetrainOutcome(
-            scope: scope, version: version, promoted: result.promote, reason: result.reason, sha256: sha,
-            skippedRows: skipped)
+            scope: scope, version: version, promoted: promoted,
+            reason: promoted == result.promote ? result.reason : result.reason + "; in shadow, awaiting its evidence",
+            sha256: sha, skippedRows: skipped)
     }
 
     /// Stops every running training at its next fold fit (a shutdown): their jobs end as refused, nothing is stored.
@@ -134,12 +135,17 @@ public actor ModelRegistry {
     }
 
     /// Stores a trained job: the model with its report, the holdout metrics, the promotion decision; then promotes
-    /// the challenger or keeps it as the scope's challenger.
+    /// the challenger or keeps it as the scope's challenger. With `promotion.shadow`, a challenger that passes goes
+    /// into shadow instead while there is a champion (`awaitShadowEvidence`). Returns whether it was promoted now.
+    @discardableResult
     func record(
         _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String,
         table: LabelledTable,
         seen: Int, championVersion: Int?, skipped: Int = 0
-    ) async throws {
+    ) async throws -> Bool {
+        let shadowFirst = result.promote && championVersion != nil && config.promotion.shadow != nil
+        let promote = result.promote && !shadowFirst
+        let reason = shadowFirst ? result.reason + "; in shadow, awaiting its evidence" : result.reason
         let now = clock.now().seconds
         let report = RetrainReport(
             scope: scope, gateway: gateway, trigger: trigger, skippedRows: skipped, version: version, sha256: sha,
@@ -167,14 +173,17 @@ public actor ModelRegistry {
         }
         try await store.addPromotion(
             PromotionRecord(
-                scope: scope, at: now, challenger: version, champion: championVersion, promoted: result.promote,
-                reason: result.reason))
-        logger.info("\(scope) v\(version): \(result.promote ? "promoted" : "kept as challenger"): \(result.reason)")
-        if result.promote {
-            try await promote(scope: scope, record: record, previous: championVersion)
+                scope: scope, at: now, challenger: version, champion: championVersion, promoted: promote,
+                reason: reason))
+        logger.info("\(scope) v\(version): \(promote ? "promoted" : "kept as challenger"): \(reason)")
+        if promote {
+            try await self.promote(scope: scope, record: record, previous: championVersion)
+        } else if shadowFirst {
+            try await awaitShadowEvidence(scope: scope, version: version)
         } else {
             try await store.setAlias(scope: scope, alias: "challenger", version: version)
         }
+        return promote
     }
 
     /// The scope's joined table (nil when it has no labelled telemetry), the gateway it came from (the one with the

@@ -170,8 +170,13 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     // MARK: FleetAnnouncer
 
     public func modelAvailable(gateway: String, model: ModelRecord, url: String) async {
+        await modelAvailable(gateway: gateway, model: model, url: url, shadow: nil)
+    }
+
+    public func modelAvailable(gateway: String, model: ModelRecord, url: String, shadow: ModelRecord?) async {
         let announcement = ModelAnnouncement(
-            modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url)
+            modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url,
+            shadow: shadow.map { .init(model: "\($0.modelID)@\($0.version)", sha256: $0.sha256) })
         guard let payload = try? FleetJSON.text(announcement) else {
             preconditionFailure("an announcement always encodes")
         }
