@@ -129,12 +129,15 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 let report = GatewayStatus(
                     gateway: gateway, active: status.active, sha256: status.sha256, refused: status.refused?.summary,
                     at: now)
+                // A rollback is checked and stored first: a bad `rolledBack` member refuses the whole report.
+                if let r = status.rolledBack { try await recordRollback(r, gateway: gateway, now: now) }
                 if let registry = registry.withLock({ $0 }) {
-                    try await registry.gatewayReported(report)
+                    try await registry.gatewayReported(
+                        report,
+                        rolledBack: status.rolledBack.map { ($0.sha256.lowercased(), "\($0.guardName): \($0.reason)") })
                 } else {
                     try await store.setGatewayStatus(report)
                 }
-                if let r = status.rolledBack { try await recordRollback(r, gateway: gateway, now: now) }
             case .monitor:
                 guard !message.payload.isEmpty else { return } // a cleared retained message
                 let document = try intake.monitor(json: message.payload, gateway: gateway, now: now)
