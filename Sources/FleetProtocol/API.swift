@@ -7,6 +7,7 @@
 /// - `GET  /v1/gateways/{id}/model` — the bundle to run: `ETag`, `304`, `Range`/`206`; `204` when there is none.
 /// - `GET  /v1/models[?scope=S]` → `RegistryListing`, `GET /v1/gateways` → `GatewayListing`,
 ///   `POST /v1/scopes/{scope}/retrain` → `RetrainOutcome`, `GET /v1/stats` → `ServerStats` — admin.
+/// - `POST /v1/scopes/{scope}/promote` (`PromoteRequest`) → `RolloutDocument` — admin.
 /// - `GET  /v1/scopes/{scope}/rollout` → `RolloutDocument`, `POST /v1/scopes/{scope}/rollout/{action}` (`abort`,
 ///   `resume`, `rollback`) → `RolloutDocument` — admin.
 /// - `GET  /v1/alerts[?open=true]` → `AlertListing`, `POST /v1/alerts/{id}/ack` → `AlertDocument` — admin.
@@ -30,6 +31,7 @@ public enum API {
         public static let gateways = "/v1/gateways"
         public static let retrain = "/v1/scopes/:scope/retrain"
         public static let rollout = "/v1/scopes/:scope/rollout"
+        public static let promote = "/v1/scopes/:scope/promote"
         public static let rolloutAction = "/v1/scopes/:scope/rollout/:action"
         public static let stats = "/v1/stats"
         public static let alerts = "/v1/alerts"
@@ -76,6 +78,8 @@ public enum API {
     }
     /// `/v1/scopes/{scope}/retrain`.
     public static func retrain(scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/retrain" }
+    /// `/v1/scopes/{scope}/promote`.
+    public static func promote(scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/promote" }
     /// `/v1/scopes/{scope}/rollout`, or `/v1/scopes/{scope}/rollout/{action}`.
     public static func rollout(scope: String, action: RolloutDocument.Action? = nil) -> String {
         let path = "/v1/scopes/\(pathSegment(scope))/rollout"

@@ -1,3 +1,15 @@
+/// `POST /v1/scopes/{scope}/promote` with `{"version": N, "by": "name"}`: an operator makes a stored version the
+/// champion; its rollout starts as a promotion's would.
+public struct PromoteRequest: Codable, Sendable, Equatable {
+    public var version: Int
+    public var by: String?
+
+    public init(version: Int, by: String?) {
+        self.version = version
+        self.by = by
+    }
+}
+
 /// `GET /v1/scopes/{scope}/rollout`: the scope's staged rollout wave by wave, and the gateways behind each number.
 /// `POST /v1/scopes/{scope}/rollout/{action}` (`abort`, `resume`, `rollback`) answers the same document.
 public struct RolloutDocument: Codable, Sendable, Equatable {

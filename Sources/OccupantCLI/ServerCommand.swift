@@ -12,7 +12,8 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the training host, or ask a running one about its models and gateways.",
         subcommands: [
-            Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Rollout.self, Shadow.self, Retrain.self,
+            Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Promote.self, Rollout.self, Shadow.self,
+            Retrain.self,
             Labels.self, Token.self, BrokerConfig.self,
         ])
 

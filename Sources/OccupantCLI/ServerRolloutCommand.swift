@@ -61,4 +61,29 @@ extension ServerCommand {
     }
 }
 
+extension ServerCommand {
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a stored version the scope's champion now, rolled out in waves like any promotion.",
+            discussion: """
+                For a challenger the promotion rule kept, or to roll forward to a version you chose. The first wave \
+                gets it at once; `occupant server rollout SCOPE` follows it.
+                """)
+        @OptionGroup var client: ServerClientOptions
+        @Argument(help: "The scope.") var scope: String
+        @Argument(help: "The version to promote.") var version: Int
+        @Option(help: "Who promotes (default: $USER, else admin).") var by: String?
+        @Flag(help: "Print the server's JSON.") var json = false
+
+        func run() async throws {
+            let name = by ?? ProcessInfo.processInfo.environment["USER"] ?? "admin"
+            let document = try await client.withRegistry {
+                try await $0.promote(scope: scope, version: version, by: name)
+            }
+            if json { return try printJSON(document) }
+            for line in Rollout.lines(document) { print(line) }
+        }
+    }
+}
+
 extension RolloutDocument.Action: ExpressibleByArgument {}

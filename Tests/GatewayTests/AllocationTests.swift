@@ -1,8 +1,8 @@
 import CAllocationCounter
 import Evaluator
 import Features
-import Logging
 import FleetProtocol
+import Logging
 import OccupantCore
 import OccupantTesting
 import Sensors

@@ -158,6 +158,28 @@ import Testing
         }
     }
 
+    @Test func aNewVersionAfterAnAbortStartsFromWhatTheLaterWavesStillRun() async throws {
+        let clock = ManualClock()
+        let (rig, _) = try await Self.started("rollout-after-abort", clock: clock)
+        try await Self.report(rig, "gw-a", running: 1, rolledBack: "stuck: unchanged for 20 min")
+        #expect(try await Self.document(rig).state == "aborted")
+        try await rig.store.addModel(
+            ModelRecord(
+                scope: "office", version: 3, modelID: "occupancy-office", sha256: "sha-v3", size: 10,
+                created: clock.now().seconds, dataFrom: 0, dataTo: 1, labelledRowsSeen: 0, report: "{}"))
+        let d = try await rig.registry.promoteByOperator(scope: "office", version: 3, by: "ops")
+        // v2 (the champion alias, which only gw-a ever ran) is not what the others fall back to: v1 is.
+        #expect(d.version == 3 && d.previous == 1 && d.state == "running")
+        #expect(try await Self.assigned(rig) == ["gw-a": 3, "gw-b": 1, "küche": 1, "room 1": 1])
+        #expect(try await rig.store.promotions(scope: "office").last?.reason == "promoted by ops")
+        await #expect(throws: OccupantError.self) {
+            try await rig.registry.promoteByOperator(scope: "office", version: 3, by: "ops")
+        }
+        await #expect(throws: OccupantError.self) {
+            try await rig.registry.promoteByOperator(scope: "office", version: 9, by: "ops")
+        }
+    }
+
     @Test func anAlertRaisedWhileTheWaveRunsTheVersionAbortsToo() async throws {
         let clock = ManualClock()
         let (rig, _) = try await Self.started("rollout-alert", clock: clock)

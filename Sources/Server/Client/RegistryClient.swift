@@ -137,6 +137,19 @@ public struct RegistryClient: Sendable {
             .POST, API.alertAck(id), body: body, contentType: "application/json", as: AlertDocument.self)
     }
 
+    /// `POST /v1/scopes/{scope}/promote`.
+    public func promote(scope: String, version: Int, by: String) async throws(RegistryClientError) -> RolloutDocument {
+        let body: [UInt8]
+        do {
+            body = try FleetJSON.bytes(PromoteRequest(version: version, by: by))
+        } catch {
+            throw RegistryClientError(
+                .badAnswer, url: API.url(baseURL, API.promote(scope: scope)), "cannot encode: \(error)")
+        }
+        return try await call(
+            .POST, API.promote(scope: scope), body: body, contentType: "application/json", as: RolloutDocument.self)
+    }
+
     /// `GET /v1/scopes/{scope}/rollout`.
     public func rollout(scope: String) async throws(RegistryClientError) -> RolloutDocument {
         try await call(.GET, API.rollout(scope: scope), as: RolloutDocument.self)

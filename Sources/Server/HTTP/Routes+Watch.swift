@@ -71,6 +71,22 @@ extension Routes {
         return try Response.json(document)
     }
 
+    /// `POST /v1/scopes/{scope}/promote` — admin: a stored version becomes the champion, rolled out in waves.
+    func promote(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try access.requireAdmin(request)
+        let scope = try knownScope(context)
+        guard let asked = try? FleetJSON.decode(PromoteRequest.self, from: try await body(request)) else {
+            throw APIError(.badRequest, "the body is not {\"version\": N, \"by\": \"name\"}")
+        }
+        do {
+            let document = try await registry.promoteByOperator(
+                scope: scope, version: asked.version, by: String((asked.by ?? "admin").prefix(200)))
+            return try Response.json(document)
+        } catch let error as OccupantError {
+            throw APIError(.conflict, error.message)
+        }
+    }
+
     /// `POST /v1/scopes/{scope}/rollout/{abort|resume|rollback}` — admin.
     func rolloutAction(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try access.requireAdmin(request)

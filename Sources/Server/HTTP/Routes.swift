@@ -54,6 +54,7 @@ struct Routes: Sendable {
         router.get(RouterPath(API.Route.models)) { request, context in try await models(request, context) }
         router.get(RouterPath(API.Route.gateways)) { request, context in try await gateways(request, context) }
         router.post(RouterPath(API.Route.retrain)) { request, context in try await retrain(request, context) }
+        router.post(RouterPath(API.Route.promote)) { request, context in try await promote(request, context) }
         router.get(RouterPath(API.Route.rollout)) { request, context in try await rollout(request, context) }
         router.post(RouterPath(API.Route.rolloutAction)) { request, context in
             try await rolloutAction(request, context)

@@ -13,6 +13,14 @@ extension ModelRegistry {
     /// has passed probation (`promotion.waves`, `promotion.probation`). Without waves, or for a scope's first model,
     /// every gateway gets it at once (one wave).
     public func promote(scope: String, record: ModelRecord, previous: Int?) async throws {
+        var previous = previous
+        // A rollout of the champion that never finished (running or aborted): the waves it did not reach still run
+        // its previous version, and that is what they keep until the new version reaches them.
+        if let r = try await store.rollout(scope: scope), r.version == previous,
+            r.state == .running || r.state == .aborted
+        {
+            previous = r.previous
+        }
         try await store.setAlias(scope: scope, alias: "champion", version: record.version)
         lastQualitySeen[scope] = nil // a new champion is judged at the next check
         try await store.setAlias(scope: scope, alias: "challenger", version: nil)
@@ -27,6 +35,26 @@ extension ModelRegistry {
         if plan.count > 1 {
             logger.info("\(scope) v\(record.version): wave 1 of \(plan.count): \(plan[0].joined(separator: ", "))")
         }
+    }
+
+    /// An operator's promotion of a stored version (a challenger, or an older champion to roll forward or back to):
+    /// recorded with who asked, then rolled out in waves like any promotion.
+    public func promoteByOperator(scope: String, version: Int, by who: String) async throws -> RolloutDocument {
+        guard let record = try await store.model(scope: scope, version: version) else {
+            throw OccupantError(.usage, "\(scope) has no version \(version)")
+        }
+        let champion = try await store.alias(scope: scope, alias: "champion")
+        guard champion != version else { throw OccupantError(.usage, "\(scope) v\(version) is already the champion") }
+        try await store.addPromotion(
+            PromotionRecord(
+                scope: scope, at: clock.now().seconds, challenger: version, champion: champion, promoted: true,
+                reason: "promoted by \(who)"))
+        try await promote(scope: scope, record: record, previous: champion)
+        logger.notice("\(scope) v\(version) promoted by \(who)")
+        guard let document = try await rolloutDocument(scope: scope) else {
+            throw OccupantError(.usage, "\(scope) v\(version): no rollout was started")
+        }
+        return document
     }
 
     /// The waves as gateway lists (disjoint, each sorted): each configured wave adds its named gateways and its
