@@ -164,6 +164,7 @@ public final class SQLiteStore: ServerStore {
             }
             try db.execute(sql: "DROP TABLE rollouts; ALTER TABLE rollouts_v5 RENAME TO rollouts;")
         }
+        migrator.registerMigration("dashboard: the configured fleet") { db in try Self.migrateDashboard(db) }
         return migrator
     }
 

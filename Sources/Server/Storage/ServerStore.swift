@@ -253,4 +253,11 @@ public protocol ServerStore: Sendable {
     func insertMonitor(_ document: MonitorDocument) async throws
     /// A gateway's stored monitor windows whose window ends after `since` (all when nil), oldest first.
     func monitorWindows(gateway: String, since: Double?) async throws -> [MonitorDocument]
+
+    /// The dashboard's Fleet screen: the configured gateways counted by state and active model, and one page of them
+    /// filtered and sorted in the store (never the whole table in memory).
+    func fleet(_ query: FleetQuery, configured: FleetRoster, now: Double, onlineWithin: Double) async throws
+        -> FleetDocument
+    /// The newest `limit` cleared alerts, newest first.
+    func clearedAlerts(limit: Int) async throws -> [AlertDocument]
 }
