@@ -6,10 +6,20 @@ import OccupantCore
 extension Dashboard {
     /// Member states in the order the progress bar draws them, with their colours (the legend and each mark's title
     /// name them too: colour is not the only carrier).
-    static let rolloutStates: [(name: String, colour: String)] = [
-        ("passed", "#2e7d32"), ("inProbation", "#64b5f6"), ("installing", "#bbdefb"), ("pending", "#cfd8dc"),
-        ("alerted", "#ffb300"), ("rolledBack", "#c62828"), ("withdrawn", "#6d4c41"),
+    static let rolloutStates: [(name: String, colour: String, text: String)] = [
+        ("passed", "#2e7d32", "#fff"), ("inProbation", "#64b5f6", "#000"), ("installing", "#bbdefb", "#000"),
+        ("pending", "#cfd8dc", "#000"), ("alerted", "#ffb300", "#000"), ("rolledBack", "#c62828", "#fff"),
+        ("withdrawn", "#6d4c41", "#fff"),
     ]
+
+    /// What an operator can do in each rollout state.
+    static func actions(_ state: String?) -> [RolloutDocument.Action] {
+        switch state {
+        case "running": [.abort, .rollback]
+        case "aborted": [.resume, .rollback]
+        default: []
+        }
+    }
 
     struct RolloutsView {
         struct Scope {
@@ -47,6 +57,7 @@ extension Dashboard {
         struct Legend {
             let name: String
             let colour: String
+            let text: String
         }
 
         let frame: Frame
@@ -96,7 +107,7 @@ extension Dashboard {
             let total = wave.gateways.count
             var x = 0.0
             var segments: [RolloutView.Segment] = []
-            for (name, colour) in Self.rolloutStates {
+            for (name, colour, _) in Self.rolloutStates {
                 let n = wave.counts[name] ?? 0
                 guard n > 0, total > 0 else { continue }
                 let width = 400 * Double(n) / Double(total)
@@ -120,10 +131,13 @@ extension Dashboard {
             probation: doc.map { Self.duration($0.probationSeconds) } ?? "",
             abortShare: doc.map { Self.number($0.abortShare * 100) + " %" } ?? "", canAct: session.role == .admin,
             csrf: session.csrf,
-            actions: [("abort", "Abort"), ("resume", "Resume"), ("rollback", "Roll back")].map {
-                RolloutView.Action(name: $0.0, label: $0.1, href: "\(base)/\($0.0)")
+            actions: Self.actions(doc?.state).map {
+                RolloutView.Action(
+                    name: $0.rawValue, label: [.abort: "Abort", .resume: "Resume", .rollback: "Roll back"][$0] ?? "",
+                    href: "\(base)/\($0.rawValue)")
             },
-            legend: Self.rolloutStates.map { RolloutView.Legend(name: $0.name, colour: $0.colour) }, waves: waves,
+            legend: Self.rolloutStates.map { RolloutView.Legend(name: $0.name, colour: $0.colour, text: $0.text) },
+            waves: waves,
             json: API.rollout(scope: scope))
     }
 

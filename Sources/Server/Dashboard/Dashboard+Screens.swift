@@ -240,7 +240,7 @@ extension Dashboard {
                 numbers: a.numbers.sorted { $0.key < $1.key }.map {
                     AlertsView.Number(name: $0.key, value: Self.number($0.value))
                 }, raisedAt: a.raisedAt, clearedAt: a.clearedAt ?? "", acknowledgedAt: a.acknowledgedAt,
-                acknowledgedBy: a.acknowledgedBy ?? "", canAct: session.role == .admin, csrf: session.csrf)
+                acknowledgedBy: a.acknowledgedBy ?? "", canAct: session.role == .admin && a.isOpen, csrf: session.csrf)
         }
         return try render(
             "alerts",

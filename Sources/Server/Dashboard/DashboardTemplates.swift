@@ -147,7 +147,7 @@ enum DashboardTemplates {
         <p class="note">A wave passes after {{probation}} of probation; the rollout stops when more than {{abortShare}} of a wave rolled back or raised alerts.</p>
         {{#canAct}}<p>{{#actions}}<form class="inline" method="post" action="{{href}}"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" name="action" value="{{name}}">{{label}}</button></form> {{/actions}}</p>{{/canAct}}
         {{^canAct}}<p class="note">Read-only login: abort, resume and rollback need the admin token.</p>{{/canAct}}
-        <p class="note">Legend: {{#legend}}<span class="badge" style="background:{{colour}}">{{name}}</span> {{/legend}}</p>
+        <p class="note">Legend: {{#legend}}<span class="badge" style="background:{{colour}};color:{{text}}">{{name}}</span> {{/legend}}</p>
         {{#waves}}
         <h2 id="wave-{{number}}">Wave {{number}}: {{state}}</h2>
         <svg class="progress" role="img" aria-labelledby="wave-{{number}}-title" width="100%" height="24" viewBox="0 0 400 24" preserveAspectRatio="none">
