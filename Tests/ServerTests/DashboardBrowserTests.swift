@@ -85,13 +85,31 @@ struct Chromium {
         while let r = rest.range(of: #"<th scope="row">"#) {
             let after = rest[r.upperBound...]
             let close = try #require(after.range(of: "</th>"))
-            out.append(String(after[..<close.lowerBound]))
+            out.append(text(after[..<close.lowerBound]))
             rest = after[close.upperBound...]
         }
         return out
     }
 
-    static func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+    static func count(_ needle: String, in text: some StringProtocol) -> Int {
+        text.components(separatedBy: needle).count - 1
+    }
+
+    /// Text without its tags.
+    static func text(_ html: some StringProtocol) -> String {
+        var out = ""
+        var inTag = false
+        for c in html {
+            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag { out.append(c) }
+        }
+        return out
+    }
+
+    /// The `<svg id="…">` element's text.
+    static func svg(_ dom: String, _ id: String) throws -> Substring {
+        let start = try #require(dom.range(of: #"<svg id="\#(id)""#)).lowerBound
+        return dom[start..<(try #require(dom[start...].range(of: "</svg>")).upperBound)]
+    }
 
     @Test func eachScreenLoadsInChromiumWithItsRowsAndPlots() async throws {
         let chromium = try Chromium()
@@ -108,7 +126,10 @@ struct Chromium {
             let login = try await direct.execute(HTTPClientRequest(url: link), timeout: .seconds(30))
             #expect(login.status == .seeOther)
             let cookie = String(try #require(login.headers.first(name: "Set-Cookie")?.split(separator: ";").first))
-            for path in ["/dashboard/fleet", "/dashboard/alerts", "/dashboard/rollout", "/dashboard/rollout/office"] {
+            for path in [
+                "/dashboard/fleet", "/dashboard/alerts", "/dashboard/rollout", "/dashboard/rollout/office",
+                "/dashboard/gateways/gw-a",
+            ] {
                 #expect(try await Self.status(base + path, cookie: cookie) == 200, "\(path)")
             }
             #expect(try await Self.status(base + "/dashboard/login") == 200)
@@ -144,6 +165,20 @@ struct Chromium {
             let viewer = try await chromium.dom(try await Self.link(base, "/dashboard/rollout/office", role: "viewer"))
             #expect(viewer.contains("Read-only login") && !viewer.contains(">Abort</button>"))
 
+            // Gateway: the accuracy line has a mark per window, the heat map a cell per feature and window.
+            let gateway = try await chromium.dom(try await Self.link(base, "/dashboard/gateways/gw-a"))
+            #expect(gateway.contains("<h1>Gateway gw-a</h1>"))
+            let accuracy = try Self.svg(gateway, "accuracy")
+            #expect(Self.count(#"<circle class="mark""#, in: accuracy) == 3)
+            #expect(accuracy.contains("estimated accuracy (%)") && accuracy.contains("window end (UTC)"))
+            let drift = try Self.svg(gateway, "drift")
+            #expect(Self.count(#"<rect class="mark""#, in: drift) == 6)
+            #expect(Self.count(##"stroke="#000""##, in: drift) == 1)
+            #expect(try Self.rowHeaders(gateway, table: "windows").count == 3)
+            let odd = try await chromium.dom(
+                try await Self.link(base, "/dashboard/gateways/" + API.pathSegment(DashboardRig.markup)))
+            #expect(odd.contains("<h1>Gateway &lt;script&gt;alert(1)</h1>") && !odd.contains("<script"))
+
             // Without a session the browser lands on the login form.
             let anonymous = try await chromium.dom(base + "/dashboard/alerts")
             #expect(anonymous.contains("<h1>Log in</h1>") && anonymous.contains(#"type="password""#))
@@ -151,6 +186,7 @@ struct Chromium {
             for (name, path, width, height) in [
                 ("fleet", "/dashboard/fleet", 1200, 800), ("alerts", "/dashboard/alerts", 1200, 700),
                 ("rollout", "/dashboard/rollout/office", 1200, 800), ("fleet-phone", "/dashboard/fleet", 390, 844),
+                ("gateway", "/dashboard/gateways/gw-a", 1200, 1000),
                 ("login", "/dashboard/login", 800, 500),
             ] {
                 let url = name == "login" ? base + path : try await Self.link(base, path)

@@ -71,6 +71,21 @@ struct DashboardRig {
             kind: "silent", subject: "lab-1", scope: "lab", gateway: "lab-1", numbers: ["silentSeconds": 1200],
             message: "lab-1 sent nothing for 20 min", at: clock.now().seconds - 60)
         _ = try await store.clearAlert(kind: "silent", subject: "lab-1", at: clock.now().seconds)
+        // gw-a's monitor: three hourly windows with an accuracy estimate and two features, `co2` drifting in the last.
+        let now = clock.now().seconds
+        for (i, (accuracy, co2)) in [(0.93, 0.02), (0.91, 0.05), (0.84, 0.4)].enumerated() {
+            let to = now - Double(2 - i) * 3600
+            try await store.insertMonitor(
+                MonitorDocument(
+                    gateway: "gw-a", window: .init(from: TimeValue(seconds: to - 3600), to: TimeValue(seconds: to), samples: 360),
+                    inputs: [:],
+                    predictions: .init(meanProbability: 0.4, positiveRate: 0.4, transitions: 2, histogram: [], stale: 0),
+                    drift: [
+                        "co2": .init(score: co2, threshold: 0.2, drifted: co2 > 0.2),
+                        "temperature": .init(score: 0.01, threshold: 0.2, drifted: false),
+                    ], expectedAccuracy: accuracy, bundleAccuracy: 0.92, decidedBy: "model:occupancy-office@2",
+                    process: .init(cpuSeconds: 1.5 * Double(i + 1), rssBytes: 20 << 20, uptimeSeconds: 3600)))
+        }
     }
 
     var store: SQLiteStore { rig.store }

@@ -47,7 +47,14 @@ extension Dashboard {
             let summary: String
             let total: Int
             let segments: [Segment]
-            let gateways: [RolloutDocument.Member]
+            let gateways: [Member]
+        }
+        struct Member {
+            let gateway: String
+            let path: String
+            let state: String
+            let since: String
+            let reason: String
         }
         struct Action {
             let name: String
@@ -122,7 +129,12 @@ extension Dashboard {
                 .joined(separator: ", ")
             return RolloutView.Wave(
                 number: wave.number, state: wave.state, summary: summary.isEmpty ? "no gateways" : summary,
-                total: total, segments: segments, gateways: wave.gateways)
+                total: total, segments: segments,
+                gateways: wave.gateways.map {
+                    RolloutView.Member(
+                        gateway: $0.gateway, path: API.pathSegment($0.gateway), state: $0.state, since: $0.since ?? "",
+                        reason: $0.reason ?? "")
+                })
         }
         return RolloutView(
             frame: frame("Rollout \(scope)", session, "rollout"), scope: scope, present: doc != nil,

@@ -60,7 +60,9 @@ extension Dashboard {
         }
         struct Row {
             let id: String
+            let path: String
             let scope: String
+            let scopePath: String
             let state: String
             let lastSeen: String?
             let active: String?
@@ -185,7 +187,8 @@ extension Dashboard {
             },
             gateways: doc.gateways.map { g in
                 FleetView.Row(
-                    id: g.id, scope: g.scope, state: g.state, lastSeen: g.lastSeen, active: g.active,
+                    id: g.id, path: API.pathSegment(g.id), scope: g.scope, scopePath: API.pathSegment(g.scope),
+                    state: g.state, lastSeen: g.lastSeen, active: g.active,
                     wave: g.wave.map(String.init), alerts: g.openAlerts > 0 ? String(g.openAlerts) : nil)
             },
             first: first, last: first == 0 ? 0 : first + doc.gateways.count - 1, matching: doc.matching,
@@ -209,6 +212,7 @@ extension Dashboard {
             let scope: String
             let scopePath: String
             let gateway: String
+            let gatewayPath: String?
             let message: String
             let numbers: [Number]
             let raisedAt: String
@@ -236,7 +240,7 @@ extension Dashboard {
         let item = { (a: AlertDocument) in
             AlertsView.Item(
                 id: a.id, kind: a.kind, scope: a.scope, scopePath: API.pathSegment(a.scope), gateway: a.gateway ?? "",
-                message: a.message,
+                gatewayPath: a.gateway.map(API.pathSegment), message: a.message,
                 numbers: a.numbers.sorted { $0.key < $1.key }.map {
                     AlertsView.Number(name: $0.key, value: Self.number($0.value))
                 }, raisedAt: a.raisedAt, clearedAt: a.clearedAt ?? "", acknowledgedAt: a.acknowledgedAt,

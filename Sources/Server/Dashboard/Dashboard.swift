@@ -49,6 +49,9 @@ struct Dashboard: Sendable {
         router.post("/dashboard/alerts/:id/ack") { request, context in
             try await action(request) { try await acknowledge(context, $0) }
         }
+        router.get("/dashboard/gateways/:id") { request, context in
+            try await screen(request) { try await gatewayPage(context, $0) }
+        }
         router.get("/dashboard/rollout") { request, _ in try await screen(request) { try await rolloutsPage($0) } }
         router.get("/dashboard/rollout/:scope") { request, context in
             try await screen(request) { try await rolloutPage(context, $0) }

@@ -13,6 +13,9 @@ enum DashboardTemplates {
         try library.register(rollouts, named: "rollouts")
         try library.register(rollout, named: "rollout")
         try library.register(problem, named: "problem")
+        try library.register(linePlot, named: "lineplot")
+        try library.register(heatMap, named: "heatmap")
+        try library.register(gateway, named: "gateway")
         return library
     }
 
@@ -95,7 +98,7 @@ enum DashboardTemplates {
         <caption>Gateways {{first}}–{{last}} of {{matching}}</caption>
         <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}>{{#href}}<a href="{{href}}">{{label}}</a>{{/href}}{{^href}}{{label}}{{/href}}</th>{{/columns}}</tr></thead>
         <tbody>
-        {{#gateways}}<tr><th scope="row">{{id}}</th><td>{{scope}}</td><td><span class="badge {{state}}">{{state}}</span></td>
+        {{#gateways}}<tr><th scope="row"><a href="/dashboard/gateways/{{path}}">{{id}}</a></th><td><a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a></td><td><span class="badge {{state}}">{{state}}</span></td>
         <td>{{#lastSeen}}<time datetime="{{lastSeen}}">{{lastSeen}}</time>{{/lastSeen}}{{^lastSeen}}never{{/lastSeen}}</td>
         <td>{{#active}}{{active}}{{/active}}{{^active}}none{{/active}}</td><td class="n">{{#wave}}{{wave}}{{/wave}}</td>
         <td class="n">{{#alerts}}<a href="/dashboard/alerts">{{alerts}}</a>{{/alerts}}{{^alerts}}0{{/alerts}}</td></tr>
@@ -116,7 +119,7 @@ enum DashboardTemplates {
         <th scope="col">Message</th><th scope="col">Numbers</th><th scope="col">Raised</th><th scope="col">Cleared</th>
         <th scope="col">Acknowledged</th></tr></thead><tbody>
         {{#alerts}}<tr><td class="n">{{id}}</td><td>{{kind}}</td><td><a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a></td>
-        <td>{{gateway}}</td><td>{{message}}</td>
+        <td>{{#gatewayPath}}<a href="/dashboard/gateways/{{gatewayPath}}">{{gateway}}</a>{{/gatewayPath}}</td><td>{{message}}</td>
         <td>{{#numbers}}<span>{{name}} = {{value}}</span><br>{{/numbers}}</td><td>{{raisedAt}}</td><td>{{clearedAt}}</td>
         <td>{{#acknowledgedAt}}{{acknowledgedAt}} by {{acknowledgedBy}}{{/acknowledgedAt}}{{^acknowledgedAt}}{{#canAct}}<form class="inline" method="post" action="/dashboard/alerts/{{id}}/ack"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Acknowledge</button></form>{{/canAct}}{{^canAct}}not yet{{/canAct}}{{/acknowledgedAt}}</td></tr>
         {{/alerts}}
@@ -158,11 +161,55 @@ enum DashboardTemplates {
         <details><summary>The {{total}} gateways of wave {{number}}</summary>
         <div class="scroll"><table><caption>Wave {{number}} gateways</caption>
         <thead><tr><th scope="col">Gateway</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Reason</th></tr></thead><tbody>
-        {{#gateways}}<tr><th scope="row">{{gateway}}</th><td>{{state}}</td><td>{{since}}</td><td>{{reason}}</td></tr>{{/gateways}}
+        {{#gateways}}<tr><th scope="row"><a href="/dashboard/gateways/{{path}}">{{gateway}}</a></th><td>{{state}}</td><td>{{since}}</td><td>{{reason}}</td></tr>{{/gateways}}
         </tbody></table></div></details>
         {{/waves}}
         <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
         {{/present}}
+        {{> foot}}
+        """
+
+    static let linePlot = """
+        {{#empty}}<p>No data in this span.</p>{{/empty}}{{^empty}}
+        <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 640 240" width="100%" style="max-width:640px;background:#fff">
+        <title id="{{id}}-title">{{title}}</title>
+        {{#yTicks}}<line x1="52" x2="630" y1="{{position}}" y2="{{position}}" stroke="#e0e0e0"/><text x="48" y="{{position}}" text-anchor="end" dominant-baseline="middle" font-size="11">{{label}}</text>{{/yTicks}}
+        <line x1="56" y1="200" x2="630" y2="200" stroke="#333"/><line x1="56" y1="10" x2="56" y2="200" stroke="#333"/>
+        {{#xTicks}}<line x1="{{position}}" x2="{{position}}" y1="200" y2="205" stroke="#333"/><text x="{{position}}" y="217" text-anchor="middle" font-size="11">{{label}}</text>{{/xTicks}}
+        <text x="343" y="236" text-anchor="middle" font-size="12">{{xLabel}}</text>
+        <text transform="translate(14,105) rotate(-90)" text-anchor="middle" font-size="12">{{yLabel}}</text>
+        {{#reference}}<line x1="56" x2="630" y1="{{.}}" y2="{{.}}" stroke="#c62828" stroke-dasharray="6 4"><title>{{referenceLabel}}</title></line>{{/reference}}
+        <polyline points="{{line}}" fill="none" stroke="#1f3b57" stroke-width="2"/>
+        {{#points}}<circle class="mark" cx="{{x}}" cy="{{y}}" r="3.5" fill="#1f3b57"><title>{{title}}</title></circle>{{/points}}
+        </svg><figcaption>{{title}}{{#referenceLabel}}; dashed red line: {{referenceLabel}}{{/referenceLabel}}</figcaption></figure>{{/empty}}
+        """
+
+    static let heatMap = """
+        {{#empty}}<p>No drift figures in this span (the running bundle may ship no drift baselines).</p>{{/empty}}{{^empty}}
+        <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 {{width}} {{height}}" width="100%" style="max-width:640px;background:#fff">
+        <title id="{{id}}-title">{{title}}</title>
+        {{#rows}}<text x="146" y="{{y}}" text-anchor="end" font-size="11">{{label}}</text>{{/rows}}
+        {{#cells}}<rect class="mark" x="{{x}}" y="{{y}}" width="{{width}}" height="18" fill="{{fill}}"{{#drifted}} stroke="#000" stroke-width="2"{{/drifted}}><title>{{title}}</title></rect>{{/cells}}
+        {{#xTicks}}<text x="{{position}}" y="{{axisY}}" text-anchor="middle" font-size="11">{{label}}</text>{{/xTicks}}
+        </svg><figcaption>{{title}}: drift score over its threshold per feature (rows) and monitor window (columns, window end UTC); white = no drift, red = at the threshold, outlined = drifted.</figcaption></figure>{{/empty}}
+        """
+
+    static let gateway = """
+        {{#frame}}{{> head}}{{/frame}}
+        <h1>Gateway {{id}}</h1>
+        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the last {{hours}} h{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
+        <h2>Estimated accuracy</h2>
+        {{#accuracy}}{{> lineplot}}{{/accuracy}}
+        <h2>Feature drift</h2>
+        {{#drift}}{{> heatmap}}{{/drift}}
+        <h2>Monitor windows</h2>
+        <div class="scroll"><table id="windows"><caption>Monitor windows, newest first</caption>
+        <thead><tr><th scope="col">Window end (UTC)</th><th scope="col">Samples</th><th scope="col">Decided by</th>
+        <th scope="col">Estimated accuracy</th><th scope="col">Drifted features</th><th scope="col">CPU (s)</th><th scope="col">RSS (MiB)</th></tr></thead><tbody>
+        {{#windows}}<tr><th scope="row">{{to}}</th><td class="n">{{samples}}</td><td>{{decidedBy}}</td><td class="n">{{accuracy}}</td><td>{{drifted}}</td><td class="n">{{cpu}}</td><td class="n">{{rss}}</td></tr>{{/windows}}
+        {{^windows}}<tr><td colspan="7">No monitor window in this span.</td></tr>{{/windows}}
+        </tbody></table></div>
+        <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
         {{> foot}}
         """
 }
