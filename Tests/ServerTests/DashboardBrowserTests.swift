@@ -128,7 +128,7 @@ struct Chromium {
             let cookie = String(try #require(login.headers.first(name: "Set-Cookie")?.split(separator: ";").first))
             for path in [
                 "/dashboard/fleet", "/dashboard/alerts", "/dashboard/rollout", "/dashboard/rollout/office",
-                "/dashboard/gateways/gw-a",
+                "/dashboard/gateways/gw-a", "/dashboard/models/office",
             ] {
                 #expect(try await Self.status(base + path, cookie: cookie) == 200, "\(path)")
             }
@@ -179,6 +179,14 @@ struct Chromium {
                 try await Self.link(base, "/dashboard/gateways/" + API.pathSegment(DashboardRig.markup)))
             #expect(odd.contains("<h1>Gateway &lt;script&gt;alert(1)</h1>") && !odd.contains("<script"))
 
+            // Models: the versions with their figures, the champion's reliability curve (a mark per bin with rows).
+            let models = try await chromium.dom(try await Self.link(base, "/dashboard/models/office"))
+            #expect(models.contains("<h1>Models of office</h1>"))
+            #expect(try Self.rowHeaders(models, table: "versions") == ["2", "1"])
+            #expect(models.contains("91.0 %") && models.contains("champion"))
+            #expect(Self.count(#"<circle class="mark""#, in: try Self.svg(models, "reliability")) == 3)
+            #expect(models.contains("accuracy 0.910 beats 0.880"))
+
             // Without a session the browser lands on the login form.
             let anonymous = try await chromium.dom(base + "/dashboard/alerts")
             #expect(anonymous.contains("<h1>Log in</h1>") && anonymous.contains(#"type="password""#))
@@ -186,7 +194,7 @@ struct Chromium {
             for (name, path, width, height) in [
                 ("fleet", "/dashboard/fleet", 1200, 800), ("alerts", "/dashboard/alerts", 1200, 700),
                 ("rollout", "/dashboard/rollout/office", 1200, 800), ("fleet-phone", "/dashboard/fleet", 390, 844),
-                ("gateway", "/dashboard/gateways/gw-a", 1200, 1000),
+                ("gateway", "/dashboard/gateways/gw-a", 1200, 1000), ("models", "/dashboard/models/office", 1200, 900),
                 ("login", "/dashboard/login", 800, 500),
             ] {
                 let url = name == "login" ? base + path : try await Self.link(base, path)

@@ -18,6 +18,15 @@ import Testing
 /// `viewer-token`, gateways `token-a` …
 struct DashboardRig {
     static let markup = "<script>alert(1)"
+    /// v2's report: holdout figures and calibration bins, three of them with rows.
+    static let report = """
+        {"holdout":{"rows":120,"challenger":{"accuracy":0.91,"f1":0.88,"auc":0.95}},
+         "training":{"calibration":{"ece":0.04,"brier":0.07,"bins":[
+           {"from":0,"to":0.1,"count":40,"meanProbability":0.05,"observedRate":0.03},
+           {"from":0.1,"to":0.2,"count":0},
+           {"from":0.5,"to":0.6,"count":20,"meanProbability":0.55,"observedRate":0.5},
+           {"from":0.9,"to":1,"count":60,"meanProbability":0.95,"observedRate":0.97}]}}}
+        """
     let rig: RouteRig
     let clock: ManualClock
 
@@ -52,8 +61,13 @@ struct DashboardRig {
             try await store.addModel(
                 ModelRecord(
                     scope: "office", version: version, modelID: "occupancy-office", sha256: "sha-v\(version)",
-                    size: 10, created: clock.now().seconds, dataFrom: 0, dataTo: 1, labelledRowsSeen: 0, report: "{}"))
+                    size: 10, created: clock.now().seconds, dataFrom: 0, dataTo: 1, labelledRowsSeen: 0,
+                    report: version == 2 ? Self.report : "{}"))
         }
+        try await store.addPromotion(
+            PromotionRecord(
+                scope: "office", at: clock.now().seconds, challenger: 2, champion: 1, promoted: true,
+                reason: "accuracy 0.910 beats 0.880 by more than 0.005"))
         try await store.setAlias(scope: "office", alias: "champion", version: 1)
         try await registry.promote(
             scope: "office", record: try #require(try await store.model(scope: "office", version: 2)), previous: 1)

@@ -69,6 +69,7 @@ extension Dashboard {
 
         let frame: Frame
         let scope: String
+        let scopePath: String
         let present: Bool
         let version: String
         let previous: String
@@ -137,7 +138,8 @@ extension Dashboard {
                 })
         }
         return RolloutView(
-            frame: frame("Rollout \(scope)", session, "rollout"), scope: scope, present: doc != nil,
+            frame: frame("Rollout \(scope)", session, "rollout"), scope: scope, scopePath: API.pathSegment(scope),
+            present: doc != nil,
             version: doc.map { String($0.version) } ?? "", previous: doc?.previous.map { "version \($0)" } ?? "the rule",
             state: doc?.state ?? "", reason: doc?.reason, started: doc?.started ?? "",
             probation: doc.map { Self.duration($0.probationSeconds) } ?? "",

@@ -32,7 +32,7 @@ struct ProblemView {
 }
 
 extension Dashboard {
-    static let screens = [("fleet", "Fleet"), ("alerts", "Alerts"), ("rollout", "Rollout")]
+    static let screens = [("fleet", "Fleet"), ("alerts", "Alerts"), ("rollout", "Rollout"), ("models", "Models")]
 
     func frame(_ title: String, _ session: DashboardSessions.Session?, _ current: String?) -> Frame {
         Frame(

@@ -52,6 +52,10 @@ struct Dashboard: Sendable {
         router.get("/dashboard/gateways/:id") { request, context in
             try await screen(request) { try await gatewayPage(context, $0) }
         }
+        router.get("/dashboard/models") { request, _ in try await screen(request) { try await modelsIndex($0) } }
+        router.get("/dashboard/models/:scope") { request, context in
+            try await screen(request) { try await modelsPage(request, context, $0) }
+        }
         router.get("/dashboard/rollout") { request, _ in try await screen(request) { try await rolloutsPage($0) } }
         router.get("/dashboard/rollout/:scope") { request, context in
             try await screen(request) { try await rolloutPage(context, $0) }

@@ -52,7 +52,7 @@ enum DashboardPlots {
         id: String, title: String, yLabel: String, values: [(at: Double, value: Double)], reference: Double?,
         referenceLabel: String
     ) -> LinePlot {
-        let (left, right, top, bottom) = (56.0, 630.0, 10.0, 200.0)
+        let (left, right, top, bottom) = (56.0, 606.0, 10.0, 200.0)
         guard let first = values.first?.at, let last = values.last?.at else {
             return LinePlot(
                 id: id, title: title, xLabel: "time (UTC)", yLabel: yLabel, points: [], line: "", reference: nil,
@@ -156,5 +156,40 @@ enum DashboardPlots {
             id: id, title: title, width: 640, height: height, axisY: height - 10,
             rows: features.enumerated().map { Row(y: f(top + Double($0.offset) * rowHeight + 14), label: $0.element) },
             cells: cells, xTicks: xTicks, empty: false)
+    }
+}
+
+extension DashboardPlots {
+    /// Predicted probability against the observed occupied rate per calibration bin (both in percent), with the
+    /// diagonal of perfect calibration; one mark per bin that has rows.
+    struct Reliability {
+        let id: String
+        let title: String
+        let points: [Point]
+        let line: String
+        let ticks: [Tick]
+        /// The same ticks on the y axis (y runs down).
+        let yTicks: [Tick]
+        let empty: Bool
+    }
+
+    static func reliability(id: String, title: String, bins: [(mean: Double, observed: Double, count: Int)])
+        -> Reliability
+    {
+        let (left, right, top, bottom) = (56.0, 336.0, 10.0, 290.0)
+        let x = { (v: Double) in left + v * (right - left) }
+        let y = { (v: Double) in bottom - v * (bottom - top) }
+        let points = bins.map {
+            Point(
+                x: f(x($0.mean)), y: f(y($0.observed)),
+                title: String(
+                    format: "predicted %.1f %%, observed %.1f %% (%d rows)", $0.mean * 100, $0.observed * 100, $0.count))
+        }
+        let values = stride(from: 0.0, through: 1.0, by: 0.2)
+        return Reliability(
+            id: id, title: title, points: points, line: points.map { "\($0.x),\($0.y)" }.joined(separator: " "),
+            ticks: values.map { Tick(position: f(x($0)), label: String(format: "%.0f", $0 * 100)) },
+            yTicks: values.map { Tick(position: f(y($0)), label: String(format: "%.0f", $0 * 100)) },
+            empty: points.isEmpty)
     }
 }

@@ -16,6 +16,8 @@ enum DashboardTemplates {
         try library.register(linePlot, named: "lineplot")
         try library.register(heatMap, named: "heatmap")
         try library.register(gateway, named: "gateway")
+        try library.register(reliability, named: "reliability")
+        try library.register(models, named: "models")
         return library
     }
 
@@ -145,7 +147,7 @@ enum DashboardTemplates {
         <h1>Rollout of {{scope}}</h1>
         {{^present}}<p>Scope {{scope}} has no rollout yet.</p>{{/present}}
         {{#present}}
-        <p>Version <strong>{{version}}</strong> replacing {{previous}}: <strong id="rollout-state">{{state}}</strong>, started {{started}}.
+        <p>Version <strong><a href="/dashboard/models/{{scopePath}}?version={{version}}#version">{{version}}</a></strong> replacing {{previous}}: <strong id="rollout-state">{{state}}</strong>, started {{started}}.
         {{#reason}}<br>Reason: {{reason}}{{/reason}}</p>
         <p class="note">A wave passes after {{probation}} of probation; the rollout stops when more than {{abortShare}} of a wave rolled back or raised alerts.</p>
         {{#canAct}}<p>{{#actions}}<form class="inline" method="post" action="{{href}}"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" name="action" value="{{name}}">{{label}}</button></form> {{/actions}}</p>{{/canAct}}
@@ -173,12 +175,12 @@ enum DashboardTemplates {
         {{#empty}}<p>No data in this span.</p>{{/empty}}{{^empty}}
         <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 640 240" width="100%" style="max-width:640px;background:#fff">
         <title id="{{id}}-title">{{title}}</title>
-        {{#yTicks}}<line x1="52" x2="630" y1="{{position}}" y2="{{position}}" stroke="#e0e0e0"/><text x="48" y="{{position}}" text-anchor="end" dominant-baseline="middle" font-size="11">{{label}}</text>{{/yTicks}}
-        <line x1="56" y1="200" x2="630" y2="200" stroke="#333"/><line x1="56" y1="10" x2="56" y2="200" stroke="#333"/>
+        {{#yTicks}}<line x1="52" x2="606" y1="{{position}}" y2="{{position}}" stroke="#e0e0e0"/><text x="48" y="{{position}}" text-anchor="end" dominant-baseline="middle" font-size="11">{{label}}</text>{{/yTicks}}
+        <line x1="56" y1="200" x2="606" y2="200" stroke="#333"/><line x1="56" y1="10" x2="56" y2="200" stroke="#333"/>
         {{#xTicks}}<line x1="{{position}}" x2="{{position}}" y1="200" y2="205" stroke="#333"/><text x="{{position}}" y="217" text-anchor="middle" font-size="11">{{label}}</text>{{/xTicks}}
         <text x="343" y="236" text-anchor="middle" font-size="12">{{xLabel}}</text>
         <text transform="translate(14,105) rotate(-90)" text-anchor="middle" font-size="12">{{yLabel}}</text>
-        {{#reference}}<line x1="56" x2="630" y1="{{.}}" y2="{{.}}" stroke="#c62828" stroke-dasharray="6 4"><title>{{referenceLabel}}</title></line>{{/reference}}
+        {{#reference}}<line x1="56" x2="606" y1="{{.}}" y2="{{.}}" stroke="#c62828" stroke-dasharray="6 4"><title>{{referenceLabel}}</title></line>{{/reference}}
         <polyline points="{{line}}" fill="none" stroke="#1f3b57" stroke-width="2"/>
         {{#points}}<circle class="mark" cx="{{x}}" cy="{{y}}" r="3.5" fill="#1f3b57"><title>{{title}}</title></circle>{{/points}}
         </svg><figcaption>{{title}}{{#referenceLabel}}; dashed red line: {{referenceLabel}}{{/referenceLabel}}</figcaption></figure>{{/empty}}
@@ -197,7 +199,7 @@ enum DashboardTemplates {
     static let gateway = """
         {{#frame}}{{> head}}{{/frame}}
         <h1>Gateway {{id}}</h1>
-        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the last {{hours}} h{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
+        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/models/{{scopePath}}">models</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the last {{hours}} h{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
         <h2>Estimated accuracy</h2>
         {{#accuracy}}{{> lineplot}}{{/accuracy}}
         <h2>Feature drift</h2>
@@ -208,6 +210,44 @@ enum DashboardTemplates {
         <th scope="col">Estimated accuracy</th><th scope="col">Drifted features</th><th scope="col">CPU (s)</th><th scope="col">RSS (MiB)</th></tr></thead><tbody>
         {{#windows}}<tr><th scope="row">{{to}}</th><td class="n">{{samples}}</td><td>{{decidedBy}}</td><td class="n">{{accuracy}}</td><td>{{drifted}}</td><td class="n">{{cpu}}</td><td class="n">{{rss}}</td></tr>{{/windows}}
         {{^windows}}<tr><td colspan="7">No monitor window in this span.</td></tr>{{/windows}}
+        </tbody></table></div>
+        <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
+        {{> foot}}
+        """
+
+    static let reliability = """
+        {{#empty}}<p>This version's report has no calibration bins.</p>{{/empty}}{{^empty}}
+        <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 350 340" width="100%" style="max-width:350px;background:#fff">
+        <title id="{{id}}-title">{{title}}</title>
+        {{#yTicks}}<line x1="52" x2="336" y1="{{position}}" y2="{{position}}" stroke="#e0e0e0"/><text x="48" y="{{position}}" text-anchor="end" dominant-baseline="middle" font-size="11">{{label}}</text>{{/yTicks}}
+        {{#ticks}}<line x1="{{position}}" x2="{{position}}" y1="290" y2="295" stroke="#333"/><text x="{{position}}" y="307" text-anchor="middle" font-size="11">{{label}}</text>{{/ticks}}
+        <line x1="56" y1="290" x2="336" y2="290" stroke="#333"/><line x1="56" y1="10" x2="56" y2="290" stroke="#333"/>
+        <line x1="56" y1="290" x2="336" y2="10" stroke="#888" stroke-dasharray="6 4"><title>perfect calibration</title></line>
+        <text x="196" y="330" text-anchor="middle" font-size="12">predicted probability (%)</text>
+        <text transform="translate(14,150) rotate(-90)" text-anchor="middle" font-size="12">observed occupied rate (%)</text>
+        <polyline points="{{line}}" fill="none" stroke="#1f3b57" stroke-width="2"/>
+        {{#points}}<circle class="mark" cx="{{x}}" cy="{{y}}" r="4" fill="#1f3b57"><title>{{title}}</title></circle>{{/points}}
+        </svg><figcaption>{{title}}: one point per probability bin with rows; dashed: perfect calibration.</figcaption></figure>{{/empty}}
+        """
+
+    static let models = """
+        {{#frame}}{{> head}}{{/frame}}
+        <h1>Models of {{scope}}</h1>
+        <p>Scopes: {{#scopes}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{name}}</a> {{/scopes}}</p>
+        <div class="scroll"><table id="versions"><caption>Versions, newest first</caption>
+        <thead><tr><th scope="col">Version</th><th scope="col">Aliases</th><th scope="col">Created (UTC)</th><th scope="col">Data</th>
+        <th scope="col">Holdout accuracy</th><th scope="col">F1</th><th scope="col">AUC</th><th scope="col">Rows</th><th scope="col">ECE</th></tr></thead><tbody>
+        {{#versions}}<tr><th scope="row"><a href="{{href}}">{{version}}</a></th><td>{{aliases}}</td><td>{{created}}</td><td>{{data}}</td>
+        <td class="n">{{accuracy}}</td><td class="n">{{f1}}</td><td class="n">{{auc}}</td><td class="n">{{rows}}</td><td class="n">{{ece}}</td></tr>{{/versions}}
+        {{^versions}}<tr><td colspan="9">No model trained for this scope yet.</td></tr>{{/versions}}
+        </tbody></table></div>
+        {{#selected}}<h2 id="version">Version {{version}}: reliability</h2>
+        {{#plot}}{{> reliability}}{{/plot}}{{/selected}}
+        <h2>Promotion decisions</h2>
+        <div class="scroll"><table id="promotions"><caption>Every promotion decision, newest first</caption>
+        <thead><tr><th scope="col">At (UTC)</th><th scope="col">Challenger</th><th scope="col">Champion</th><th scope="col">Promoted</th><th scope="col">Reason</th></tr></thead><tbody>
+        {{#promotions}}<tr><td>{{at}}</td><td class="n">{{challenger}}</td><td class="n">{{champion}}</td><td>{{promoted}}</td><td>{{reason}}</td></tr>{{/promotions}}
+        {{^promotions}}<tr><td colspan="5">None yet.</td></tr>{{/promotions}}
         </tbody></table></div>
         <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
         {{> foot}}
