@@ -137,7 +137,8 @@ struct Chromium {
             // Fleet: counts, every gateway, the markup id as text.
             let fleet = try await chromium.dom(try await Self.link(base, "/dashboard/fleet"))
             #expect(fleet.contains("<h1>Fleet</h1>"))
-            #expect(try Self.rowHeaders(fleet, table: "gateways") == ["&lt;script&gt;alert(1)", "gw-a", "gw-b", "lab-1"])
+            #expect(
+                try Self.rowHeaders(fleet, table: "gateways") == ["&lt;script&gt;alert(1)", "gw-a", "gw-b", "lab-1"])
             #expect(!fleet.contains("<script"))
             #expect(try Self.rowHeaders(fleet, table: "by-model") == ["none", "occupancy-office@2"])
             // A filter and a sort, as the links and the form produce them.
@@ -145,7 +146,8 @@ struct Chromium {
             #expect(try Self.rowHeaders(lab, table: "gateways") == ["lab-1"])
             #expect(lab.contains(#"<option value="lab" selected="">lab</option>"#))
             let sorted = try await chromium.dom(try await Self.link(base, "/dashboard/fleet?sort=id&order=desc"))
-            #expect(try Self.rowHeaders(sorted, table: "gateways") == ["lab-1", "gw-b", "gw-a", "&lt;script&gt;alert(1)"])
+            #expect(
+                try Self.rowHeaders(sorted, table: "gateways") == ["lab-1", "gw-b", "gw-a", "&lt;script&gt;alert(1)"])
             #expect(sorted.contains(#"aria-sort="descending""#))
 
             // Alerts: the open one with its numbers and an Acknowledge button, the cleared one.

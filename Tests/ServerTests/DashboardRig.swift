@@ -91,9 +91,11 @@ struct DashboardRig {
             let to = now - Double(2 - i) * 3600
             try await store.insertMonitor(
                 MonitorDocument(
-                    gateway: "gw-a", window: .init(from: TimeValue(seconds: to - 3600), to: TimeValue(seconds: to), samples: 360),
+                    gateway: "gw-a",
+                    window: .init(from: TimeValue(seconds: to - 3600), to: TimeValue(seconds: to), samples: 360),
                     inputs: [:],
-                    predictions: .init(meanProbability: 0.4, positiveRate: 0.4, transitions: 2, histogram: [], stale: 0),
+                    predictions: .init(
+                        meanProbability: 0.4, positiveRate: 0.4, transitions: 2, histogram: [], stale: 0),
                     drift: [
                         "co2": .init(score: co2, threshold: 0.2, drifted: co2 > 0.2),
                         "temperature": .init(score: 0.01, threshold: 0.2, drifted: false),

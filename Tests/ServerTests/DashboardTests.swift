@@ -43,7 +43,8 @@ import Testing
             #expect(response.status == .seeOther)
             #expect(response.headers[.location] == "/dashboard/alerts")
             let cookie = try #require(response.headers[.setCookie])
-            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=28800"))
+            #expect(
+                cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=28800"))
             #expect(!cookie.contains("Secure"))
             // Never a redirect to another site.
             let offsite = try await client.execute(
@@ -200,7 +201,8 @@ import Testing
                 #expect("\(error)".contains(message), "\(error)")
             }
         }
-        let config = try ServerConfig.parse(yaml: "dashboard: { viewerToken: v, sessionTimeout: 1h, onlineWithin: 10m }")
+        let config = try ServerConfig.parse(
+            yaml: "dashboard: { viewerToken: v, sessionTimeout: 1h, onlineWithin: 10m }")
         #expect(config.dashboard.viewerTokenHash == tokenHash("v"))
         #expect(config.dashboard.sessionTimeout == 3600 && config.dashboard.onlineWithin == 600)
     }

@@ -39,7 +39,8 @@ extension ServerConfig {
             map["dashboard"]?.report("viewerToken is the admin token; give the viewer a token of its own")
         }
         if let g = gateways.first(where: { $0.tokenHash == viewer }) {
-            map["dashboard"]?.report("viewerToken is the token of gateway '\(g.id)'; give the viewer a token of its own")
+            map["dashboard"]?.report(
+                "viewerToken is the token of gateway '\(g.id)'; give the viewer a token of its own")
         }
     }
 }

@@ -36,7 +36,8 @@ extension Dashboard {
         let raw = context.parameters.get("id") ?? ""
         guard let id = API.decodePathSegment(raw), let gateway = config.gateway(id) else {
             return try problem(
-                .notFound, "Gateway", "There is no gateway \(raw.prefix(64)).", session: session, back: "/dashboard/fleet")
+                .notFound, "Gateway", "There is no gateway \(raw.prefix(64)).", session: session,
+                back: "/dashboard/fleet")
         }
         let since = clock.now().seconds - Self.gatewayHours * 3600
         let windows = Array(try await store.monitorWindows(gateway: id, since: since).suffix(Self.maxWindows))
@@ -44,7 +45,8 @@ extension Dashboard {
             w.expectedAccuracy.flatMap { a in w.window.to.seconds.map { (at: $0, value: a) } }
         }
         let features = Array(Set(windows.flatMap { $0.drift?.keys.map { $0 } ?? [] })).sorted()
-        let drift = windows.compactMap { w -> (at: Double, drift: [String: (score: Double, threshold: Double?, drifted: Bool)])? in
+        let drift = windows.compactMap {
+            w -> (at: Double, drift: [String: (score: Double, threshold: Double?, drifted: Bool)])? in
             guard let at = w.window.to.seconds, let d = w.drift else { return nil }
             return (at, d.mapValues { ($0.score, $0.threshold, $0.drifted) })
         }
@@ -56,7 +58,8 @@ extension Dashboard {
                 id: "accuracy", title: "Estimated accuracy of \(id) per monitor window",
                 yLabel: "estimated accuracy (%)", values: estimates, reference: windows.last?.bundleAccuracy,
                 referenceLabel: "the bundle's out-of-fold accuracy"),
-            drift: DashboardPlots.heatMap(id: "drift", title: "Feature drift of \(id)", features: features, windows: drift),
+            drift: DashboardPlots.heatMap(
+                id: "drift", title: "Feature drift of \(id)", features: features, windows: drift),
             windows: windows.reversed().map { w in
                 GatewayView.Window(
                     to: w.window.to.instant?.iso8601 ?? "", samples: w.window.samples, decidedBy: w.decidedBy ?? "",

@@ -103,7 +103,8 @@ extension Dashboard {
             versions: zip(records, reports).map { m, report in
                 ModelsView.Version(
                     version: m.version, href: "\(base)?version=\(m.version)#version",
-                    aliases: (aliases[m.version] ?? []).joined(separator: ", "), created: Instant(seconds: m.created).iso8601,
+                    aliases: (aliases[m.version] ?? []).joined(separator: ", "),
+                    created: Instant(seconds: m.created).iso8601,
                     data: "\(Instant(seconds: m.dataFrom).iso8601) – \(Instant(seconds: m.dataTo).iso8601)",
                     accuracy: Self.percent(Self.figure(report, "holdout.challenger.accuracy")),
                     f1: Self.figure(report, "holdout.challenger.f1").map { String(format: "%.3f", $0) } ?? "",

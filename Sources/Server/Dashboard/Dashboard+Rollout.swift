@@ -103,7 +103,8 @@ extension Dashboard {
         let raw = context.parameters.get("scope") ?? ""
         guard let scope = API.decodePathSegment(raw), config.scopes.contains(scope) else {
             return try problem(
-                .notFound, "Rollout", "There is no scope \(raw.prefix(64)).", session: session, back: "/dashboard/rollout")
+                .notFound, "Rollout", "There is no scope \(raw.prefix(64)).", session: session,
+                back: "/dashboard/rollout")
         }
         let doc = try await registry.rolloutDocument(scope: scope)
         return try render("rollout", rolloutView(scope: scope, doc, session))
@@ -126,7 +127,9 @@ extension Dashboard {
                 x += width
             }
             let summary =
-                Self.rolloutStates.compactMap { s in (wave.counts[s.name] ?? 0) > 0 ? "\(wave.counts[s.name]!) \(s.name)" : nil }
+                Self.rolloutStates.compactMap { s in
+                    (wave.counts[s.name] ?? 0) > 0 ? "\(wave.counts[s.name]!) \(s.name)" : nil
+                }
                 .joined(separator: ", ")
             return RolloutView.Wave(
                 number: wave.number, state: wave.state, summary: summary.isEmpty ? "no gateways" : summary,
@@ -140,7 +143,8 @@ extension Dashboard {
         return RolloutView(
             frame: frame("Rollout \(scope)", session, "rollout"), scope: scope, scopePath: API.pathSegment(scope),
             present: doc != nil,
-            version: doc.map { String($0.version) } ?? "", previous: doc?.previous.map { "version \($0)" } ?? "the rule",
+            version: doc.map { String($0.version) } ?? "",
+            previous: doc?.previous.map { "version \($0)" } ?? "the rule",
             state: doc?.state ?? "", reason: doc?.reason, started: doc?.started ?? "",
             probation: doc.map { Self.duration($0.probationSeconds) } ?? "",
             abortShare: doc.map { Self.number($0.abortShare * 100) + " %" } ?? "", canAct: session.role == .admin,
@@ -159,14 +163,16 @@ extension Dashboard {
         let raw = context.parameters.get("scope") ?? ""
         let back = "/dashboard/rollout/\(raw)"
         guard let scope = API.decodePathSegment(raw), config.scopes.contains(scope) else {
-            return try problem(.notFound, "Rollout", "There is no scope \(raw.prefix(64)).", session: session, back: nil)
+            return try problem(
+                .notFound, "Rollout", "There is no scope \(raw.prefix(64)).", session: session, back: nil)
         }
         guard let action = RolloutDocument.Action(rawValue: context.parameters.get("action") ?? "") else {
             return try problem(.badRequest, "Rollout", "Not a rollout action.", session: session, back: back)
         }
         do {
             guard try await registry.rolloutAction(scope: scope, action, by: "dashboard") != nil else {
-                return try problem(.notFound, "Rollout", "Scope \(scope) has no rollout yet.", session: session, back: back)
+                return try problem(
+                    .notFound, "Rollout", "Scope \(scope) has no rollout yet.", session: session, back: back)
             }
         } catch let error as OccupantError {
             return try problem(.conflict, "Rollout", error.message, session: session, back: back)

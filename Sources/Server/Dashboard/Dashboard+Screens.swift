@@ -120,7 +120,9 @@ extension Dashboard {
         case let other?: throw APIError(.badRequest, "order=\(other.prefix(32)): expected asc or desc")
         }
         if let page = q["page"].map(String.init), !page.isEmpty {
-            guard let n = Int(page), n >= 1 else { throw APIError(.badRequest, "page=\(page.prefix(32)): expected 1 or more") }
+            guard let n = Int(page), n >= 1 else {
+                throw APIError(.badRequest, "page=\(page.prefix(32)): expected 1 or more")
+            }
             query.page = n
         }
         return query
@@ -173,7 +175,9 @@ extension Dashboard {
                 filtered.state = s
                 return FleetView.Count(name: s, count: doc.states[s] ?? 0, href: Self.fleetLink(filtered, page: 1))
             },
-            models: doc.models.sorted { $0.key < $1.key }.map { FleetView.Count(name: $0.key, count: $0.value, href: nil) },
+            models: doc.models.sorted { $0.key < $1.key }.map {
+                FleetView.Count(name: $0.key, count: $0.value, href: nil)
+            },
             scopes: config.scopes.map { FleetView.Option(value: $0, selected: $0 == query.scope) },
             stateOptions: FleetQuery.states.map { FleetView.Option(value: $0, selected: $0 == query.state) },
             sort: query.sort.rawValue, order: query.descending ? "desc" : "asc",
@@ -262,7 +266,9 @@ extension Dashboard {
         guard let id = Int(raw), id > 0,
             try await store.acknowledgeAlert(id: id, by: "dashboard", at: clock.now().seconds) != nil
         else {
-            return try problem(.notFound, "Alerts", "There is no alert \(raw.prefix(32)).", session: session, back: "/dashboard/alerts")
+            return try problem(
+                .notFound, "Alerts", "There is no alert \(raw.prefix(32)).", session: session, back: "/dashboard/alerts"
+            )
         }
         return Self.redirect("/dashboard/alerts")
     }

@@ -118,7 +118,9 @@ struct Dashboard: Sendable {
             guard let session = sessions.redeem(code, now: clock.now().seconds) else {
                 access.refusals?.refused("dashboard login with an unknown or spent one-time link")
                 return try render(
-                    "login", LoginView(frame: frame("Log in", nil, nil), next: next, error: "This login link was used or has expired."),
+                    "login",
+                    LoginView(
+                        frame: frame("Log in", nil, nil), next: next, error: "This login link was used or has expired."),
                     status: .unauthorized)
             }
             return loggedIn(session, next: next)

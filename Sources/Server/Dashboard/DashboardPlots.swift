@@ -39,7 +39,7 @@ enum DashboardPlots {
 
     /// Seconds → `HH:MM` UTC (with the date when the span is longer than a day).
     static func clock(_ seconds: Double, long: Bool) -> String {
-        let iso = Instant(seconds: seconds).iso8601  // 2026-01-05T08:00:00.000Z
+        let iso = Instant(seconds: seconds).iso8601 // 2026-01-05T08:00:00.000Z
         let date = iso.prefix(10).dropFirst(5)
         let time = iso.dropFirst(11).prefix(5)
         return long ? "\(date) \(time)" : String(time)
@@ -114,7 +114,10 @@ enum DashboardPlots {
         let empty: Bool
     }
 
-    static func heatMap(id: String, title: String, features: [String], windows: [(at: Double, drift: [String: (score: Double, threshold: Double?, drifted: Bool)])]) -> HeatMap {
+    static func heatMap(
+        id: String, title: String, features: [String],
+        windows: [(at: Double, drift: [String: (score: Double, threshold: Double?, drifted: Bool)])]
+    ) -> HeatMap {
         let left = 150.0
         let right = 630.0
         let rowHeight = 20.0
@@ -183,7 +186,8 @@ extension DashboardPlots {
             Point(
                 x: f(x($0.mean)), y: f(y($0.observed)),
                 title: String(
-                    format: "predicted %.1f %%, observed %.1f %% (%d rows)", $0.mean * 100, $0.observed * 100, $0.count))
+                    format: "predicted %.1f %%, observed %.1f %% (%d rows)", $0.mean * 100, $0.observed * 100, $0.count)
+            )
         }
         let values = stride(from: 0.0, through: 1.0, by: 0.2)
         return Reliability(

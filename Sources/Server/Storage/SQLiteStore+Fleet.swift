@@ -53,7 +53,8 @@ extension SQLiteStore {
 
     /// Replaces the `fleet` copy when the configuration changed.
     func syncFleet(_ roster: FleetRoster) async throws {
-        let current = try await pool.read { db in try String.fetchOne(db, sql: "SELECT signature FROM fleet_signature") }
+        let current = try await pool.read { db in try String.fetchOne(db, sql: "SELECT signature FROM fleet_signature")
+        }
         guard current != roster.signature else { return }
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM fleet; DELETE FROM fleet_signature;")
