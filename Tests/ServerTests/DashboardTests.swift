@@ -18,7 +18,16 @@ import Testing
         try await d.rig.test { client in
             let anonymous = try await client.execute(uri: "/dashboard/fleet?state=online", method: .get)
             #expect(anonymous.status == .seeOther)
-            #expect(anonymous.headers[.location] == "/dashboard/login?next=%2Fdashboard%2Ffleet")
+            #expect(anonymous.headers[.location] == "/dashboard/login?next=%2Fdashboard%2Ffleet%3Fstate%3Donline")
+            // The login form carries the screen to go back to, and goes there.
+            let back = try await client.execute(
+                uri: "/dashboard/login?next=%2Fdashboard%2Ffleet%3Fstate%3Donline", method: .get)
+            #expect(String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state&#61;online""#)
+                || String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state=online""#))
+            let loggedIn = try await client.execute(
+                uri: "/dashboard/login", method: .post, headers: formHeaders,
+                body: form([("token", "admin-token"), ("next", "/dashboard/fleet?state=online")]))
+            #expect(loggedIn.headers[.location] == "/dashboard/fleet?state=online")
             let form = try await client.execute(uri: "/dashboard/login", method: .get)
             #expect(form.status == .ok && String(buffer: form.body).contains(#"type="password""#))
             for (token, status) in [("token-a", HTTPResponse.Status.forbidden), ("wrong", .unauthorized)] {

@@ -140,8 +140,11 @@ extension Dashboard {
                         reason: $0.reason ?? "")
                 })
         }
+        var page = frame("Rollout \(scope)", session, "rollout")
+        // A running rollout moves: the page follows it.
+        page.refresh = doc?.state == "running" ? 30 : nil
         return RolloutView(
-            frame: frame("Rollout \(scope)", session, "rollout"), scope: scope, scopePath: API.pathSegment(scope),
+            frame: page, scope: scope, scopePath: API.pathSegment(scope),
             present: doc != nil,
             version: doc.map { String($0.version) } ?? "",
             previous: doc?.previous.map { "version \($0)" } ?? "the rule",

@@ -16,6 +16,8 @@ struct Frame {
     let nav: [Link]
     let role: String
     let csrf: String
+    /// Reload the page every this many seconds (no script: a meta refresh).
+    var refresh: Int? = nil
 }
 
 struct LoginView {

@@ -86,7 +86,8 @@ struct Dashboard: Sendable {
         -> Response
     {
         guard let session = session(request) else {
-            return Self.redirect("/dashboard/login?next=" + API.pathSegment(request.uri.path))
+            let query = request.uri.query.map { "?" + $0 } ?? ""
+            return Self.redirect("/dashboard/login?next=" + API.pathSegment(request.uri.path + query))
         }
         return try await body(session)
     }
@@ -197,11 +198,17 @@ struct Dashboard: Sendable {
 
     // MARK: Helpers
 
-    /// Where to go after logging in: a dashboard path, never another site.
+    /// Where to go after logging in: a dashboard path (with its query), never another site; anything else (another
+    /// host, `//`, a backslash, a character outside a conservative URL set, more than 1,000 bytes) is the Fleet screen.
     static func safeNext(_ raw: String?) -> String {
-        guard let raw, let next = API.decodePathSegment(raw) ?? Optional(raw), next.hasPrefix("/dashboard/"),
-            !next.contains("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n")
-        else { return "/dashboard/fleet" }
+        let fallback = "/dashboard/fleet"
+        guard let raw else { return fallback }
+        // Query parameters arrive decoded; a still-encoded path (`%2Fdashboard…`) is decoded once.
+        let next = raw.hasPrefix("/") ? raw : (API.decodePathSegment(raw) ?? raw)
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-._~?&=%#")
+        guard next.hasPrefix("/dashboard/"), !next.contains("//"), next.utf8.count <= 1000,
+            next.allSatisfy({ allowed.contains($0) })
+        else { return fallback }
         return next
     }
 

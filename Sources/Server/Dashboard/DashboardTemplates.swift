@@ -42,7 +42,7 @@ enum DashboardTemplates {
     static let head = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{{title}} · occupant</title><style>\(css)</style></head>
+        {{#refresh}}<meta http-equiv="refresh" content="{{refresh}}">{{/refresh}}<title>{{title}} · occupant</title><style>\(css)</style></head>
         <body><header><strong>occupant</strong>
         {{#signedIn}}<nav aria-label="Screens">{{#nav}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/nav}}</nav>
         <form class="inline" method="post" action="/dashboard/logout"><input type="hidden" name="csrf" value="{{csrf}}">

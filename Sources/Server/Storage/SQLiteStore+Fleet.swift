@@ -48,6 +48,7 @@ extension SQLiteStore {
                 CREATE TABLE fleet (id TEXT PRIMARY KEY, scope TEXT NOT NULL) WITHOUT ROWID;
                 CREATE INDEX fleet_scope ON fleet (scope, id);
                 CREATE TABLE fleet_signature (signature TEXT NOT NULL);
+                CREATE INDEX alerts_open_gateway ON alerts (gateway) WHERE cleared_at IS NULL;
                 """)
     }
 
