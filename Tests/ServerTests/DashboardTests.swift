@@ -22,8 +22,9 @@ import Testing
             // The login form carries the screen to go back to, and goes there.
             let back = try await client.execute(
                 uri: "/dashboard/login?next=%2Fdashboard%2Ffleet%3Fstate%3Donline", method: .get)
-            #expect(String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state&#61;online""#)
-                || String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state=online""#))
+            #expect(
+                String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state&#61;online""#)
+                    || String(buffer: back.body).contains(#"name="next" value="/dashboard/fleet?state=online""#))
             let loggedIn = try await client.execute(
                 uri: "/dashboard/login", method: .post, headers: formHeaders,
                 body: form([("token", "admin-token"), ("next", "/dashboard/fleet?state=online")]))
@@ -194,6 +195,33 @@ import Testing
             let gateway = try await client.execute(
                 uri: "/v1/fleet", method: .get, headers: [.authorization: "Bearer token-a"])
             #expect(gateway.status == .forbidden)
+        }
+    }
+
+    @Test func theGatewayScreenShowsTheDayUpToItsNewestWindow() async throws {
+        let d = try await DashboardRig("dash-gateway-span")
+        // gw-b's clock is 300 days behind the server's (a simulation, or a gateway that was off).
+        let to = d.clock.now().seconds - 300 * 86_400
+        try await d.store.insertMonitor(
+            MonitorDocument(
+                gateway: "gw-b",
+                window: .init(from: TimeValue(seconds: to - 3600), to: TimeValue(seconds: to), samples: 9),
+                inputs: [:],
+                predictions: .init(meanProbability: nil, positiveRate: nil, transitions: 0, histogram: [], stale: 0),
+                drift: nil, expectedAccuracy: 0.8, bundleAccuracy: nil, decidedBy: "rule:sound>10",
+                process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil)))
+        try await d.rig.test { client in
+            let (cookie, _) = try await dashboardLogin(client, token: "admin-token")
+            let page = String(
+                buffer: try await client.execute(
+                    uri: "/dashboard/gateways/gw-b", method: .get, headers: [.cookie: cookie]
+                )
+                .body)
+            #expect(page.contains("1 monitor windows") && page.contains(Instant(seconds: to).iso8601))
+            #expect(page.contains(#"<circle class="mark""#))
+            let unknown = try await client.execute(
+                uri: "/dashboard/gateways/nobody", method: .get, headers: [.cookie: cookie])
+            #expect(unknown.status == .notFound)
         }
     }
 

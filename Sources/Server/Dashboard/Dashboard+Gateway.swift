@@ -39,7 +39,10 @@ extension Dashboard {
                 .notFound, "Gateway", "There is no gateway \(raw.prefix(64)).", session: session,
                 back: "/dashboard/fleet")
         }
-        let since = clock.now().seconds - Self.gatewayHours * 3600
+        // The day up to its newest window (a gateway's clock may run apart from the server's: a simulation, a
+        // gateway that was off).
+        let end = try await store.monitorWindowsEnd(gateway: id) ?? clock.now().seconds
+        let since = end - Self.gatewayHours * 3600
         let windows = Array(try await store.monitorWindows(gateway: id, since: since).suffix(Self.maxWindows))
         let estimates = windows.compactMap { w in
             w.expectedAccuracy.flatMap { a in w.window.to.seconds.map { (at: $0, value: a) } }

@@ -199,7 +199,7 @@ enum DashboardTemplates {
     static let gateway = """
         {{#frame}}{{> head}}{{/frame}}
         <h1>Gateway {{id}}</h1>
-        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/models/{{scopePath}}">models</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the last {{hours}} h{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
+        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/models/{{scopePath}}">models</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the {{hours}} h up to its newest{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
         <h2>Estimated accuracy</h2>
         {{#accuracy}}{{> lineplot}}{{/accuracy}}
         <h2>Feature drift</h2>

@@ -130,6 +130,13 @@ extension SQLiteStore {
         }
     }
 
+    public func monitorWindowsEnd(gateway: String) async throws -> Double? {
+        try await pool.read { db in
+            try Double.fetchOne(
+                db, sql: "SELECT MAX(window_to) FROM monitor_windows WHERE gateway = ?", arguments: [gateway])
+        }
+    }
+
     public func clearedAlerts(limit: Int) async throws -> [AlertDocument] {
         try await pool.read { db in
             try Row.fetchAll(

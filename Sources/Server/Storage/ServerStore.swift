@@ -258,6 +258,8 @@ public protocol ServerStore: Sendable {
     /// filtered and sorted in the store (never the whole table in memory).
     func fleet(_ query: FleetQuery, configured: FleetRoster, now: Double, onlineWithin: Double) async throws
         -> FleetDocument
+    /// When `gateway`'s newest stored monitor window ends (its clock), or nil without any.
+    func monitorWindowsEnd(gateway: String) async throws -> Double?
     /// The newest `limit` cleared alerts, newest first.
     func clearedAlerts(limit: Int) async throws -> [AlertDocument]
 }
