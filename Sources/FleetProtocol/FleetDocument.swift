@@ -14,9 +14,14 @@ public struct FleetDocument: Codable, Sendable, Equatable {
         /// Its wave in the scope's rollout (1-based), if it is in one.
         public var wave: Int?
         public var openAlerts: Int
+        /// Its newest monitor window's label-free accuracy estimate (0…1), if any.
+        public var estimatedAccuracy: Double?
+        /// Features with an open `drift` alert.
+        public var drifting: Int
 
         public init(
-            id: String, scope: String, state: String, lastSeen: String?, active: String?, wave: Int?, openAlerts: Int
+            id: String, scope: String, state: String, lastSeen: String?, active: String?, wave: Int?, openAlerts: Int,
+            estimatedAccuracy: Double? = nil, drifting: Int = 0
         ) {
             self.id = id
             self.scope = scope
@@ -25,6 +30,8 @@ public struct FleetDocument: Codable, Sendable, Equatable {
             self.active = active
             self.wave = wave
             self.openAlerts = openAlerts
+            self.estimatedAccuracy = estimatedAccuracy
+            self.drifting = drifting
         }
     }
 

@@ -175,6 +175,13 @@ import Testing
         #expect(all.gateways.map(\.id) == [DashboardRig.markup, "gw-a", "gw-b", "lab-1"])
         #expect(all.gateways.first { $0.id == "gw-b" }?.openAlerts == 1)
         #expect(all.gateways.first { $0.id == "gw-a" }?.wave == 1)
+        // The newest monitor window's estimate, and the open drift alerts.
+        #expect(all.gateways.first { $0.id == "gw-a" }?.estimatedAccuracy == 0.84)
+        #expect(all.gateways.first { $0.id == "gw-b" }?.estimatedAccuracy == nil)
+        _ = try await d.store.raiseAlert(
+            kind: "drift", subject: "gw-a/co2", scope: "office", gateway: "gw-a", numbers: [:], message: "co2 drifted",
+            at: d.clock.now().seconds)
+        #expect(try await fleet(FleetQuery()).gateways.map(\.drifting) == [0, 1, 0, 0])
         #expect(try await fleet(FleetQuery(scope: "lab")).gateways.map(\.id) == ["lab-1"])
         #expect(try await fleet(FleetQuery(state: "online")).gateways.map(\.id) == ["gw-a", "gw-b"])
         #expect(try await fleet(FleetQuery(sort: .id, descending: true)).gateways.first?.id == "lab-1")

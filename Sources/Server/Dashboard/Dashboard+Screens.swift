@@ -70,6 +70,8 @@ extension Dashboard {
             let active: String?
             let wave: String?
             let alerts: String?
+            let estimated: String
+            let drifting: String?
         }
 
         let frame: Frame
@@ -165,7 +167,7 @@ extension Dashboard {
         let first = doc.gateways.isEmpty ? 0 : (doc.page - 1) * doc.pageSize + 1
         let columns: [(String, FleetQuery.Sort?)] = [
             ("Gateway", .id), ("Scope", .scope), ("State", nil), ("Last seen", .seen), ("Active model", .model),
-            ("Wave", nil), ("Open alerts", .alerts),
+            ("Wave", nil), ("Estimated accuracy", nil), ("Drift", nil), ("Open alerts", .alerts),
         ]
         var unfiltered = FleetQuery()
         unfiltered.sort = query.sort
@@ -195,7 +197,9 @@ extension Dashboard {
                 FleetView.Row(
                     id: g.id, path: API.pathSegment(g.id), scope: g.scope, scopePath: API.pathSegment(g.scope),
                     state: g.state, lastSeen: g.lastSeen, active: g.active,
-                    wave: g.wave.map(String.init), alerts: g.openAlerts > 0 ? String(g.openAlerts) : nil)
+                    wave: g.wave.map(String.init), alerts: g.openAlerts > 0 ? String(g.openAlerts) : nil,
+                    estimated: Self.percent(g.estimatedAccuracy),
+                    drifting: g.drifting > 0 ? "\(g.drifting) drifting" : nil)
             },
             first: first, last: first == 0 ? 0 : first + doc.gateways.count - 1, matching: doc.matching,
             page: doc.page, pages: pages,

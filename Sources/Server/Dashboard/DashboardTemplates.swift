@@ -31,7 +31,7 @@ enum DashboardTemplates {
         caption{text-align:left;font-weight:600;padding:.3em 0}th,td{border:1px solid #d0d5db;padding:.3em .6em;text-align:left;vertical-align:top}
         th{background:#eef1f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
         .badge{display:inline-block;padding:0 .4em;border-radius:.3em;border:1px solid #888}
-        .online{background:#d9f2dd}.offline{background:#fde2e1}.never{background:#eee}
+        .online{background:#d9f2dd}.drift{background:#ffe0b2}.offline{background:#fde2e1}.never{background:#eee}
         .cards{display:flex;flex-wrap:wrap;gap:1em}.cards table{min-width:14em}
         form.inline{display:inline}button{font:inherit;padding:.2em .8em;cursor:pointer}
         .error{background:#fde2e1;border:1px solid #c33;padding:.5em}.note{color:#555}
@@ -102,10 +102,11 @@ enum DashboardTemplates {
         <tbody>
         {{#gateways}}<tr><th scope="row"><a href="/dashboard/gateways/{{path}}">{{id}}</a></th><td><a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a></td><td><span class="badge {{state}}">{{state}}</span></td>
         <td>{{#lastSeen}}<time datetime="{{lastSeen}}">{{lastSeen}}</time>{{/lastSeen}}{{^lastSeen}}never{{/lastSeen}}</td>
-        <td>{{#active}}{{active}}{{/active}}{{^active}}none{{/active}}</td><td class="n">{{#wave}}{{wave}}{{/wave}}</td>
+        <td>{{#active}}{{active}}{{/active}}{{^active}}none{{/active}}</td><td class="n">{{#wave}}{{wave}}{{/wave}}</td><td class="n">{{estimated}}</td>
+        <td>{{#drifting}}<span class="badge drift">{{drifting}}</span>{{/drifting}}</td>
         <td class="n">{{#alerts}}<a href="/dashboard/alerts">{{alerts}}</a>{{/alerts}}{{^alerts}}0{{/alerts}}</td></tr>
         {{/gateways}}
-        {{^gateways}}<tr><td colspan="7">No gateway matches.</td></tr>{{/gateways}}
+        {{^gateways}}<tr><td colspan="9">No gateway matches.</td></tr>{{/gateways}}
         </tbody></table></div>
         <nav aria-label="Pages">{{#previous}}<a rel="prev" href="{{previous}}">← previous</a> {{/previous}}page {{page}} of {{pages}}{{#next}} <a rel="next" href="{{next}}">next →</a>{{/next}}</nav>
         <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>

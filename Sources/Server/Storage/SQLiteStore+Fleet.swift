@@ -52,6 +52,16 @@ extension SQLiteStore {
                 """)
     }
 
+    /// Figures computed for the rows of one page only: the newest monitor window's accuracy estimate and the open
+    /// drift alerts.
+    static let pageFigures = """
+        SELECT p.*,
+            (SELECT json_extract(w.document, '$.expectedAccuracy') FROM monitor_windows w WHERE w.gateway = p.id
+                ORDER BY w.window_from DESC LIMIT 1) AS estimated,
+            (SELECT COUNT(*) FROM alerts a WHERE a.kind = 'drift' AND a.gateway = p.id AND a.cleared_at IS NULL)
+                AS drifting
+        """
+
     /// Replaces the `fleet` copy when the configuration changed.
     func syncFleet(_ roster: FleetRoster) async throws {
         let current = try await pool.read { db in try String.fetchOne(db, sql: "SELECT signature FROM fleet_signature")
@@ -116,14 +126,17 @@ extension SQLiteStore {
             let matching =
                 try Int.fetchOne(db, sql: rows + " SELECT COUNT(*) FROM rows \(filter)", arguments: filtering) ?? 0
             let gateways = try Row.fetchAll(
-                db, sql: rows + " SELECT * FROM rows \(filter) ORDER BY \(orderBy) LIMIT ?5 OFFSET ?6",
+                db,
+                sql: rows + Self.pageFigures
+                    + " FROM (SELECT * FROM rows \(filter) ORDER BY \(orderBy) LIMIT ?5 OFFSET ?6) AS p ORDER BY \(orderBy)",
                 arguments: paging
             ).map { row in
                 let wave: Int? = row["wave"]
                 return FleetDocument.Gateway(
                     id: row["id"], scope: row["scope"], state: row["state"],
                     lastSeen: (row["seen"] as Double?).map { Instant(seconds: $0).iso8601 }, active: row["active"],
-                    wave: wave.map { $0 + 1 }, openAlerts: row["alerts"])
+                    wave: wave.map { $0 + 1 }, openAlerts: row["alerts"], estimatedAccuracy: row["estimated"],
+                    drifting: row["drifting"])
             }
             return FleetDocument(
                 states: states, models: models, matching: matching, page: page, pageSize: size, gateways: gateways)
