@@ -39,6 +39,9 @@ public struct FleetDocument: Codable, Sendable, Equatable {
     public var states: [String: Int]
     /// Every configured gateway by active model (`none` for those that never reported one).
     public var models: [String: Int]
+    /// Gateways in conditions that overlap the states: `silent` (an open silent alert), `inProbation` (running the
+    /// version of the scope's running rollout, probation not over), `rolledBack` (their guard took it back).
+    public var conditions: [String: Int]
     /// Gateways that match the filter (all pages).
     public var matching: Int
     /// 1-based.
@@ -47,10 +50,12 @@ public struct FleetDocument: Codable, Sendable, Equatable {
     public var gateways: [Gateway]
 
     public init(
-        states: [String: Int], models: [String: Int], matching: Int, page: Int, pageSize: Int, gateways: [Gateway]
+        states: [String: Int], models: [String: Int], conditions: [String: Int] = [:], matching: Int, page: Int,
+        pageSize: Int, gateways: [Gateway]
     ) {
         self.states = states
         self.models = models
+        self.conditions = conditions
         self.matching = matching
         self.page = page
         self.pageSize = pageSize

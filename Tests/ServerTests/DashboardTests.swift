@@ -167,11 +167,14 @@ import Testing
         let d = try await DashboardRig("dash-fleet")
         func fleet(_ query: FleetQuery) async throws -> FleetDocument {
             try await d.store.fleet(
-                query, configured: FleetRoster(d.rig.config.gateways), now: d.clock.now().seconds, onlineWithin: 300)
+                query, configured: FleetRoster(d.rig.config.gateways), now: d.clock.now().seconds, onlineWithin: 300,
+                probation: 3600)
         }
         var all = try await fleet(FleetQuery())
         #expect(all.states == ["online": 2, "never": 2])
         #expect(all.models == ["occupancy-office@2": 2, "none": 2])
+        // gw-b: in probation (gw-a passed) and silent.
+        #expect(all.conditions == ["silent": 1, "inProbation": 1, "rolledBack": 0])
         #expect(all.gateways.map(\.id) == [DashboardRig.markup, "gw-a", "gw-b", "lab-1"])
         #expect(all.gateways.first { $0.id == "gw-b" }?.openAlerts == 1)
         #expect(all.gateways.first { $0.id == "gw-a" }?.wave == 1)

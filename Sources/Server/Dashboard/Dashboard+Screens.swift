@@ -76,6 +76,7 @@ extension Dashboard {
 
         let frame: Frame
         let states: [Count]
+        let conditions: [Count]
         let models: [Count]
         let scopes: [Option]
         let stateOptions: [Option]
@@ -134,7 +135,8 @@ extension Dashboard {
 
     func fleetDocument(_ query: FleetQuery) async throws -> FleetDocument {
         try await store.fleet(
-            query, configured: roster, now: clock.now().seconds, onlineWithin: config.dashboard.onlineWithin)
+            query, configured: roster, now: clock.now().seconds, onlineWithin: config.dashboard.onlineWithin,
+            probation: config.promotion.probation)
     }
 
     /// `GET /v1/fleet` — the Fleet screen's data (admin token).
@@ -178,6 +180,9 @@ extension Dashboard {
                 var filtered = unfiltered
                 filtered.state = s
                 return FleetView.Count(name: s, count: doc.states[s] ?? 0, href: Self.fleetLink(filtered, page: 1))
+            },
+            conditions: [("silent", "silent"), ("inProbation", "in probation"), ("rolledBack", "rolled back")].map {
+                FleetView.Count(name: $0.1, count: doc.conditions[$0.0] ?? 0, href: nil)
             },
             models: doc.models.sorted { $0.key < $1.key }.map {
                 FleetView.Count(name: $0.key, count: $0.value, href: nil)

@@ -84,6 +84,10 @@ enum DashboardTemplates {
         <thead><tr><th scope="col">State</th><th scope="col">Gateways</th></tr></thead><tbody>
         {{#states}}<tr><th scope="row"><a href="{{href}}">{{name}}</a></th><td class="n">{{count}}</td></tr>{{/states}}
         </tbody></table>
+        <table id="by-condition"><caption>Gateways by condition</caption>
+        <thead><tr><th scope="col">Condition</th><th scope="col">Gateways</th></tr></thead><tbody>
+        {{#conditions}}<tr><th scope="row">{{name}}</th><td class="n">{{count}}</td></tr>{{/conditions}}
+        </tbody></table>
         <table id="by-model"><caption>Gateways by active model</caption>
         <thead><tr><th scope="col">Model</th><th scope="col">Gateways</th></tr></thead><tbody>
         {{#models}}<tr><th scope="row">{{name}}</th><td class="n">{{count}}</td></tr>{{/models}}

@@ -75,9 +75,9 @@ extension SQLiteStore {
         }
     }
 
-    public func fleet(_ query: FleetQuery, configured: FleetRoster, now: Double, onlineWithin: Double) async throws
-        -> FleetDocument
-    {
+    public func fleet(
+        _ query: FleetQuery, configured: FleetRoster, now: Double, onlineWithin: Double, probation: Double
+    ) async throws -> FleetDocument {
         try await syncFleet(configured)
         // One row per configured gateway: its state, last contact, active model, rollout wave, open alerts.
         let rows = """
@@ -138,8 +138,28 @@ extension SQLiteStore {
                     wave: wave.map { $0 + 1 }, openAlerts: row["alerts"], estimatedAccuracy: row["estimated"],
                     drifting: row["drifting"])
             }
+            // Conditions that overlap the states: an open `silent` alert; in the scope's current rollout, running
+            // the new version within probation, or rolled back by its own guard.
+            let conditions = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT
+                        (SELECT COUNT(DISTINCT a.gateway) FROM alerts a JOIN fleet f ON f.id = a.gateway
+                            WHERE a.kind = 'silent' AND a.cleared_at IS NULL) AS silent,
+                        (SELECT COUNT(*) FROM rollout_members m JOIN fleet f ON f.id = m.gateway AND f.scope = m.scope
+                            JOIN rollouts r ON r.scope = m.scope
+                            WHERE r.state = 'running' AND m.wave <= r.reached AND m.since IS NOT NULL
+                                AND m.passed_at IS NULL AND m.rolled_back_at IS NULL AND ?1 - m.since < ?2)
+                            AS inProbation,
+                        (SELECT COUNT(*) FROM rollout_members m JOIN fleet f ON f.id = m.gateway AND f.scope = m.scope
+                            WHERE m.rolled_back_at IS NOT NULL) AS rolledBack
+                    """, arguments: [now, probation])
             return FleetDocument(
-                states: states, models: models, matching: matching, page: page, pageSize: size, gateways: gateways)
+                states: states, models: models,
+                conditions: [
+                    "silent": conditions?["silent"] ?? 0, "inProbation": conditions?["inProbation"] ?? 0,
+                    "rolledBack": conditions?["rolledBack"] ?? 0,
+                ], matching: matching, page: page, pageSize: size, gateways: gateways)
         }
     }
 
