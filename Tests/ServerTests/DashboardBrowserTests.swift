@@ -188,6 +188,8 @@ struct Chromium {
             #expect(models.contains("91.0 %") && models.contains("champion"))
             #expect(Self.count(#"<circle class="mark""#, in: try Self.svg(models, "reliability")) == 3)
             #expect(models.contains("accuracy 0.910 beats 0.880"))
+            #expect(try Self.rowHeaders(models, table: "confusion") == ["occupied", "empty"])
+            #expect(Self.text(models).contains("occupied506") && Self.text(models).contains("empty559"))
 
             // Without a session the browser lands on the login form.
             let anonymous = try await chromium.dom(base + "/dashboard/alerts")

@@ -20,7 +20,8 @@ struct DashboardRig {
     static let markup = "<script>alert(1)"
     /// v2's report: holdout figures and calibration bins, three of them with rows.
     static let report = """
-        {"holdout":{"rows":120,"challenger":{"accuracy":0.91,"f1":0.88,"auc":0.95}},
+        {"holdout":{"rows":120,"challenger":{"accuracy":0.91,"f1":0.88,"auc":0.95,
+           "truePositive":50,"falseNegative":6,"falsePositive":5,"trueNegative":59}},
          "training":{"calibration":{"ece":0.04,"brier":0.07,"bins":[
            {"from":0,"to":0.1,"count":40,"meanProbability":0.05,"observedRate":0.03},
            {"from":0.1,"to":0.2,"count":0},

@@ -25,6 +25,14 @@ extension Dashboard {
         struct Selected {
             let version: Int
             let plot: DashboardPlots.Reliability
+            /// The holdout confusion matrix, when the report has one.
+            let confusion: Confusion?
+        }
+        struct Confusion {
+            let truePositive: Int
+            let falseNegative: Int
+            let falsePositive: Int
+            let trueNegative: Int
         }
         struct Promotion {
             let at: String
@@ -90,10 +98,19 @@ extension Dashboard {
                     }
                 }
             }
+            let c = { (name: String) in Self.figure(reports[i], "holdout.challenger.\(name)").map { Int($0) } }
+            var confusion: ModelsView.Confusion?
+            if let tp = c("truePositive"), let fn = c("falseNegative"), let fp = c("falsePositive"),
+                let tn = c("trueNegative")
+            {
+                confusion = ModelsView.Confusion(
+                    truePositive: tp, falseNegative: fn, falsePositive: fp, trueNegative: tn)
+            }
             selected = ModelsView.Selected(
                 version: wanted,
                 plot: DashboardPlots.reliability(
-                    id: "reliability", title: "Reliability of \(scope) version \(wanted) (out-of-fold)", bins: bins))
+                    id: "reliability", title: "Reliability of \(scope) version \(wanted) (out-of-fold)", bins: bins),
+                confusion: confusion)
         }
         let view = ModelsView(
             frame: frame("Models \(scope)", session, "models"), scope: scope,

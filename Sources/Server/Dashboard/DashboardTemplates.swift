@@ -247,7 +247,12 @@ enum DashboardTemplates {
         {{^versions}}<tr><td colspan="9">No model trained for this scope yet.</td></tr>{{/versions}}
         </tbody></table></div>
         {{#selected}}<h2 id="version">Version {{version}}: reliability</h2>
-        {{#plot}}{{> reliability}}{{/plot}}{{/selected}}
+        {{#plot}}{{> reliability}}{{/plot}}
+        {{#confusion}}<table id="confusion"><caption>Version {{version}} on the holdout: confusion matrix (rows)</caption>
+        <thead><tr><td></td><th scope="col">predicted occupied</th><th scope="col">predicted empty</th></tr></thead><tbody>
+        <tr><th scope="row">occupied</th><td class="n">{{truePositive}}</td><td class="n">{{falseNegative}}</td></tr>
+        <tr><th scope="row">empty</th><td class="n">{{falsePositive}}</td><td class="n">{{trueNegative}}</td></tr>
+        </tbody></table>{{/confusion}}{{/selected}}
         <h2>Promotion decisions</h2>
         <div class="scroll"><table id="promotions"><caption>Every promotion decision, newest first</caption>
         <thead><tr><th scope="col">At (UTC)</th><th scope="col">Challenger</th><th scope="col">Champion</th><th scope="col">Promoted</th><th scope="col">Reason</th></tr></thead><tbody>
