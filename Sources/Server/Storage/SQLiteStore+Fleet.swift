@@ -48,8 +48,11 @@ extension SQLiteStore {
                 CREATE TABLE fleet (id TEXT PRIMARY KEY, scope TEXT NOT NULL) WITHOUT ROWID;
                 CREATE INDEX fleet_scope ON fleet (scope, id);
                 CREATE TABLE fleet_signature (signature TEXT NOT NULL);
-                CREATE INDEX alerts_open_gateway ON alerts (gateway) WHERE cleared_at IS NULL;
                 """)
+        // The Fleet page counts open alerts per gateway (every store has the table; a hand-built one may not).
+        if try db.tableExists("alerts") {
+            try db.execute(sql: "CREATE INDEX alerts_open_gateway ON alerts (gateway) WHERE cleared_at IS NULL")
+        }
     }
 
     /// Figures computed for the rows of one page only: the newest monitor window's accuracy estimate and the open
