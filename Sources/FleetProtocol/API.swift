@@ -16,6 +16,8 @@
 /// - `GET  /v1/gateways/{id}/monitor[?since=T]` → `MonitorListing` (the gateway's stored monitor windows) — admin.
 /// - `POST /v1/gateways/{id}/monitor` — one closed `MonitorDocument` from the gateway's spool (its token, or the
 ///   admin's); stored once per window start, so a resend is harmless → `MonitorReceipt`.
+/// - `GET  /v1/fleet[?scope=S&state=…&sort=…&order=…&page=N]` → `FleetDocument`, `POST /v1/dashboard/login-link` →
+///   `DashboardLoginLink` (a one-time dashboard login) — admin.
 /// - `GET  /metrics` — the Prometheus text format; admin token or `metrics.token` (or none with `metrics.open`).
 public enum API {
     /// Route patterns as the server registers them (`:name` is a path parameter).
@@ -37,6 +39,8 @@ public enum API {
         public static let alerts = "/v1/alerts"
         public static let alertAck = "/v1/alerts/:id/ack"
         public static let metrics = "/metrics"
+        public static let fleet = "/v1/fleet"
+        public static let dashboardLoginLink = "/v1/dashboard/login-link"
     }
 
     /// Header names beyond the standard ones.

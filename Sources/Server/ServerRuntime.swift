@@ -60,6 +60,7 @@ public struct ServerRuntime: Sendable {
             httpLogger.info(
                 "listening on \(scheme)://\(config.http.host):\(port) (at most \(maxConnections) connections, idle timeout \(config.http.idleTimeout) s)"
             )
+            httpLogger.info("dashboard: \(scheme)://\(config.http.host):\(port)/dashboard")
         }
         if !config.http.isTLS && !isLoopbackHost(config.http.host) {
             httpLogger.warning(

@@ -266,6 +266,8 @@ import Testing
             CREATE TABLE batches (gateway TEXT NOT NULL, batch TEXT NOT NULL, rows INTEGER NOT NULL, received REAL NOT NULL,
                 PRIMARY KEY (gateway, batch)) WITHOUT ROWID;
             CREATE TABLE gateway_status (gateway TEXT PRIMARY KEY, active TEXT, sha256 TEXT, refused TEXT, at REAL NOT NULL);
+            CREATE TABLE rollouts (scope TEXT PRIMARY KEY, version INTEGER NOT NULL, previous INTEGER, wave TEXT NOT NULL,
+                widened INTEGER NOT NULL);
             INSERT INTO alerts (scope, at, message) VALUES ('office', 100, 'm@1 old'), ('office', 200, 'm@2 newer'),
                 ('lab', 150, 'n@1');
             INSERT INTO batches VALUES ('gw-a', 'b1', 3, 500), ('gw-a', 'b2', 3, 700);

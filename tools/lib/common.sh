@@ -33,6 +33,12 @@ ensure_build_dependencies() {
     case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
 }
 
+# A headless browser for the dashboard's browser tests (Debian's chromium, started by the tests on loopback) and a
+# font for its screenshots.
+ensure_browser() {
+    ensure_packages chromium fonts-dejavu-core
+}
+
 # Prints a TCP port on 127.0.0.1 that nothing listens on.
 free_port() {
     local port

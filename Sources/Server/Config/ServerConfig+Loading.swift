@@ -22,7 +22,7 @@ extension ServerConfig {
 
     static let topKeys = [
         "stateDirectory", "http", "broker", "topicPrefix", "signingKey", "adminToken", "adminTokenSha256", "gateways",
-        "intake", "retrain", "promotion", "alerts", "metrics",
+        "intake", "retrain", "promotion", "alerts", "metrics", "dashboard",
     ]
     static let httpKeys = [
         "host", "port", "publicUrl", "tls", "idleTimeout", "bodyTimeout", "maxConnections", "uploadsPerToken",
@@ -65,6 +65,7 @@ extension ServerConfig {
         if let p = map.optional("promotion")?.mapping(allowed: promotionKeys) { config.apply(promotion: p) }
         if let a = map.optional("alerts")?.mapping(allowed: alertKeys) { config.apply(alerts: a) }
         if let m = map.optional("metrics")?.mapping(allowed: metricsKeys) { config.apply(metrics: m) }
+        if let d = map.optional("dashboard")?.mapping(allowed: dashboardKeys) { config.apply(dashboard: d) }
         // Cross-checks.
         for name in config.promotion.firstWave where config.gateway(name) == nil {
             map["promotion"]?.report("firstWave names '\(name)', which is not in gateways")
@@ -82,6 +83,7 @@ extension ServerConfig {
         for g in config.gateways where g.tokenHash == config.adminTokenHash {
             map["gateways"]?.report("gateway '\(g.id)' has the admin token; give every gateway a token of its own")
         }
+        config.checkDashboardToken(map)
     }
 }
 

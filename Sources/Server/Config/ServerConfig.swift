@@ -24,6 +24,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var promotion = Promotion()
     public var alerts = Alerts()
     public var metrics = Metrics()
+    public var dashboard = Dashboard()
     /// The file this was read from, if any.
     public var path: String?
 

@@ -17,6 +17,7 @@ struct Routes: Sendable {
     let access: Access
     let uploads: UploadSlots
     let clock: any WallClock
+    let dashboard: Dashboard
 
     init(
         config: ServerConfig, store: any ServerStore, registry: ModelRegistry, clock: any WallClock = SystemClock(),
@@ -29,6 +30,7 @@ struct Routes: Sendable {
         self.intake = Intake(config.intake)
         self.access = Access(config: config, refusals: LoginRefusals(logger: logger))
         self.uploads = UploadSlots(limit: config.http.uploadsPerToken)
+        self.dashboard = Dashboard(config: config, store: store, registry: registry, access: access, clock: clock)
     }
 
     /// Who holds an upload slot: the gateway's id, or `admin`.
@@ -64,6 +66,7 @@ struct Routes: Sendable {
         router.post(RouterPath(API.Route.alertAck)) { request, context in try await acknowledgeAlert(request, context) }
         router.get(RouterPath(API.Route.metrics)) { request, context in try await metrics(request, context) }
         addShadowRoutes(router)
+        dashboard.register(on: router)
         return router
     }
 

@@ -57,15 +57,10 @@ extension ModelRegistry {
         }
     }
 
-    /// The gateways whose shadow evidence a promotion needs: the first wave, or the whole scope without one.
+    /// The gateways whose shadow evidence a promotion needs: the rollout's first wave (`promotion.waves` or
+    /// `firstWave`), or the whole scope without one.
     func shadowWave(_ scope: String) -> [String] {
-        let members = gateways(in: scope)
-        var wave = Set(config.promotion.firstWave.filter(members.contains))
-        if let percent = config.promotion.firstWavePercent {
-            let count = Int((Double(members.count) * percent / 100).rounded(.up))
-            wave.formUnion(members.sorted { tokenHash($0) < tokenHash($1) }.prefix(count))
-        }
-        return wave.isEmpty ? members.sorted() : wave.sorted()
+        Self.plan(config.promotion.plannedWaves, members: gateways(in: scope))[0]
     }
 
     /// `GET /v1/scopes/{scope}/shadow`: the assignments and each gateway's evidence.

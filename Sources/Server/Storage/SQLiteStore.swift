@@ -169,6 +169,7 @@ public final class SQLiteStore: ServerStore {
             try registerRealisedAccuracy(db)
         }
         migrator.registerMigration("v7: gateways' model rollbacks", migrate: migrateRollbacks)
+        migrator.registerMigration("v8: the configured fleet (dashboard)") { db in try Self.migrateDashboard(db) }
         return migrator
     }
 

@@ -270,4 +270,13 @@ public protocol ServerStore: Sendable {
     func latestMonitorWindows(gateways: [String], endingAfter: Double) async throws -> [(
         window: MonitorDocument, realised: MonitorDocument.Realised?
     )]
+
+    /// The dashboard's Fleet screen: the configured gateways counted by state and active model, and one page of them
+    /// filtered and sorted in the store (never the whole table in memory).
+    func fleet(_ query: FleetQuery, configured: FleetRoster, now: Double, onlineWithin: Double, probation: Double)
+        async throws -> FleetDocument
+    /// When `gateway`'s newest stored monitor window ends (its clock), or nil without any.
+    func monitorWindowsEnd(gateway: String) async throws -> Double?
+    /// The newest `limit` cleared alerts, newest first.
+    func clearedAlerts(limit: Int) async throws -> [AlertDocument]
 }
