@@ -14,10 +14,10 @@ extension ModelRegistry {
     /// every gateway gets it at once (one wave).
     public func promote(scope: String, record: ModelRecord, previous: Int?) async throws {
         var previous = previous
-        // A rollout of the champion that never finished (running or aborted): the waves it did not reach still run
-        // its previous version, and that is what they keep until the new version reaches them.
+        // A rollout of the champion that had not reached every wave (aborted, or still widening): the waves it did not
+        // reach still run its previous version, and that is what they keep until the new version reaches them.
         if let r = try await store.rollout(scope: scope), r.version == previous,
-            r.state == .running || r.state == .aborted
+            r.state == .aborted || (r.state == .running && r.reached < r.waves - 1)
         {
             previous = r.previous
         }
