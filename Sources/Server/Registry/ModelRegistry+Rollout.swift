@@ -96,7 +96,7 @@ extension ModelRegistry {
         try await store.setGatewayStatus(status)
         guard let scope = config.gateway(status.gateway)?.scope, let r = try await store.rollout(scope: scope),
             let record = try await store.model(scope: scope, version: r.version),
-            var member = try await store.rolloutMembers(scope: scope).first(where: { $0.gateway == status.gateway })
+            var member = try await store.rolloutMember(scope: scope, gateway: status.gateway)
         else { return }
         let now = clock.now().seconds
         let before = member
@@ -109,8 +109,16 @@ extension ModelRegistry {
             member.reason = rolledBack.reason
             logger.warning("\(scope) v\(r.version): \(status.gateway) rolled it back: \(rolledBack.reason)")
         }
-        if member != before { try await store.setRolloutMember(scope: scope, member) }
-        try await advanceRollout(scope: scope)
+        guard member != before else { return }
+        try await store.setRolloutMember(scope: scope, member)
+        // Judging the wave reads all of it: only when this report can change the outcome now (a rollback, a passed
+        // probation, or no probation to wait for); time-based passing is the periodic check's (1,000 gateways
+        // reporting a new version must not cost 1,000 reads of the whole wave).
+        if before.rolledBackAt != member.rolledBackAt || before.passedAt != member.passedAt
+            || config.promotion.probation == 0
+        {
+            try await advanceRollout(scope: scope)
+        }
     }
 
     /// Moves a running rollout on: aborts it when more than `promotion.abortShare` of the current wave rolled the

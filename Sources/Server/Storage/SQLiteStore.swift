@@ -564,12 +564,22 @@ public final class SQLiteStore: ServerStore {
         try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM rollout_members WHERE scope = ? ORDER BY wave, gateway", arguments: [scope]
-            ).map {
-                RolloutMember(
-                    gateway: $0["gateway"], wave: $0["wave"], since: $0["since"], passedAt: $0["passed_at"],
-                    rolledBackAt: $0["rolled_back_at"], reason: $0["reason"])
-            }
+            ).map(Self.member(from:))
         }
+    }
+
+    public func rolloutMember(scope: String, gateway: String) async throws -> RolloutMember? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM rollout_members WHERE scope = ? AND gateway = ?", arguments: [scope, gateway]
+            ).map(Self.member(from:))
+        }
+    }
+
+    static func member(from row: Row) -> RolloutMember {
+        RolloutMember(
+            gateway: row["gateway"], wave: row["wave"], since: row["since"], passedAt: row["passed_at"],
+            rolledBackAt: row["rolled_back_at"], reason: row["reason"])
     }
 
     public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {

@@ -221,6 +221,8 @@ public protocol ServerStore: Sendable {
     func rollout(scope: String) async throws -> Rollout?
     /// The scope's rollout members, by wave then gateway.
     func rolloutMembers(scope: String) async throws -> [RolloutMember]
+    /// One gateway's record in the scope's rollout, if it has one.
+    func rolloutMember(scope: String, gateway: String) async throws -> RolloutMember?
     /// Updates one member's record (its wave stays).
     func setRolloutMember(scope: String, _ member: RolloutMember) async throws
     /// The model `gateway` of `scope` should run: the champion, or the previous one while a staged rollout has not
