@@ -19,8 +19,11 @@ public struct AlertDocument: Codable, Sendable, Equatable {
         /// A rollout stopped because too much of its current wave rolled back or raised alerts (subject `<scope>`);
         /// cleared when an operator resumes it.
         public static let rollout = "rollout"
+        /// A gateway's guard tripped on a model past its probation, which keeps deciding (`guardAlert` on its
+        /// `model/status`; subject `<gateway>/<guard>`); cleared when a status no longer carries it.
+        public static let guardTripped = "guard"
         /// Every kind, for listings that count by kind.
-        public static let all = [accuracy, silent, drift, input, estimatedAccuracy, rollout]
+        public static let all = [accuracy, silent, drift, input, estimatedAccuracy, rollout, guardTripped]
     }
 
     public var id: Int

@@ -180,6 +180,24 @@ import Testing
         }
     }
 
+    @Test func aGuardAlertAfterProbationIsRaisedOnceAndClearedWhenTheStatusDropsIt() async throws {
+        let clock = ManualClock()
+        let rig = try RouteRig("guard-alert", clock: clock)
+        let tripped = ModelStatusDocument.RolledBack(
+            version: 3, sha256: String(repeating: "a", count: 64), guardName: "flapping",
+            reason: "14 published changes in the last hour (limit 6)", at: "2026-01-05T10:00:00.000Z")
+        try await rig.registry.guardReported(gateway: "gw-a", alert: tripped)
+        try await rig.registry.guardReported(gateway: "gw-a", alert: tripped)
+        var alerts = rig.announcer.state.withLock { $0.alerts }
+        #expect(alerts.count == 1)
+        #expect(
+            alerts.first?.kind == "guard" && alerts.first?.gateway == "gw-a" && alerts.first?.numbers["version"] == 3)
+        #expect(alerts.first?.message.contains("the flapping guard tripped on v3 after probation") == true)
+        try await rig.registry.guardReported(gateway: "gw-a", alert: nil)
+        alerts = rig.announcer.state.withLock { $0.alerts }
+        #expect(alerts.map(\.state) == ["open", "cleared"])
+    }
+
     @Test func anAlertRaisedWhileTheWaveRunsTheVersionAbortsToo() async throws {
         let clock = ManualClock()
         let (rig, _) = try await Self.started("rollout-alert", clock: clock)

@@ -121,6 +121,26 @@ extension ModelRegistry {
         }
     }
 
+    /// A gateway's `guardAlert` (a guard tripped after probation; the model keeps deciding): a `guard` alert with the
+    /// guard's reason, raised once; a status without it clears the gateway's open ones.
+    public func guardReported(gateway: String, alert: ModelStatusDocument.RolledBack?) async throws {
+        guard let scope = config.gateway(gateway)?.scope else { return }
+        let now = clock.now().seconds
+        let subject = alert.map { "\(gateway)/\($0.guardName)" }
+        for open in try await store.openAlertSubjects(kind: AlertDocument.Kind.guardTripped, gateway: gateway)
+        where open != subject {
+            try await clear(kind: AlertDocument.Kind.guardTripped, subject: open, at: now)
+        }
+        guard let alert, let subject else { return }
+        try await raise(
+            kind: AlertDocument.Kind.guardTripped, subject: subject, scope: scope, gateway: gateway,
+            numbers: alert.version.map { ["version": Double($0)] } ?? [:],
+            message:
+                "gateway \(gateway): the \(alert.guardName) guard tripped on \(alert.version.map { "v\($0)" } ?? "its model") "
+                + "after probation (it keeps deciding): \(alert.reason)",
+            at: now)
+    }
+
     /// Moves a running rollout on: aborts it when more than `promotion.abortShare` of the current wave rolled the
     /// version back or raised an alert while running it; widens to the next wave once every other gateway of the
     /// current wave has run it for `promotion.probation` (or said it passed probation). Called on each gateway

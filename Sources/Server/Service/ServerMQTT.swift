@@ -135,6 +135,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                     try await registry.gatewayReported(
                         report,
                         rolledBack: status.rolledBack.map { ($0.sha256.lowercased(), "\($0.guardName): \($0.reason)") })
+                    try await registry.guardReported(gateway: gateway, alert: status.guardAlert)
                 } else {
                     try await store.setGatewayStatus(report)
                 }
