@@ -23,6 +23,8 @@ struct StoreCrashCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let store = ModelStore.open(stateDirectory: state)
+            // The folder exists before the test hears "installing": a kill right after it still leaves a store.
+            try store.files.makeDirectories(store.directory)
             var version = (store.list().map(\.version).max() ?? 0) + 1
             let line = "installing from v\(version)\n"
             _ = line.withCString { write(1, $0, strlen($0)) }
