@@ -43,15 +43,7 @@ extension ModelUpdater {
                 metadata: ["model.sha256": "\(shadow.sha256)"])
             publishStatus()
         case .refused(let refusal):
-            state.withLock { _ = $0.refused.insert(refusal.sha256) }
-            rememberRefusal(refusal.sha256)
-            board.update { $0.refused = refusal }
-            logger.error(
-                "shadow model from the server refused, the active one is untouched: \(refusal.reason)",
-                metadata: [
-                    "model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")",
-                ])
-            publishStatus()
+            recordRefusal(refusal, what: "shadow model from the server refused, the active one is untouched")
         case .failed(let reason):
             logger.debug("shadow fetch failed: \(reason); will retry at the next poll")
         }

@@ -210,6 +210,20 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         }
     }
 
+    /// A refused bundle (active or shadow): remembered so it is not fetched again, shown on the board and in the status,
+    /// logged once as an error with its hash and version.
+    func recordRefusal(_ refusal: ModelStatus.Refusal, what: String) {
+        state.withLock { _ = $0.refused.insert(refusal.sha256) }
+        rememberRefusal(refusal.sha256)
+        board.update { $0.refused = refusal }
+        logger.error(
+            "\(what): \(refusal.reason)",
+            metadata: [
+                "model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")",
+            ])
+        publishStatus()
+    }
+
     private func report(_ outcome: FetchOutcome) {
         switch outcome {
         case .notModified:
@@ -223,15 +237,7 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
             logger.info("model \(name) from the server installed and active", metadata: ["model.sha256": "\(sha)"])
             publishStatus()
         case .refused(let refusal):
-            state.withLock { _ = $0.refused.insert(refusal.sha256) }
-            rememberRefusal(refusal.sha256)
-            board.update { $0.refused = refusal }
-            logger.error(
-                "model from the server refused, the running one keeps deciding: \(refusal.reason)",
-                metadata: [
-                    "model.sha256": "\(refusal.sha256)", "model.version": "\(refusal.version.map(String.init) ?? "?")",
-                ])
-            publishStatus()
+            recordRefusal(refusal, what: "model from the server refused, the running one keeps deciding")
         case .failed(let reason):
             // Once per change of reason: a server that keeps answering 401 is one warning, not one per retry.
             let repeated = state.withLock { s -> Bool in

@@ -36,20 +36,11 @@ extension TelemetrySpool {
 
     /// The server has the window (stored now or before), or refused it as bad: forget it.
     public func acknowledge(window: Window) {
-        io.withLock { _ in
-            let name = window.id + ".json"
-            let known = state.withLock { s -> Bool in
-                guard let index = s.windows.firstIndex(of: name) else { return false }
-                s.windows.remove(at: index)
-                return true
-            }
-            guard known else { return }
-            do {
-                try files.remove(directory + "/" + name)
-            } catch {
-                logger.warning(
-                    "cannot delete the sent monitor window: \(error)", metadata: ["spool.directory": "\(directory)"])
-            }
+        let name = window.id + ".json"
+        forget(name, what: "monitor window") { s in
+            guard let index = s.windows.firstIndex(of: name) else { return false }
+            s.windows.remove(at: index)
+            return true
         }
     }
 

@@ -180,19 +180,24 @@ public final class TelemetrySpool: Sendable {
 
     /// The server has the batch (stored now or before): forget it.
     public func acknowledge(_ batch: Batch) {
+        let name = batch.id + ".ndjson"
+        forget(name, what: "telemetry batch") { s in
+            guard let index = s.sealed.firstIndex(where: { $0.name == name }) else { return false }
+            s.sealed.remove(at: index)
+            return true
+        }
+    }
+
+    /// Deletes a sent file the spool still lists. `take` drops it from the list and says whether it was there: an
+    /// unknown name (already acknowledged, or dropped for space) deletes nothing.
+    func forget(_ name: String, what: String, take: (inout State) -> Bool) {
         io.withLock { _ in
-            let name = batch.id + ".ndjson"
-            let known = state.withLock { s -> Bool in
-                guard let index = s.sealed.firstIndex(where: { $0.name == name }) else { return false }
-                s.sealed.remove(at: index)
-                return true
-            }
-            guard known else { return }
+            guard state.withLock({ take(&$0) }) else { return }
             do {
                 try files.remove(directory + "/" + name)
             } catch {
                 logger.warning(
-                    "cannot delete the sent telemetry batch: \(error)", metadata: ["spool.directory": "\(directory)"])
+                    "cannot delete the sent \(what): \(error)", metadata: ["spool.directory": "\(directory)"])
             }
         }
     }
