@@ -1,3 +1,4 @@
+import CompressNIO
 import Crypto
 import Foundation
 import Hummingbird
@@ -23,6 +24,10 @@ final class TestTrainingHost: Sendable {
         var range: String?
         var ifNoneMatch: String?
         var batchID: String?
+        /// The upload's `Content-Encoding` (nil when plain).
+        var encoding: String?
+        /// The upload's size in bytes once inflated.
+        var bytes: Int?
     }
 
     struct State: Sendable {
@@ -48,6 +53,8 @@ final class TestTrainingHost: Sendable {
         var duplicates = 0
         /// Monitor window bodies, in the order they came.
         var windows: [String] = []
+        /// Answer a gzip upload with 415, as a training host older than gzip intake does.
+        var refuseGzip = false
     }
 
     init(port: Int? = nil, gatewayID: String, token: String = "gw-token") async throws {
@@ -80,13 +87,18 @@ final class TestTrainingHost: Sendable {
             try await TestTrainingHost.telemetry(request, context, state: state, gatewayID: gatewayID, token: token)
         }
         router.post("/v1/gateways/:id/monitor") { request, context -> Response in
-            var record = Request(method: "POST", status: 200, batchID: request.headers[.init("Batch-ID")!])
+            var record = Request(
+                method: "POST", status: 200, batchID: request.headers[.init("Batch-ID")!],
+                encoding: request.headers[.contentEncoding])
             defer { state.withLock { $0.requests.append(record) } }
             if let status = TestTrainingHost.authorize(request, context, gatewayID: gatewayID, token: token) {
                 record.status = Int(status.code)
                 return Response(status: status)
             }
-            let body = try await request.body.collect(upTo: 1 << 20)
+            guard let body = try await TestTrainingHost.body(request, state: state) else {
+                record.status = 415
+                return Response(status: .unsupportedMediaType)
+            }
             state.withLock { $0.windows.append(String(buffer: body)) }
             return Response(status: .ok)
         }
@@ -121,6 +133,8 @@ final class TestTrainingHost: Sendable {
     var shadowRequests: [Int] { state.withLock { $0.shadowRequests } }
     func cutNextDownload(after bytes: Int) { state.withLock { $0.cutAfter = bytes } }
     func failNextTelemetry() { state.withLock { $0.failNextTelemetry = true } }
+    /// From now on a gzip upload is answered 415, as by a training host older than gzip intake.
+    func refuseGzip() { state.withLock { $0.refuseGzip = true } }
     func stallNextDownload(after bytes: Int) { state.withLock { $0.stallAfter = bytes } }
     func dripNextDownload() { state.withLock { $0.dripNext = true } }
     func stallNextTelemetry() { state.withLock { $0.stallNextTelemetry = true } }
@@ -228,7 +242,8 @@ final class TestTrainingHost: Sendable {
         token: String
     ) async throws -> Response {
         let batchID = request.headers[.init("Batch-ID")!]
-        var record = Request(method: "POST", status: 0, batchID: batchID)
+        var record = Request(
+            method: "POST", status: 0, batchID: batchID, encoding: request.headers[.contentEncoding])
         defer { state.withLock { $0.requests.append(record) } }
         if let status = authorize(request, context, gatewayID: gatewayID, token: token) {
             record.status = Int(status.code)
@@ -258,7 +273,10 @@ final class TestTrainingHost: Sendable {
             return answer(.unsupportedMediaType, #"{"error":"expected application/x-ndjson"}"#)
         }
         guard let batchID, !batchID.isEmpty else { return answer(.badRequest, #"{"error":"missing Batch-ID"}"#) }
-        let body = try await request.body.collect(upTo: 8 << 20)
+        guard let body = try await body(request, state: state) else {
+            return answer(.unsupportedMediaType, #"{"error":"Content-Encoding 'gzip' is not supported"}"#)
+        }
+        record.bytes = body.readableBytes
         let lines = String(buffer: body).split(separator: "\n").map(String.init)
         for line in lines {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
@@ -279,5 +297,13 @@ final class TestTrainingHost: Sendable {
         if fail { return answer(.internalServerError, #"{"error":"answer lost"}"#) }
         return answer(
             .ok, #"{"batch":"\#(batchID)","accepted":\#(duplicate ? 0 : lines.count),"duplicate":\#(duplicate)}"#)
+    }
+
+    /// An upload's body, inflated when gzip; nil when it is gzip and this host plays an old server that refuses it.
+    private static func body(_ request: Hummingbird.Request, state: Locked<State>) async throws -> ByteBuffer? {
+        var body = try await request.body.collect(upTo: 8 << 20)
+        guard request.headers[.contentEncoding] == "gzip" else { return body }
+        if state.withLock({ $0.refuseGzip }) { return nil }
+        return try body.decompress(with: .gzip)
     }
 }

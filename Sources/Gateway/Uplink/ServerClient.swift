@@ -1,8 +1,10 @@
 import AsyncHTTPClient
+import CompressNIO
 import Evaluator
 import NIOCore
 import NIOHTTP1
 import OccupantCore
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -17,6 +19,9 @@ public struct ServerClient: Sendable {
     public let gatewayID: String
     let token: String
     let http: HTTPClient
+    /// Shared by every copy of this client: set once the server answered 415 to a gzip body (a training host older
+    /// than gzip intake); from then on uploads go uncompressed.
+    let plainUploads = PlainUploads()
 
     public init(baseURL: String, gatewayID: String, token: String, http: HTTPClient = .shared) {
         self.baseURL = baseURL
@@ -53,19 +58,40 @@ public struct ServerClient: Sendable {
         try await post(body, to: monitorURL, type: "application/json", batchID: batchID, timeout: timeout)
     }
 
+    /// Bodies below this many bytes are sent as they are: gzip's header and trailer would eat the gain.
+    static let gzipAbove = 512
+
+    /// Posts `body` gzip-compressed (issue 15 §4), or plain when it is small or the server has refused gzip; a 415
+    /// for a gzip body is resent plain at once and remembered.
     private func post(_ body: [UInt8], to url: String, type: String, batchID: String, timeout: Double) async throws
         -> (status: Int, body: String)
     {
-        var request = self.request(
-            url, method: .POST, headers: [("Content-Type", type), (API.Header.batchID, batchID)])
-        request.body = .bytes(ByteBuffer(bytes: body))
+        var headers = [("Content-Type", type), (API.Header.batchID, batchID)]
+        var payload = ByteBuffer(bytes: body)
+        let gzip = body.count >= Self.gzipAbove && !plainUploads.value
+        if gzip {
+            payload = try payload.compress(with: .gzip)
+            headers.append(("Content-Encoding", "gzip"))
+        }
+        var request = self.request(url, method: .POST, headers: headers)
+        request.body = .bytes(payload)
         let http = self.http
-        return try await withTimeout(seconds: timeout, what: "POST \(url)") { [request] in
+        let answer = try await withTimeout(seconds: timeout, what: "POST \(url)") { [request] in
             let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
             let answer = try await response.body.collect(upTo: 64 << 10)
-            return (Int(response.status.code), String(buffer: answer))
+            return (status: Int(response.status.code), body: String(buffer: answer))
         }
+        guard gzip, answer.status == 415 else { return answer }
+        plainUploads.refuseGzip()
+        return try await post(body, to: url, type: type, batchID: batchID, timeout: timeout)
     }
+}
+
+/// Whether uploads go uncompressed from now on (see `ServerClient.plainUploads`).
+final class PlainUploads: Sendable {
+    private let plain = Mutex(false)
+    var value: Bool { plain.withLock { $0 } }
+    func refuseGzip() { plain.withLock { $0 = true } }
 }
 
 /// `"abc"` or `W/"abc"` → `abc`.

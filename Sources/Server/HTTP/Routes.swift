@@ -104,11 +104,15 @@ struct Routes: Sendable {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length != buffer.readableBytes {
             throw APIError(.badRequest, "the body ended after \(buffer.readableBytes) of \(length) bytes")
         }
-        if let encoding = request.headers[.contentEncoding], encoding != "identity" {
+        switch request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() {
+        case nil, "identity":
+            return Array(buffer.readableBytesView)
+        case "gzip", "x-gzip":
+            return try GzipBody.inflate(buffer, limit: config.intake.maxBodyBytes)
+        case let encoding?:
             throw APIError(
-                .unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
+                .unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send gzip or identity")
         }
-        return Array(buffer.readableBytesView)
     }
 
     func telemetry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
