@@ -20,7 +20,8 @@ public final class PostgresServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if getuid() == 0 {
             guard let account = getpwnam("postgres") else {
-                throw HarnessError("running as root and no 'postgres' user to run PostgreSQL as (tools/test installs it)")
+                throw HarnessError(
+                    "running as root and no 'postgres' user to run PostgreSQL as (tools/test installs it)")
             }
             chown(directory.path, account.pointee.pw_uid, account.pointee.pw_gid)
         }
@@ -164,13 +165,14 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
-    /// Runs `sql` through `psql` against the test database (fixtures and inspection); its output, or an error.
+    /// Runs `sql` through `psql` against `database` (default: the server's first); its output, or an error.
     @discardableResult
-    public func psql(_ sql: String) async throws -> String {
+    public func psql(_ sql: String, database: String? = nil) async throws -> String {
         let result = try await Self.run(
             bin.appendingPathComponent("psql"),
             [
-                "-h", directory.path, "-p", "\(port)", "-U", user, "-d", database, "-X", "-q", "-A", "-t",
+                "-h", directory.path, "-p", "\(port)", "-U", user, "-d", database ?? self.database, "-X", "-q", "-A",
+                "-t",
                 "-v", "ON_ERROR_STOP=1", "-c", sql,
             ])
         guard result.status == 0 else { throw HarnessError("psql failed (\(result.status)): \(result.output)") }
@@ -204,17 +206,19 @@ extension PostgresServer {
 
 private actor SharedPostgres {
     static let instance = SharedPostgres()
-    private var started: PostgresServer?
+    /// The one start (callers that come while it runs wait for it: an actor is reentrant across the await).
+    private var starting: Task<PostgresServer, any Error>?
 
     func server() async throws -> PostgresServer {
-        if let started { return started }
-        let server = try await PostgresServer()
-        started = server
-        sharedPostgresForExit = server
-        atexit {
-            sharedPostgresForExit?.removeFiles()
+        if starting == nil {
+            starting = Task {
+                let server = try await PostgresServer()
+                sharedPostgresForExit = server
+                atexit { sharedPostgresForExit?.removeFiles() }
+                return server
+            }
         }
-        return server
+        return try await starting!.value
     }
 }
 

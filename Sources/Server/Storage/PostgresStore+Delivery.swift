@@ -245,7 +245,7 @@ extension PostgresStore {
             throw OccupantError(.data, "a monitor window without its times cannot be stored")
         }
         var sent = document
-        sent.realised = nil  // measured here (`setRealised`), never taken from a gateway
+        sent.realised = nil // measured here (`setRealised`), never taken from a gateway
         let text = try FleetJSON.text(sent)
         let now = clock.now().seconds
         try await execute(
@@ -425,7 +425,8 @@ extension PostgresStore {
                 state: try r["state"].decode(String.self),
                 lastSeen: try r["seen"].decode(Double?.self).map { Instant(seconds: $0).iso8601 },
                 active: try r["active"].decode(String?.self), wave: try r["wave"].decode(Int?.self).map { $0 + 1 },
-                openAlerts: try r["alerts"].decode(Int.self), estimatedAccuracy: try r["estimated"].decode(Double?.self),
+                openAlerts: try r["alerts"].decode(Int.self),
+                estimatedAccuracy: try r["estimated"].decode(Double?.self),
                 drifting: try r["drifting"].decode(Int.self))
         }
         let conditions = try await rows(

@@ -21,16 +21,25 @@ public final class PostgresStore: ServerStore {
     private let migrated: Task<Void, any Error>
 
     /// Connects (the pool opens connections on demand) and starts migrating; `ready()` waits for it.
+    /// - Parameter probe: one connection made before the pool's first (the pool retries a failed connection for a
+    ///   while without saying why): the reason a database cannot be reached, at start.
     public init(
         configuration: PostgresClient.Configuration, clock: any WallClock = SystemClock(),
-        logger: Logger = Logger(label: "occupant.postgres")
+        logger: Logger = Logger(label: "occupant.postgres"), probe: (@Sendable () async throws -> Void)? = nil
     ) {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.clock = clock
         self.logger = logger
         running = Task { await client.run() }
-        migrated = Task { try await PostgresMigrations.apply(client, logger: logger) }
+        migrated = Task {
+            do {
+                try await probe?()
+            } catch {
+                throw OccupantError(.io, "PostgreSQL store: cannot connect: \(PostgresStore.describe(error))")
+            }
+            try await PostgresMigrations.apply(client, logger: logger)
+        }
     }
 
     /// Waits until the schema is migrated; throws a one-line error when the database cannot be reached or
@@ -174,7 +183,9 @@ public final class PostgresStore: ServerStore {
     static func channels(_ tx: Tx, gateway: String) async throws -> [String: (id: Int, kind: String?)] {
         var out: [String: (id: Int, kind: String?)] = [:]
         for r in try await tx.rows("SELECT channel, id, kind FROM channels WHERE gateway = \(gateway)") {
-            out[try r["channel"].decode(String.self)] = (try r["id"].decode(Int.self), try r["kind"].decode(String?.self))
+            out[try r["channel"].decode(String.self)] = (
+                try r["id"].decode(Int.self), try r["kind"].decode(String?.self)
+            )
         }
         return out
     }
@@ -192,7 +203,7 @@ public final class PostgresStore: ServerStore {
             case nil: nil
             }
         if let known = channels[channel] {
-            guard let kind else { return }  // no reading: nothing to check
+            guard let kind else { return } // no reading: nothing to check
             if let knownKind = known.kind {
                 guard knownKind == kind else {
                     throw channelKindError(
@@ -516,7 +527,9 @@ enum TelemetryCodec {
         return out
     }
 
-    static var damaged: OccupantError { OccupantError(.data, "a stored telemetry row is damaged (readings do not decode)") }
+    static var damaged: OccupantError {
+        OccupantError(.data, "a stored telemetry row is damaged (readings do not decode)")
+    }
 
     static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
         var v = value

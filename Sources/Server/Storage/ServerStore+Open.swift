@@ -12,7 +12,7 @@ extension ServerConfig {
         case .sqlite:
             return try SQLiteStore(path: stateDirectory + "/server.sqlite", clock: clock)
         case .postgres(let pg):
-            return PostgresStore(configuration: try pg.clientConfiguration(), clock: clock, logger: logger)
+            return try PostgresStore(pg, clock: clock, logger: logger)
         }
     }
 }
@@ -57,6 +57,48 @@ extension ServerConfig.Postgres {
         configuration.options.maximumConnections = pool
         configuration.options.connectTimeout = .seconds(10)
         return configuration
+    }
+
+    /// The same settings for one connection (the start-up probe).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let client = try clientConfiguration()
+        if let socketDirectory {
+            return .init(
+                unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: client.password,
+                database: database)
+        }
+        let mode: PostgresConnection.Configuration.TLS
+        switch tls {
+        case .disable:
+            mode = .disable
+        case .prefer, .require:
+            var t = TLSConfiguration.makeClientConfiguration()
+            if let caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+            let context = try NIOSSLContext(configuration: t)
+            mode = tls == .require ? .require(context) : .prefer(context)
+        }
+        var c = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: client.password, database: database, tls: mode)
+        c.options.connectTimeout = .seconds(10)
+        return c
+    }
+}
+
+extension PostgresStore {
+    /// A store for `storage.postgres` settings.
+    public convenience init(
+        _ settings: ServerConfig.Postgres, clock: any WallClock = SystemClock(),
+        logger: Logger = Logger(label: "occupant.postgres")
+    ) throws {
+        let probe = try settings.connectionConfiguration()
+        self.init(
+            configuration: try settings.clientConfiguration(), clock: clock, logger: logger,
+            probe: {
+                let connection = try await PostgresConnection.connect(
+                    on: PostgresClient.defaultEventLoopGroup.any(), configuration: probe, id: 0, logger: logger
+                ).get()
+                try await connection.close()
+            })
     }
 }
 
