@@ -164,4 +164,39 @@ import Testing
             """, database: database)
         #expect(plan.contains("telemetry_pkey"), "\(plan)")
     }
+
+    @Test func aBundleRecordedByOneProcessIsServedByAnother() async throws {
+        let (server, database) = try await PostgresServer.sharedDatabase()
+        var settings = ServerConfig.Postgres()
+        settings.port = server.port
+        settings.user = server.user
+        settings.database = database
+        settings.tls = .disable
+        let folderA = try ArtifactStore(root: try temporaryDirectory("artifacts-a").path)
+        let folderB = try ArtifactStore(root: try temporaryDirectory("artifacts-b").path)
+        let a = try PostgresStore(settings, artifacts: folderA)
+        let b = try PostgresStore(settings, artifacts: folderB)
+        defer {
+            a.close()
+            b.close()
+        }
+        let bytes = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let sha = try folderA.put(bytes)
+        var record = StoreContractTests.model(1)
+        record.sha256 = sha
+        try await a.addModel(record)
+        try await a.setAlias(scope: "office", alias: "champion", version: 1)
+        #expect(throws: OccupantError.self) { _ = try folderB.get(sha256: sha) }
+        // Handing out the record brings the bundle into B's folder, checked against its hash.
+        #expect(try await b.assignedModel(scope: "office", gateway: "gw-a") == record)
+        #expect(try folderB.get(sha256: sha) == bytes)
+        #expect(try await server.psql("SELECT count(*) FROM artifacts", database: database) == "1")
+        // Damaged in the database: refused, never written to the folder.
+        let folderC = try ArtifactStore(root: try temporaryDirectory("artifacts-c").path)
+        let c = try PostgresStore(settings, artifacts: folderC)
+        defer { c.close() }
+        try await server.psql("UPDATE artifacts SET bytes = 'garbage'::bytea", database: database)
+        await #expect(throws: OccupantError.self) { _ = try await c.model(scope: "office", version: 1) }
+        #expect(!FileManager.default.fileExists(atPath: folderC.path(sha256: sha)!))
+    }
 }

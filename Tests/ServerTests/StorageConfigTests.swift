@@ -108,13 +108,24 @@ import Testing
             "GET", "/v1/gateways/gw-a/model", token: "token-a", headers: [("If-None-Match", "\"\(sha)\"")])
         #expect(same.status == 304)
 
-        // A second process on the same database sees the same fleet (its own state folder: the bundles are files
-        // there, so it lists the model but does not serve it).
+        // A second process on the same database, with a state folder of its own, sees the same fleet and serves
+        // the same bundle (from PostgreSQL) with the same ETag, 304 and Range answers.
         let second = try await ServerHarness(name: "server-pg-2", extra: storage)
         try await second.start()
         #expect(try await second.stats() == acknowledged)
         let (_, registry) = try await second.json("GET", "/v1/models?scope=office")
         #expect((registry["models"] as? [[String: Any]])?.count == 1)
+        let etag = try await second.request(
+            "GET", "/v1/gateways/gw-b/model", token: "token-b", headers: [("If-None-Match", "\"\(sha)\"")])
+        #expect(etag.status == 304 && header(etag.headers, "ETag") == "\"\(sha)\"")
+        let fromSecond = try await second.request("GET", "/v1/gateways/gw-b/model", token: "token-b")
+        #expect(fromSecond.status == 200 && fromSecond.body == full.body)
+        #expect(header(fromSecond.headers, "ETag") == header(full.headers, "ETag"))
+        let half = full.body.count / 2
+        let rest = try await second.request(
+            "GET", "/v1/gateways/gw-b/model", token: "token-b",
+            headers: [("Range", "bytes=\(half)-"), ("If-Range", "\"\(sha)\"")])
+        #expect(rest.status == 206 && Array(full.body.prefix(half)) + rest.body == full.body)
     }
 
     @Test func anUnreachableDatabaseStopsTheServerWithOneLine() async throws {

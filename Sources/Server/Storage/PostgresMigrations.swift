@@ -122,7 +122,8 @@ enum PostgresMigrations {
                 #"CREATE TABLE fleet (id text COLLATE "C" PRIMARY KEY, scope text COLLATE "C" NOT NULL)"#,
                 "CREATE INDEX fleet_scope ON fleet (scope, id)",
                 "CREATE TABLE fleet_signature (signature text NOT NULL)",
-            ])
+            ]),
+        PostgresStore.artifactsMigration,
     ]
 
     /// Applies the migrations this database lacks, holding the advisory lock on one connection meanwhile.

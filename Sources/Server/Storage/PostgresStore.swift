@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import OccupantCore
 import PostgresNIO
+import Synchronization
 
 /// The shared store for several server processes: PostgreSQL through postgres-nio's connection pool.
 ///
@@ -19,14 +20,20 @@ public final class PostgresStore: ServerStore {
     private let running: Task<Void, Never>
     /// The migration, started with the client: every operation waits for it (and fails with its error).
     private let migrated: Task<Void, any Error>
+    /// The local artifact folder bundles are fetched into (nil: the store keeps no bundles), and the hashes known to
+    /// be there.
+    let artifacts: ArtifactStore?
+    let present = Mutex<Set<String>>([])
 
     /// Connects (the pool opens connections on demand) and starts migrating; `ready()` waits for it.
     /// - Parameter probe: one connection made before the pool's first (the pool retries a failed connection for a
     ///   while without saying why): the reason a database cannot be reached, at start.
     public init(
         configuration: PostgresClient.Configuration, clock: any WallClock = SystemClock(),
-        logger: Logger = Logger(label: "occupant.postgres"), probe: (@Sendable () async throws -> Void)? = nil
+        logger: Logger = Logger(label: "occupant.postgres"), artifacts: ArtifactStore? = nil,
+        probe: (@Sendable () async throws -> Void)? = nil
     ) {
+        self.artifacts = artifacts
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.clock = clock
@@ -368,15 +375,21 @@ public final class PostgresStore: ServerStore {
 
     // MARK: Registry
 
+    /// The model and its bundle (when the local folder has it) in one transaction.
     public func addModel(_ m: ModelRecord) async throws {
+        let bundle = try localBundle(m)
+        let now = clock.now().seconds
         do {
-            try await execute(
-                """
-                INSERT INTO models (scope, version, model_id, sha256, size, created, data_from, data_to,
-                    labelled_rows_seen, report)
-                VALUES (\(m.scope), \(m.version), \(m.modelID), \(m.sha256), \(m.size), \(m.created), \(m.dataFrom),
-                    \(m.dataTo), \(m.labelledRowsSeen), \(m.report))
-                """)
+            try await transaction { tx in
+                try await tx.rows(
+                    """
+                    INSERT INTO models (scope, version, model_id, sha256, size, created, data_from, data_to,
+                        labelled_rows_seen, report)
+                    VALUES (\(m.scope), \(m.version), \(m.modelID), \(m.sha256), \(m.size), \(m.created), \(m.dataFrom),
+                        \(m.dataTo), \(m.labelledRowsSeen), \(m.report))
+                    """)
+                if let bundle { try await Self.storeBundle(tx, sha256: m.sha256.lowercased(), bytes: bundle, at: now) }
+            }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw OccupantError(
                 .data, "model \(m.scope) v\(m.version) is stored already (another process recorded that version)")
@@ -384,14 +397,18 @@ public final class PostgresStore: ServerStore {
     }
 
     public func models(scope: String?) async throws -> [ModelRecord] {
-        try await rows(
+        let models = try await rows(
             "SELECT * FROM models WHERE \(scope)::text IS NULL OR scope = \(scope) ORDER BY scope, version"
         ).map(Self.model(from:))
+        try await materialise(models)
+        return models
     }
 
     public func model(scope: String, version: Int) async throws -> ModelRecord? {
-        try await rows("SELECT * FROM models WHERE scope = \(scope) AND version = \(version)").first.map(
+        let model = try await rows("SELECT * FROM models WHERE scope = \(scope) AND version = \(version)").first.map(
             Self.model(from:))
+        if let model { try await materialise([model]) }
+        return model
     }
 
     static func model(from r: PostgresRandomAccessRow) throws -> ModelRecord {

@@ -12,7 +12,8 @@ extension ServerConfig {
         case .sqlite:
             return try SQLiteStore(path: stateDirectory + "/server.sqlite", clock: clock)
         case .postgres(let pg):
-            return try PostgresStore(pg, clock: clock, logger: logger)
+            return try PostgresStore(
+                pg, clock: clock, logger: logger, artifacts: try ArtifactStore(root: stateDirectory + "/artifacts"))
         }
     }
 }
@@ -88,11 +89,11 @@ extension PostgresStore {
     /// A store for `storage.postgres` settings.
     public convenience init(
         _ settings: ServerConfig.Postgres, clock: any WallClock = SystemClock(),
-        logger: Logger = Logger(label: "occupant.postgres")
+        logger: Logger = Logger(label: "occupant.postgres"), artifacts: ArtifactStore? = nil
     ) throws {
         let probe = try settings.connectionConfiguration()
         self.init(
-            configuration: try settings.clientConfiguration(), clock: clock, logger: logger,
+            configuration: try settings.clientConfiguration(), clock: clock, logger: logger, artifacts: artifacts,
             probe: {
                 let connection = try await PostgresConnection.connect(
                     on: PostgresClient.defaultEventLoopGroup.any(), configuration: probe, id: 0, logger: logger
