@@ -93,7 +93,9 @@ public struct ServerRuntime: Sendable {
                 address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server",
                 availableConnectionsDelegate: LoggedConnectionLimit(maximum: maxConnections, logger: httpLogger)),
             onServerRunning: onRunning, logger: httpLogger)
-        services = [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
+        services =
+            [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
+            + Self.retentionServices(config: config, store: store, clock: clock, logger: logger)
     }
 }
 

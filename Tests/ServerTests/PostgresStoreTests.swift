@@ -199,4 +199,46 @@ import Testing
         await #expect(throws: OccupantError.self) { _ = try await c.model(scope: "office", version: 1) }
         #expect(!FileManager.default.fileExists(atPath: folderC.path(sha256: sha)!))
     }
+
+    @Test func retentionRemovesOldRawRowsButNotLabelledOnesOrALiveModelsData() async throws {
+        let (_, _, stores) = try await Self.stores(1)
+        let s = stores[0]
+        defer { s.close() }
+        let times = stride(from: 0.0, to: 1_000, by: 10).map { $0 }
+        for g in ["gw-a", "gw-b", "gw-x"] {
+            _ = try await s.insertTelemetry(
+                gateway: g, batchID: "b",
+                rows: times.map { TelemetryRow(gateway: g, at: $0, readings: ["s": .number(1)]) })
+        }
+        // Labelled: [100, 200) of gw-a. The champion of office was trained on [300, 400]; an old, unaliased model's
+        // window [500, 600] protects nothing; lab's champion window protects lab's gateways only.
+        try await s.insertLabels([LabelRange(gateway: "gw-a", from: 100, to: 200, occupied: true, source: "http")])
+        var champion = StoreContractTests.model(2)
+        champion.dataFrom = 300
+        champion.dataTo = 400
+        var old = StoreContractTests.model(1)
+        old.dataFrom = 500
+        old.dataTo = 600
+        var lab = StoreContractTests.model(1, scope: "lab")
+        lab.dataFrom = 0
+        lab.dataTo = 1_000
+        for m in [old, champion, lab] { try await s.addModel(m) }
+        try await s.setAlias(scope: "office", alias: "champion", version: 2)
+        try await s.setAlias(scope: "lab", alias: "champion", version: 1)
+
+        let removed = try await s.pruneTelemetry(
+            before: 700, gatewaysByScope: ["office": ["gw-a", "gw-b"], "lab": ["gw-x"]])
+        // gw-a keeps [100, 200) labelled, [300, 400] and [700, 1000): 10 + 11 + 30; gw-b: 11 + 30; gw-x: all 100.
+        let a = try await s.telemetry(gateway: "gw-a", from: 0, to: 1_000).map(\.at)
+        let labelled: [Double] = Array(stride(from: 100.0, to: 200, by: 10))
+        let trainedOn: [Double] = Array(stride(from: 300.0, through: 400, by: 10))
+        let recent: [Double] = Array(stride(from: 700.0, to: 1_000, by: 10))
+        #expect(a == labelled + trainedOn + recent)
+        #expect(try await s.telemetry(gateway: "gw-b", from: 0, to: 1_000).count == 41)
+        #expect(try await s.telemetry(gateway: "gw-x", from: 0, to: 1_000).count == 100)
+        #expect(removed == (100 - 51) + (100 - 41))
+        #expect(try await s.labels(gateways: ["gw-a"]).count == 1)
+        // Once more: nothing left to remove.
+        #expect(try await s.pruneTelemetry(before: 700, gatewaysByScope: ["office": ["gw-a", "gw-b"]]) == 0)
+    }
 }

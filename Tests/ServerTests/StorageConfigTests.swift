@@ -29,7 +29,9 @@ import Testing
             return
         }
         #expect(b.socketDirectory == "/run/postgresql" && b.port == 5432 && b.passwordFile == "/etc/occupant/pg.pass")
-        #expect(b.tls == .disable && b.pool == 10)
+        #expect(b.tls == .disable && b.pool == 10 && b.retention == nil)
+        let kept = try ServerConfig.parse(yaml: "storage: { postgres: { retention: 400d } }")
+        #expect(kept.storage.postgres?.retention == Double(400 * 86_400))
     }
 
     @Test(arguments: [
@@ -40,6 +42,7 @@ import Testing
         ("storage: { postgres: { port: 0 } }", "storage.postgres.port", "out of range"),
         ("storage: { postgres: { tls: maybe } }", "storage.postgres.tls", "not one of disable, prefer, require"),
         ("storage: { postgres: { pool: 0 } }", "storage.postgres.pool", "out of range"),
+        ("storage: { postgres: { retention: 1h } }", "storage.postgres.retention", "at least 1d"),
         ("storage: { postgres: { passwrd: x } }", "storage.postgres", "passwrd"),
         ("storage: { mysql: {} }", "storage", "mysql"),
         ("storage: { sqlite: {}, postgres: {} }", "storage.postgres", "not both"),

@@ -33,12 +33,17 @@ extension ServerConfig {
         public var caFile: String?
         /// Connections this process keeps open at most.
         public var pool = 10
+        /// Raw telemetry older than this is removed (seconds), except labelled rows and the data windows of the
+        /// models in use; nil: kept for ever.
+        public var retention: Double?
 
         public init() {}
     }
 
     static let storageKeys = ["sqlite", "postgres"]
-    static let postgresKeys = ["url", "host", "port", "database", "user", "passwordFile", "tls", "caFile", "pool"]
+    static let postgresKeys = [
+        "url", "host", "port", "database", "user", "passwordFile", "tls", "caFile", "pool", "retention",
+    ]
 
     mutating func apply(storage s: FieldMap) {
         if s.optional("sqlite") != nil, s.optional("postgres") != nil {
@@ -83,6 +88,9 @@ extension ServerConfig {
             if p.optional("tls") == nil { pg.tls = .require }
         }
         if let v = p.optional("pool")?.int(in: 1...1000) { pg.pool = v }
+        if let field = p.optional("retention"), let v = field.duration() {
+            if v < 86_400 { field.report("must be at least 1d") } else { pg.retention = v }
+        }
         storage = .postgres(pg)
     }
 
@@ -124,5 +132,13 @@ extension ServerConfig {
     struct URLError: Error {
         let message: String
         init(_ message: String) { self.message = message }
+    }
+}
+
+extension ServerConfig.Storage {
+    /// The PostgreSQL settings, when the store is PostgreSQL.
+    public var postgres: ServerConfig.Postgres? {
+        if case .postgres(let pg) = self { return pg }
+        return nil
     }
 }
