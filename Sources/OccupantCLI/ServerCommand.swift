@@ -40,6 +40,7 @@ struct ServerCommand: AsyncParsableCommand {
             let runtime: ServerRuntime
             do {
                 runtime = try ServerRuntime(config: try resolvedConfig(), logger: logger)
+                try await runtime.ready()
             } catch {
                 throw report(error)
             }

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// jobs, the MQTT side and the HTTP API.
 public struct ServerRuntime: Sendable {
     public let config: ServerConfig
-    public let store: SQLiteStore
+    public let store: any ServerStore
     public let artifacts: ArtifactStore
     public let registry: ModelRegistry
     public let mqtt: ServerMQTT
@@ -28,7 +28,7 @@ public struct ServerRuntime: Sendable {
             throw OccupantError(
                 .io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
         }
-        store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
+        store = try config.openStore(clock: clock, logger: logger.with(label: "store"))
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
         SecretFiles.warnIfExposed(config: config.path, logger: logger)
@@ -93,7 +93,9 @@ public struct ServerRuntime: Sendable {
                 address: .hostname(config.http.host, port: config.http.port), serverName: "occupant-server",
                 availableConnectionsDelegate: LoggedConnectionLimit(maximum: maxConnections, logger: httpLogger)),
             onServerRunning: onRunning, logger: httpLogger)
-        services = [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
+        services =
+            [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
+            + Self.retentionServices(config: config, store: store, clock: clock, logger: logger)
     }
 }
 

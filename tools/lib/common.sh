@@ -33,6 +33,13 @@ ensure_build_dependencies() {
     case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
 }
 
+# PostgreSQL 15 (Debian's `postgresql`) for the store contract tests: the harness (OccupantTesting.PostgresServer)
+# runs initdb into a temporary folder and starts its own server on a free loopback port; the packaged cluster is not
+# used.
+ensure_postgres() {
+    ensure_packages postgresql
+}
+
 # A headless browser for the dashboard's browser tests (Debian's chromium, started by the tests on loopback) and a
 # font for its screenshots.
 ensure_browser() {

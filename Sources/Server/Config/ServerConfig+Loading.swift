@@ -23,6 +23,7 @@ extension ServerConfig {
     static let topKeys = [
         "stateDirectory", "http", "broker", "topicPrefix", "signingKey", "adminToken", "adminTokenSha256", "gateways",
         "intake", "retrain", "promotion", "alerts", "metrics", "dashboard",
+        "storage",
     ]
     static let httpKeys = [
         "host", "port", "publicUrl", "tls", "idleTimeout", "bodyTimeout", "maxConnections", "uploadsPerToken",
@@ -66,6 +67,7 @@ extension ServerConfig {
         if let a = map.optional("alerts")?.mapping(allowed: alertKeys) { config.apply(alerts: a) }
         if let m = map.optional("metrics")?.mapping(allowed: metricsKeys) { config.apply(metrics: m) }
         if let d = map.optional("dashboard")?.mapping(allowed: dashboardKeys) { config.apply(dashboard: d) }
+        if let s = map.optional("storage")?.mapping(allowed: storageKeys) { config.apply(storage: s) }
         // Cross-checks.
         for name in config.promotion.firstWave where config.gateway(name) == nil {
             map["promotion"]?.report("firstWave names '\(name)', which is not in gateways")

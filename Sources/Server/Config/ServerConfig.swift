@@ -25,6 +25,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var alerts = Alerts()
     public var metrics = Metrics()
     public var dashboard = Dashboard()
+    /// SQLite in `stateDirectory` (the default), or a shared PostgreSQL database.
+    public var storage = Storage.sqlite
     /// The file this was read from, if any.
     public var path: String?
 
