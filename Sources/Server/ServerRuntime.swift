@@ -19,6 +19,8 @@ public struct ServerRuntime: Sendable {
     public let registry: ModelRegistry
     public let mqtt: ServerMQTT
     public let services: [any Service]
+    /// Held while the runtime lives: a second process on the same state directory is refused at start.
+    let stateLock: StateDirectoryLock
 
     public init(config: ServerConfig, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.config = config
@@ -28,6 +30,7 @@ public struct ServerRuntime: Sendable {
             throw OccupantError(
                 .io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
         }
+        stateLock = try StateDirectoryLock(directory: config.stateDirectory)
         store = try SQLiteStore(path: config.stateDirectory + "/server.sqlite", clock: clock)
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?
