@@ -22,13 +22,15 @@ struct FitBenchCommand: ParsableCommand {
     @Option(help: "Tree depth.") var depth: Int = 6
     @Option(help: "Learning rate.") var learningRate: Double = 0.3
     @Option(help: "Fits to time; the median is reported.") var repeats: Int = 5
-    @Option(help: "Threads of a tree fit, repeatable to compare (default: the available cores).") var threads: [Int] = []
+    @Option(help: "Threads of a tree fit, repeatable to compare (default: the available cores).") var threads: [Int] =
+        []
 
     func validate() throws {
         guard ["trees", "logistic"].contains(family) else {
             throw ValidationError("--family must be trees or logistic")
         }
-        guard repeats >= 1, trees >= 1, (1...16).contains(depth), learningRate > 0, threads.allSatisfy({ $0 >= 1 }) else {
+        guard repeats >= 1, trees >= 1, (1...16).contains(depth), learningRate > 0, threads.allSatisfy({ $0 >= 1 })
+        else {
             throw ValidationError("--repeats, --trees, --threads ≥ 1, --depth 1…16, --learning-rate > 0")
         }
     }
@@ -48,7 +50,7 @@ struct FitBenchCommand: ParsableCommand {
                 for (k, threads) in counts.enumerated() {
                     let start = monotonicSeconds()
                     if family == "trees" {
-                        let matrix = BinnedMatrix(columns: columns)
+                        let matrix = BinnedMatrix(columns: columns, threads: threads)
                         let p = BoostingParameters(trees: trees, learningRate: learningRate, maxDepth: depth)
                         let fit = try GradientBoosting.fit(
                             matrix: matrix, features: Array(columns.indices), labels: labels, train: labelled,
@@ -85,20 +87,20 @@ struct FitBenchCommand: ParsableCommand {
             "{\"peer\": \"\(name)\", \"rows\": \(rows), \"threads\": \(threads), "
             + "\"fit_seconds\": [\(seconds.map { String(format: "%.4f", $0) }.joined(separator: ", "))], "
             + "\"fit_seconds_median\": \(String(format: "%.4f", median)), \"same_model_as_first\": \(sameAsFirst)"
-            for path in test {
-                let t = try TableReader.load(path: path, columns: .init(time: time, label: label, channels: channels))
-                let testColumns = channels.map { t.numbers(of: $0)! }
-                let rows = t.labels.indices.filter { t.labels[$0] != nil }
-                var row = [Double](repeating: 0, count: channels.count)
-                let probabilities = rows.map { r -> Double in
-                    for c in channels.indices { row[c] = testColumns[c][r] }
-                    return model.probability(row)
-                }
-                let m = BinaryMetrics(probabilities: probabilities, labels: rows.map { t.labels[$0]! }, threshold: 0.5)
-                let file = URL(fileURLWithPath: path).lastPathComponent
-                line +=
-                    ", \"\(file)\": {\"accuracy\": \(String(format: "%.4f", m.accuracy)), \"auc\": \(String(format: "%.4f", m.auc))}"
+        for path in test {
+            let t = try TableReader.load(path: path, columns: .init(time: time, label: label, channels: channels))
+            let testColumns = channels.map { t.numbers(of: $0)! }
+            let rows = t.labels.indices.filter { t.labels[$0] != nil }
+            var row = [Double](repeating: 0, count: channels.count)
+            let probabilities = rows.map { r -> Double in
+                for c in channels.indices { row[c] = testColumns[c][r] }
+                return model.probability(row)
             }
+            let m = BinaryMetrics(probabilities: probabilities, labels: rows.map { t.labels[$0]! }, threshold: 0.5)
+            let file = URL(fileURLWithPath: path).lastPathComponent
+            line +=
+                ", \"\(file)\": {\"accuracy\": \(String(format: "%.4f", m.accuracy)), \"auc\": \(String(format: "%.4f", m.auc))}"
+        }
         print(line + "}")
     }
 }

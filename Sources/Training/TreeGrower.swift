@@ -186,34 +186,35 @@ struct TreeGrower {
         let scratch = Unchecked(threads.scratch(capacity: scratchCount * size))
         let width = features.count
         flat.withUnsafeMutableBufferPointer { flat in
-        let targets = Unchecked(flat.baseAddress!)
-        rowBins.withUnsafeBufferPointer { bins in
-            grad.withUnsafeBufferPointer { g in
-                hess.withUnsafeBufferPointer { h in
-                    rows.withUnsafeBufferPointer { rows in
-                        columns.withUnsafeBufferPointer { columns in
-                            let inputs = Unchecked((bins, g, h, rows, columns))
-                            threads.run(tasks.count) { t in
-                                let (bins, g, h, rows, columns) = inputs.value
-                                let task = tasks[t]
-                                let range = ranges[task.range]
-                                let blocks = FitThreads.splitByFeatures ? 1 : FitThreads.blocks(rows: range.count)
-                                let hist: UnsafeMutablePointer<Double>
-                                if task.scratch < 0 {
-                                    hist = targets.value + task.range * size
-                                } else {
-                                    hist = scratch.value.baseAddress! + task.scratch * size
-                                    hist.initialize(repeating: 0, count: size)
-                                }
-                                for i in FitThreads.block(task.block, of: blocks, in: range) {
-                                    let r = Int(rows[i])
-                                    let gr = g[r]
-                                    let hr = h[r]
-                                    let row = bins.baseAddress! + r &* width
-                                    for c in task.columns {
-                                        let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
-                                        hist[slot] += gr
-                                        hist[slot &+ 1] += hr
+            let targets = Unchecked(flat.baseAddress!)
+            rowBins.withUnsafeBufferPointer { bins in
+                grad.withUnsafeBufferPointer { g in
+                    hess.withUnsafeBufferPointer { h in
+                        rows.withUnsafeBufferPointer { rows in
+                            columns.withUnsafeBufferPointer { columns in
+                                let inputs = Unchecked((bins, g, h, rows, columns))
+                                threads.run(tasks.count) { t in
+                                    let (bins, g, h, rows, columns) = inputs.value
+                                    let task = tasks[t]
+                                    let range = ranges[task.range]
+                                    let blocks = FitThreads.splitByFeatures ? 1 : FitThreads.blocks(rows: range.count)
+                                    let hist: UnsafeMutablePointer<Double>
+                                    if task.scratch < 0 {
+                                        hist = targets.value + task.range * size
+                                    } else {
+                                        hist = scratch.value.baseAddress! + task.scratch * size
+                                        hist.initialize(repeating: 0, count: size)
+                                    }
+                                    for i in FitThreads.block(task.block, of: blocks, in: range) {
+                                        let r = Int(rows[i])
+                                        let gr = g[r]
+                                        let hr = h[r]
+                                        let row = bins.baseAddress! + r &* width
+                                        for c in task.columns {
+                                            let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
+                                            hist[slot] += gr
+                                            hist[slot &+ 1] += hr
+                                        }
                                     }
                                 }
                             }
@@ -221,22 +222,21 @@ struct TreeGrower {
                     }
                 }
             }
-        }
-        guard scratchCount > 0 else { return }
-        // Merge: each range's blocks in block order, the slots cut into chunks across threads.
-        let chunks = 8
-        threads.run(ranges.count * chunks) { t in
-            let j = t / chunks
-            let blocks = FitThreads.blocks(rows: ranges[j].count)
-            guard blocks > 1 else { return }
-            let first = tasks.firstIndex { $0.range == j && $0.block == 1 }!
-            let target = targets.value + j * size
-            for s in FitThreads.block(t % chunks, of: chunks, in: 0..<size) {
-                var sum = target[s]
-                for b in 1..<blocks { sum += scratch.value[(tasks[first + b - 1].scratch) * size + s] }
-                target[s] = sum
+            guard scratchCount > 0 else { return }
+            // Merge: each range's blocks in block order, the slots cut into chunks across threads.
+            let chunks = 8
+            threads.run(ranges.count * chunks) { t in
+                let j = t / chunks
+                let blocks = FitThreads.blocks(rows: ranges[j].count)
+                guard blocks > 1 else { return }
+                let first = tasks.firstIndex { $0.range == j && $0.block == 1 }!
+                let target = targets.value + j * size
+                for s in FitThreads.block(t % chunks, of: chunks, in: 0..<size) {
+                    var sum = target[s]
+                    for b in 1..<blocks { sum += scratch.value[(tasks[first + b - 1].scratch) * size + s] }
+                    target[s] = sum
+                }
             }
-        }
         }
         return ranges.indices.map { j in Array(flat[(j * size)..<((j + 1) * size)]) }
     }
