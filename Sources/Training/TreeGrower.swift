@@ -26,7 +26,8 @@ struct TreeGrower {
         var end: Int
         var g: Double
         var h: Double
-        var histogram: [Double]
+        /// Its gradient/hessian histogram (a slice of the level's `histograms` result, or its own array).
+        var histogram: ArraySlice<Double>
         /// Bounds on the node's leaf weights (monotone constraints).
         var lower = -Double.infinity
         var upper = Double.infinity
@@ -139,10 +140,11 @@ struct TreeGrower {
             let smallHistograms = histograms(rows, small)
             for (j, job) in jobs.enumerated() {
                 let smallHistogram = smallHistograms[j]
-                var largeHistogram = level[job.parent].histogram
-                for s in largeHistogram.indices { largeHistogram[s] -= smallHistogram[s] }
-                next[2 * j].histogram = job.leftIsSmaller ? smallHistogram : largeHistogram
-                next[2 * j + 1].histogram = job.leftIsSmaller ? largeHistogram : smallHistogram
+                var largeHistogram = Array(level[job.parent].histogram)
+                let offset = smallHistogram.startIndex
+                for s in largeHistogram.indices { largeHistogram[s] -= smallHistogram[offset + s] }
+                next[2 * j].histogram = job.leftIsSmaller ? smallHistogram : largeHistogram[...]
+                next[2 * j + 1].histogram = job.leftIsSmaller ? largeHistogram[...] : smallHistogram
             }
             level = next
             depth += 1
@@ -164,7 +166,7 @@ struct TreeGrower {
     /// interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. Each range's rows are cut into `FitThreads.blocks`
     /// blocks; every (range, block) is one task, summed in row order (the first block into the result, the others
     /// into scratch), and the blocks are then added in block order, so the sums do not depend on the thread count.
-    func histograms(_ rows: [Int32], _ ranges: [Range<Int>]) -> [[Double]] {
+    func histograms(_ rows: [Int32], _ ranges: [Range<Int>]) -> [ArraySlice<Double>] {
         let size = columns.count * Self.slots * 2
         guard !ranges.isEmpty else { return [] }
         var flat = [Double](repeating: 0, count: ranges.count * size)
@@ -238,7 +240,7 @@ struct TreeGrower {
                 }
             }
         }
-        return ranges.indices.map { j in Array(flat[(j * size)..<((j + 1) * size)]) }
+        return ranges.indices.map { j in flat[(j * size)..<((j + 1) * size)] }
     }
 
     private func bestSplit(_ node: Pending) -> Split? {

@@ -60,7 +60,7 @@ private let rows = 80_000
         TreeGrower(
             matrix: matrix, features: features, columns: [0, 2, 3], grad: grad, hess: hess,
             parameters: BoostingParameters(), rowBins: rowBins, threads: FitThreads(count: threads)
-        ).histograms(order, ranges)
+        ).histograms(order, ranges).map { Array($0) }
     }
     let one = histograms(threads: 1)
     for threads in [2, 3, 8] { #expect(histograms(threads: threads) == one, "threads: \(threads)") }
