@@ -19,6 +19,8 @@ public struct ServerRuntime: Sendable {
     public let registry: ModelRegistry
     public let mqtt: ServerMQTT
     public let services: [any Service]
+    /// Held while the runtime lives: a second process on the same state directory is refused at start.
+    let stateLock: StateDirectoryLock
 
     public init(config: ServerConfig, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.config = config
@@ -28,6 +30,8 @@ public struct ServerRuntime: Sendable {
             throw OccupantError(
                 .io, "stateDirectory: cannot create \(config.stateDirectory): \(error.fileReason)", errno: error.errno)
         }
+        // One process per state directory, whichever store: its artifacts and spool-like files are this process's.
+        stateLock = try StateDirectoryLock(directory: config.stateDirectory)
         store = try config.openStore(clock: clock, logger: logger.with(label: "store"))
         artifacts = try ArtifactStore(root: config.stateDirectory + "/artifacts")
         var signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?

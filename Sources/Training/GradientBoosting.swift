@@ -6,9 +6,13 @@ import OccupantCore
 ///
 /// Depth-wise growth; per-node gradient/hessian histograms with the sibling-subtraction trick; missing values take
 /// the default direction that gains most (or, when a node saw none, the side with more weight); row and column
-/// subsampling per tree; early stopping on the validation rows (a later, time-ordered slice). Single-threaded and
-/// deterministic for a seed: the search runs fits side by side instead.
+/// subsampling per tree; early stopping on the validation rows (a later, time-ordered slice). Deterministic for a
+/// seed and the same for any thread count (see `FitThreads`): a fit on many rows spreads its histograms, partitions
+/// and row loops over `threads`; the search runs one-thread fits side by side instead.
 public enum GradientBoosting {
+    /// The available cores: the default thread count of a fit outside the search.
+    public static var availableCores: Int { FitThreads.availableCores }
+
     /// A trained ensemble and how it was stopped.
     public struct Fit: Sendable {
         /// Flavour `.native`, feature indices are positions in the fit's `features`.
@@ -19,11 +23,13 @@ public enum GradientBoosting {
         public var validationLoss: Double?
     }
 
-    /// Fits on `train` rows of `matrix` using the columns `features`; `labels[r]` is row `r`'s 0/1 label.
+    /// Fits on `train` rows of `matrix` using the columns `features`; `labels[r]` is row `r`'s 0/1 label. `threads`
+    /// changes how fast, never what is fitted.
     public static func fit(
         matrix: BinnedMatrix, features: [Int], labels: [UInt8], train: [Int], validation: [Int] = [],
-        parameters p: BoostingParameters, monotone: [Int8] = [], seed: UInt64
+        parameters p: BoostingParameters, monotone: [Int8] = [], seed: UInt64, threads: Int = 1
     ) throws(OccupantError) -> Fit {
+        precondition(threads >= 1, "at least one thread")
         precondition(monotone.isEmpty || monotone.count == features.count, "one monotone direction per feature")
         precondition(!features.isEmpty && !train.isEmpty, "a fit needs features and rows")
         var rng = TrainingRandom(seed: seed)
@@ -45,12 +51,9 @@ public enum GradientBoosting {
         sampled.reserveCapacity(train.count)
         var unsampled: [Int] = []
         let rowBins = rowMajorBins(matrix, features: features)
+        let pool = FitThreads(count: threads)
         for _ in 0..<p.trees {
-            for r in train {
-                let prob = 1 / (1 + exp(-margin[r]))
-                grad[r] = prob - Double(labels[r])
-                hess[r] = max(prob * (1 - prob), 1e-16)
-            }
+            gradients(train, margin: margin, labels: labels, grad: &grad, hess: &hess, threads: pool)
             sampled.removeAll(keepingCapacity: true)
             unsampled.removeAll(keepingCapacity: true)
             if p.rowSubsample < 1 {
@@ -68,13 +71,11 @@ public enum GradientBoosting {
             }
             let tree = TreeGrower(
                 matrix: matrix, features: features, columns: columns, grad: grad, hess: hess, parameters: p,
-                rowBins: rowBins, monotone: monotone
+                rowBins: rowBins, threads: pool, monotone: monotone
             ).grow(rows: &sampled)
             trees.append(tree)
             // The rows the tree was grown on sit in its leaves' ranges; only the others walk the tree.
-            for leaf in tree.leafRanges {
-                for i in leaf.rows { margin[Int(sampled[i])] += leaf.value }
-            }
+            addLeafValues(tree, rows: sampled, to: &margin, threads: pool)
             for r in unsampled { margin[r] += tree.leafValue(row: r, matrix: matrix, features: features) }
             if !validation.isEmpty {
                 var loss = 0.0
@@ -98,6 +99,53 @@ public enum GradientBoosting {
         let kept = Array(trees.prefix(max(bestCount, 1)))
         let ensemble = try layOut(kept, base: base, matrix: matrix, features: features)
         return Fit(ensemble: ensemble, treeCount: kept.count, validationLoss: validation.isEmpty ? nil : bestLoss)
+    }
+
+    /// Log-loss gradients and hessians of the `train` rows at `margin` (each row writes its own slot).
+    static func gradients(
+        _ train: [Int], margin: [Double], labels: [UInt8], grad: inout [Double], hess: inout [Double],
+        threads: FitThreads
+    ) {
+        train.withUnsafeBufferPointer { train in
+            margin.withUnsafeBufferPointer { margin in
+                labels.withUnsafeBufferPointer { labels in
+                    grad.withUnsafeMutableBufferPointer { grad in
+                        hess.withUnsafeMutableBufferPointer { hess in
+                            let io = Unchecked((train, margin, labels, grad, hess))
+                            threads.forEachRange(train.count) { range in
+                                let (train, margin, labels, grad, hess) = io.value
+                                for i in range {
+                                    let r = train[i]
+                                    let prob = 1 / (1 + exp(-margin[r]))
+                                    grad[r] = prob - Double(labels[r])
+                                    hess[r] = max(prob * (1 - prob), 1e-16)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds each leaf's value to the margins of the rows in its range of `rows` (leaves hold disjoint rows).
+    static func addLeafValues(_ tree: GrownTree, rows: [Int32], to margin: inout [Double], threads: FitThreads) {
+        rows.withUnsafeBufferPointer { rows in
+            margin.withUnsafeMutableBufferPointer { margin in
+                guard threads.count > 1, rows.count >= 2 * FitThreads.blockRows else {
+                    for leaf in tree.leafRanges {
+                        for i in leaf.rows { margin[Int(rows[i])] += leaf.value }
+                    }
+                    return
+                }
+                let io = Unchecked((rows, margin))
+                threads.run(tree.leafRanges.count) { l in
+                    let (rows, margin) = io.value
+                    let leaf = tree.leafRanges[l]
+                    for i in leaf.rows { margin[Int(rows[i])] += leaf.value }
+                }
+            }
+        }
     }
 
     /// The bins of `features`, row by row: `[r * features.count + position]`. The matrix is column-major (a fit

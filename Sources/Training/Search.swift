@@ -51,9 +51,11 @@ public struct Search: Sendable {
     }
 
     /// Fits `config` on fold `k`'s training rows and scores its validation rows.
-    func runFold(_ config: TrialConfig, fold k: Int, seed: UInt64) throws(OccupantError) -> FoldOutcome {
+    func runFold(
+        _ config: TrialConfig, fold k: Int, seed: UInt64, threads: Int = 1
+    ) throws(OccupantError) -> FoldOutcome {
         let fold = validation.folds[k]
-        let (model, trees) = try fit(config, rows: fold.train, seed: seed, earlyStopping: true)
+        let (model, trees) = try fit(config, rows: fold.train, seed: seed, earlyStopping: true, threads: threads)
         let columns = space.subset(config).columns
         var row = [Double](repeating: 0, count: columns.count)
         let probabilities = fold.validation.map { r -> Double in
@@ -64,9 +66,10 @@ public struct Search: Sendable {
     }
 
     /// Fits `config` on `rows`; trees stop early on the latest 15 % of `rows` when `earlyStopping`, else grow
-    /// `treeLimit` trees (default: the configuration's maximum).
+    /// `treeLimit` trees (default: the configuration's maximum). A tree fit uses `threads` threads (the search's
+    /// trials, side by side, use one each); the model is the same for any thread count.
     public func fit(
-        _ config: TrialConfig, rows: [Int], seed: UInt64, earlyStopping: Bool, treeLimit: Int? = nil
+        _ config: TrialConfig, rows: [Int], seed: UInt64, earlyStopping: Bool, treeLimit: Int? = nil, threads: Int = 1
     ) throws(OccupantError) -> (model: Model, trees: Int) {
         let columns = space.subset(config).columns
         switch config.family {
@@ -80,7 +83,8 @@ public struct Search: Sendable {
             let split = earlyStopping ? CrossValidation.earlyStoppingSplit(rows) : (rows, [])
             let fit = try GradientBoosting.fit(
                 matrix: space.matrix, features: columns, labels: labels, train: split.0, validation: split.1,
-                parameters: p, monotone: p.monotone == true ? columns.map { space.monotone[$0] } : [], seed: seed)
+                parameters: p, monotone: p.monotone == true ? columns.map { space.monotone[$0] } : [], seed: seed,
+                threads: threads)
             return (.trees(fit.ensemble), fit.treeCount)
         }
     }

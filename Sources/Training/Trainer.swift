@@ -24,6 +24,9 @@ public enum Trainer {
         public var selection: Search.SelectionRule
         /// Trees keep the level features' directions (`FeatureSpace.monotone`).
         public var monotone: Bool
+        /// Threads of each fit outside the search (the final fit and the out-of-fold refits, one after another);
+        /// the model does not depend on it.
+        public var fitThreads: Int = GradientBoosting.availableCores
 
         public init(
             trials: Int = 250, seed: UInt64 = 1, folds: Int = 7, featureGroups: [String]? = nil, ablation: Bool = false,
@@ -110,14 +113,16 @@ public enum Trainer {
         let treeLimit = best.treeCounts.isEmpty ? nil : max(1, best.treeCounts.reduce(0, +) / best.treeCounts.count)
         let trialSeed = best.seed ?? options.seed
         let (model, _) = try search.fit(
-            best.config, rows: labelled, seed: trialSeed, earlyStopping: false, treeLimit: treeLimit)
+            best.config, rows: labelled, seed: trialSeed, earlyStopping: false, treeLimit: treeLimit,
+            threads: options.fitThreads)
         progress?.fitted()
         let finalFitSeconds = seconds(clock.now - fitStart)
 
         // Out-of-fold metrics of the chosen configuration, and of the static rule chosen per fold.
         // Out-of-fold probabilities of the chosen configuration → the calibrator and the threshold; then every
         // validation figure on the calibrated probabilities at that threshold, as the gateway will decide.
-        let oof = try outOfFold(search, config: best.config, seed: trialSeed, progress: progress)
+        let oof = try outOfFold(
+            search, config: best.config, seed: trialSeed, threads: options.fitThreads, progress: progress)
         let (calibrator, calibration) = CalibratorFit.fit(
             probabilities: oof.probabilities, labels: oof.labels, folds: oof.folds)
         let threshold = calibration.threshold
@@ -192,7 +197,7 @@ public enum Trainer {
     /// Re-scores a configuration on every fold: its out-of-fold probabilities in time order, with each row's
     /// label and fold (folds renumbered in time order, 0 first).
     static func outOfFold(
-        _ search: Search, config: TrialConfig, seed: UInt64, progress: TrainingProgress? = nil
+        _ search: Search, config: TrialConfig, seed: UInt64, threads: Int = 1, progress: TrainingProgress? = nil
     ) throws(OccupantError) -> (probabilities: [Double], labels: [UInt8], rows: [Int], folds: [Int]) {
         var probabilities: [Double] = []
         var rows: [Int] = []
@@ -202,7 +207,7 @@ public enum Trainer {
         }
         for (rank, k) in chronological.enumerated() {
             try progress?.checkCancelled()
-            let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k))
+            let outcome = try search.runFold(config, fold: k, seed: seed &+ UInt64(k), threads: threads)
             progress?.fitted()
             probabilities += outcome.probabilities
             rows += search.validation.folds[k].validation

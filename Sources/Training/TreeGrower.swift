@@ -11,6 +11,8 @@ struct TreeGrower {
     /// The fit's bins row by row: `rowBins[r * features.count + position]` (one cache line per row when the
     /// histograms and partitions visit rows in scattered order; see `GradientBoosting.rowMajorBins`).
     let rowBins: [UInt8]
+    /// The fit's threads and histogram scratch.
+    let threads: FitThreads
     /// Per fit feature: +1 when the model must not decrease as the feature grows, -1 not increase, 0 free (empty:
     /// all free). Enforced as in XGBoost: a split on a constrained feature must order its children's values, and
     /// the children's subtrees stay on their side of the midpoint.
@@ -24,7 +26,8 @@ struct TreeGrower {
         var end: Int
         var g: Double
         var h: Double
-        var histogram: [Double]
+        /// Its gradient/hessian histogram (a slice of the level's `histograms` result, or its own array).
+        var histogram: ArraySlice<Double>
         /// Bounds on the node's leaf weights (monotone constraints).
         var lower = -Double.infinity
         var upper = Double.infinity
@@ -43,7 +46,8 @@ struct TreeGrower {
     }
 
     /// Grows a tree over `rows` (reordered in place by the partitions: each leaf's rows end up contiguous, at
-    /// the tree's `leafRanges`).
+    /// the tree's `leafRanges`). Level by level: the level's splits, then its partitions side by side (the nodes'
+    /// rows are disjoint), then every histogram the next level needs in one parallel run.
     func grow(rows: inout [Int32]) -> GrownTree {
         var nodes = [GrownTree.Node()]
         var leafRanges: [GrownTree.LeafRange] = []
@@ -54,19 +58,41 @@ struct TreeGrower {
             h += hess[Int(r)]
         }
         var level = [
-            Pending(node: 0, start: 0, end: rows.count, g: g, h: h, histogram: histogram(rows, 0..<rows.count))
+            Pending(
+                node: 0, start: 0, end: rows.count, g: g, h: h,
+                histogram: histograms(rows, [0..<rows.count])[0])
         ]
         var depth = 0
+        var splits: [Split?] = []
+        var mids: [Int] = []
         while !level.isEmpty {
+            splits.removeAll(keepingCapacity: true)
+            for pending in level { splits.append(depth < parameters.maxDepth ? bestSplit(pending) : nil) }
+            mids = [Int](repeating: 0, count: level.count)
+            rows.withUnsafeMutableBufferPointer { rowBuffer in
+                mids.withUnsafeMutableBufferPointer { mids in
+                    let rowBuffer = Unchecked(rowBuffer)
+                    let mids = Unchecked(mids)
+                    threads.run(level.count) { i in
+                        guard let split = splits[i] else { return }
+                        let pending = level[i]
+                        mids.value[i] = partition(
+                            rowBuffer.value, pending.start..<pending.end, position: columns[split.column], split: split)
+                    }
+                }
+            }
             var next: [Pending] = []
-            for pending in level {
-                guard depth < parameters.maxDepth, let split = bestSplit(pending) else {
+            // Histograms the next level needs: the smaller child's rows, and where its sibling's comes from.
+            var small: [Range<Int>] = []
+            var jobs: [(parent: Int, leftIsSmaller: Bool)] = []
+            for (i, pending) in level.enumerated() {
+                guard let split = splits[i] else {
                     nodes[pending.node].leafValue = leaf(pending.g, pending.h, pending)
                     leafRanges.append(.init(rows: pending.start..<pending.end, value: nodes[pending.node].leafValue))
                     continue
                 }
                 let position = columns[split.column]
-                let mid = partition(&rows, pending.start..<pending.end, position: position, split: split)
+                let mid = mids[i]
                 let leftIndex = nodes.count
                 let rightIndex = nodes.count + 1
                 nodes.append(GrownTree.Node())
@@ -92,10 +118,10 @@ struct TreeGrower {
                         rightBounds.1 = midpoint
                     }
                 }
-                var leftPending = Pending(
+                let leftPending = Pending(
                     node: leftIndex, start: pending.start, end: mid, g: split.gLeft, h: split.hLeft, histogram: [],
                     lower: leftBounds.0, upper: leftBounds.1)
-                var rightPending = Pending(
+                let rightPending = Pending(
                     node: rightIndex, start: mid, end: pending.end, g: gRight, h: hRight, histogram: [],
                     lower: rightBounds.0, upper: rightBounds.1)
                 if depth + 1 >= parameters.maxDepth {
@@ -106,14 +132,19 @@ struct TreeGrower {
                     continue
                 }
                 let leftIsSmaller = mid - pending.start <= pending.end - mid
-                let small = leftIsSmaller ? pending.start..<mid : mid..<pending.end
-                let smallHistogram = histogram(rows, small)
-                var largeHistogram = pending.histogram
-                for i in largeHistogram.indices { largeHistogram[i] -= smallHistogram[i] }
-                leftPending.histogram = leftIsSmaller ? smallHistogram : largeHistogram
-                rightPending.histogram = leftIsSmaller ? largeHistogram : smallHistogram
+                small.append(leftIsSmaller ? pending.start..<mid : mid..<pending.end)
+                jobs.append((i, leftIsSmaller))
                 next.append(leftPending)
                 next.append(rightPending)
+            }
+            let smallHistograms = histograms(rows, small)
+            for (j, job) in jobs.enumerated() {
+                let smallHistogram = smallHistograms[j]
+                var largeHistogram = Array(level[job.parent].histogram)
+                let offset = smallHistogram.startIndex
+                for s in largeHistogram.indices { largeHistogram[s] -= smallHistogram[offset + s] }
+                next[2 * j].histogram = job.leftIsSmaller ? smallHistogram : largeHistogram[...]
+                next[2 * j + 1].histogram = job.leftIsSmaller ? largeHistogram[...] : smallHistogram
             }
             level = next
             depth += 1
@@ -131,27 +162,61 @@ struct TreeGrower {
         min(max(-g / (h + parameters.l2), node.lower), node.upper)
     }
 
-    /// Gradient and hessian sums per (column, bin), interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. Rows
-    /// are visited once each, in order (every slot sums its rows in row order), reading the row's bins from one
-    /// place.
-    private func histogram(_ rows: [Int32], _ range: Range<Int>) -> [Double] {
-        var out = [Double](repeating: 0, count: columns.count * Self.slots * 2)
+    /// Gradient and hessian sums per (column, bin) of the rows at each of `ranges` (positions in `rows`),
+    /// interleaved: `[(c * 256 + bin) * 2 + {0: g, 1: h}]`. Each range's rows are cut into `FitThreads.blocks`
+    /// blocks; every (range, block) is one task, summed in row order (the first block into the result, the others
+    /// into scratch), and the blocks are then added in block order, so the sums do not depend on the thread count.
+    func histograms(_ rows: [Int32], _ ranges: [Range<Int>]) -> [ArraySlice<Double>] {
+        let size = columns.count * Self.slots * 2
+        guard !ranges.isEmpty else { return [] }
+        var flat = [Double](repeating: 0, count: ranges.count * size)
+        // Tasks: (range, block); blocks after the first of a range sum into scratch.
+        var tasks: [(range: Int, block: Int, scratch: Int, columns: Range<Int>)] = []
+        var scratchCount = 0
+        for (j, range) in ranges.enumerated() {
+            if FitThreads.splitByFeatures {
+                let groups = range.count >= 2 * FitThreads.blockRows ? min(threads.count, columns.count) : 1
+                for k in 0..<groups { tasks.append((j, 0, -1, FitThreads.block(k, of: groups, in: 0..<columns.count))) }
+                continue
+            }
+            let blocks = FitThreads.blocks(rows: range.count)
+            for b in 0..<blocks {
+                tasks.append((j, b, b == 0 ? -1 : scratchCount, 0..<columns.count))
+                if b > 0 { scratchCount += 1 }
+            }
+        }
+        let scratch = Unchecked(threads.scratch(capacity: scratchCount * size))
         let width = features.count
-        out.withUnsafeMutableBufferPointer { hist in
+        flat.withUnsafeMutableBufferPointer { flat in
+            let targets = Unchecked(flat.baseAddress!)
             rowBins.withUnsafeBufferPointer { bins in
                 grad.withUnsafeBufferPointer { g in
                     hess.withUnsafeBufferPointer { h in
                         rows.withUnsafeBufferPointer { rows in
                             columns.withUnsafeBufferPointer { columns in
-                                for i in range {
-                                    let r = Int(rows[i])
-                                    let gr = g[r]
-                                    let hr = h[r]
-                                    let row = bins.baseAddress! + r &* width
-                                    for c in 0..<columns.count {
-                                        let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
-                                        hist[slot] += gr
-                                        hist[slot &+ 1] += hr
+                                let inputs = Unchecked((bins, g, h, rows, columns))
+                                threads.run(tasks.count) { t in
+                                    let (bins, g, h, rows, columns) = inputs.value
+                                    let task = tasks[t]
+                                    let range = ranges[task.range]
+                                    let blocks = FitThreads.splitByFeatures ? 1 : FitThreads.blocks(rows: range.count)
+                                    let hist: UnsafeMutablePointer<Double>
+                                    if task.scratch < 0 {
+                                        hist = targets.value + task.range * size
+                                    } else {
+                                        hist = scratch.value.baseAddress! + task.scratch * size
+                                        hist.initialize(repeating: 0, count: size)
+                                    }
+                                    for i in FitThreads.block(task.block, of: blocks, in: range) {
+                                        let r = Int(rows[i])
+                                        let gr = g[r]
+                                        let hr = h[r]
+                                        let row = bins.baseAddress! + r &* width
+                                        for c in task.columns {
+                                            let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
+                                            hist[slot] += gr
+                                            hist[slot &+ 1] += hr
+                                        }
                                     }
                                 }
                             }
@@ -159,8 +224,23 @@ struct TreeGrower {
                     }
                 }
             }
+            guard scratchCount > 0 else { return }
+            // Merge: each range's blocks in block order, the slots cut into chunks across threads.
+            let chunks = 8
+            threads.run(ranges.count * chunks) { t in
+                let j = t / chunks
+                let blocks = FitThreads.blocks(rows: ranges[j].count)
+                guard blocks > 1 else { return }
+                let first = tasks.firstIndex { $0.range == j && $0.block == 1 }!
+                let target = targets.value + j * size
+                for s in FitThreads.block(t % chunks, of: chunks, in: 0..<size) {
+                    var sum = target[s]
+                    for b in 1..<blocks { sum += scratch.value[(tasks[first + b - 1].scratch) * size + s] }
+                    target[s] = sum
+                }
+            }
         }
-        return out
+        return ranges.indices.map { j in flat[(j * size)..<((j + 1) * size)] }
     }
 
     private func bestSplit(_ node: Pending) -> Split? {
@@ -233,26 +313,26 @@ struct TreeGrower {
     }
 
     /// Moves the rows going left to the front of `range`; returns where the right rows start.
-    private func partition(_ rows: inout [Int32], _ range: Range<Int>, position: Int, split: Split) -> Int {
+    private func partition(
+        _ rows: UnsafeMutableBufferPointer<Int32>, _ range: Range<Int>, position: Int, split: Split
+    ) -> Int {
         let width = features.count
-        return rows.withUnsafeMutableBufferPointer { rows in
-            rowBins.withUnsafeBufferPointer { bins in
-                var i = range.lowerBound
-                var j = range.upperBound - 1
-                func goesLeft(_ r: Int32) -> Bool {
-                    let b = bins[Int(r) &* width &+ position]
-                    return b == BinnedMatrix.missingBin ? split.defaultLeft : Int(b) <= split.bin
-                }
-                while i <= j {
-                    if goesLeft(rows[i]) {
-                        i += 1
-                    } else {
-                        rows.swapAt(i, j)
-                        j -= 1
-                    }
-                }
-                return i
+        return rowBins.withUnsafeBufferPointer { bins in
+            var i = range.lowerBound
+            var j = range.upperBound - 1
+            func goesLeft(_ r: Int32) -> Bool {
+                let b = bins[Int(r) &* width &+ position]
+                return b == BinnedMatrix.missingBin ? split.defaultLeft : Int(b) <= split.bin
             }
+            while i <= j {
+                if goesLeft(rows[i]) {
+                    i += 1
+                } else {
+                    rows.swapAt(i, j)
+                    j -= 1
+                }
+            }
+            return i
         }
     }
 }
