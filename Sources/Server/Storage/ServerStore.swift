@@ -281,4 +281,12 @@ public protocol ServerStore: Sendable {
     func monitorWindowsEnd(gateway: String) async throws -> Double?
     /// The newest `limit` cleared alerts, newest first.
     func clearedAlerts(limit: Int) async throws -> [AlertDocument]
+
+    /// `gateway`'s label spans that overlap `[from, to)`, in time order (the Gateway screen's timeline).
+    func labels(gateway: String, from: Double, to: Double) async throws -> [LabelRange]
+    /// Where the model `gateway`'s monitor windows name (`decidedBy`) changed: the start of the first window and of
+    /// each window whose `decidedBy` differs from the one before; the newest `limit`, oldest first.
+    func modelChanges(gateway: String, limit: Int) async throws -> [(at: Double, decidedBy: String?)]
+    /// `gateway`'s last status, if it sent one.
+    func gatewayStatus(gateway: String) async throws -> GatewayStatus?
 }
