@@ -157,6 +157,34 @@ enum DashboardGatewaySeed {
         }
     }
 
+    /// A newer gateway's status carries its spool backlog and process figures: stored, shown, and a status without
+    /// them (an older gateway) shows a dash.
+    @Test func theStatusFiguresReachTheScreen() async throws {
+        let d = try await DashboardRig("dash-status-figures")
+        var status = GatewayStatus(
+            gateway: "lab-1", active: nil, sha256: nil, refused: nil, at: d.clock.now().seconds)
+        status.spoolBacklog = 4321
+        status.process = .init(cpuSeconds: 12.5, rssBytes: 30 << 20, uptimeSeconds: 7200)
+        try await d.store.setGatewayStatus(status)
+        let stored = try #require(try await d.store.gatewayStatus(gateway: "lab-1"))
+        #expect(stored.spoolBacklog == 4321 && stored.process?.rssBytes == 30 << 20)
+        try await d.rig.test { client in
+            let (cookie, _) = try await dashboardLogin(client, token: "admin-token")
+            let page = String(
+                buffer: try await client.execute(
+                    uri: "/dashboard/gateways/lab-1", method: .get, headers: [.cookie: cookie]
+                ).body)
+            #expect(page.contains(#"Spool backlog (rows not yet uploaded)</th><td class="n">4321"#))
+            #expect(page.contains(#"RSS (MiB)</th><td class="n">30.0"#) && page.contains("12.5"))
+            // gw-b reported a status without figures (an older gateway).
+            let older = String(
+                buffer: try await client.execute(
+                    uri: "/dashboard/gateways/gw-b", method: .get, headers: [.cookie: cookie]
+                ).body)
+            #expect(older.contains(#"Spool backlog (rows not yet uploaded)</th><td class="n">—"#))
+        }
+    }
+
     @Test func theHistoryListsModelChangesRollbacksAndProbation() async throws {
         let d = try await DashboardRig("dash-history")
         let now = d.clock.now().seconds

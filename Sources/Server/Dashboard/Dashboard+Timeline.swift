@@ -118,6 +118,11 @@ extension Dashboard {
 
         let history = try await modelHistory(gateway: id, scope: scope)
         let newest = windows.last
+        let status = try await store.gatewayStatus(gateway: id)
+        // CPU, RSS and uptime from its newest window (sent every window), else from its status (newer gateways send
+        // them with each status); the spool backlog only comes with the status.
+        let figures = newest?.process ?? status?.process
+        let figuresAt = newest == nil ? (status?.process == nil ? nil : status?.at) : newest?.window.to.seconds
         return GatewayTimeline(
             gateway: id, scope: scope, from: from, to: to, replayedWith: replayed, states: states,
             probability: Self.buckets(probabilities, from: from, to: to), unreplayed: gaps,
@@ -135,9 +140,8 @@ extension Dashboard {
                 }
             }, history: history,
             process: .init(
-                at: newest?.window.to.seconds, cpuSeconds: newest?.process.cpuSeconds,
-                rssBytes: newest?.process.rssBytes, uptimeSeconds: newest?.process.uptimeSeconds,
-                spoolBacklog: nil))
+                at: figuresAt, cpuSeconds: figures?.cpuSeconds, rssBytes: figures?.rssBytes,
+                uptimeSeconds: figures?.uptimeSeconds, spoolBacklog: status?.spoolBacklog))
     }
 
     /// The gateway's model history: the models its windows named, its rollbacks, its probation in the scope's

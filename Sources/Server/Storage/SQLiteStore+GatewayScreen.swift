@@ -67,11 +67,40 @@ extension SQLiteStore {
 
     public func gatewayStatus(gateway: String) async throws -> GatewayStatus? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM gateway_status WHERE gateway = ?", arguments: [gateway]).map {
-                GatewayStatus(
-                    gateway: $0["gateway"], active: $0["active"], sha256: $0["sha256"], refused: $0["refused"],
-                    at: $0["at"])
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM gateway_status WHERE gateway = ?", arguments: [gateway]).map(
+                Self.gatewayStatus(from:))
         }
+    }
+}
+
+extension SQLiteStore {
+    /// The migration: a gateway's status figures (spool backlog, process), as JSON beside the status.
+    static func migrateStatusFigures(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE gateway_status ADD COLUMN figures TEXT")
+    }
+
+    struct StatusFigures: Codable {
+        var spoolBacklog: Int?
+        var process: MonitorDocument.Process?
+    }
+
+    /// `figures` for a status: nil when it carries none (an older gateway).
+    static func statusFigures(_ s: GatewayStatus) throws -> String? {
+        guard s.spoolBacklog != nil || s.process != nil else { return nil }
+        return try FleetJSON.text(StatusFigures(spoolBacklog: s.spoolBacklog, process: s.process))
+    }
+
+    /// A status row with its figures.
+    static func gatewayStatus(from row: Row) -> GatewayStatus {
+        var status = GatewayStatus(
+            gateway: row["gateway"], active: row["active"], sha256: row["sha256"], refused: row["refused"],
+            at: row["at"])
+        if let text: String = row["figures"],
+            let figures = try? FleetJSON.decode(StatusFigures.self, from: Array(text.utf8))
+        {
+            status.spoolBacklog = figures.spoolBacklog
+            status.process = figures.process
+        }
+        return status
     }
 }

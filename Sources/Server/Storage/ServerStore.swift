@@ -80,6 +80,9 @@ public struct GatewayStatus: Sendable, Equatable {
     public var sha256: String?
     public var refused: String?
     public var at: Double
+    /// Its spool backlog and process figures when it wrote the status (newer gateways; the dashboard shows them).
+    public var spoolBacklog: Int? = nil
+    public var process: MonitorDocument.Process? = nil
 
     public init(gateway: String, active: String?, sha256: String?, refused: String?, at: Double) {
         self.gateway = gateway
