@@ -94,6 +94,8 @@ enum DashboardGatewaySeed {
                 #expect(plot.contains(#"data-points="\#(channel.buckets.count)""#))
                 #expect(Self.count(#"class="mark value""#, in: plot) == channel.changes.count)
             }
+            // A text channel's values are named in its legend, not only coloured.
+            #expect(page.contains(">idle</span>") && page.contains(">heating</span>"))
             // Realised beside estimated, and the process figures with a dash for what the gateway did not report.
             #expect(Self.count(#"<circle class="mark""#, in: try Self.svg(page, "accuracy")) == 3)
             #expect(page.contains("Spool backlog (rows not yet uploaded)</th><td class=\"n\">—"))
@@ -300,7 +302,8 @@ enum DashboardGatewaySeed {
         try gateway.publish(
             MQTTMessage(
                 topic: "occupant/gw-a/model/status",
-                text: #"{"active":"m@1","at":"2026-01-05T10:00:01.000Z","refused":null,"sha256":null,"spoolBacklog":17,"process":{"cpuSeconds":3.5,"rssBytes":1048576,"uptimeSeconds":60}}"#,
+                text:
+                    #"{"active":"m@1","at":"2026-01-05T10:00:01.000Z","refused":null,"sha256":null,"spoolBacklog":17,"process":{"cpuSeconds":3.5,"rssBytes":1048576,"uptimeSeconds":60}}"#,
                 retain: true))
         let stored = try await waitUntil(timeout: 20, "the status stored") { () async throws -> GatewayStatus? in
             try await store.gatewayStatus(gateway: "gw-a")

@@ -157,6 +157,13 @@ extension DashboardPlots {
         let xTicks: [Tick]
         let rows: Int
         let text: Bool
+        /// A text channel's values with their colours (the legend: colour is not the only carrier).
+        let values: [Swatch]
+    }
+
+    struct Swatch {
+        let name: String
+        let colour: String
     }
 
     static func channel(id: String, _ c: GatewayTimeline.Channel, from: Double, to: Double) -> ChannelPlot {
@@ -195,7 +202,10 @@ extension DashboardPlots {
             yTicks: c.buckets.isEmpty
                 ? []
                 : [Tick(position: f(y(low)), label: number(low)), Tick(position: f(y(high)), label: number(high))],
-            xTicks: axis.ticks, rows: c.rows, text: c.buckets.isEmpty)
+            xTicks: axis.ticks, rows: c.rows, text: c.buckets.isEmpty,
+            values: index.sorted { $0.value < $1.value }.map {
+                Swatch(name: $0.key, colour: palette[$0.value % palette.count])
+            })
     }
 
     static func number(_ v: Double) -> String { String(format: "%.4g", v) }

@@ -34,7 +34,7 @@ extension DashboardTemplates {
         {{#bars}}<rect class="mark {{kind}}" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" fill="{{fill}}"><title>{{title}}</title></rect>{{#caption}}<text x="{{captionX}}" y="45" font-size="10" fill="#fff">{{caption}}</text>{{/caption}}{{/bars}}
         <line x1="120" y1="76" x2="610" y2="76" stroke="#333"/>
         {{#xTicks}}<text x="{{position}}" y="92" text-anchor="middle" font-size="10">{{label}}</text>{{/xTicks}}
-        </svg></figure>
+        </svg>{{#text}}<figcaption>{{name}} (text): {{#values}}<span class="badge" style="background:{{colour}};color:#fff">{{name}}</span> {{/values}}(hover a bar for its time)</figcaption>{{/text}}{{^text}}<figcaption>{{name}} as reported (the gateway's units): mean per time bucket, shaded from its lowest to its highest reading.</figcaption>{{/text}}</figure>
         """
 
     static let accuracyPlot = """
