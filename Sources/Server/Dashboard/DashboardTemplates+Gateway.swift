@@ -39,7 +39,7 @@ extension DashboardTemplates {
 
     static let accuracyPlot = """
         {{#empty}}<p>No accuracy figures in this span.</p>{{/empty}}{{^empty}}
-        <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 640 240" width="100%" style="max-width:640px;background:#fff">
+        <figure><svg id="{{id}}" class="plot" role="img" aria-labelledby="{{id}}-title" viewBox="0 0 640 262" width="100%" style="max-width:640px;background:#fff">
         <title id="{{id}}-title">{{title}}</title>
         {{#yTicks}}<line x1="52" x2="606" y1="{{position}}" y2="{{position}}" stroke="#e0e0e0"/><text x="48" y="{{position}}" text-anchor="end" dominant-baseline="middle" font-size="11">{{label}}</text>{{/yTicks}}
         <line x1="56" y1="200" x2="606" y2="200" stroke="#333"/><line x1="56" y1="10" x2="56" y2="200" stroke="#333"/>
@@ -51,8 +51,8 @@ extension DashboardTemplates {
         {{#estimated}}<circle class="mark" cx="{{x}}" cy="{{y}}" r="3.5" fill="#1f3b57"><title>{{title}}</title></circle>{{/estimated}}
         <polyline points="{{realisedLine}}" fill="none" stroke="#ef6c00" stroke-width="2" stroke-dasharray="2 3"/>
         {{#realised}}<rect class="mark realised" x="{{x}}" y="{{y}}" width="7" height="7" transform="translate(-3.5,-3.5)" fill="#ef6c00"><title>{{title}}</title></rect>{{/realised}}
-        <circle cx="420" cy="20" r="3.5" fill="#1f3b57"/><text x="428" y="24" font-size="11">estimated (label-free)</text>
-        <rect x="416.5" y="32.5" width="7" height="7" fill="#ef6c00"/><text x="428" y="40" font-size="11">realised (labels)</text>
+        <circle cx="60" cy="252" r="3.5" fill="#1f3b57"/><text x="68" y="256" font-size="11">estimated (label-free)</text>
+        <rect x="216.5" y="248.5" width="7" height="7" fill="#ef6c00"/><text x="228" y="256" font-size="11">realised (labels)</text>
         </svg><figcaption>{{title}}: circles and solid line = the gateway's label-free estimate; squares and dotted line = realised on labelled rows{{#referenceLabel}}; dashed red line: {{referenceLabel}}{{/referenceLabel}}.</figcaption></figure>{{/empty}}
         """
 
