@@ -76,6 +76,8 @@ extension SQLiteStore {
 extension SQLiteStore {
     /// The migration: a gateway's status figures (spool backlog, process), as JSON beside the status.
     static func migrateStatusFigures(_ db: Database) throws {
+        // Every store made by `migrator` has the table; a hand-built one may not (as `migrateDashboard` allows).
+        guard try db.tableExists("gateway_status") else { return }
         try db.execute(sql: "ALTER TABLE gateway_status ADD COLUMN figures TEXT")
     }
 
