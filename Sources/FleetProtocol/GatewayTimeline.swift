@@ -6,13 +6,17 @@
 /// decided by a rule or by a bundle the registry does not have are in `unreplayed`. A person's Home Assistant
 /// override is not reported to the server, so the replay shows the model's own decision there.
 public struct GatewayTimeline: Codable, Sendable, Equatable {
-    /// A replayed state held from `from` to `to` (nil `occupied`: the model could not score those rows).
+    /// A replayed state held from `from` to `to` (nil `occupied`: the model could not score those rows, or the state
+    /// changed inside a merged run).
     public struct StateRun: Codable, Sendable, Equatable {
         public var from: Double
         public var to: Double
         public var occupied: Bool?
         /// `model:<id>@<version>` replayed.
         public var model: String
+        /// When more than 1,000 runs fell in the span (a flapping model), runs shorter than 1/1,000 of it were merged:
+        /// how many runs this one stands for (absent when it is one).
+        public var merged: Int? = nil
 
         public init(from: Double, to: Double, occupied: Bool?, model: String) {
             self.from = from

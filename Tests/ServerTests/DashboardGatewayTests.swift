@@ -324,3 +324,22 @@ enum DashboardGatewaySeed {
         broker.stop()
     }
 }
+
+/// A flapping model's runs are merged below a pixel: the timeline stays bounded and still covers the span.
+@Test func flappingRunsAreCoarsened() {
+    let runs = (0..<5000).map { (i: Int) -> GatewayTimeline.StateRun in
+        let start = Double(i) * 10
+        return GatewayTimeline.StateRun(from: start, to: start + 10, occupied: i % 2 == 0, model: "m")
+    }
+    func coarsen(_ runs: [GatewayTimeline.StateRun], span: Double) -> [GatewayTimeline.StateRun] {
+        Dashboard.coarsen(
+            runs, span: span, from: \GatewayTimeline.StateRun.from, to: \.to, extend: Dashboard.merge)
+    }
+    let kept = coarsen(runs, span: 50_000)
+    #expect(kept.count <= Dashboard.maxRuns && kept.count >= Dashboard.maxRuns / 2)
+    #expect(kept.first?.from == 0 && kept.last?.to == 50_000)
+    #expect(kept.allSatisfy { $0.occupied == nil && ($0.merged ?? 0) >= 5 })
+    #expect(kept.reduce(0) { $0 + ($1.merged ?? 1) } == 5000)
+    let few = Array(runs.prefix(10))
+    #expect(coarsen(few, span: 100) == few)
+}

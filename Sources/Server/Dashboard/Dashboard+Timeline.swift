@@ -92,7 +92,15 @@ extension Dashboard {
                     .init(from: table.times[start].seconds, to: s.to, occupied: decided[start], model: model.text))
             }
         }
-        let shadowRuns = windows.flatMap { $0.shadow?.runs ?? [] }.filter { $0.to >= from && $0.from < to }
+        let shadowRuns = Self.coarsen(
+            windows.flatMap { $0.shadow?.runs ?? [] }.filter { $0.to >= from && $0.from < to }, span: to - from,
+            from: \ShadowWindow.Run.from, to: \.to,
+            extend: {
+                $0.to = $1.to
+                $0.n += $1.n
+                if $0.shadow != $1.shadow { $0.shadow = nil }
+                if $0.active != $1.active { $0.active = nil }
+            })
         var shadowModels: [String] = []
         for m in windows.compactMap(\.shadow?.model) where shadowModels.last != m { shadowModels.append(m) }
 
@@ -124,7 +132,10 @@ extension Dashboard {
         let figures = newest?.process ?? status?.process
         let figuresAt = newest == nil ? (status?.process == nil ? nil : status?.at) : newest?.window.to.seconds
         return GatewayTimeline(
-            gateway: id, scope: scope, from: from, to: to, replayedWith: replayed, states: states,
+            gateway: id, scope: scope, from: from, to: to, replayedWith: replayed,
+            states: Self.coarsen(
+                states, span: to - from, from: \GatewayTimeline.StateRun.from, to: \.to,
+                extend: Self.merge),
             probability: Self.buckets(probabilities, from: from, to: to), unreplayed: gaps,
             labels: labels.map {
                 .init(
@@ -180,6 +191,34 @@ extension Dashboard {
             events.append(.init(at: status.at, kind: "refused", model: nil, version: nil, detail: refused))
         }
         return events.sorted { $0.at < $1.at }
+    }
+
+    /// Runs drawn per lane before short ones are merged.
+    static let maxRuns = 1000
+
+    /// At most about `maxRuns` runs: when there are more (a flapping model), runs are merged in time order until each
+    /// lasts at least `span / maxRuns` (about a pixel); `extend` merges the next run into the current one.
+    static func coarsen<Run>(
+        _ runs: [Run], span: Double, from: (Run) -> Double, to: (Run) -> Double, extend: (inout Run, Run) -> Void
+    ) -> [Run] {
+        guard runs.count > maxRuns else { return runs }
+        let shortest = span / Double(maxRuns)
+        var out: [Run] = []
+        for run in runs {
+            if let last = out.last, to(last) - from(last) < shortest {
+                extend(&out[out.count - 1], run)
+            } else {
+                out.append(run)
+            }
+        }
+        return out
+    }
+
+    /// Merges run `b` into `a` (`coarsen`): `a` lasts until `b` ends, counts both, and has no state if theirs differ.
+    static func merge(_ a: inout GatewayTimeline.StateRun, _ b: GatewayTimeline.StateRun) {
+        a.to = b.to
+        a.merged = (a.merged ?? 1) + (b.merged ?? 1)
+        if a.occupied != b.occupied { a.occupied = nil }
     }
 
     /// `values` in at most `GatewayTimeline.maxPoints` buckets of `[from, to)`: each non-empty bucket's min, max, mean.

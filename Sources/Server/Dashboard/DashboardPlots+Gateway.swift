@@ -95,7 +95,9 @@ extension DashboardPlots {
         var lanes = [Lane(y: "101", label: "state (replayed)"), Lane(y: "133", label: "labels")]
         var bars: [Bar] = []
         for s in t.states {
-            let state = s.occupied.map { $0 ? "occupied" : "vacant" } ?? "not scored"
+            let state =
+                s.merged.map { "\($0) runs merged (the state changed within a pixel)" }
+                ?? s.occupied.map { $0 ? "occupied" : "vacant" } ?? "not scored"
             bars.append(
                 stateBar(
                     kind: "state", axis: axis, from: s.from, to: s.to, occupied: s.occupied, top: 90,
