@@ -41,6 +41,7 @@ public enum API {
         public static let metrics = "/metrics"
         public static let fleet = "/v1/fleet"
         public static let dashboardLoginLink = "/v1/dashboard/login-link"
+        public static let gatewayTimeline = "/v1/gateways/:id/timeline"
     }
 
     /// Header names beyond the standard ones.
@@ -68,6 +69,11 @@ public enum API {
     /// `/v1/gateways/{id}/model`.
     public static func gatewayModel(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/model" }
     /// `/v1/gateways/{id}/shadow`: the bundle to score in shadow (like `…/model`; `204` when none).
+    /// `/v1/gateways/{id}/timeline?hours=N` (the dashboard's Gateway screen).
+    public static func gatewayTimeline(_ gateway: String, hours: Int) -> String {
+        "/v1/gateways/\(pathSegment(gateway))/timeline?hours=\(hours)"
+    }
+
     public static func gatewayShadow(_ gateway: String) -> String { "/v1/gateways/\(pathSegment(gateway))/shadow" }
     /// `/v1/scopes/{scope}/shadow`: the scope's shadow assignments and evidence (`GET`), or assign one (`PUT`).
     public static func scopeShadow(_ scope: String) -> String { "/v1/scopes/\(pathSegment(scope))/shadow" }

@@ -18,11 +18,18 @@ public struct FleetDocument: Codable, Sendable, Equatable {
         public var estimatedAccuracy: Double?
         /// Features with an open `drift` alert.
         public var drifting: Int
+        /// The shadow bundle its newest monitor window says it scored (`modelID@version`), if any.
+        public var shadow: String?
+        /// The registry version assigned to it as shadow (its own assignment, else its scope's), unless it is the
+        /// version it reports running.
+        public var shadowAssigned: Int?
 
         public init(
             id: String, scope: String, state: String, lastSeen: String?, active: String?, wave: Int?, openAlerts: Int,
-            estimatedAccuracy: Double? = nil, drifting: Int = 0
+            estimatedAccuracy: Double? = nil, drifting: Int = 0, shadow: String? = nil, shadowAssigned: Int? = nil
         ) {
+            self.shadow = shadow
+            self.shadowAssigned = shadowAssigned
             self.id = id
             self.scope = scope
             self.state = state

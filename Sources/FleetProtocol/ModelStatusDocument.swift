@@ -73,6 +73,11 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
     /// `modelID@version` of the bundle scored in shadow (absent when none).
     public var shadow: String?
     public var shadowSha256: String?
+    /// Telemetry rows in the gateway's spool not yet uploaded, when it was written (absent from older gateways and
+    /// from gateways that send telemetry over MQTT only).
+    public var spoolBacklog: Int? = nil
+    /// The gateway process's CPU time, RSS and uptime when it was written (absent from older gateways).
+    public var process: MonitorDocument.Process? = nil
 
     public init(
         active: String?, sha256: String?, refused: Refusal?, rolledBack: RolledBack? = nil,
@@ -96,5 +101,7 @@ public struct ModelStatusDocument: Codable, Sendable, Equatable {
         try c.encode(at, forKey: .at)
         try c.encodeIfPresent(shadow, forKey: .shadow)
         try c.encodeIfPresent(shadowSha256, forKey: .shadowSha256)
+        try c.encodeIfPresent(spoolBacklog, forKey: .spoolBacklog)
+        try c.encodeIfPresent(process, forKey: .process)
     }
 }

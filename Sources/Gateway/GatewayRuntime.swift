@@ -96,6 +96,7 @@ public struct GatewayRuntime: Sendable {
             recorder: recorder, probation: config.probation)
         let spool = try GatewayRuntime.spool(config, logger: logger)
         self.spool = spool
+        publisher.reportStatusFigures { (spool?.count, ProcessUsage.current()) }
         let homeAssistant =
             publisher.discovery == nil
             ? nil

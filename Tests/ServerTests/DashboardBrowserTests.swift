@@ -114,6 +114,7 @@ struct Chromium {
     @Test func eachScreenLoadsInChromiumWithItsRowsAndPlots() async throws {
         let chromium = try Chromium()
         let d = try await DashboardRig("dash-browser")
+        try await DashboardGatewaySeed.seed(d)
         try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
         try await d.rig.live { base in
             // Status 200 for each screen (with a session), and the login page without one.
@@ -172,11 +173,20 @@ struct Chromium {
             #expect(gateway.contains("<h1>Gateway gw-a</h1>"))
             let accuracy = try Self.svg(gateway, "accuracy")
             #expect(Self.count(#"<circle class="mark""#, in: accuracy) == 3)
-            #expect(accuracy.contains("estimated accuracy (%)") && accuracy.contains("window end (UTC)"))
+            #expect(
+                accuracy.contains("accuracy (%)") && accuracy.contains("window end (UTC)")
+                    && accuracy.contains("realised (labels)"))
             let drift = try Self.svg(gateway, "drift")
             #expect(Self.count(#"<rect class="mark""#, in: drift) == 6)
             #expect(Self.count(##"stroke="#000""##, in: drift) == 1)
             #expect(try Self.rowHeaders(gateway, table: "windows").count == 3)
+            // The timeline: the windows' span not replayed (v2 has no artifact here), two labels and a correction;
+            // a plot per channel, the markup channel's name as text.
+            let timeline = try Self.svg(gateway, "timeline")
+            #expect(Self.count(#"class="mark "#, in: timeline) == 4)
+            #expect(Self.count(#"class="mark correction""#, in: timeline) == 1)
+            #expect(Self.count(#"class="plot channel""#, in: gateway) == 3)
+            #expect(gateway.contains("&lt;i&gt;co2") && !gateway.contains("<i>"))
             let odd = try await chromium.dom(
                 try await Self.link(base, "/dashboard/gateways/" + API.pathSegment(DashboardRig.markup)))
             #expect(odd.contains("<h1>Gateway &lt;script&gt;alert(1)</h1>") && !odd.contains("<script"))
@@ -198,7 +208,7 @@ struct Chromium {
             for (name, path, width, height) in [
                 ("fleet", "/dashboard/fleet", 1200, 800), ("alerts", "/dashboard/alerts", 1200, 700),
                 ("rollout", "/dashboard/rollout/office", 1200, 800), ("fleet-phone", "/dashboard/fleet", 390, 844),
-                ("gateway", "/dashboard/gateways/gw-a", 1200, 1000), ("models", "/dashboard/models/office", 1200, 900),
+                ("gateway", "/dashboard/gateways/gw-a", 1200, 1500), ("models", "/dashboard/models/office", 1200, 900),
                 ("login", "/dashboard/login", 800, 500),
             ] {
                 let url = name == "login" ? base + path : try await Self.link(base, path)

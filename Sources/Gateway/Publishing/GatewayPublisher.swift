@@ -20,6 +20,8 @@ public final class GatewayPublisher: Sendable {
         var published = 0
         var offlineMessageID: Int32?
         var shuttingDown = false
+        /// What a model status carries about the process and the spool, read when one is published.
+        var statusFigures: (@Sendable () -> (spoolBacklog: Int?, process: MonitorDocument.Process))?
     }
 
     public init(
@@ -58,9 +60,23 @@ public final class GatewayPublisher: Sendable {
 
     /// Publishes the model status (retained; the newest replaces a queued older one).
     public func publish(modelStatus: ModelStatusDocument) {
+        var modelStatus = modelStatus
+        // Read outside the lock: the spool takes its own.
+        if let figures = state.withLock({ $0.statusFigures })?() {
+            modelStatus.spoolBacklog = figures.spoolBacklog
+            modelStatus.process = figures.process
+        }
         guard let text = try? FleetJSON.text(modelStatus) else { preconditionFailure("a model status always encodes") }
         let message = MQTTMessage(topic: topics.modelStatus, text: text, qos: 1, retain: true)
         state.withLock { send(message, priority: .state, key: "modelStatus", in: &$0) }
+    }
+
+    /// Makes every model status carry these figures (the spool backlog, the process's CPU time and RSS), read at
+    /// publish time: cheap, and only as often as a status is written.
+    public func reportStatusFigures(
+        _ figures: @escaping @Sendable () -> (spoolBacklog: Int?, process: MonitorDocument.Process)
+    ) {
+        state.withLock { $0.statusFigures = figures }
     }
 
     /// Publishes a monitor window (retained; the newest replaces a queued older one).

@@ -72,6 +72,7 @@ extension Dashboard {
             let alerts: String?
             let estimated: String
             let drifting: String?
+            var shadow: String? = nil
         }
 
         let frame: Frame
@@ -169,7 +170,7 @@ extension Dashboard {
         let first = doc.gateways.isEmpty ? 0 : (doc.page - 1) * doc.pageSize + 1
         let columns: [(String, FleetQuery.Sort?)] = [
             ("Gateway", .id), ("Scope", .scope), ("State", nil), ("Last seen", .seen), ("Active model", .model),
-            ("Wave", nil), ("Estimated accuracy", nil), ("Drift", nil), ("Open alerts", .alerts),
+            ("Shadow", nil), ("Wave", nil), ("Estimated accuracy", nil), ("Drift", nil), ("Open alerts", .alerts),
         ]
         var unfiltered = FleetQuery()
         unfiltered.sort = query.sort
@@ -204,7 +205,7 @@ extension Dashboard {
                     state: g.state, lastSeen: g.lastSeen, active: g.active,
                     wave: g.wave.map(String.init), alerts: g.openAlerts > 0 ? String(g.openAlerts) : nil,
                     estimated: Self.percent(g.estimatedAccuracy),
-                    drifting: g.drifting > 0 ? "\(g.drifting) drifting" : nil)
+                    drifting: g.drifting > 0 ? "\(g.drifting) drifting" : nil, shadow: Self.shadowCell(g))
             },
             first: first, last: first == 0 ? 0 : first + doc.gateways.count - 1, matching: doc.matching,
             page: doc.page, pages: pages,

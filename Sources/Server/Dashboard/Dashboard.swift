@@ -50,7 +50,7 @@ struct Dashboard: Sendable {
             try await action(request) { try await acknowledge(context, $0) }
         }
         router.get("/dashboard/gateways/:id") { request, context in
-            try await screen(request) { try await gatewayPage(context, $0) }
+            try await screen(request) { try await gatewayPage(request, context, $0) }
         }
         router.get("/dashboard/models") { request, _ in try await screen(request) { try await modelsIndex($0) } }
         router.get("/dashboard/models/:scope") { request, context in
@@ -64,6 +64,8 @@ struct Dashboard: Sendable {
             try await action(request) { try await rolloutAction(context, $0) }
         }
         router.get(RouterPath(API.Route.fleet)) { request, _ in try await fleetJSON(request) }
+        router.get(RouterPath(API.Route.gatewayTimeline)) { request, context in try await timelineJSON(request, context)
+        }
         router.post(RouterPath(API.Route.dashboardLoginLink)) { request, _ in try await loginLink(request) }
     }
 

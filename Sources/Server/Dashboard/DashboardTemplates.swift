@@ -16,6 +16,7 @@ enum DashboardTemplates {
         try library.register(linePlot, named: "lineplot")
         try library.register(heatMap, named: "heatmap")
         try library.register(gateway, named: "gateway")
+        try registerGateway(&library)
         try library.register(reliability, named: "reliability")
         try library.register(models, named: "models")
         return library
@@ -106,11 +107,11 @@ enum DashboardTemplates {
         <tbody>
         {{#gateways}}<tr><th scope="row"><a href="/dashboard/gateways/{{path}}">{{id}}</a></th><td><a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a></td><td><span class="badge {{state}}">{{state}}</span></td>
         <td>{{#lastSeen}}<time datetime="{{lastSeen}}">{{lastSeen}}</time>{{/lastSeen}}{{^lastSeen}}never{{/lastSeen}}</td>
-        <td>{{#active}}{{active}}{{/active}}{{^active}}none{{/active}}</td><td class="n">{{#wave}}{{wave}}{{/wave}}</td><td class="n">{{estimated}}</td>
+        <td>{{#active}}{{active}}{{/active}}{{^active}}none{{/active}}</td><td>{{shadow}}</td><td class="n">{{#wave}}{{wave}}{{/wave}}</td><td class="n">{{estimated}}</td>
         <td>{{#drifting}}<span class="badge drift">{{drifting}}</span>{{/drifting}}</td>
         <td class="n">{{#alerts}}<a href="/dashboard/alerts">{{alerts}}</a>{{/alerts}}{{^alerts}}0{{/alerts}}</td></tr>
         {{/gateways}}
-        {{^gateways}}<tr><td colspan="9">No gateway matches.</td></tr>{{/gateways}}
+        {{^gateways}}<tr><td colspan="10">No gateway matches.</td></tr>{{/gateways}}
         </tbody></table></div>
         <nav aria-label="Pages">{{#previous}}<a rel="prev" href="{{previous}}">← previous</a> {{/previous}}page {{page}} of {{pages}}{{#next}} <a rel="next" href="{{next}}">next →</a>{{/next}}</nav>
         <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
@@ -199,25 +200,6 @@ enum DashboardTemplates {
         {{#cells}}<rect class="mark" x="{{x}}" y="{{y}}" width="{{width}}" height="18" fill="{{fill}}"{{#drifted}} stroke="#000" stroke-width="2"{{/drifted}}><title>{{title}}</title></rect>{{/cells}}
         {{#xTicks}}<text x="{{position}}" y="{{axisY}}" text-anchor="middle" font-size="11">{{label}}</text>{{/xTicks}}
         </svg><figcaption>{{title}}: drift score over its threshold per feature (rows) and monitor window (columns, window end UTC); white = no drift, red = at the threshold, outlined = drifted.</figcaption></figure>{{/empty}}
-        """
-
-    static let gateway = """
-        {{#frame}}{{> head}}{{/frame}}
-        <h1>Gateway {{id}}</h1>
-        <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/models/{{scopePath}}">models</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the {{hours}} h up to its newest{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
-        <h2>Estimated accuracy</h2>
-        {{#accuracy}}{{> lineplot}}{{/accuracy}}
-        <h2>Feature drift</h2>
-        {{#drift}}{{> heatmap}}{{/drift}}
-        <h2>Monitor windows</h2>
-        <div class="scroll"><table id="windows"><caption>Monitor windows, newest first</caption>
-        <thead><tr><th scope="col">Window end (UTC)</th><th scope="col">Samples</th><th scope="col">Decided by</th>
-        <th scope="col">Estimated accuracy</th><th scope="col">Drifted features</th><th scope="col">CPU (s)</th><th scope="col">RSS (MiB)</th></tr></thead><tbody>
-        {{#windows}}<tr><th scope="row">{{to}}</th><td class="n">{{samples}}</td><td>{{decidedBy}}</td><td class="n">{{accuracy}}</td><td>{{drifted}}</td><td class="n">{{cpu}}</td><td class="n">{{rss}}</td></tr>{{/windows}}
-        {{^windows}}<tr><td colspan="7">No monitor window in this span.</td></tr>{{/windows}}
-        </tbody></table></div>
-        <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
-        {{> foot}}
         """
 
     static let reliability = """

@@ -82,20 +82,9 @@ extension ModelRegistry {
         guard let first = spans.first, let last = spans.last else { return }
         // Skip the read when no label touches the run.
         guard labels.contains(where: { $0.from < last.to && $0.to > first.from }) else { return }
-        let policy = bundle.manifest.policy
-        let longest = bundle.manifest.features.features.compactMap(\.window).max() ?? 0
-        let leadIn = max(3600, 2 * longest, 2 * max(policy.occupiedAfter, policy.vacantAfter))
-        let rows = try await store.telemetry(gateway: gateway, from: first.from - leadIn, to: last.to)
-        let table = TrainingData.table(rows: rows, labels: labels)
-        guard table.count > 0,
-            bundle.manifest.features.channels.allSatisfy({ table.channels.contains($0) })
+        let rows = try await store.telemetry(gateway: gateway, from: first.from - Self.leadIn(bundle), to: last.to)
+        guard let (table, probabilities, states) = try Self.replay(bundle: bundle, rows: rows, labels: labels)
         else { return }
-        let probabilities = try ModelEvaluation.scores(bundle: bundle, table: table)
-        var hysteresis = Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter)
-        var states = [Bool?](repeating: nil, count: table.count)
-        for r in 0..<table.count where !probabilities[r].isNaN {
-            states[r] = hysteresis.update(raw: probabilities[r] >= policy.threshold, at: table.times[r])
-        }
         let now = Instant(seconds: clock.now().seconds).iso8601
         var r = 0
         for span in spans {
@@ -121,6 +110,34 @@ extension ModelRegistry {
         }
     }
 
+    /// How far before a span the replay starts reading telemetry: the bundle's longest feature window and its
+    /// hysteresis need rows before the first one that counts.
+    static func leadIn(_ bundle: ModelBundle) -> Double {
+        let policy = bundle.manifest.policy
+        let longest = bundle.manifest.features.features.compactMap(\.window).max() ?? 0
+        return max(3600, 2 * longest, 2 * max(policy.occupiedAfter, policy.vacantAfter))
+    }
+
+    /// What the gateway decides for these telemetry rows with `bundle`: the rows as a table (labels joined), each
+    /// row's probability (NaN where the model cannot score it) and its state after the bundle's threshold and
+    /// hysteresis (nil where unscored). Nil when there are no rows or a channel the bundle needs is missing.
+    static func replay(bundle: ModelBundle, rows: [TelemetryRow], labels: [LabelRange]) throws -> (
+        table: LabelledTable, probabilities: [Double], states: [Bool?]
+    )? {
+        let policy = bundle.manifest.policy
+        let table = TrainingData.table(rows: rows, labels: labels)
+        guard table.count > 0,
+            bundle.manifest.features.channels.allSatisfy({ table.channels.contains($0) })
+        else { return nil }
+        let probabilities = try ModelEvaluation.scores(bundle: bundle, table: table)
+        var hysteresis = Hysteresis(occupiedAfter: policy.occupiedAfter, vacantAfter: policy.vacantAfter)
+        var states = [Bool?](repeating: nil, count: table.count)
+        for r in 0..<table.count where !probabilities[r].isNaN {
+            states[r] = hysteresis.update(raw: probabilities[r] >= policy.threshold, at: table.times[r])
+        }
+        return (table, probabilities, states)
+    }
+
     /// `model:<id>@<version>` (with or without a `(note)`): the id, the version and the reference without the note.
     static func modelReference(_ decidedBy: String?) -> (id: String, version: Int, text: String)? {
         guard let decidedBy, decidedBy.hasPrefix("model:") else { return nil }
@@ -133,7 +150,7 @@ extension ModelRegistry {
 
     /// The registry's bundle `id@version` of `scope`, nil when the registry has no such model (an imported model
     /// installed by hand) or its artifact cannot be read.
-    private func bundle(scope: String, id: String, version: Int) async throws -> ModelBundle? {
+    func bundle(scope: String, id: String, version: Int) async throws -> ModelBundle? {
         guard
             let record = try await store.models(scope: scope).first(where: {
                 $0.modelID == id && $0.version == version
@@ -142,7 +159,7 @@ extension ModelRegistry {
         do {
             return try ModelBundle.decode(try artifacts.get(sha256: record.sha256))
         } catch {
-            logger.error("reading \(id)@\(version) for realised accuracy: \(error)")
+            logger.error("reading \(id)@\(version) to replay it: \(error)")
             return nil
         }
     }

@@ -126,9 +126,11 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
             case .modelStatus:
                 guard !message.payload.isEmpty else { return }
                 let status = try FleetJSON.decode(ModelStatusDocument.self, from: message.payload)
-                let report = GatewayStatus(
+                var report = GatewayStatus(
                     gateway: gateway, active: status.active, sha256: status.sha256, refused: status.refused?.summary,
                     at: now)
+                report.spoolBacklog = status.spoolBacklog
+                report.process = status.process
                 // A rollback is checked and stored first: a bad `rolledBack` member refuses the whole report.
                 if let r = status.rolledBack { try await recordRollback(r, gateway: gateway, now: now) }
                 if let registry = registry.withLock({ $0 }) {

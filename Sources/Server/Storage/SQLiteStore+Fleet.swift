@@ -62,7 +62,12 @@ extension SQLiteStore {
             (SELECT json_extract(w.document, '$.expectedAccuracy') FROM monitor_windows w WHERE w.gateway = p.id
                 ORDER BY w.window_from DESC LIMIT 1) AS estimated,
             (SELECT COUNT(*) FROM alerts a WHERE a.kind = 'drift' AND a.gateway = p.id AND a.cleared_at IS NULL)
-                AS drifting
+                AS drifting,
+            (SELECT json_extract(w.document, '$.shadow.model') FROM monitor_windows w WHERE w.gateway = p.id
+                ORDER BY w.window_from DESC LIMIT 1) AS shadow,
+            COALESCE(
+                (SELECT version FROM aliases WHERE scope = p.scope AND alias = 'shadow@' || p.id),
+                (SELECT version FROM aliases WHERE scope = p.scope AND alias = 'shadow')) AS shadow_assigned
         """
 
     /// Replaces the `fleet` copy when the configuration changed.
@@ -135,11 +140,16 @@ extension SQLiteStore {
                 arguments: paging
             ).map { row in
                 let wave: Int? = row["wave"]
+                let active: String? = row["active"]
+                // A shadow equal to the version it runs is not scored (`ModelRegistry.shadowModel`).
+                let assigned = (row["shadow_assigned"] as Int?).flatMap {
+                    active?.hasSuffix("@\($0)") == true ? nil : $0
+                }
                 return FleetDocument.Gateway(
                     id: row["id"], scope: row["scope"], state: row["state"],
                     lastSeen: (row["seen"] as Double?).map { Instant(seconds: $0).iso8601 }, active: row["active"],
                     wave: wave.map { $0 + 1 }, openAlerts: row["alerts"], estimatedAccuracy: row["estimated"],
-                    drifting: row["drifting"])
+                    drifting: row["drifting"], shadow: row["shadow"], shadowAssigned: assigned)
             }
             // Conditions that overlap the states: an open `silent` alert; in the scope's current rollout, running
             // the new version within probation, or rolled back by its own guard.

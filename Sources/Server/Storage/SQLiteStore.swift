@@ -170,6 +170,7 @@ public final class SQLiteStore: ServerStore {
         }
         migrator.registerMigration("v7: gateways' model rollbacks", migrate: migrateRollbacks)
         migrator.registerMigration("v8: the configured fleet (dashboard)") { db in try Self.migrateDashboard(db) }
+        migrator.registerMigration("v9: gateways' status figures (dashboard)", migrate: migrateStatusFigures)
         return migrator
     }
 
@@ -609,9 +610,11 @@ public final class SQLiteStore: ServerStore {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO gateway_seen (gateway, at) VALUES (?, ?)", arguments: [s.gateway, now])
             try db.execute(
-                sql:
-                    "INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [s.gateway, s.active, s.sha256, s.refused, s.at])
+                sql: """
+                    INSERT OR REPLACE INTO gateway_status (gateway, active, sha256, refused, at, figures)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [s.gateway, s.active, s.sha256, s.refused, s.at, try Self.statusFigures(s)])
         }
     }
 

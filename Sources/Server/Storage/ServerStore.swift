@@ -80,6 +80,9 @@ public struct GatewayStatus: Sendable, Equatable {
     public var sha256: String?
     public var refused: String?
     public var at: Double
+    /// Its spool backlog and process figures when it wrote the status (newer gateways; the dashboard shows them).
+    public var spoolBacklog: Int? = nil
+    public var process: MonitorDocument.Process? = nil
 
     public init(gateway: String, active: String?, sha256: String?, refused: String?, at: Double) {
         self.gateway = gateway
@@ -281,4 +284,12 @@ public protocol ServerStore: Sendable {
     func monitorWindowsEnd(gateway: String) async throws -> Double?
     /// The newest `limit` cleared alerts, newest first.
     func clearedAlerts(limit: Int) async throws -> [AlertDocument]
+
+    /// `gateway`'s label spans that overlap `[from, to)`, in time order (the Gateway screen's timeline).
+    func labels(gateway: String, from: Double, to: Double) async throws -> [LabelRange]
+    /// Where the model `gateway`'s monitor windows name (`decidedBy`) changed: the start of the first window and of
+    /// each window whose `decidedBy` differs from the one before; the newest `limit`, oldest first.
+    func modelChanges(gateway: String, limit: Int) async throws -> [(at: Double, decidedBy: String?)]
+    /// `gateway`'s last status, if it sent one.
+    func gatewayStatus(gateway: String) async throws -> GatewayStatus?
 }
