@@ -65,6 +65,7 @@ struct Dashboard: Sendable {
         }
         router.get(RouterPath(API.Route.fleet)) { request, _ in try await fleetJSON(request) }
         router.post(RouterPath(API.Route.dashboardLoginLink)) { request, _ in try await loginLink(request) }
+        registerModels(on: router)
     }
 
     // MARK: Sessions

@@ -281,4 +281,8 @@ public protocol ServerStore: Sendable {
     func monitorWindowsEnd(gateway: String) async throws -> Double?
     /// The newest `limit` cleared alerts, newest first.
     func clearedAlerts(limit: Int) async throws -> [AlertDocument]
+    /// A scope's versions without their reports, oldest first (see `ModelSummary`; a default decodes the reports).
+    func modelSummaries(scope: String) async throws -> [ModelSummary]
+    /// Distinct gateways that rolled back each bundle, by SHA-256 (a default reads every rollback).
+    func rolledBackGateways() async throws -> [String: Int]
 }
