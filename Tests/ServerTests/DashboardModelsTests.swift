@@ -114,6 +114,50 @@ extension DashboardRig {
         }
     }
 
+    @Test func theShadowModelsEvidenceOnTheFirstWaveIsShown() async throws {
+        let d = try await DashboardRig("dash-models-shadow")
+        try await d.seedModelHistory()
+        try await d.store.setAlias(scope: "office", alias: ModelRegistry.shadowAlias, version: 3)
+        let now = d.clock.now().seconds
+        // gw-a (first wave) scored v3 in shadow for 20 labelled samples: v2 right on all, v3 on half.
+        try await d.store.insertMonitor(
+            MonitorDocument(
+                gateway: "gw-a",
+                window: .init(from: TimeValue(seconds: now - 1800), to: TimeValue(seconds: now), samples: 20),
+                inputs: [:],
+                predictions: .init(meanProbability: 0.6, positiveRate: 1, transitions: 0, histogram: [], stale: 0),
+                drift: nil, expectedAccuracy: 0.9, bundleAccuracy: 0.92, decidedBy: "model:occupancy-office@2",
+                process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil),
+                shadow: ShadowWindow(
+                    model: "occupancy-office@3", version: 3, sha256: "sha-v3", scored: 20, compared: 20,
+                    agreement: 0.5, transitions: 1, meanProbability: 0.5, expectedAccuracy: 0.8, bundleAccuracy: 0.93,
+                    stale: 0,
+                    runs: [
+                        .init(from: now - 1800, to: now - 900, n: 10, active: true, shadow: true),
+                        .init(from: now - 890, to: now - 10, n: 10, active: true, shadow: false),
+                    ], complete: true)))
+        try await d.store.insertLabels([
+            LabelRange(gateway: "gw-a", from: now - 1800, to: now, occupied: true, source: "http")
+        ])
+        // Only the shadow windows come back, with what the evidence reads.
+        let windows = try await d.store.shadowWindows(gateway: "gw-a", since: now - 7 * 86_400)
+        #expect(windows.map(\.decidedBy) == ["model:occupancy-office@2"] && windows.first?.shadow?.runs.count == 2)
+        try await d.rig.test { client in
+            let (cookie, _) = try await dashboardLogin(client, token: "admin-token")
+            let html = String(
+                buffer: try await client.execute(
+                    uri: "/dashboard/models/office", method: .get, headers: [.cookie: cookie]
+                ).body)
+            #expect(html.contains("Version 3 runs in shadow beside the champion, version 2"))
+            #expect(html.contains(">challenger: v3</a>"))
+            let start = try #require(html.range(of: #"<table id="shadow-evidence">"#)).upperBound
+            let table = html[start...]
+            let row = String(table[..<(try #require(table.range(of: "</tbody>")).upperBound)])
+            #expect(row.contains(">gw-a</a>") && row.contains("model:occupancy-office@2"))
+            #expect(row.contains(">50.0 %</td><td class=\"n\">20</td><td class=\"n\">100.0 %</td><td class=\"n\">50.0 %<"))
+        }
+    }
+
     @Test func theVersionJSONServesWhatThePageShows() async throws {
         let d = try await DashboardRig("dash-models-json")
         try await d.seedModelHistory()

@@ -309,8 +309,8 @@ extension Dashboard {
         var rows: [ModelsView.Shadow.Gateway] = []
         for g in await registry.shadowWave(scope).sorted() {
             guard let end = try await store.monitorWindowsEnd(gateway: g) else { continue }
-            let windows = try await store.monitorWindows(gateway: g, since: end - Self.shadowDays * 86_400)
-            guard windows.contains(where: { $0.shadow != nil }) else { continue }
+            let windows = try await store.shadowWindows(gateway: g, since: end - Self.shadowDays * 86_400)
+            guard !windows.isEmpty else { continue }
             let labels = try await store.labels(gateways: [g])
             for e in ShadowEvidence.evidence(windows: windows, labels: labels) {
                 rows.append(

@@ -243,7 +243,7 @@ struct Dashboard: Sendable {
     }
 
     func render(_ template: String, _ view: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        guard let html = templates.render(view, withTemplate: template) else {
+        guard let html = templates.render(DashboardBox.box(view) ?? view, withTemplate: template) else {
             throw APIError(.internalServerError, "dashboard template '\(template)' is missing")
         }
         return Response(

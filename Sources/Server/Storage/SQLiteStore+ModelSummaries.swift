@@ -77,6 +77,11 @@ extension ServerStore {
         try await models(scope: scope).map(ModelSummary.init)
     }
 
+    /// The gateway's monitor windows ending after `since` that carry a shadow section (default: every window read).
+    public func shadowWindows(gateway: String, since: Double) async throws -> [MonitorDocument] {
+        try await monitorWindows(gateway: gateway, since: since).filter { $0.shadow != nil }
+    }
+
     /// Gateways that rolled back each bundle (by SHA-256).
     public func rolledBackGateways() async throws -> [String: Int] {
         var gateways: [String: Set<String>] = [:]
@@ -135,6 +140,62 @@ extension SQLiteStore {
                     falseTransitionsPerDay: $0["false_transitions_per_day"])
             }
         }
+    }
+
+    /// Only what shadow evidence reads (the deciding model and the shadow section's figures and runs), extracted by
+    /// SQLite as plain columns, one row per run: no document is decoded.
+    public func shadowWindows(gateway: String, since: Double) async throws -> [MonitorDocument] {
+        let rows = try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.window_from, w.window_to, w.decided, json_extract(w.s, '$.model') AS model,
+                        json_extract(w.s, '$.version') AS version, json_extract(w.s, '$.sha256') AS sha256,
+                        json_extract(w.s, '$.scored') AS scored, json_extract(w.s, '$.compared') AS compared,
+                        json_extract(w.s, '$.agreement') AS agreement, json_extract(w.s, '$.transitions') AS transitions,
+                        json_extract(w.s, '$.expectedAccuracy') AS expected, json_extract(w.s, '$.complete') AS complete,
+                        json_extract(r.value, '$.from') AS run_from, json_extract(r.value, '$.to') AS run_to,
+                        json_extract(r.value, '$.n') AS run_n, json_extract(r.value, '$.active') AS run_active,
+                        json_extract(r.value, '$.shadow') AS run_shadow
+                    FROM (SELECT window_from, window_to, json_extract(document, '$.decidedBy') AS decided,
+                            json_extract(document, '$.shadow') AS s
+                        FROM monitor_windows WHERE gateway = ? AND window_to > ?) w
+                    LEFT JOIN json_each(w.s, '$.runs') r
+                    WHERE json_type(w.s) = 'object'
+                    ORDER BY w.window_from, r.key
+                    """, arguments: [gateway, since])
+        }
+        var out: [MonitorDocument] = []
+        var current: Double?
+        for row in rows {
+            let from: Double = row["window_from"]
+            if from != current {
+                current = from
+                guard let model: String = row["model"] else { continue }
+                out.append(
+                    MonitorDocument(
+                        gateway: gateway,
+                        window: .init(
+                            from: TimeValue(seconds: from), to: TimeValue(seconds: row["window_to"]), samples: 0),
+                        inputs: [:],
+                        predictions: .init(
+                            meanProbability: nil, positiveRate: nil, transitions: 0, histogram: [], stale: 0),
+                        drift: nil, expectedAccuracy: nil, bundleAccuracy: nil, decidedBy: row["decided"],
+                        process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil),
+                        shadow: ShadowWindow(
+                            model: model, version: row["version"] ?? 0, sha256: row["sha256"] ?? "",
+                            scored: row["scored"] ?? 0, compared: row["compared"] ?? 0, agreement: row["agreement"],
+                            transitions: row["transitions"] ?? 0, meanProbability: nil, expectedAccuracy: row["expected"],
+                            bundleAccuracy: nil, stale: 0, runs: [], complete: row["complete"] ?? false)))
+            }
+            if let runFrom: Double = row["run_from"], let runTo: Double = row["run_to"], let n: Int = row["run_n"],
+                out.last?.window.from.seconds == from
+            {
+                out[out.count - 1].shadow?.runs.append(
+                    .init(from: runFrom, to: runTo, n: n, active: row["run_active"], shadow: row["run_shadow"]))
+            }
+        }
+        return out
     }
 
     public func rolledBackGateways() async throws -> [String: Int] {
