@@ -140,7 +140,7 @@ extension DashboardRig {
             LabelRange(gateway: "gw-a", from: now - 1800, to: now, occupied: true, source: "http")
         ])
         // Only the shadow windows come back, with what the evidence reads.
-        let windows = try await d.store.shadowWindows(gateway: "gw-a", since: now - 7 * 86_400)
+        let windows = try await d.store.shadowWindows(gateway: "gw-a", span: 86_400)
         #expect(windows.map(\.decidedBy) == ["model:occupancy-office@2"] && windows.first?.shadow?.runs.count == 2)
         try await d.rig.test { client in
             let (cookie, _) = try await dashboardLogin(client, token: "admin-token")

@@ -7,8 +7,9 @@ import OccupantCore
 extension Dashboard {
     /// The metric history plots at most this many of a scope's newest metric records.
     static let historyLimit = 500
-    /// Shadow evidence on the Models screen reads the first wave's monitor windows of this many days.
-    static let shadowDays = 7.0
+    /// Shadow evidence on the Models screen reads the first wave's monitor windows of this many days (the whole
+    /// evidence is `GET /v1/scopes/{scope}/shadow`).
+    static let shadowDays = 1.0
 
     struct Fact {
         let name: String
@@ -89,7 +90,7 @@ extension Dashboard {
                 let shadowAccuracy: String
             }
             let summary: String
-            let days: Int
+            let hours: Int
             let gateways: [Gateway]
             let json: String
         }
@@ -307,9 +308,11 @@ extension Dashboard {
     func shadowView(scope: String, version: Int?, champion: Int?) async throws -> ModelsView.Shadow? {
         guard let version else { return nil }
         var rows: [ModelsView.Shadow.Gateway] = []
-        for g in await registry.shadowWave(scope).sorted() {
-            guard let end = try await store.monitorWindowsEnd(gateway: g) else { continue }
-            let windows = try await store.shadowWindows(gateway: g, since: end - Self.shadowDays * 86_400)
+        // The registry's `shadowWave`, computed here from the configuration (no wait on the registry's actor).
+        let wave = ModelRegistry.plan(
+            config.promotion.plannedWaves, members: config.gateways.filter { $0.scope == scope }.map(\.id))[0]
+        for g in wave.sorted() {
+            let windows = try await store.shadowWindows(gateway: g, span: Self.shadowDays * 86_400)
             guard !windows.isEmpty else { continue }
             let labels = try await store.labels(gateways: [g])
             for e in ShadowEvidence.evidence(windows: windows, labels: labels) {
@@ -324,7 +327,7 @@ extension Dashboard {
             summary: "Version \(version) runs in shadow beside "
                 + (champion.map { "the champion, version \($0)" } ?? "the rule")
                 + ": each gateway scores it on the same inputs without publishing its decisions.",
-            days: Int(Self.shadowDays), gateways: rows, json: API.scopeShadow(scope))
+            hours: Int(Self.shadowDays * 24), gateways: rows, json: API.scopeShadow(scope))
     }
 
     func selectedView(scope: String, _ record: ModelRecord, aliases: [String]) throws -> ModelsView.Selected {

@@ -37,7 +37,7 @@ extension DashboardTemplates {
         </tbody></table></div>{{/comparison}}
         {{#shadow}}<h2 id="shadow">Shadow evidence</h2>
         <p>{{summary}}</p>
-        <div class="scroll"><table id="shadow-evidence"><caption>Per gateway of the first wave, monitor windows of the last {{days}} days</caption>
+        <div class="scroll"><table id="shadow-evidence"><caption>Per gateway of the first wave, monitor windows of the last {{hours}} h up to its newest</caption>
         <thead><tr><th scope="col">Gateway</th><th scope="col">Deciding</th><th scope="col">Shadow</th><th scope="col">Windows</th><th scope="col">Agreement</th>
         <th scope="col">Labelled samples</th><th scope="col">Realised accuracy, deciding</th><th scope="col">Realised accuracy, shadow</th></tr></thead><tbody>
         {{#gateways}}<tr><th scope="row"><a href="/dashboard/gateways/{{path}}">{{gateway}}</a></th><td>{{active}}</td><td>{{model}}</td><td class="n">{{windows}}</td>

@@ -77,9 +77,11 @@ extension ServerStore {
         try await models(scope: scope).map(ModelSummary.init)
     }
 
-    /// The gateway's monitor windows ending after `since` that carry a shadow section (default: every window read).
-    public func shadowWindows(gateway: String, since: Double) async throws -> [MonitorDocument] {
-        try await monitorWindows(gateway: gateway, since: since).filter { $0.shadow != nil }
+    /// The gateway's monitor windows ending within `span` seconds of its newest one that carry a shadow section
+    /// (default: every window read).
+    public func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument] {
+        guard let end = try await monitorWindowsEnd(gateway: gateway) else { return [] }
+        return try await monitorWindows(gateway: gateway, since: end - span).filter { $0.shadow != nil }
     }
 
     /// Gateways that rolled back each bundle (by SHA-256).
@@ -143,27 +145,36 @@ extension SQLiteStore {
     }
 
     /// Only what shadow evidence reads (the deciding model and the shadow section's figures and runs), extracted by
-    /// SQLite as plain columns, one row per run: no document is decoded.
-    public func shadowWindows(gateway: String, since: Double) async throws -> [MonitorDocument] {
+    /// SQLite as plain columns, one row per run: no document is decoded. The newest window is found by the primary
+    /// key (not `MAX(window_to)`, which reads every window of the gateway), and windows that started more than a day
+    /// before the span are not read (the key's range bounds the scan; monitor windows are hourly).
+    public func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument] {
         let rows = try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT w.window_from, w.window_to, w.decided, json_extract(w.s, '$.model') AS model,
-                        json_extract(w.s, '$.version') AS version, json_extract(w.s, '$.sha256') AS sha256,
-                        json_extract(w.s, '$.scored') AS scored, json_extract(w.s, '$.compared') AS compared,
-                        json_extract(w.s, '$.agreement') AS agreement, json_extract(w.s, '$.transitions') AS transitions,
-                        json_extract(w.s, '$.expectedAccuracy') AS expected, json_extract(w.s, '$.complete') AS complete,
+                    WITH d AS MATERIALIZED (
+                        SELECT window_from, window_to, json_extract(document, '$.decidedBy') AS decided,
+                            json_extract(document, '$.shadow') AS s
+                        FROM monitor_windows, (
+                            SELECT window_to - ?2 AS since FROM monitor_windows WHERE gateway = ?1
+                            ORDER BY window_from DESC LIMIT 1)
+                        WHERE gateway = ?1 AND window_from > since - 86400 AND window_to > since),
+                    w AS MATERIALIZED (
+                        SELECT window_from, window_to, decided, s, json_extract(s, '$.model') AS model,
+                            json_extract(s, '$.version') AS version, json_extract(s, '$.sha256') AS sha256,
+                            json_extract(s, '$.scored') AS scored, json_extract(s, '$.compared') AS compared,
+                            json_extract(s, '$.agreement') AS agreement, json_extract(s, '$.transitions') AS transitions,
+                            json_extract(s, '$.expectedAccuracy') AS expected, json_extract(s, '$.complete') AS complete
+                        FROM d WHERE json_type(s) = 'object')
+                    SELECT w.window_from, w.window_to, w.decided, w.model, w.version, w.sha256, w.scored, w.compared,
+                        w.agreement, w.transitions, w.expected, w.complete,
                         json_extract(r.value, '$.from') AS run_from, json_extract(r.value, '$.to') AS run_to,
                         json_extract(r.value, '$.n') AS run_n, json_extract(r.value, '$.active') AS run_active,
                         json_extract(r.value, '$.shadow') AS run_shadow
-                    FROM (SELECT window_from, window_to, json_extract(document, '$.decidedBy') AS decided,
-                            json_extract(document, '$.shadow') AS s
-                        FROM monitor_windows WHERE gateway = ? AND window_to > ?) w
-                    LEFT JOIN json_each(w.s, '$.runs') r
-                    WHERE json_type(w.s) = 'object'
+                    FROM w LEFT JOIN json_each(w.s, '$.runs') r
                     ORDER BY w.window_from, r.key
-                    """, arguments: [gateway, since])
+                    """, arguments: [gateway, span])
         }
         var out: [MonitorDocument] = []
         var current: Double?

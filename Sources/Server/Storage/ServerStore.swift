@@ -285,7 +285,7 @@ public protocol ServerStore: Sendable {
     func modelSummaries(scope: String) async throws -> [ModelSummary]
     /// Distinct gateways that rolled back each bundle, by SHA-256 (a default reads every rollback).
     func rolledBackGateways() async throws -> [String: Int]
-    /// The gateway's windows ending after `since` that carry a shadow section, with only `decidedBy` and `shadow`
-    /// guaranteed (a default reads whole windows).
-    func shadowWindows(gateway: String, since: Double) async throws -> [MonitorDocument]
+    /// The gateway's windows ending within `span` seconds of its newest that carry a shadow section, with only
+    /// `decidedBy` and `shadow` guaranteed (a default reads whole windows).
+    func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument]
 }
