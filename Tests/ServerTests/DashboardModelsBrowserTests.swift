@@ -27,7 +27,9 @@ import Testing
                     "Realised accuracy in shadow (last decision)"))
             #expect(try DashboardBrowserTests.rowHeaders(dom, table: "ablation") == ["&lt;b&gt;co2&lt;/b&gt;"])
             #expect(!dom.contains("<b>co2") && !dom.contains("<img"))
-            #expect(DashboardBrowserTests.count(#"<circle class="mark""#, in: try DashboardBrowserTests.svg(dom, "reliability")) == 1)
+            #expect(
+                DashboardBrowserTests.count(
+                    #"<circle class="mark""#, in: try DashboardBrowserTests.svg(dom, "reliability")) == 1)
             #expect(try DashboardBrowserTests.rowHeaders(dom, table: "events").contains("Onset latency p95"))
             try await chromium.screenshot(
                 try await DashboardBrowserTests.link(base, "/dashboard/models/office?version=3"),

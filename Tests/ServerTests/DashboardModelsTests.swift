@@ -154,7 +154,8 @@ extension DashboardRig {
             let table = html[start...]
             let row = String(table[..<(try #require(table.range(of: "</tbody>")).upperBound)])
             #expect(row.contains(">gw-a</a>") && row.contains("model:occupancy-office@2"))
-            #expect(row.contains(">50.0 %</td><td class=\"n\">20</td><td class=\"n\">100.0 %</td><td class=\"n\">50.0 %<"))
+            #expect(
+                row.contains(">50.0 %</td><td class=\"n\">20</td><td class=\"n\">100.0 %</td><td class=\"n\">50.0 %<"))
         }
     }
 

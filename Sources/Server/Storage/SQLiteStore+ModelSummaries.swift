@@ -196,7 +196,8 @@ extension SQLiteStore {
                         shadow: ShadowWindow(
                             model: model, version: row["version"] ?? 0, sha256: row["sha256"] ?? "",
                             scored: row["scored"] ?? 0, compared: row["compared"] ?? 0, agreement: row["agreement"],
-                            transitions: row["transitions"] ?? 0, meanProbability: nil, expectedAccuracy: row["expected"],
+                            transitions: row["transitions"] ?? 0, meanProbability: nil,
+                            expectedAccuracy: row["expected"],
                             bundleAccuracy: nil, stale: 0, runs: [], complete: row["complete"] ?? false)))
             }
             if let runFrom: Double = row["run_from"], let runTo: Double = row["run_to"], let n: Int = row["run_n"],
