@@ -2,6 +2,7 @@
 # tools/benchmarks/server_load.py: telemetry intake (rows/s into SQLite), monitor-window intake over MQTT (windows/s
 # stored), promotion → every gateway fetched and reported, and model polls answered 304. Sourced by tools/bench.
 bench_server() {
+    if [ "${1:-}" = dashboard ]; then shift; bench_server_dashboard "$@"; return; fi
     local gateways=${1:-1000}
     local bin work port http admin
     bin=$(release_binary)

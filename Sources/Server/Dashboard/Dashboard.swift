@@ -67,6 +67,7 @@ struct Dashboard: Sendable {
         router.get(RouterPath(API.Route.gatewayTimeline)) { request, context in try await timelineJSON(request, context)
         }
         router.post(RouterPath(API.Route.dashboardLoginLink)) { request, _ in try await loginLink(request) }
+        registerModels(on: router)
     }
 
     // MARK: Sessions
@@ -244,7 +245,7 @@ struct Dashboard: Sendable {
     }
 
     func render(_ template: String, _ view: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        guard let html = templates.render(view, withTemplate: template) else {
+        guard let html = templates.render(DashboardBox.box(view) ?? view, withTemplate: template) else {
             throw APIError(.internalServerError, "dashboard template '\(template)' is missing")
         }
         return Response(

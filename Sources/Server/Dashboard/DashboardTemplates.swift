@@ -19,6 +19,7 @@ enum DashboardTemplates {
         try registerGateway(&library)
         try library.register(reliability, named: "reliability")
         try library.register(models, named: "models")
+        try library.register(history, named: "history")
         return library
     }
 
@@ -215,33 +216,5 @@ enum DashboardTemplates {
         <polyline points="{{line}}" fill="none" stroke="#1f3b57" stroke-width="2"/>
         {{#points}}<circle class="mark" cx="{{x}}" cy="{{y}}" r="4" fill="#1f3b57"><title>{{title}}</title></circle>{{/points}}
         </svg><figcaption>{{title}}: one point per probability bin with rows; dashed: perfect calibration.</figcaption></figure>{{/empty}}
-        """
-
-    static let models = """
-        {{#frame}}{{> head}}{{/frame}}
-        <h1>Models of {{scope}}</h1>
-        <p>Scopes: {{#scopes}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{name}}</a> {{/scopes}}</p>
-        <div class="scroll"><table id="versions"><caption>Versions, newest first</caption>
-        <thead><tr><th scope="col">Version</th><th scope="col">Aliases</th><th scope="col">Created (UTC)</th><th scope="col">Data</th>
-        <th scope="col">Holdout accuracy</th><th scope="col">F1</th><th scope="col">AUC</th><th scope="col">Rows</th><th scope="col">ECE</th></tr></thead><tbody>
-        {{#versions}}<tr><th scope="row"><a href="{{href}}">{{version}}</a></th><td>{{aliases}}</td><td>{{created}}</td><td>{{data}}</td>
-        <td class="n">{{accuracy}}</td><td class="n">{{f1}}</td><td class="n">{{auc}}</td><td class="n">{{rows}}</td><td class="n">{{ece}}</td></tr>{{/versions}}
-        {{^versions}}<tr><td colspan="9">No model trained for this scope yet.</td></tr>{{/versions}}
-        </tbody></table></div>
-        {{#selected}}<h2 id="version">Version {{version}}: reliability</h2>
-        {{#plot}}{{> reliability}}{{/plot}}
-        {{#confusion}}<table id="confusion"><caption>Version {{version}} on the holdout: confusion matrix (rows)</caption>
-        <thead><tr><td></td><th scope="col">predicted occupied</th><th scope="col">predicted empty</th></tr></thead><tbody>
-        <tr><th scope="row">occupied</th><td class="n">{{truePositive}}</td><td class="n">{{falseNegative}}</td></tr>
-        <tr><th scope="row">empty</th><td class="n">{{falsePositive}}</td><td class="n">{{trueNegative}}</td></tr>
-        </tbody></table>{{/confusion}}{{/selected}}
-        <h2>Promotion decisions</h2>
-        <div class="scroll"><table id="promotions"><caption>Every promotion decision, newest first</caption>
-        <thead><tr><th scope="col">At (UTC)</th><th scope="col">Challenger</th><th scope="col">Champion</th><th scope="col">Promoted</th><th scope="col">Reason</th></tr></thead><tbody>
-        {{#promotions}}<tr><td>{{at}}</td><td class="n">{{challenger}}</td><td class="n">{{champion}}</td><td>{{promoted}}</td><td>{{reason}}</td></tr>{{/promotions}}
-        {{^promotions}}<tr><td colspan="5">None yet.</td></tr>{{/promotions}}
-        </tbody></table></div>
-        <p class="note">JSON: <a href="{{json}}">{{json}}</a> (admin token)</p>
-        {{> foot}}
         """
 }

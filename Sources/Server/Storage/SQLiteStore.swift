@@ -171,6 +171,8 @@ public final class SQLiteStore: ServerStore {
         migrator.registerMigration("v7: gateways' model rollbacks", migrate: migrateRollbacks)
         migrator.registerMigration("v8: the configured fleet (dashboard)") { db in try Self.migrateDashboard(db) }
         migrator.registerMigration("v9: gateways' status figures (dashboard)", migrate: migrateStatusFigures)
+        migrator.registerMigration("v10: model summaries (dashboard models)") { db in try Self.migrateModelSummaries(db)
+        }
         return migrator
     }
 

@@ -292,4 +292,11 @@ public protocol ServerStore: Sendable {
     func modelChanges(gateway: String, limit: Int) async throws -> [(at: Double, decidedBy: String?)]
     /// `gateway`'s last status, if it sent one.
     func gatewayStatus(gateway: String) async throws -> GatewayStatus?
+    /// A scope's versions without their reports, oldest first (see `ModelSummary`; a default decodes the reports).
+    func modelSummaries(scope: String) async throws -> [ModelSummary]
+    /// Distinct gateways that rolled back each bundle, by SHA-256 (a default reads every rollback).
+    func rolledBackGateways() async throws -> [String: Int]
+    /// The gateway's windows ending within `span` seconds of its newest that carry a shadow section, with only
+    /// `decidedBy` and `shadow` guaranteed (a default reads whole windows).
+    func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument]
 }

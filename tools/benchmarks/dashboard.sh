@@ -1,0 +1,45 @@
+# Dashboard render times (`tools/bench server dashboard`): every screen of a real `occupant server run` (release)
+# over a store of 1,000 gateways in 3 scopes, 50 model versions per scope and 90 days of hourly monitor windows per
+# gateway (2.16 million), seeded once under .build/dashboard-bench and reused (DASHBOARD_BENCH_RESEED=1 seeds again).
+bench_server_dashboard() {
+    local bin cache work port http admin params
+    bin=$(release_binary)
+    cache="$OCCUPANT_ROOT/.build/dashboard-bench"
+    params="gateways=1000 scopes=3 versions=50 days=90 v1"
+    work=$(mktemp -d "${TMPDIR:-/tmp}/occupant-dashbench.XXXXXX")
+    port=$(free_port)
+    http=$(free_port)
+    admin=bench-admin
+    start_private_broker "$port" "$work"
+    trap 'stop_pid_file "$work/server.pid"; stop_pid_file "$work/mosquitto.pid"; rm -rf "$work"; trap - RETURN' RETURN
+    mkdir -p "$cache"
+    [ -f "$cache/signer.key" ] || "$bin" keys generate --out "$cache/signer" >/dev/null
+    {
+        echo "stateDirectory: $cache/state"
+        echo "http: { port: $http }"
+        echo "broker: { port: $port, clientId: bench-dashboard }"
+        echo "signingKey: $cache/signer.key"
+        echo "adminToken: $admin"
+        echo "retrain: { newLabelledRows: 0 }"
+        echo "promotion: { waves: [{ percent: 5 }, { percent: 35 }], probation: 24h }"
+        python3 tools/benchmarks/dashboard_bench.py config
+    } > "$work/server.yaml"
+    start_server() {
+        "$bin" server run --config "$work/server.yaml" --log-level warning 2>> "$work/server.log" &
+        echo $! > "$work/server.pid"
+        for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && return 0; sleep 0.1; done
+        die "occupant server did not start (see $work/server.log)"
+    }
+    if [ "$(cat "$cache/seeded" 2>/dev/null)" != "$params" ] || [ -n "${DASHBOARD_BENCH_RESEED:-}" ]; then
+        say "seeding $cache/state/server.sqlite ($params), once"
+        rm -rf "$cache/state" "$cache/seeded"
+        start_server # creates and migrates the store
+        stop_pid_file "$work/server.pid"
+        python3 tools/benchmarks/dashboard_bench.py seed --db "$cache/state/server.sqlite"
+        echo "$params" > "$cache/seeded"
+    fi
+    start_server
+    say "dashboard screens: median and p95 of 20 requests each (session cookie, loopback HTTP, keep-alive)"
+    python3 tools/benchmarks/dashboard_bench.py time --http "$http" --admin "$admin" --requests "${DASHBOARD_REQUESTS:-20}"
+    echo "{\"phase\":\"dashboard-store\",\"sqlite_bytes\":$(stat -c %s "$cache/state/server.sqlite")}"
+}
