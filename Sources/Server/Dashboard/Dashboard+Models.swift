@@ -6,7 +6,7 @@ import OccupantCore
 
 extension Dashboard {
     /// The metric history plots at most this many of a scope's newest metric records.
-    static let historyLimit = 500
+    static let metricHistoryLimit = 500
     /// Shadow evidence on the Models screen reads the first wave's monitor windows of this many days (the whole
     /// evidence is `GET /v1/scopes/{scope}/shadow`).
     static let shadowDays = 1.0
@@ -209,7 +209,7 @@ extension Dashboard {
         } else if let champion {
             wanted = champion
         }
-        let metrics = Array(try await store.metrics(scope: scope).suffix(Self.historyLimit))
+        let metrics = Array(try await store.metrics(scope: scope).suffix(Self.metricHistoryLimit))
         let rolledBack = try await store.rolledBackGateways()
         let sha = Dictionary(summaries.map { ($0.version, $0.sha256) }, uniquingKeysWith: { $1 })
         var selected: ModelsView.Selected?
