@@ -10,7 +10,8 @@
 ///
 /// The comparison is exactly the reference walk's: `Float(x) < threshold` goes left, NaN follows the node's default
 /// direction; the leaves are summed in tree order (Float32 for xgboost, Double for native), so the scores are the same
-/// bit for bit. The rows are converted to Float32 once per call, into a stack buffer.
+/// bit for bit. The rows are converted to Float32 once per call, into a stack buffer (`withUnsafeTemporaryAllocation`:
+/// on the stack up to 255 inputs; wider rows may be given heap memory).
 ///
 /// The class owns the memory; the hot path reads it through `Layout`, a plain struct of pointers reached through one
 /// pointer from the ensemble, so a prediction does not retain or release anything.
@@ -27,7 +28,8 @@ final class CompiledForest: @unchecked Sendable {
     }
 
     /// Lays out `e` (validated, flavour xgboost or native); nil when it does not fit the 16-bit fields (more than
-    /// 65,534 inputs, or a tree so wide that a left child lies 65,536 nodes after its parent).
+    /// 65,534 inputs, or a tree so wide that a left child lies 65,536 nodes after its parent) or a node is reached
+    /// twice (two splits sharing a subtree).
     init?(_ e: TreeEnsemble) {
         guard e.flavour != .lightgbm, e.featureCount < Int(UInt16.max), !e.treeStart.isEmpty else { return nil }
         let sentinel = UInt16(e.featureCount)
