@@ -1,8 +1,9 @@
 import Foundation
 
 // The prediction hot path: no allocation, no text, no throwing. The layout was validated when the ensemble was
-// built, so every walk ends at a leaf; the checks here are the precondition on the row width and Swift's own
-// bounds checks, which a validated ensemble never trips.
+// built, so every walk ends at a leaf. xgboost and native ensembles walk their `CompiledForest` (no bounds checks:
+// its indices were derived from the validated arrays); LightGBM ensembles, and ensembles built without validation,
+// walk the separate arrays below, with the precondition on the row width and Swift's own bounds checks.
 
 /// LightGBM's `kZeroThreshold` (a `1e-35f` literal widened to double).
 private let zeroThreshold = Double(Float(1e-35))
@@ -36,7 +37,7 @@ extension TreeEnsemble {
     }
 
     private func xgboostMargin(_ x: UnsafeBufferPointer<Double>) -> Float {
-        if !packed.isEmpty { return Float(packedMargin(x, float32Sum: true)) }
+        if let layout { return Float(layout.pointer.pointee.margin(x)) }
         return withNodes { nodes in
             var sum = Float(baseMargin)
             // Index loops on the per-sample path: a for-in allocates its iterator in unoptimised builds.
@@ -48,7 +49,7 @@ extension TreeEnsemble {
     }
 
     private func doubleMargin(_ x: UnsafeBufferPointer<Double>) -> Double {
-        if !packed.isEmpty { return packedMargin(x, float32Sum: false) }
+        if let layout { return layout.pointer.pointee.margin(x) }
         return withNodes { nodes in
             var sum = baseMargin
             if flavour == .lightgbm {
@@ -57,33 +58,6 @@ extension TreeEnsemble {
                 for t in 0..<treeStart.count { sum += nodes.value[nodes.leafFloat32(from: Int(treeStart[t]), x)] }
             }
             return sum
-        }
-    }
-
-    /// The packed walk (xgboost, native): `Float(x) < threshold`, NaN to the default side; leaves summed in Float32
-    /// (xgboost, in tree order, as the library does) or Double (native).
-    @inline(__always)
-    private func packedMargin(_ x: UnsafeBufferPointer<Double>, float32Sum: Bool) -> Double {
-        packed.withUnsafeBufferPointer { nodes in
-            value.withUnsafeBufferPointer { leaves in
-                treeStart.withUnsafeBufferPointer { roots in
-                    var floatSum = Float(baseMargin)
-                    var doubleSum = baseMargin
-                    for r in 0..<roots.count {
-                        var n = Int(roots[r])
-                        var node = nodes[n]
-                        while node.feature >= 0 {
-                            let xv = x[Int(node.feature & 0xFFFF)]
-                            let goLeft =
-                                xv.isNaN ? (node.feature & PackedNode.defaultLeftBit != 0) : Float(xv) < node.threshold
-                            n = Int(goLeft ? node.left : node.right)
-                            node = nodes[n]
-                        }
-                        if float32Sum { floatSum += Float(leaves[n]) } else { doubleSum += leaves[n] }
-                    }
-                    return float32Sum ? Double(floatSum) : doubleSum
-                }
-            }
         }
     }
 

@@ -70,28 +70,18 @@ public struct TreeEnsemble: Sendable, Equatable {
     public internal(set) var categorySetStart: [Int32]
     /// 32 categories per word, bit `c % 32` of word `c / 32`; a set bit sends the row left.
     public internal(set) var categoryWords: [UInt32]
-    /// The split nodes packed 16 bytes apiece for the Float32-comparing flavours (xgboost, native), built by
-    /// `prepare()` once the layout is validated; empty until then (prediction then walks the separate arrays).
-    var packed: [PackedNode] = []
-
-    /// One node for the hot path: threshold, feature (−1 for a leaf; bit 30 = missing goes left), children.
-    struct PackedNode: Sendable {
-        var threshold: Float
-        var feature: Int32
-        var left: Int32
-        var right: Int32
-        static let defaultLeftBit: Int32 = 1 << 30
+    /// The layout prediction walks for the Float32-comparing flavours (xgboost, native), built by `prepare()` once
+    /// the arrays are validated; nil until then, for LightGBM, or for a layout it cannot hold (prediction then walks
+    /// the separate arrays). Derived data: not compared by `==`.
+    var compiled: CompiledForest? {
+        didSet { layout = compiled?.layout }
     }
+    /// `compiled`'s buffers, read by prediction without retaining `compiled`.
+    var layout: CompiledForest.Layout.Reference?
 
-    /// Builds `packed` (only for a validated layout).
+    /// Builds `compiled` (only for a validated layout).
     mutating func prepare() {
-        guard flavour != .lightgbm else { return }
-        packed = (0..<splitFeature.count).map { n in
-            let f = splitFeature[n]
-            let feature =
-                f < 0 ? -1 : f | (flags[n] & NodeFlags.defaultLeft.rawValue != 0 ? PackedNode.defaultLeftBit : 0)
-            return PackedNode(threshold: f < 0 ? 0 : Float(value[n]), feature: feature, left: left[n], right: right[n])
-        }
+        compiled = CompiledForest(self)
     }
 
     public static func == (a: TreeEnsemble, b: TreeEnsemble) -> Bool {
