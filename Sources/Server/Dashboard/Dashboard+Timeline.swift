@@ -158,13 +158,14 @@ extension Dashboard {
     /// The gateway's model history: the models its windows named, its rollbacks, its probation in the scope's
     /// rollout and its last refusal, oldest first.
     func modelHistory(gateway id: String, scope: String) async throws -> [GatewayTimeline.Event] {
-        var events: [GatewayTimeline.Event] = try await store.modelChanges(gateway: id, limit: Self.modelHistoryLimit).map {
-            .init(
-                at: $0.at, kind: "decides",
-                model: $0.decidedBy.map { $0.hasPrefix("model:") ? String($0.dropFirst(6)) : $0 },
-                version: ModelRegistry.modelReference($0.decidedBy)?.version,
-                detail: "its monitor windows name \($0.decidedBy ?? "no decider")")
-        }
+        var events: [GatewayTimeline.Event] = try await store.modelChanges(gateway: id, limit: Self.modelHistoryLimit)
+            .map {
+                .init(
+                    at: $0.at, kind: "decides",
+                    model: $0.decidedBy.map { $0.hasPrefix("model:") ? String($0.dropFirst(6)) : $0 },
+                    version: ModelRegistry.modelReference($0.decidedBy)?.version,
+                    detail: "its monitor windows name \($0.decidedBy ?? "no decider")")
+            }
         for r in try await store.rollbacks(gateway: id).suffix(Self.modelHistoryLimit) {
             events.append(
                 .init(
