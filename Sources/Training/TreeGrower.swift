@@ -141,8 +141,11 @@ struct TreeGrower {
             for (j, job) in jobs.enumerated() {
                 let smallHistogram = smallHistograms[j]
                 var largeHistogram = Array(level[job.parent].histogram)
-                let offset = smallHistogram.startIndex
-                for s in largeHistogram.indices { largeHistogram[s] -= smallHistogram[offset + s] }
+                largeHistogram.withUnsafeMutableBufferPointer { large in
+                    smallHistogram.withUnsafeBufferPointer { small in
+                        for s in large.indices { large[s] -= small[s] }
+                    }
+                }
                 next[2 * j].histogram = job.leftIsSmaller ? smallHistogram : largeHistogram[...]
                 next[2 * j + 1].histogram = job.leftIsSmaller ? largeHistogram[...] : smallHistogram
             }
