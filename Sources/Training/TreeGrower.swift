@@ -141,8 +141,11 @@ struct TreeGrower {
             for (j, job) in jobs.enumerated() {
                 let smallHistogram = smallHistograms[j]
                 var largeHistogram = Array(level[job.parent].histogram)
-                let offset = smallHistogram.startIndex
-                for s in largeHistogram.indices { largeHistogram[s] -= smallHistogram[offset + s] }
+                largeHistogram.withUnsafeMutableBufferPointer { large in
+                    smallHistogram.withUnsafeBufferPointer { small in
+                        for s in large.indices { large[s] -= small[s] }
+                    }
+                }
                 next[2 * j].histogram = job.leftIsSmaller ? smallHistogram : largeHistogram[...]
                 next[2 * j + 1].histogram = job.leftIsSmaller ? largeHistogram[...] : smallHistogram
             }
@@ -171,17 +174,12 @@ struct TreeGrower {
         guard !ranges.isEmpty else { return [] }
         var flat = [Double](repeating: 0, count: ranges.count * size)
         // Tasks: (range, block); blocks after the first of a range sum into scratch.
-        var tasks: [(range: Int, block: Int, scratch: Int, columns: Range<Int>)] = []
+        var tasks: [(range: Int, block: Int, scratch: Int)] = []
         var scratchCount = 0
         for (j, range) in ranges.enumerated() {
-            if FitThreads.splitByFeatures {
-                let groups = range.count >= 2 * FitThreads.blockRows ? min(threads.count, columns.count) : 1
-                for k in 0..<groups { tasks.append((j, 0, -1, FitThreads.block(k, of: groups, in: 0..<columns.count))) }
-                continue
-            }
             let blocks = FitThreads.blocks(rows: range.count)
             for b in 0..<blocks {
-                tasks.append((j, b, b == 0 ? -1 : scratchCount, 0..<columns.count))
+                tasks.append((j, b, b == 0 ? -1 : scratchCount))
                 if b > 0 { scratchCount += 1 }
             }
         }
@@ -199,7 +197,7 @@ struct TreeGrower {
                                     let (bins, g, h, rows, columns) = inputs.value
                                     let task = tasks[t]
                                     let range = ranges[task.range]
-                                    let blocks = FitThreads.splitByFeatures ? 1 : FitThreads.blocks(rows: range.count)
+                                    let blocks = FitThreads.blocks(rows: range.count)
                                     let hist: UnsafeMutablePointer<Double>
                                     if task.scratch < 0 {
                                         hist = targets.value + task.range * size
@@ -212,7 +210,7 @@ struct TreeGrower {
                                         let gr = g[r]
                                         let hr = h[r]
                                         let row = bins.baseAddress! + r &* width
-                                        for c in task.columns {
+                                        for c in 0..<columns.count {
                                             let slot = (c &* Self.slots &+ Int(row[columns[c]])) &* 2
                                             hist[slot] += gr
                                             hist[slot &+ 1] += hr
