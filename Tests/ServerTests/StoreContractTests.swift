@@ -256,6 +256,15 @@ struct StoreUnderTest {
                 GatewayStatus(gateway: "gw-b", active: nil, sha256: nil, refused: "bad sig", at: 9)
             ])
         #expect(try await s.gatewaysLastSeen() == [Self.g: start + 10, "gw-b": start + 20])
+        // The dashboard's figures (spool backlog, process) ride with the status, and a status without them clears them.
+        var figured = GatewayStatus(gateway: "gw-c", active: "m@1", sha256: "aa", refused: nil, at: 11)
+        figured.spoolBacklog = 42
+        figured.process = .init(cpuSeconds: 1.5, rssBytes: 9_000_000, uptimeSeconds: 60)
+        try await s.setGatewayStatus(figured)
+        #expect(try await s.gatewayStatus(gateway: "gw-c") == figured)
+        try await s.setGatewayStatus(GatewayStatus(gateway: "gw-c", active: "m@1", sha256: "aa", refused: nil, at: 12))
+        #expect(try await s.gatewayStatus(gateway: "gw-c")?.spoolBacklog == nil)
+        #expect(try await s.gatewayStatus(gateway: "nobody") == nil)
 
         let r1 = ModelRollbackRecord(
             gateway: Self.g, version: 3, sha256: "ab", guardName: "stuck", reason: "p unchanged", at: 100, received: 101

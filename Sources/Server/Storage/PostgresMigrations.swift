@@ -124,6 +124,9 @@ enum PostgresMigrations {
                 "CREATE TABLE fleet_signature (signature text NOT NULL)",
             ]),
         PostgresStore.artifactsMigration,
+        Migration(
+            version: 3, name: "gateways' status figures (dashboard)",
+            statements: ["ALTER TABLE gateway_status ADD COLUMN figures text"]),
     ]
 
     /// Applies the migrations this database lacks, holding the advisory lock on one connection meanwhile.

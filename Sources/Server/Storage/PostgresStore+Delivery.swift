@@ -108,6 +108,7 @@ extension PostgresStore {
 
     public func setGatewayStatus(_ s: GatewayStatus) async throws {
         let now = clock.now().seconds
+        let figures = try SQLiteStore.statusFigures(s)
         try await transaction { tx in
             try await tx.rows(
                 """
@@ -116,20 +117,22 @@ extension PostgresStore {
                 """)
             try await tx.rows(
                 """
-                INSERT INTO gateway_status (gateway, active, sha256, refused, at)
-                VALUES (\(s.gateway), \(s.active), \(s.sha256), \(s.refused), \(s.at))
+                INSERT INTO gateway_status (gateway, active, sha256, refused, at, figures)
+                VALUES (\(s.gateway), \(s.active), \(s.sha256), \(s.refused), \(s.at), \(figures))
                 ON CONFLICT (gateway) DO UPDATE SET active = EXCLUDED.active, sha256 = EXCLUDED.sha256,
-                    refused = EXCLUDED.refused, at = EXCLUDED.at
+                    refused = EXCLUDED.refused, at = EXCLUDED.at, figures = EXCLUDED.figures
                 """)
         }
     }
 
     public func gatewayStatuses() async throws -> [GatewayStatus] {
         try await rows("SELECT * FROM gateway_status ORDER BY gateway").map {
-            GatewayStatus(
-                gateway: try $0["gateway"].decode(String.self), active: try $0["active"].decode(String?.self),
-                sha256: try $0["sha256"].decode(String?.self), refused: try $0["refused"].decode(String?.self),
-                at: try $0["at"].decode(Double.self))
+            SQLiteStore.withFigures(
+                GatewayStatus(
+                    gateway: try $0["gateway"].decode(String.self), active: try $0["active"].decode(String?.self),
+                    sha256: try $0["sha256"].decode(String?.self), refused: try $0["refused"].decode(String?.self),
+                    at: try $0["at"].decode(Double.self)),
+                figures: try $0["figures"].decode(String?.self))
         }
     }
 

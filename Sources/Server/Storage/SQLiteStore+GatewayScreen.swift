@@ -94,12 +94,17 @@ extension SQLiteStore {
 
     /// A status row with its figures.
     static func gatewayStatus(from row: Row) -> GatewayStatus {
-        var status = GatewayStatus(
-            gateway: row["gateway"], active: row["active"], sha256: row["sha256"], refused: row["refused"],
-            at: row["at"])
-        if let text: String = row["figures"],
-            let figures = try? FleetJSON.decode(StatusFigures.self, from: Array(text.utf8))
-        {
+        withFigures(
+            GatewayStatus(
+                gateway: row["gateway"], active: row["active"], sha256: row["sha256"], refused: row["refused"],
+                at: row["at"]),
+            figures: row["figures"])
+    }
+
+    /// `status` with the figures of its `figures` column (either store), if any and readable.
+    static func withFigures(_ status: GatewayStatus, figures text: String?) -> GatewayStatus {
+        var status = status
+        if let text, let figures = try? FleetJSON.decode(StatusFigures.self, from: Array(text.utf8)) {
             status.spoolBacklog = figures.spoolBacklog
             status.process = figures.process
         }
