@@ -122,6 +122,18 @@ public struct GatewayTimeline: Codable, Sendable, Equatable {
     /// An event in the gateway's model history: `decides` (its windows name a new `decidedBy`), `rolledBack` (its
     /// guard took a version back), `probation` (started or passed in the scope's rollout), `refused` (its last status
     /// refused a bundle).
+    /// A person's override in force on the gateway (from its monitor windows), forcing `occupied`.
+    public struct Override: Codable, Sendable, Equatable {
+        public var from: Double
+        public var to: Double
+        public var occupied: Bool
+        public init(from: Double, to: Double, occupied: Bool) {
+            self.from = from
+            self.to = to
+            self.occupied = occupied
+        }
+    }
+
     public struct Event: Codable, Sendable, Equatable {
         public var at: Double
         public var kind: String
@@ -180,6 +192,8 @@ public struct GatewayTimeline: Codable, Sendable, Equatable {
     public var accuracy: [Accuracy]
     public var history: [Event]
     public var process: Process
+    /// Overrides in force in the span, from the windows' `overrides` (gateways before them send none).
+    public var overrides: [Override] = []
 
     public init(
         gateway: String, scope: String, from: Double, to: Double, replayedWith: [String], states: [StateRun],

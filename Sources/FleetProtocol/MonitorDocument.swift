@@ -21,6 +21,9 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
     public var realised: Realised? = nil
     /// The shadow bundle's window, when one ran beside the active model.
     public var shadow: ShadowWindow?
+    /// Stretches of the window in which a person's override (Home Assistant's select) forced the published decision;
+    /// absent when there was none.
+    public var overrides: [OverrideSpan]? = nil
 
     public init(
         gateway: String, window: Window, inputs: [String: Input], predictions: Predictions, drift: [String: Drift]?,
@@ -37,6 +40,18 @@ public struct MonitorDocument: Codable, Sendable, Equatable {
         self.decidedBy = decidedBy
         self.process = process
         self.shadow = shadow
+    }
+
+    /// An override in force from `from` to `to` (clipped to the window), forcing `occupied`.
+    public struct OverrideSpan: Codable, Sendable, Equatable {
+        public var from: TimeValue
+        public var to: TimeValue
+        public var occupied: Bool
+        public init(from: TimeValue, to: TimeValue, occupied: Bool) {
+            self.from = from
+            self.to = to
+            self.occupied = occupied
+        }
     }
 
     public struct Window: Codable, Sendable, Equatable {

@@ -343,3 +343,41 @@ enum DashboardGatewaySeed {
     let few = Array(runs.prefix(10))
     #expect(coarsen(few, span: 100) == few)
 }
+
+/// A person's overrides, reported in the gateway's monitor windows, are marked on the timeline (the replay cannot see
+/// them): one span cut at a window's edge is drawn as one, and the twin lists the same spans.
+@Test func overridesFromTheWindowsAreMarkedOnTheTimeline() async throws {
+    let d = try await DashboardRig("dash-overrides")
+    let windows = try await d.store.monitorWindows(gateway: "gw-a", since: 0)
+    #expect(windows.count >= 2)
+    var last = try #require(windows.last)
+    var before = windows[windows.count - 2]
+    let (f1, t1) = (try #require(before.window.from.seconds), try #require(before.window.to.seconds))
+    let t2 = try #require(last.window.to.seconds)
+    // Occupied forced from the middle of one window across into the next; vacant forced for a while after that.
+    before.overrides = [.init(from: .init(seconds: (f1 + t1) / 2), to: .init(seconds: t1), occupied: true)]
+    last.overrides = [
+        .init(from: .init(seconds: t1), to: .init(seconds: t1 + 60), occupied: true),
+        .init(from: .init(seconds: t1 + 120), to: .init(seconds: t2 - 60), occupied: false),
+    ]
+    try await d.store.insertMonitor(before)
+    try await d.store.insertMonitor(last)
+    try await d.rig.test { client in
+        let json = try await client.execute(
+            uri: "/v1/gateways/gw-a/timeline?hours=24", method: .get,
+            headers: [.authorization: "Bearer admin-token"])
+        let t = try FleetJSON.decode(GatewayTimeline.self, from: Array(json.body.readableBytesView))
+        #expect(
+            t.overrides == [
+                .init(from: (f1 + t1) / 2, to: t1 + 60, occupied: true),
+                .init(from: t1 + 120, to: t2 - 60, occupied: false),
+            ])
+        let (cookie, _) = try await dashboardLogin(client, token: "admin-token")
+        let page = String(
+            buffer: try await client.execute(uri: "/dashboard/gateways/gw-a", method: .get, headers: [.cookie: cookie])
+                .body)
+        let timeline = try DashboardGatewayTests.svg(page, "timeline")
+        #expect(DashboardGatewayTests.count(#"class="mark override""#, in: timeline) == 2)
+        #expect(timeline.contains("override: published occupied") && timeline.contains("override: published vacant"))
+    }
+}

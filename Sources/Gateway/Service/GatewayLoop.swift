@@ -163,6 +163,7 @@ public final class GatewayLoop: Service, Sendable {
         // At high simulation speeds, never tick faster than every 5 ms of real time.
         let speed = (clock as? ScaledClock)?.speed ?? 1
         var monitor: Monitor?
+        var overrides = OverrideSpans()
         var guards = Probation(settings: probationSettings)
         var fallback: ProbationFallback?
         if let (subject, initialFallback) = mailbox.withLock({ s in
@@ -226,6 +227,7 @@ public final class GatewayLoop: Service, Sendable {
                     var document = monitor!.close(
                         at: now, gateway: publisher.topics.gatewayID, process: ProcessUsage.current())
                     document.shadow = shadow?.close(at: now)
+                    document.overrides = overrides.close(at: now.seconds)
                     publishMonitor(document, settings: settings)
                     if let trip = guards.check(window: document, at: now),
                         apply(trip, &guards, &current.engine, &fallback, at: now)
@@ -237,6 +239,7 @@ public final class GatewayLoop: Service, Sendable {
             // The monitor saw the scorer's own decision; what is published may be a person's override.
             var shown = decision
             let alert = homeAssistant?.cycle(&shown, at: now)
+            overrides.note(forced: shown.decidedBy == Override.decidedBy ? shown.roomOccupancy : nil, at: now.seconds)
             let signature = (shown.roomOccupancy, shown.stale != nil, shown.decidedBy, alert != nil)
             var published = false
             if lastPublished == nil || lastPublished! != signature || now - lastPublishedAt >= current.heartbeat {

@@ -131,7 +131,7 @@ extension Dashboard {
         // them with each status); the spool backlog only comes with the status.
         let figures = newest?.process ?? status?.process
         let figuresAt = newest == nil ? (status?.process == nil ? nil : status?.at) : newest?.window.to.seconds
-        return GatewayTimeline(
+        var timeline = GatewayTimeline(
             gateway: id, scope: scope, from: from, to: to, replayedWith: replayed,
             states: Self.coarsen(
                 states, span: to - from, from: \GatewayTimeline.StateRun.from, to: \.to,
@@ -153,6 +153,25 @@ extension Dashboard {
             process: .init(
                 at: figuresAt, cpuSeconds: figures?.cpuSeconds, rssBytes: figures?.rssBytes,
                 uptimeSeconds: figures?.uptimeSeconds, spoolBacklog: status?.spoolBacklog))
+        timeline.overrides = Self.overrides(windows, from: from, to: to)
+        return timeline
+    }
+
+    /// The windows' override spans clipped to the span, a span cut at a window's edge joined again.
+    static func overrides(_ windows: [MonitorDocument], from: Double, to: Double) -> [GatewayTimeline.Override] {
+        var spans: [GatewayTimeline.Override] = []
+        for w in windows {
+            for o in w.overrides ?? [] {
+                guard let f = o.from.seconds, let t = o.to.seconds, t > from, f < to else { continue }
+                let span = GatewayTimeline.Override(from: max(f, from), to: min(t, to), occupied: o.occupied)
+                if let last = spans.last, last.occupied == span.occupied, span.from - last.to < 1 {
+                    spans[spans.count - 1].to = span.to
+                } else {
+                    spans.append(span)
+                }
+            }
+        }
+        return spans
     }
 
     /// The gateway's model history: the models its windows named, its rollbacks, its probation in the scope's

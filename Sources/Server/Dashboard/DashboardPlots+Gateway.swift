@@ -134,6 +134,20 @@ extension DashboardPlots {
             }
             bottom = 176
         }
+        if !t.overrides.isEmpty {
+            // A lane below the others: a person's override forced what was published (the replay cannot see it).
+            let top = bottom + 10
+            lanes.append(Lane(y: f(top + 11), label: "override"))
+            for o in t.overrides {
+                bars.append(
+                    stateBar(
+                        kind: "override", axis: axis, from: o.from, to: o.to, occupied: o.occupied, top: top,
+                        fill: { $0 ? "#e65100" : "#ffcc80" }, outlined: true,
+                        title: "override: published \(o.occupied ? "occupied" : "vacant") \(span(o.from, o.to))",
+                        hatch: hatch))
+            }
+            bottom = top + 22
+        }
         let mid = { (b: GatewayTimeline.Bucket) in f(axis.x((b.from + b.to) / 2)) }
         let upper = t.probability.map { "\(mid($0)),\(f(y($0.max)))" }
         let lower = t.probability.reversed().map { "\(mid($0)),\(f(y($0.min)))" }

@@ -62,7 +62,7 @@ extension DashboardTemplates {
         <p>Scope <a href="/dashboard/rollout/{{scopePath}}">{{scope}}</a> · <a href="/dashboard/models/{{scopePath}}">models</a> · <a href="/dashboard/alerts">alerts</a> · {{count}} monitor windows in the {{hours}} h up to its newest{{#decidedBy}} · deciding with {{decidedBy}}{{/decidedBy}}</p>
         <h2>Occupancy, last {{hours}} h</h2>
         {{#timeline}}{{> timeline}}{{/timeline}}
-        <p class="note" id="replay-note">{{replayNote}} A person's Home Assistant override is not reported to the server: where one was in force, the room showed the override, not this state.</p>
+        <p class="note" id="replay-note">{{replayNote}} Where the override lane shows a person's Home Assistant override, the room showed the override, not this state.</p>
         {{#gaps}}<p class="note">Not replayed {{span}}: {{reason}}</p>{{/gaps}}
         <h2>Input channels</h2>
         {{#channels}}{{> channelplot}}{{/channels}}
