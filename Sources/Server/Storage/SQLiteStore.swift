@@ -239,23 +239,10 @@ public final class SQLiteStore: ServerStore {
     ) throws {
         for (channel, value) in row.readings.sorted(by: { $0.key < $1.key }) {
             guard let value else { continue }
-            let kind: String
-            let shown: String
-            switch value {
-            case .number(let n):
-                kind = "number"
-                shown = formatNumber(n)
-            case .category(let c):
-                kind = "text"
-                shown = "'\(c.prefix(40))\(c.count > 40 ? "…" : "")'"
-            }
+            let kind = if case .number = value { "number" } else { "text" }
             if let known = kinds[channel] {
                 guard known == kind else {
-                    throw IntakeError(
-                        400,
-                        "readings.\(channel) at \(Instant(seconds: row.at).iso8601) is \(kind == "text" ? "text" : "a number") "
-                            + "(\(shown)), but gateway '\(gateway)' sends \(known == "text" ? "text" : "numbers") on '\(channel)'"
-                    )
+                    throw channelKindError(gateway: gateway, at: row.at, channel: channel, value: value, known: known)
                 }
             } else {
                 kinds[channel] = kind
