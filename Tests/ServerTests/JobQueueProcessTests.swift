@@ -1,0 +1,64 @@
+import Foundation
+import OccupantCore
+import OccupantTesting
+import Testing
+
+/// Several `occupant server run` processes on one PostgreSQL database: retraining is one job per scope, whichever
+/// process is asked, and a job whose process dies is finished by another.
+@Suite(.serialized) struct JobQueueProcessTests {
+    static func storage(_ pg: PostgresServer, _ database: String, lease: String = "30s") -> String {
+        "storage: { postgres: { url: 'postgres://postgres@127.0.0.1:\(pg.port)/\(database)', tls: disable, jobLease: \(lease) } }"
+    }
+
+    static func upload(_ h: ServerHarness, days: Range<Int>) async throws {
+        let (rows, labels) = simulatedDays(days, gateway: "gw-a")
+        let (status, _) = try await h.json(
+            "POST", "/v1/gateways/gw-a/telemetry", token: "token-a", body: ndjson(rows), headers: [("Batch-ID", "b-1")])
+        #expect(status == 200)
+        #expect(try await h.json("POST", "/v1/labels", token: "token-a", body: labelsJSON(labels)).0 == 200)
+    }
+
+    @Test func twoProcessesGivenTheSameRetrainAtOnceMakeOneJobAndOneVersion() async throws {
+        let (pg, database) = try await PostgresServer.sharedDatabase()
+        let a = try await ServerHarness(name: "jobs-a", extra: Self.storage(pg, database))
+        let b = try await ServerHarness(name: "jobs-b", extra: Self.storage(pg, database))
+        try await a.start()
+        try await b.start()
+        try await Self.upload(a, days: 0..<3)
+        async let fromA = a.json("POST", "/v1/scopes/office/retrain")
+        async let fromB = b.json("POST", "/v1/scopes/office/retrain")
+        let (ra, rb) = try await (fromA, fromB)
+        #expect(ra.0 == 200 && rb.0 == 200, "\(ra.1) \(rb.1)")
+        // Both answers are the one job's outcome: the same version.
+        #expect(ra.1["version"] as? Int == 1 && rb.1["version"] as? Int == 1, "\(ra.1) \(rb.1)")
+        #expect(try await pg.psql("SELECT count(*) FROM jobs", database: database) == "1")
+        #expect(try await pg.psql("SELECT count(*) FROM models", database: database) == "1")
+        #expect(try await pg.psql("SELECT state || ' ' || attempts FROM jobs", database: database) == "done 1")
+    }
+
+    @Test func aProcessKilledMidJobLosesItAndAnotherFinishesIt() async throws {
+        let (pg, database) = try await PostgresServer.sharedDatabase()
+        // `a` trains slowly (many trials), so it is killed while training; `b` takes over once the lease is over.
+        let a = try await ServerHarness(
+            name: "jobs-kill-a", extra: Self.storage(pg, database, lease: "2s"),
+            retrain: "newLabelledRows: 0, trials: 400, checkInterval: 1s")
+        let b = try await ServerHarness(name: "jobs-kill-b", extra: Self.storage(pg, database, lease: "2s"))
+        try await a.start()
+        try await b.start()
+        try await Self.upload(a, days: 0..<3)
+        let command = Task { _ = try? await a.request("POST", "/v1/scopes/office/retrain", token: "admin-token") }
+        try await waitUntil(timeout: 60, "a holds the job") {
+            (try? await pg.psql("SELECT state FROM jobs", database: database)) == "running" ? true : nil
+        }
+        a.process?.signal(SIGKILL)
+        _ = try await a.process?.wait(timeout: 10)
+        _ = await command.value
+        try await waitUntil(timeout: 120, "b finishes the job") {
+            (try? await pg.psql("SELECT state FROM jobs", database: database)) == "done" ? true : nil
+        }
+        #expect(try await pg.psql("SELECT attempts FROM jobs", database: database) == "2")
+        #expect(try await pg.psql("SELECT count(*) FROM models", database: database) == "1")
+        let (_, registry) = try await b.json("GET", "/v1/models?scope=office")
+        #expect((registry["models"] as? [[String: Any]])?.count == 1)
+    }
+}
