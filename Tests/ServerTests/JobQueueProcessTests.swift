@@ -3,6 +3,8 @@ import OccupantCore
 import OccupantTesting
 import Testing
 
+@testable import Server
+
 /// Several `occupant server run` processes on one PostgreSQL database: retraining is one job per scope, whichever
 /// process is asked, and a job whose process dies is finished by another.
 @Suite(.serialized) struct JobQueueProcessTests {
@@ -60,5 +62,36 @@ import Testing
         #expect(try await pg.psql("SELECT count(*) FROM models", database: database) == "1")
         let (_, registry) = try await b.json("GET", "/v1/models?scope=office")
         #expect((registry["models"] as? [[String: Any]])?.count == 1)
+    }
+
+    @Test func aJobEnqueuedElsewhereWakesAnIdleProcessAtOnce() async throws {
+        let (pg, database) = try await PostgresServer.sharedDatabase()
+        // Without the notification this process would look for jobs only hourly (its lease and its triggers).
+        let b = try await ServerHarness(
+            name: "jobs-notify", extra: Self.storage(pg, database, lease: "1h"),
+            retrain: "newLabelledRows: 0, trials: 4, checkInterval: 1h")
+        try await b.start()
+        try await Self.upload(b, days: 0..<3)
+        try await waitUntil(timeout: 30, "the server listens for jobs") {
+            let n = try? await pg.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%'", database: database)
+            return n == "1" ? true : nil
+        }
+        // Another process's enqueue (a retrain command it was given) — that process does not claim it.
+        var settings = ServerConfig.Postgres()
+        settings.port = pg.port
+        settings.user = pg.user
+        settings.database = database
+        settings.tls = .disable
+        let other = try PostgresStore(settings)
+        defer { other.close() }
+        let (_, created) = try await PostgresJobQueue(store: other, holder: "elsewhere").enqueue(
+            kind: "retrain", scope: "office", payload: "command")
+        #expect(created)
+        try await waitUntil(timeout: 60, "the idle process runs the job") {
+            (try? await pg.psql("SELECT state FROM jobs", database: database)) == "done" ? true : nil
+        }
+        #expect(try await pg.psql("SELECT count(*) FROM models", database: database) == "1")
+        #expect(try await pg.psql("SELECT holder <> 'elsewhere' FROM jobs", database: database) == "t")
     }
 }

@@ -24,7 +24,9 @@ extension ModelRegistry {
         var job = claimed
         var trigger = trigger
         if let claimed {
-            trigger = "\(claimed.payload) (taken over from a process that stopped holding it)"
+            trigger =
+                claimed.attempts > 1
+                ? "\(claimed.payload) (taken over from a process that stopped holding it)" : claimed.payload
         } else {
             let (id, _) = try await jobs.enqueue(kind: Self.retrainJob, scope: scope, payload: trigger)
             job = try await jobs.claim(kind: Self.retrainJob, scope: scope)
@@ -101,8 +103,8 @@ extension ModelRegistry {
         training[scope]?.cancel()
     }
 
-    /// Takes over the retraining jobs whose holders stopped renewing their leases (their processes died) and runs
-    /// them here, one after the other.
+    /// Runs here, one after the other, the retraining jobs no process holds: ones another process enqueued (its
+    /// `NOTIFY` wakes `JobListener`), and ones whose holders stopped renewing their leases (their processes died).
     func takeOverJobs() async {
         while true {
             let job: ClaimedJob?

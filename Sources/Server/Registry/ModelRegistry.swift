@@ -80,12 +80,15 @@ public actor ModelRegistry {
         guard let signing else {
             throw OccupantError(.configuration, "signingKey: not set; the server cannot sign models")
         }
-        guard running.insert(scope).inserted else {
+        // A claimed job runs even when this process is busy with the scope: the busy call is then waiting for it
+        // (the job is the scope's only open one, and this process did not get to claim it).
+        let inserted = running.insert(scope).inserted
+        guard inserted || claimed != nil else {
             return RetrainOutcome(
                 scope: scope, version: nil, promoted: false, reason: "a job for \(scope) is already running",
                 sha256: nil)
         }
-        defer { running.remove(scope) }
+        defer { if inserted { running.remove(scope) } }
         return try await asJob(scope: scope, trigger: trigger, claimed: claimed) { trigger in
             try await self.train(scope: scope, trigger: trigger, signing: signing)
         }

@@ -34,18 +34,24 @@ public struct PostgresJobQueue: JobQueue {
             "CREATE INDEX jobs_claimable ON jobs (kind, id) WHERE state IN ('pending', 'running')",
         ])
 
+    /// The `NOTIFY` channel of new jobs.
+    public static let channel = "occupant_jobs"
+
     /// The database's clock, in Unix seconds: every process judges leases by the same clock.
     static let now = "extract(epoch from clock_timestamp())"
 
     public func enqueue(kind: String, scope: String, payload: String) async throws -> (id: Int64, created: Bool) {
         // The open job can end between the insert that found it and the select: then try again.
         for _ in 0..<5 {
+            // A new job wakes the idle processes (`JobListener`) when it commits.
             let made = try await store.rows(
                 """
-                INSERT INTO jobs (kind, scope, state, payload, created, updated)
-                VALUES (\(kind), \(scope), 'pending', \(payload), extract(epoch from clock_timestamp()),
-                    extract(epoch from clock_timestamp()))
-                ON CONFLICT (kind, scope) WHERE state IN ('pending', 'running') DO NOTHING RETURNING id
+                WITH made AS (
+                    INSERT INTO jobs (kind, scope, state, payload, created, updated)
+                    VALUES (\(kind), \(scope), 'pending', \(payload), extract(epoch from clock_timestamp()),
+                        extract(epoch from clock_timestamp()))
+                    ON CONFLICT (kind, scope) WHERE state IN ('pending', 'running') DO NOTHING RETURNING id)
+                SELECT id, pg_notify(\(Self.channel), \(kind) || ' ' || \(scope)) FROM made
                 """)
             if let r = made.first { return (try r[0].decode(Int64.self), true) }
             let open = try await store.rows(
