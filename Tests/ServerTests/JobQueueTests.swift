@@ -1,5 +1,6 @@
 import FleetProtocol
 import Foundation
+import Logging
 import OccupantCore
 import OccupantTesting
 import Testing
@@ -79,5 +80,48 @@ import Testing
         #expect(try await !a.finish(first, failed: true, result: "late"))
         #expect(try await b.finish(second, failed: false, result: "{}"))
         #expect(try await b.status(id: second.id)?.state == "done")
+    }
+
+    @Test func aRolloutWaveThatPassedIsWidenedAndAnnouncedOnceAcrossProcesses() async throws {
+        let (_, _, stores) = try await PostgresStoreTests.stores(4)
+        defer { for store in stores { store.close() } }
+        let dir = try temporaryDirectory("events-once")
+        var config = try ServerConfig.parse(
+            yaml: """
+                gateways:
+                  - { id: gw-a, scope: office, token: token-a }
+                  - { id: gw-b, scope: office, token: token-b }
+                  - { id: gw-c, scope: office, token: token-c }
+                promotion: { waves: [{ gateways: [gw-a] }], probation: 1h }
+                """)
+        config.stateDirectory = dir.path
+        let clock = ManualClock()
+        let announcers = stores.map { _ in RecordingAnnouncer() }
+        let registries = try zip(stores, announcers).map { store, announcer in
+            ModelRegistry(
+                config: config, store: store, artifacts: try ArtifactStore(root: dir.path + "/artifacts"),
+                signing: nil, announcer: announcer, logger: Logger(label: "test"), clock: clock)
+        }
+        for version in 1...2 {
+            try await stores[0].addModel(
+                ModelRecord(
+                    scope: "office", version: version, modelID: "occupancy-office", sha256: "sha-v\(version)",
+                    size: 10, created: clock.now().seconds, dataFrom: 0, dataTo: 1, labelledRowsSeen: 0, report: "{}"))
+        }
+        try await stores[0].setAlias(scope: "office", alias: "champion", version: 1)
+        let v2 = try #require(try await stores[0].model(scope: "office", version: 2))
+        try await registries[0].promote(scope: "office", record: v2, previous: 1)
+        try await registries[0].gatewayReported(
+            GatewayStatus(gateway: "gw-a", active: "occupancy-office@2", sha256: "sha-v2", refused: nil, at: 0),
+            rolledBack: nil, passedProbation: false)
+        clock.advance(3_601)
+        // Every process's periodic check sees wave 1 pass at the same moment.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for r in registries { group.addTask { try await r.advanceRollout(scope: "office") } }
+            try await group.waitForAll()
+        }
+        let told = announcers.flatMap(\.available).filter { $0.1 == 2 }.map(\.0)
+        #expect(told.sorted() == ["gw-a", "gw-b", "gw-c"], "\(told)")
+        #expect(try await stores[1].rollout(scope: "office")?.reached == 1)
     }
 }

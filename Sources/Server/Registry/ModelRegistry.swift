@@ -31,6 +31,8 @@ public actor ModelRegistry {
     let startedAt: Double
     /// Where retraining jobs are taken, so one process of a fleet trains a scope at a time (`ModelRegistry+Jobs`).
     public nonisolated let jobs: any JobQueue
+    /// Rollout steps taken once across processes (`EventLedger`).
+    nonisolated let events: any EventLedger
 
     public init(
         config: ServerConfig, store: any ServerStore, artifacts: ArtifactStore,
@@ -38,6 +40,7 @@ public actor ModelRegistry {
         clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(), jobs: (any JobQueue)? = nil
     ) {
         self.jobs = jobs ?? Self.jobQueue(config: config, store: store)
+        self.events = Self.eventLedger(store: store)
         self.clock = clock
         self.metrics = metrics
         self.startedAt = clock.now().seconds
