@@ -100,5 +100,8 @@ import Testing
         }
         #expect(try await pg.psql("SELECT count(*) FROM models", database: database) == "1")
         #expect(try await pg.psql("SELECT holder <> 'elsewhere' FROM jobs", database: database) == "t")
+        // Stopping closes the listening connection too: the process exits.
+        b.process?.signal(SIGTERM)
+        #expect(try await b.process?.wait(timeout: 30) == 0)
     }
 }

@@ -34,6 +34,9 @@ public struct PostgresJobQueue: JobQueue {
             "CREATE INDEX jobs_claimable ON jobs (kind, id) WHERE state IN ('pending', 'running')",
         ])
 
+    /// Seconds an ended job is kept.
+    static let keptFor = 30.0 * 86_400
+
     /// The `NOTIFY` channel of new jobs.
     public static let channel = "occupant_jobs"
 
@@ -97,6 +100,12 @@ public struct PostgresJobQueue: JobQueue {
     @discardableResult
     public func finish(_ job: ClaimedJob, failed: Bool, result: String) async throws -> Bool {
         let state = failed ? "failed" : "done"
+        // Ended jobs are kept 30 days, to look into (`SELECT * FROM jobs`), then removed.
+        try await store.execute(
+            """
+            DELETE FROM jobs WHERE state IN ('done', 'failed')
+                AND updated < extract(epoch from clock_timestamp()) - \(Self.keptFor)
+            """)
         return
             !(try await store.rows(
                 """
