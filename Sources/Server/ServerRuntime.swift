@@ -100,6 +100,7 @@ public struct ServerRuntime: Sendable {
         services =
             [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
             + Self.retentionServices(config: config, store: store, clock: clock, logger: logger)
+            + JobListener.services(config: config, registry: registry, logger: logger)
     }
 }
 

@@ -21,9 +21,11 @@ final class ServerHarness: @unchecked Sendable {
 
     /// `tls`: serve HTTPS with `server.crt`/`server.key` made in `dir`, and trust only their CA in the harness's client.
     /// `http` is added to the `http:` mapping (`, idleTimeout: 2s`), `gateways` to the gateway list (YAML lines).
-    init(name: String, extra: String = "", tls: Bool = false, http httpExtra: String = "", gateways: String = "")
-        async throws
-    {
+    /// `retrain`: the `retrain:` mapping's contents.
+    init(
+        name: String, extra: String = "", tls: Bool = false, http httpExtra: String = "", gateways: String = "",
+        retrain: String = "newLabelledRows: 0, trials: 4, checkInterval: 1s"
+    ) async throws {
         dir = try temporaryDirectory(name)
         scheme = tls ? "https" : "http"
         if tls {
@@ -48,7 +50,7 @@ final class ServerHarness: @unchecked Sendable {
           - { id: gw-a, scope: office, token: token-a }
           - { id: gw-b, scope: office, token: token-b }
         \(gateways)
-        retrain: { newLabelledRows: 0, trials: 4, checkInterval: 1s }
+        retrain: { \(retrain) }
         intake: { maxBodyBytes: 4000000 }
         \(extra)
         """.write(toFile: configPath, atomically: true, encoding: .utf8)

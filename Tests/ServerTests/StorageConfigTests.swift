@@ -32,6 +32,9 @@ import Testing
         #expect(b.tls == .disable && b.pool == 10 && b.retention == nil)
         let kept = try ServerConfig.parse(yaml: "storage: { postgres: { retention: 400d } }")
         #expect(kept.storage.postgres?.retention == Double(400 * 86_400))
+        #expect(b.jobLease == 30)
+        let leased = try ServerConfig.parse(yaml: "storage: { postgres: { jobLease: 2m } }")
+        #expect(leased.storage.postgres?.jobLease == 120)
     }
 
     @Test(arguments: [
@@ -43,6 +46,7 @@ import Testing
         ("storage: { postgres: { tls: maybe } }", "storage.postgres.tls", "not one of disable, prefer, require"),
         ("storage: { postgres: { pool: 0 } }", "storage.postgres.pool", "out of range"),
         ("storage: { postgres: { retention: 1h } }", "storage.postgres.retention", "at least 1d"),
+        ("storage: { postgres: { jobLease: 0s } }", "storage.postgres.jobLease", "at least 1s"),
         ("storage: { postgres: { passwrd: x } }", "storage.postgres", "passwrd"),
         ("storage: { mysql: {} }", "storage", "mysql"),
         ("storage: { sqlite: {}, postgres: {} }", "storage.postgres", "not both"),

@@ -36,6 +36,9 @@ extension ServerConfig {
         /// Raw telemetry older than this is removed (seconds), except labelled rows and the data windows of the
         /// models in use; nil: kept for ever.
         public var retention: Double?
+        /// How long a process's claim on a job (a retraining) lasts without renewal: a process that stops holding it
+        /// this long loses the job to another.
+        public var jobLease: Double = 30
 
         public init() {}
     }
@@ -43,6 +46,7 @@ extension ServerConfig {
     static let storageKeys = ["sqlite", "postgres"]
     static let postgresKeys = [
         "url", "host", "port", "database", "user", "passwordFile", "tls", "caFile", "pool", "retention",
+        "jobLease",
     ]
 
     mutating func apply(storage s: FieldMap) {
@@ -90,6 +94,9 @@ extension ServerConfig {
         if let v = p.optional("pool")?.int(in: 1...1000) { pg.pool = v }
         if let field = p.optional("retention"), let v = field.duration() {
             if v < 86_400 { field.report("must be at least 1d") } else { pg.retention = v }
+        }
+        if let field = p.optional("jobLease"), let v = field.duration() {
+            if v < 1 { field.report("must be at least 1s") } else { pg.jobLease = v }
         }
         storage = .postgres(pg)
     }

@@ -158,6 +158,8 @@ extension ModelRegistry {
             let why = bad.prefix(5).map { m in
                 "\(m.gateway) \(m.reason.map { "rolled back: \($0)" } ?? "alert: \(alerts[m.gateway]?.message ?? "")")"
             }
+            // Another process that saw the same wave aborts it (and tells its gateways) instead.
+            guard try await events.claim(Self.rolloutEvent(r, "abort")) else { return }
             let reason =
                 "\(bad.count) of \(wave.count) gateways in wave \(r.reached + 1) rolled back or raised alerts "
                 + "(more than \(formatNumber(config.promotion.abortShare * 100)) %): \(why.joined(separator: "; "))"
@@ -174,6 +176,8 @@ extension ModelRegistry {
                 && (m.passedAt != nil || m.since.map { now - $0 >= config.promotion.probation } == true)
         }
         guard !passed.isEmpty, passed.count + bad.count == wave.count else { return }
+        // Another process that saw the same wave pass widens the rollout (and tells the next wave) instead.
+        guard try await events.claim(Self.rolloutEvent(r, "passed")) else { return }
         if r.reached + 1 >= r.waves {
             r.state = .complete
             try await store.setRollout(r)

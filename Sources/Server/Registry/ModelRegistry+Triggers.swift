@@ -11,6 +11,7 @@ extension ModelRegistry {
     /// Starts the jobs whose trigger fired: enough newly labelled rows, or the schedule; moves rollouts on whose wave
     /// passed probation; then judges the champions' quality and the gateways' silence.
     public func checkTriggers() async {
+        await takeOverJobs()
         for scope in config.scopes where !running.contains(scope) {
             do {
                 var trigger: String?

@@ -29,12 +29,18 @@ public actor ModelRegistry {
     public nonisolated let metrics: ServerMetrics
     /// When this registry started, by its clock: a gateway never heard from is silent from here.
     let startedAt: Double
+    /// Where retraining jobs are taken, so one process of a fleet trains a scope at a time (`ModelRegistry+Jobs`).
+    public nonisolated let jobs: any JobQueue
+    /// Rollout steps taken once across processes (`EventLedger`).
+    nonisolated let events: any EventLedger
 
     public init(
         config: ServerConfig, store: any ServerStore, artifacts: ArtifactStore,
         signing: (key: Curve25519.Signing.PrivateKey, keyID: String)?, announcer: any FleetAnnouncer, logger: Logger,
-        clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics()
+        clock: any WallClock = SystemClock(), metrics: ServerMetrics = ServerMetrics(), jobs: (any JobQueue)? = nil
     ) {
+        self.jobs = jobs ?? Self.jobQueue(config: config, store: store)
+        self.events = Self.eventLedger(store: store)
         self.clock = clock
         self.metrics = metrics
         self.startedAt = clock.now().seconds
@@ -51,14 +57,15 @@ public actor ModelRegistry {
     // MARK: Retraining
 
     /// Runs one job for `scope` unless one is already running. Throws for problems an operator must fix.
-    public func retrain(scope: String, trigger: String) async throws -> RetrainOutcome {
+    /// `claimed`: a job taken over from another process (`takeOverJobs`).
+    public func retrain(scope: String, trigger: String, claimed: ClaimedJob? = nil) async throws -> RetrainOutcome {
         let start = ContinuousClock.now
         func seconds() -> Double {
             let d = ContinuousClock.now - start
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
         do {
-            let outcome = try await runJob(scope: scope, trigger: trigger)
+            let outcome = try await runJob(scope: scope, trigger: trigger, claimed: claimed)
             let result = outcome.version == nil ? "skipped" : outcome.promoted ? "promoted" : "kept"
             metrics.retrainJob(scope: scope, outcome: result, seconds: seconds())
             return outcome
@@ -68,19 +75,32 @@ public actor ModelRegistry {
         }
     }
 
-    func runJob(scope: String, trigger: String) async throws -> RetrainOutcome {
+    /// `claimed`: a job taken over from another process (else this one enqueues and claims the scope's job).
+    func runJob(scope: String, trigger: String, claimed: ClaimedJob? = nil) async throws -> RetrainOutcome {
         guard !gateways(in: scope).isEmpty else {
             throw OccupantError(.usage, "unknown scope '\(scope)' (scopes: \(config.scopes.joined(separator: ", ")))")
         }
         guard let signing else {
             throw OccupantError(.configuration, "signingKey: not set; the server cannot sign models")
         }
-        guard running.insert(scope).inserted else {
+        // A claimed job runs even when this process is busy with the scope: the busy call is then waiting for it
+        // (the job is the scope's only open one, and this process did not get to claim it).
+        let inserted = running.insert(scope).inserted
+        guard inserted || claimed != nil else {
             return RetrainOutcome(
                 scope: scope, version: nil, promoted: false, reason: "a job for \(scope) is already running",
                 sha256: nil)
         }
-        defer { running.remove(scope) }
+        defer { if inserted { running.remove(scope) } }
+        return try await asJob(scope: scope, trigger: trigger, claimed: claimed) { trigger in
+            try await self.train(scope: scope, trigger: trigger, signing: signing)
+        }
+    }
+
+    /// One retraining, under its job's lease.
+    func train(
+        scope: String, trigger: String, signing: (key: Curve25519.Signing.PrivateKey, keyID: String)
+    ) async throws -> RetrainOutcome {
         lastScheduled[scope] = clock.now().seconds
         logger.info("retraining \(scope) (\(trigger))")
 

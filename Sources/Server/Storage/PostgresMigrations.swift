@@ -127,6 +127,8 @@ enum PostgresMigrations {
         Migration(
             version: 3, name: "gateways' status figures (dashboard)",
             statements: ["ALTER TABLE gateway_status ADD COLUMN figures text"]),
+        PostgresJobQueue.migration,
+        PostgresEventLedger.migration,
     ]
 
     /// Applies the migrations this database lacks, holding the advisory lock on one connection meanwhile.

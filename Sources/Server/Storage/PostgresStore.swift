@@ -381,6 +381,7 @@ public final class PostgresStore: ServerStore {
         let now = clock.now().seconds
         do {
             try await transaction { tx in
+                try await PostgresJobQueue.fence(tx, version: m.version)
                 try await tx.rows(
                     """
                     INSERT INTO models (scope, version, model_id, sha256, size, created, data_from, data_to,
