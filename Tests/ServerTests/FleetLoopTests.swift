@@ -24,8 +24,16 @@ import Testing
         return path
     }
 
-    @Test func twoGatewaysReceiveTheServersModelAndSwitch() async throws {
-        let h = try await ServerHarness(name: "fleet", extra: "promotion: { margin: 0.005 }")
+    /// On each store: SQLite in the state folder, and a PostgreSQL database of its own.
+    @Test(arguments: StoreKind.allCases)
+    func twoGatewaysReceiveTheServersModelAndSwitch(_ kind: StoreKind) async throws {
+        var storage = ""
+        if kind == .postgres {
+            let (pg, database) = try await PostgresServer.sharedDatabase()
+            storage =
+                "\nstorage: { postgres: { url: 'postgres://postgres@127.0.0.1:\(pg.port)/\(database)', tls: disable } }"
+        }
+        let h = try await ServerHarness(name: "fleet", extra: "promotion: { margin: 0.005 }" + storage)
         // The harness turns automatic retraining off; here it runs on 2,500 newly labelled rows.
         try String(contentsOfFile: h.configPath, encoding: .utf8)
             .replacingOccurrences(of: "newLabelledRows: 0", with: "newLabelledRows: 2500")

@@ -182,8 +182,8 @@ public struct RolloutMember: Sendable, Equatable {
     }
 }
 
-/// The server's storage. SQLite through GRDB is the embedded default (`SQLiteStore`); the protocol is the seam for a
-/// PostgreSQL backend.
+/// The server's storage. SQLite through GRDB is the embedded default (`SQLiteStore`); PostgreSQL through postgres-nio
+/// (`PostgresStore`) is the store several processes share. `StoreContractTests` runs one suite against both.
 public protocol ServerStore: Sendable {
     /// Stores a batch once: a batch id seen before for this gateway stores nothing and answers `duplicate`; rows with
     /// a (gateway, time) already stored are skipped too, so MQTT and HTTP copies of a reading never double up.
