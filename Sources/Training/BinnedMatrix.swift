@@ -67,8 +67,13 @@ public struct BinnedMatrix: Sendable {
         return lo
     }
 
-    /// Edges between distinct values so that bins hold about equal counts.
+    /// Edges between distinct values so that bins hold about equal counts; all finite (a value past Float32's range
+    /// is +∞ there and shares the top bin: an edge is a split threshold, and a bundle's thresholds must be finite).
     static func edges(for column: [Double], maximumBins: Int) -> [Float] {
+        finiteEdges(for: column, maximumBins: maximumBins).filter(\.isFinite)
+    }
+
+    private static func finiteEdges(for column: [Double], maximumBins: Int) -> [Float] {
         var values = column.compactMap { $0.isNaN ? nil : Float($0) }
         guard !values.isEmpty else { return [] }
         values.sort()

@@ -105,8 +105,9 @@ public enum CalibratorFit {
     }
 
     /// Isotonic regression by pool-adjacent-violators; the knots are the pooled blocks' mean probability and rate.
+    /// NaN probabilities are left out (one would never equal itself and start blocks without end).
     static func isotonic(_ p: [Double], _ y: [UInt8]) -> Calibrator {
-        let order = p.indices.sorted { p[$0] < p[$1] }
+        let order = p.indices.filter { !p[$0].isNaN }.sorted { p[$0] < p[$1] }
         // Blocks: (sum of p, sum of y, count); equal probabilities start in one block.
         var blocks: [(sp: Double, sy: Double, n: Double)] = []
         var i = 0

@@ -243,6 +243,8 @@ struct TreeGrower {
 
     private func bestSplit(_ node: Pending) -> Split? {
         let lambda = parameters.l2
+        // With λ = 0 a child's hessian sum can round to 0 (sibling subtraction when its rows are near-certain):
+        // the children must keep h + λ > 0, or the gain and the leaf weight -g / (h + λ) are ±∞ or NaN.
         let minChild = parameters.minChildWeight
         guard node.h >= 2 * minChild else { return nil }
         let parentScore = node.g * node.g / (node.h + lambda)
@@ -274,7 +276,7 @@ struct TreeGrower {
                     do {
                         let hr = node.h - hl
                         let gr = node.g - gl
-                        if hl >= minChild, hr >= minChild {
+                        if hl >= minChild, hr >= minChild, hl + lambda > 0, hr + lambda > 0 {
                             let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
                                 let (ok, wl, wr) = ordered(gl, hl)
@@ -292,7 +294,7 @@ struct TreeGrower {
                         let hl2 = hl + hMissing
                         let hr = node.h - hl2
                         let gr = node.g - gl2
-                        if hl2 >= minChild, hr >= minChild {
+                        if hl2 >= minChild, hr >= minChild, hl2 + lambda > 0, hr + lambda > 0 {
                             let gain = gl2 * gl2 / (hl2 + lambda) + gr * gr / (hr + lambda) - parentScore
                             if gain > (best?.gain ?? parameters.minSplitGain) + 1e-12 {
                                 let (ok, wl, wr) = ordered(gl2, hl2)

@@ -13,6 +13,15 @@ public enum Model: Sendable, Equatable {
         }
     }
 
+    /// Whether a row with a missing (NaN) input still gets a probability: trees send it to each split's default
+    /// side; a logistic model has no such path, so its probability for that row is NaN ("no score", not a fault).
+    public var scoresMissingInputs: Bool {
+        switch self {
+        case .trees: true
+        case .logistic: false
+        }
+    }
+
     /// A short name of the kind and flavour, e.g. `trees/xgboost`.
     public var kindDescription: String {
         switch self {
