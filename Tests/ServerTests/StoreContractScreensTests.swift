@@ -144,6 +144,28 @@ extension StoreContractTests {
         #expect(try await s.rolledBackGateways() == ["ab": 2, "cd": 1])
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func openAlertsOfSomeGatewaysOnly(_ kind: StoreKind) async throws {
+        let t = try await StoreUnderTest.make(kind)
+        defer { t.close() }
+        let s = t.store
+        let odd = #"gw-"q" 'x'"#
+        for (i, gateway) in ["gw-a", "gw-b", odd, "gw-a"].enumerated() {
+            _ = try await s.raiseAlert(
+                kind: "guard", subject: "\(gateway)/\(i)", scope: "office", gateway: gateway, numbers: [:],
+                message: "\(gateway) \(i)", at: Double(100 + i))
+        }
+        _ = try await s.raiseAlert(
+            kind: "accuracy", subject: "office", scope: "office", gateway: nil, numbers: [:], message: "scope", at: 200)
+        _ = try await s.clearAlert(kind: "guard", subject: "gw-a/0", at: 300)
+        #expect(
+            try await s.openAlerts(gateways: ["gw-a", odd, "gw-z"]).map(\.message) == [#"gw-"q" 'x' 2"#, "gw-a 3"])
+        #expect(try await s.openAlerts(gateways: ["gw-b"]).map(\.message) == ["gw-b 1"])
+        #expect(try await s.openAlerts(gateways: []).isEmpty)
+        let all = try await s.alertDocuments(open: true).filter { $0.gateway == "gw-a" }
+        #expect(try await s.openAlerts(gateways: ["gw-a"]) == all)
+    }
+
     @Test func postgresIndexesTheDashboardReads() async throws {
         let t = try await StoreUnderTest.make(.postgres)
         defer { t.close() }

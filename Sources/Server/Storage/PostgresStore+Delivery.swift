@@ -211,6 +211,12 @@ extension PostgresStore {
             Self.alert(from:))
     }
 
+    public func openAlerts(gateways: [String]) async throws -> [AlertDocument] {
+        try await rows(
+            "SELECT * FROM alerts WHERE gateway = ANY(\(gateways)) AND cleared_at IS NULL ORDER BY id"
+        ).map(Self.alert(from:))
+    }
+
     public func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument? {
         try await transaction { tx in
             try await tx.rows(
