@@ -9,17 +9,22 @@ import Testing
 /// scope's model summaries, rollbacks by bundle) answer the same on both stores, at the edges of their ranges too; the
 /// summaries come from their columns, not the reports.
 extension StoreContractTests {
+    /// The first instant of the monitor windows the tests store (hourly from here).
+    static let h: Double = 1_767_596_400
+
+    static func label(_ from: Double, _ to: Double, _ occupied: Bool, _ g: String = StoreContractTests.g) -> LabelRange
+    {
+        LabelRange(gateway: g, from: from, to: to, occupied: occupied, source: "http")
+    }
+
     @Test(arguments: StoreKind.allCases)
     func labelSpansOverARangeIncludeOnlyThoseThatOverlapIt(_ kind: StoreKind) async throws {
         let t = try await StoreUnderTest.make(kind)
         defer { t.close() }
         let s = t.store
-        func label(_ from: Double, _ to: Double, _ occupied: Bool, _ g: String = Self.g) -> LabelRange {
-            LabelRange(gateway: g, from: from, to: to, occupied: occupied, source: "http")
-        }
         try await s.insertLabels([
-            label(0, 50, true), label(50, 80, false), label(80, 150, true), label(300, 350, false),
-            label(350, 500, true), label(40, 60, true, "gw-b"),
+            Self.label(0, 50, true), Self.label(50, 80, false), Self.label(80, 150, true), Self.label(300, 350, false),
+            Self.label(350, 500, true), Self.label(40, 60, true, "gw-b"),
         ])
         func spans(_ from: Double, _ to: Double, _ g: String = Self.g) async throws -> [[Double]] {
             try await s.labels(gateway: g, from: from, to: to).map { [$0.from, $0.to] }
@@ -36,7 +41,7 @@ extension StoreContractTests {
         #expect(try await spans(0, 1_000, "gw-b") == [[40, 60]])
         #expect(try await spans(0, 1_000, "gw-z").isEmpty)
         let first = try #require(try await s.labels(gateway: Self.g, from: 49, to: 51).first)
-        #expect(first == label(0, 50, true))
+        #expect(first == Self.label(0, 50, true))
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -44,23 +49,22 @@ extension StoreContractTests {
         let t = try await StoreUnderTest.make(kind)
         defer { t.close() }
         let s = t.store
-        let h: Double = 1_767_596_400
         let deciders: [String?] = ["model:a@1", "model:a@1", "model:a@2", nil, nil, "model:a@1"]
         for (i, decider) in deciders.enumerated() {
-            var w = Self.window(Self.g, from: h + Double(i) * 3_600)
+            var w = Self.window(Self.g, from: Self.h + Double(i) * 3_600)
             w.decidedBy = decider
             try await s.insertMonitor(w)
         }
-        try await s.insertMonitor(Self.window("gw-b", from: h))
+        try await s.insertMonitor(Self.window("gw-b", from: Self.h))
         func changes(_ g: String = Self.g, limit: Int) async throws -> [String] {
-            try await s.modelChanges(gateway: g, limit: limit).map { "\(Int($0.at - h)) \($0.decidedBy ?? "-")" }
+            try await s.modelChanges(gateway: g, limit: limit).map { "\(Int($0.at - Self.h)) \($0.decidedBy ?? "-")" }
         }
         #expect(try await changes(limit: 10) == ["0 model:a@1", "7200 model:a@2", "10800 -", "18000 model:a@1"])
         #expect(try await changes(limit: 2) == ["10800 -", "18000 model:a@1"]) // the newest, oldest first
         #expect(try await changes("gw-b", limit: 10) == ["0 model:occupancy-office@3"])
         #expect(try await changes("gw-z", limit: 10).isEmpty)
         // A gateway whose first window names no model starts with that.
-        var none = Self.window("gw-c", from: h)
+        var none = Self.window("gw-c", from: Self.h)
         none.decidedBy = nil
         try await s.insertMonitor(none)
         #expect(try await changes("gw-c", limit: 10) == ["0 -"])
@@ -71,10 +75,9 @@ extension StoreContractTests {
         let t = try await StoreUnderTest.make(kind)
         defer { t.close() }
         let s = t.store
-        let h: Double = 1_767_596_400
         var sent: [MonitorDocument] = []
         for i in 0..<6 {
-            var w = Self.window(Self.g, from: h + Double(i) * 3_600, shadow: [1, 2, 4, 5].contains(i))
+            var w = Self.window(Self.g, from: Self.h + Double(i) * 3_600, shadow: [1, 2, 4, 5].contains(i))
             w.shadow?.runs = [
                 .init(
                     from: w.window.from.seconds!, to: w.window.from.seconds! + 1_000, n: 40, active: true, shadow: nil),
@@ -85,15 +88,15 @@ extension StoreContractTests {
             sent.append(w)
             try await s.insertMonitor(w)
         }
-        try await s.insertMonitor(Self.window("gw-b", from: h + 7 * 3_600, shadow: true))
+        try await s.insertMonitor(Self.window("gw-b", from: Self.h + 7 * 3_600, shadow: true))
         func reduced(_ i: Int) -> MonitorDocument {
             let w = sent[i]
             return MonitorDocument.shadowEvidence(
                 gateway: Self.g, from: w.window.from.seconds!, to: w.window.to.seconds!, decidedBy: w.decidedBy,
                 shadow: w.shadow!)
         }
-        // The newest window ends at h + 6 h: a span of 3 h takes the windows ending after h + 3 h (not the one ending
-        // there), of which those with a shadow section.
+        // The newest window ends at h + 6 hours: a span of 3 hours takes the windows ending after h + 3 hours (not the one
+        // ending there), of which those with a shadow section.
         let three = try await s.shadowWindows(gateway: Self.g, span: 3 * 3_600)
         #expect(three == [reduced(4), reduced(5)])
         #expect(three.first?.shadow?.meanProbability == nil && three.first?.shadow?.drift == nil)

@@ -75,14 +75,7 @@ extension PostgresStore {
     }
 
     public func gatewayStatus(gateway: String) async throws -> GatewayStatus? {
-        try await rows("SELECT * FROM gateway_status WHERE gateway = \(gateway)").first.map {
-            SQLiteStore.withFigures(
-                GatewayStatus(
-                    gateway: try $0["gateway"].decode(String.self), active: try $0["active"].decode(String?.self),
-                    sha256: try $0["sha256"].decode(String?.self), refused: try $0["refused"].decode(String?.self),
-                    at: try $0["at"].decode(Double.self)),
-                figures: try $0["figures"].decode(String?.self))
-        }
+        try await rows("SELECT * FROM gateway_status WHERE gateway = \(gateway)").first.map(Self.gatewayStatus(from:))
     }
 
     /// From the summary columns; a model stored before they existed is summarised from its report.
