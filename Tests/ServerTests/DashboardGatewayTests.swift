@@ -282,46 +282,23 @@ enum DashboardGatewaySeed {
 /// stored with them; an older one's (without) replaces them with none.
 @Suite(.serialized) struct StatusFiguresIntakeTests {
     @Test func statusFiguresArriveOverMQTT() async throws {
-        let dir = try temporaryDirectory("status-figures-intake")
-        let broker = try await MosquittoBroker()
-        let config = try ServerConfig.parse(
-            yaml: """
-                broker: { host: 127.0.0.1, port: \(broker.port), clientId: server-figures }
-                gateways:
-                  - { id: gw-a, scope: office, token: token-a }
-                """)
-        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
-        var logger = Logger(label: "server-mqtt")
-        logger.logLevel = .critical
-        let mqtt = try ServerMQTT(config: config, store: store, logger: logger)
-        let task = Task { try await mqtt.run() }
-        try await waitUntil(timeout: 20, "the server's subscriptions") {
-            broker.log.contains("occupant/+/model/status") ? true : nil
-        }
-        let gateway = try await MQTTProbe(port: broker.port, subscriptions: [])
-        try gateway.publish(
-            MQTTMessage(
-                topic: "occupant/gw-a/model/status",
-                text:
-                    #"{"active":"m@1","at":"2026-01-05T10:00:01.000Z","refused":null,"sha256":null,"spoolBacklog":17,"process":{"cpuSeconds":3.5,"rssBytes":1048576,"uptimeSeconds":60}}"#,
-                retain: true))
+        let rig = try await MQTTIntakeRig("status-figures-intake")
+        let store = rig.store
+        try rig.publishStatus(
+            #"{"active":"m@1","at":"2026-01-05T10:00:01.000Z","refused":null,"sha256":null,"spoolBacklog":17,"process":{"cpuSeconds":3.5,"rssBytes":1048576,"uptimeSeconds":60}}"#
+        )
         let stored = try await waitUntil(timeout: 20, "the status stored") { () async throws -> GatewayStatus? in
             try await store.gatewayStatus(gateway: "gw-a")
         }
         #expect(stored.spoolBacklog == 17 && stored.process?.cpuSeconds == 3.5 && stored.process?.rssBytes == 1 << 20)
-        try gateway.publish(
-            MQTTMessage(
-                topic: "occupant/gw-a/model/status",
-                text: #"{"active":"m@2","at":"2026-01-05T10:00:02.000Z","refused":null,"sha256":null}"#, retain: true))
+        try rig.publishStatus(#"{"active":"m@2","at":"2026-01-05T10:00:02.000Z","refused":null,"sha256":null}"#)
         let older = try await waitUntil(timeout: 20, "the older status stored") {
             () async throws -> GatewayStatus? in
             let s = try await store.gatewayStatus(gateway: "gw-a")
             return s?.active == "m@2" ? s : nil
         }
         #expect(older.spoolBacklog == nil && older.process == nil)
-        mqtt.client?.stop()
-        _ = try? await task.value
-        broker.stop()
+        await rig.stop()
     }
 }
 

@@ -167,16 +167,16 @@ extension DashboardRig {
             let response = try await client.execute(uri: "/v1/scopes/office/models/2", method: .get, headers: admin)
             #expect(response.status == .ok)
             let doc = try FleetJSON.decode(ModelVersionDocument.self, from: Array(response.body.readableBytesView))
-            #expect(doc.version == 2 && doc.aliases == ["champion"] && doc.goldenVectors == nil)
+            #expect(doc.model.version == 2 && doc.model.aliases == ["champion"] && doc.goldenVectors == nil)
             #expect(doc.decisions.count == 1 && doc.decisions[0].outcome.contains("rollout running"))
             #expect(doc.metrics.map(\.kind) == ["holdout", "live", "shadow"])
-            #expect(doc.report["holdout"]?["rows"]?.number == 120)
+            #expect(doc.model.report["holdout"]?["rows"]?.number == 120)
             let v3 = try FleetJSON.decode(
                 ModelVersionDocument.self,
                 from: Array(
                     try await client.execute(uri: "/v1/scopes/office/models/3", method: .get, headers: admin).body
                         .readableBytesView))
-            #expect(v3.aliases == ["challenger"] && v3.decisions.first?.outcome == "kept as challenger")
+            #expect(v3.model.aliases == ["challenger"] && v3.decisions.first?.outcome == "kept as challenger")
             for (uri, status) in [
                 ("/v1/scopes/office/models/9", HTTPResponse.Status.notFound),
                 ("/v1/scopes/office/models/two", .badRequest), ("/v1/scopes/nowhere/models/1", .notFound),
@@ -187,6 +187,49 @@ extension DashboardRig {
             let gateway = try await client.execute(
                 uri: "/v1/scopes/office/models/2", method: .get, headers: [.authorization: "Bearer token-a"])
             #expect(gateway.status == .forbidden)
+        }
+    }
+
+    /// The document as it was before it embedded `RegistryListing.Model`: every member at the top level.
+    struct FlatModelVersionDocument: Codable {
+        var scope: String
+        var version: Int
+        var modelID: String
+        var sha256: String
+        var size: Int
+        var created: String
+        var dataFrom: String
+        var dataTo: String
+        var aliases: [String]
+        var goldenVectors: Int?
+        var rolledBackGateways: Int
+        var metrics: [RegistryListing.Metric]
+        var decisions: [ModelVersionDocument.Decision]
+        var report: JSON
+    }
+
+    /// The version document composes the registry listing's model, and its JSON is the flat one it always was.
+    @Test func theVersionJSONKeepsItsFlatShape() async throws {
+        let d = try await DashboardRig("dash-models-json-shape")
+        try await d.seedModelHistory()
+        try await d.rig.test { client in
+            let admin: HTTPFields = [.authorization: "Bearer admin-token"]
+            for version in [2, 3] {
+                let response = try await client.execute(
+                    uri: "/v1/scopes/office/models/\(version)", method: .get, headers: admin)
+                let body = Array(response.body.readableBytesView.dropLast()) // the newline
+                let flat = try FleetJSON.decode(FlatModelVersionDocument.self, from: body)
+                #expect(try FleetJSON.bytes(flat) == body, "v\(version)")
+                let doc = try FleetJSON.decode(ModelVersionDocument.self, from: body)
+                #expect(try FleetJSON.bytes(doc) == body, "v\(version)")
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+                #expect(
+                    object.keys.sorted() == [
+                        "aliases", "created", "dataFrom", "dataTo", "decisions", "metrics", "modelID", "report",
+                        "rolledBackGateways", "scope", "sha256", "size", "version",
+                    ])
+                #expect(doc.model.version == version && flat.created == doc.model.created)
+            }
         }
     }
 

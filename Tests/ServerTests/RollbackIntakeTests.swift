@@ -21,34 +21,13 @@ import Testing
     }
 
     @Test func rollbacksAreStoredOnceAndListed() async throws {
-        let dir = try temporaryDirectory("rollback-intake")
-        let broker = try await MosquittoBroker()
-        let config = try ServerConfig.parse(
-            yaml: """
-                broker: { host: 127.0.0.1, port: \(broker.port), clientId: server-rollbacks }
-                gateways:
-                  - { id: gw-a, scope: office, token: token-a }
-                """)
-        let path = dir.appendingPathComponent("server.sqlite").path
-        let store = try SQLiteStore(path: path)
-        var logger = Logger(label: "server-mqtt")
-        logger.logLevel = .critical
-        let mqtt = try ServerMQTT(config: config, store: store, logger: logger)
-        let task = Task { try await mqtt.run() }
-        try await waitUntil(timeout: 20, "the server's subscriptions") {
-            broker.log.contains("occupant/+/model/status") ? true : nil
-        }
-        let gateway = try await MQTTProbe(port: broker.port, subscriptions: [])
+        let rig = try await MQTTIntakeRig("rollback-intake")
+        let store = rig.store
         // The same status three times (a retained message delivered again), then a malformed one, then a second
         // rollback of the same bundle later.
-        for _ in 0..<3 {
-            try gateway.publish(MQTTMessage(topic: "occupant/gw-a/model/status", text: Self.status(), retain: true))
-        }
-        try gateway.publish(
-            MQTTMessage(topic: "occupant/gw-a/model/status", text: Self.status(at: "yesterday"), retain: true))
-        try gateway.publish(
-            MQTTMessage(
-                topic: "occupant/gw-a/model/status", text: Self.status(at: "2026-01-06T10:00:00.000Z"), retain: true))
+        for _ in 0..<3 { try rig.publishStatus(Self.status()) }
+        try rig.publishStatus(Self.status(at: "yesterday"))
+        try rig.publishStatus(Self.status(at: "2026-01-06T10:00:00.000Z"))
         let stored = try await waitUntil(timeout: 20, "two rollbacks stored") {
             () async throws -> [ModelRollbackRecord]? in
             let all = try await store.rollbacks(gateway: "gw-a")
@@ -63,12 +42,10 @@ import Testing
         #expect(stored[0].summary.hasPrefix("v5 stuck: probability 0.5 unchanged"))
         // The status itself is stored as before.
         #expect(try await store.gatewayStatuses().first { $0.gateway == "gw-a" }?.active == "good@1")
-        mqtt.client?.stop()
-        _ = try? await task.value
-        broker.stop()
+        await rig.stop()
 
         // Kept across a restart of the store.
-        let reopened = try SQLiteStore(path: path)
+        let reopened = try SQLiteStore(path: rig.path)
         #expect(try await reopened.rollbacks(gateway: nil).count == 2)
     }
 

@@ -157,14 +157,13 @@ struct StoreUnderTest {
         let t = try await StoreUnderTest.make(kind)
         defer { t.close() }
         let s = t.store
-        func label(_ from: Double, _ to: Double, _ occupied: Bool, _ g: String = Self.g) -> LabelRange {
-            LabelRange(gateway: g, from: from, to: to, occupied: occupied, source: "http")
-        }
-        try await s.insertLabels([label(0, 100, true), label(100, 150, true), label(300, 400, false)])
+        try await s.insertLabels([Self.label(0, 100, true), Self.label(100, 150, true), Self.label(300, 400, false)])
         // Touching spans of the same state merged.
         #expect(try await s.labels(gateways: [Self.g]).map { [$0.from, $0.to] } == [[0, 150], [300, 400]])
         // A newer label of the other state wins where it overlaps: splits [0,150) around it, trims [300,400).
-        try await s.insertLabels([label(50, 80, false), label(350, 500, true), label(0, 10, true, "gw-b")])
+        try await s.insertLabels([
+            Self.label(50, 80, false), Self.label(350, 500, true), Self.label(0, 10, true, "gw-b"),
+        ])
         let spans = try await s.labels(gateways: [Self.g])
         #expect(spans.map { [$0.from, $0.to] } == [[0, 50], [50, 80], [80, 150], [300, 350], [350, 500]])
         #expect(spans.map(\.occupied) == [true, false, true, false, true])

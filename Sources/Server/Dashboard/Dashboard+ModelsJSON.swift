@@ -13,21 +13,75 @@ public struct ModelVersionDocument: Codable, Sendable, Equatable {
         public var outcome: String
     }
 
-    public var scope: String
-    public var version: Int
-    public var modelID: String
-    public var sha256: String
-    public var size: Int
-    public var created: String
-    public var dataFrom: String
-    public var dataTo: String
-    public var aliases: [String]
+    /// The version as `GET /v1/models` lists it (record, aliases, report); its members stand at the top level of the
+    /// document, beside the ones below.
+    public var model: RegistryListing.Model
     /// Nil when the bundle is not in the server's artifact store.
     public var goldenVectors: Int?
     public var rolledBackGateways: Int
     public var metrics: [RegistryListing.Metric]
     public var decisions: [Decision]
-    public var report: JSON
+
+    private enum CodingKeys: String, CodingKey {
+        case goldenVectors, rolledBackGateways, metrics, decisions
+    }
+
+    public init(
+        model: RegistryListing.Model, goldenVectors: Int?, rolledBackGateways: Int, metrics: [RegistryListing.Metric],
+        decisions: [Decision]
+    ) {
+        self.model = model
+        self.goldenVectors = goldenVectors
+        self.rolledBackGateways = rolledBackGateways
+        self.metrics = metrics
+        self.decisions = decisions
+    }
+
+    public init(from decoder: any Decoder) throws {
+        model = try RegistryListing.Model(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        goldenVectors = try c.decodeIfPresent(Int.self, forKey: .goldenVectors)
+        rolledBackGateways = try c.decode(Int.self, forKey: .rolledBackGateways)
+        metrics = try c.decode([RegistryListing.Metric].self, forKey: .metrics)
+        decisions = try c.decode([Decision].self, forKey: .decisions)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try model.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(goldenVectors, forKey: .goldenVectors)
+        try c.encode(rolledBackGateways, forKey: .rolledBackGateways)
+        try c.encode(metrics, forKey: .metrics)
+        try c.encode(decisions, forKey: .decisions)
+    }
+}
+
+extension RegistryListing.Model {
+    /// A stored version as the registry lists it.
+    init(_ m: ModelRecord, aliases: [String], report: JSON) {
+        self.init(
+            scope: m.scope, version: m.version, modelID: m.modelID, sha256: m.sha256, size: m.size,
+            created: Instant(seconds: m.created).iso8601, dataFrom: Instant(seconds: m.dataFrom).iso8601,
+            dataTo: Instant(seconds: m.dataTo).iso8601, aliases: aliases, report: report)
+    }
+}
+
+extension RegistryListing.Promotion {
+    /// A stored promotion decision as the registry lists it.
+    init(_ p: PromotionRecord) {
+        self.init(
+            scope: p.scope, at: Instant(seconds: p.at).iso8601, challenger: p.challenger, champion: p.champion,
+            promoted: p.promoted, reason: p.reason)
+    }
+}
+
+extension RegistryListing.Metric {
+    /// A stored metric as the registry lists it.
+    init(_ m: MetricRecord) {
+        self.init(
+            scope: m.scope, version: m.version, at: Instant(seconds: m.at).iso8601, kind: m.kind, metric: m.metric,
+            value: m.value, rows: m.rows)
+    }
 }
 
 extension Dashboard {
@@ -63,23 +117,17 @@ extension Dashboard {
         let rollout = try await store.rollout(scope: scope)
         let decisions = try await store.promotions(scope: scope).filter { $0.challenger == version }.map { p in
             ModelVersionDocument.Decision(
-                promotion: RegistryListing.Promotion(
-                    scope: p.scope, at: Instant(seconds: p.at).iso8601, challenger: p.challenger, champion: p.champion,
-                    promoted: p.promoted, reason: p.reason),
+                promotion: RegistryListing.Promotion(p),
                 outcome: Self.outcome(p, rollout: rollout, champion: champion, rolledBack: rolledBack))
         }
-        let metrics = try await store.metrics(scope: scope).filter { $0.version == version }.map { m in
-            RegistryListing.Metric(
-                scope: m.scope, version: m.version, at: Instant(seconds: m.at).iso8601, kind: m.kind, metric: m.metric,
-                value: m.value, rows: m.rows)
-        }
+        let metrics = try await store.metrics(scope: scope).filter { $0.version == version }.map(
+            RegistryListing.Metric.init)
         return try Response.json(
             ModelVersionDocument(
-                scope: scope, version: version, modelID: record.modelID, sha256: record.sha256, size: record.size,
-                created: Instant(seconds: record.created).iso8601, dataFrom: Instant(seconds: record.dataFrom).iso8601,
-                dataTo: Instant(seconds: record.dataTo).iso8601, aliases: aliases[version] ?? [],
+                model: RegistryListing.Model(
+                    record, aliases: aliases[version] ?? [],
+                    report: (try? FleetJSON.decode(JSON.self, from: Array(record.report.utf8))) ?? .object([])),
                 goldenVectors: goldenVectors(record), rolledBackGateways: rolledBack, metrics: metrics,
-                decisions: decisions,
-                report: (try? FleetJSON.decode(JSON.self, from: Array(record.report.utf8))) ?? .object([])))
+                decisions: decisions))
     }
 }

@@ -248,21 +248,11 @@ struct Routes: Sendable {
         }
         let models = try records.map { m in
             RegistryListing.Model(
-                scope: m.scope, version: m.version, modelID: m.modelID, sha256: m.sha256, size: m.size,
-                created: Instant(seconds: m.created).iso8601, dataFrom: Instant(seconds: m.dataFrom).iso8601,
-                dataTo: Instant(seconds: m.dataTo).iso8601, aliases: aliases["\(m.scope)@\(m.version)"] ?? [],
+                m, aliases: aliases["\(m.scope)@\(m.version)"] ?? [],
                 report: try FleetJSON.decode(JSON.self, from: m.report.utf8))
         }
-        let promotions = try await store.promotions(scope: scope).map { p in
-            RegistryListing.Promotion(
-                scope: p.scope, at: Instant(seconds: p.at).iso8601, challenger: p.challenger, champion: p.champion,
-                promoted: p.promoted, reason: p.reason)
-        }
-        let metrics = try await store.metrics(scope: scope).map { m in
-            RegistryListing.Metric(
-                scope: m.scope, version: m.version, at: Instant(seconds: m.at).iso8601, kind: m.kind, metric: m.metric,
-                value: m.value, rows: m.rows)
-        }
+        let promotions = try await store.promotions(scope: scope).map(RegistryListing.Promotion.init)
+        let metrics = try await store.metrics(scope: scope).map(RegistryListing.Metric.init)
         let alerts = try await store.alerts(scope: scope).map { a in
             RegistryListing.Alert(at: Instant(seconds: a.at).iso8601, message: a.message)
         }

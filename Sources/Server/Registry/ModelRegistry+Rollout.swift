@@ -199,7 +199,8 @@ extension ModelRegistry {
         let since = Dictionary(members.compactMap { m in m.since.map { (m.gateway, $0) } }, uniquingKeysWith: min)
         guard !since.isEmpty else { return [:] }
         var out: [String: AlertDocument] = [:]
-        for alert in try await store.alertDocuments(open: true) where alert.kind != AlertDocument.Kind.rollout {
+        for alert in try await store.openAlerts(gateways: since.keys.sorted())
+        where alert.kind != AlertDocument.Kind.rollout {
             guard let g = alert.gateway, let start = since[g], let raised = Instant(iso8601: alert.raisedAt),
                 raised.seconds >= start, out[g] == nil
             else { continue }

@@ -126,14 +126,17 @@ extension PostgresStore {
     }
 
     public func gatewayStatuses() async throws -> [GatewayStatus] {
-        try await rows("SELECT * FROM gateway_status ORDER BY gateway").map {
-            SQLiteStore.withFigures(
-                GatewayStatus(
-                    gateway: try $0["gateway"].decode(String.self), active: try $0["active"].decode(String?.self),
-                    sha256: try $0["sha256"].decode(String?.self), refused: try $0["refused"].decode(String?.self),
-                    at: try $0["at"].decode(Double.self)),
-                figures: try $0["figures"].decode(String?.self))
-        }
+        try await rows("SELECT * FROM gateway_status ORDER BY gateway").map(Self.gatewayStatus(from:))
+    }
+
+    /// A status row with its figures.
+    static func gatewayStatus(from r: PostgresRandomAccessRow) throws -> GatewayStatus {
+        SQLiteStore.withFigures(
+            GatewayStatus(
+                gateway: try r["gateway"].decode(String.self), active: try r["active"].decode(String?.self),
+                sha256: try r["sha256"].decode(String?.self), refused: try r["refused"].decode(String?.self),
+                at: try r["at"].decode(Double.self)),
+            figures: try r["figures"].decode(String?.self))
     }
 
     public func gatewaysLastSeen() async throws -> [String: Double] {
@@ -209,6 +212,12 @@ extension PostgresStore {
     public func alertDocuments(open: Bool) async throws -> [AlertDocument] {
         try await rows("SELECT * FROM alerts WHERE NOT \(open) OR cleared_at IS NULL ORDER BY id").map(
             Self.alert(from:))
+    }
+
+    public func openAlerts(gateways: [String]) async throws -> [AlertDocument] {
+        try await rows(
+            "SELECT * FROM alerts WHERE gateway = ANY(\(gateways)) AND cleared_at IS NULL ORDER BY id"
+        ).map(Self.alert(from:))
     }
 
     public func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument? {

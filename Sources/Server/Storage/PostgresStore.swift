@@ -389,6 +389,7 @@ public final class PostgresStore: ServerStore {
                     VALUES (\(m.scope), \(m.version), \(m.modelID), \(m.sha256), \(m.size), \(m.created), \(m.dataFrom),
                         \(m.dataTo), \(m.labelledRowsSeen), \(m.report))
                     """)
+                try await Self.storeSummary(tx, m)
                 if let bundle { try await Self.storeBundle(tx, sha256: m.sha256.lowercased(), bytes: bundle, at: now) }
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {

@@ -184,21 +184,14 @@ extension SQLiteStore {
                 current = from
                 guard let model: String = row["model"] else { continue }
                 out.append(
-                    MonitorDocument(
-                        gateway: gateway,
-                        window: .init(
-                            from: TimeValue(seconds: from), to: TimeValue(seconds: row["window_to"]), samples: 0),
-                        inputs: [:],
-                        predictions: .init(
-                            meanProbability: nil, positiveRate: nil, transitions: 0, histogram: [], stale: 0),
-                        drift: nil, expectedAccuracy: nil, bundleAccuracy: nil, decidedBy: row["decided"],
-                        process: .init(cpuSeconds: nil, rssBytes: nil, uptimeSeconds: nil),
+                    MonitorDocument.shadowEvidence(
+                        gateway: gateway, from: from, to: row["window_to"], decidedBy: row["decided"],
                         shadow: ShadowWindow(
                             model: model, version: row["version"] ?? 0, sha256: row["sha256"] ?? "",
                             scored: row["scored"] ?? 0, compared: row["compared"] ?? 0, agreement: row["agreement"],
                             transitions: row["transitions"] ?? 0, meanProbability: nil,
-                            expectedAccuracy: row["expected"],
-                            bundleAccuracy: nil, stale: 0, runs: [], complete: row["complete"] ?? false)))
+                            expectedAccuracy: row["expected"], bundleAccuracy: nil, stale: 0, runs: [],
+                            complete: row["complete"] ?? false)))
             }
             if let runFrom: Double = row["run_from"], let runTo: Double = row["run_to"], let n: Int = row["run_n"],
                 out.last?.window.from.seconds == from

@@ -676,6 +676,20 @@ public final class SQLiteStore: ServerStore {
         }
     }
 
+    public func openAlerts(gateways: [String]) async throws -> [AlertDocument] {
+        guard !gateways.isEmpty else { return [] }
+        return try await pool.read { db in
+            // The names as one JSON array (any count); each is a lookup in the partial index of open alerts.
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM alerts WHERE gateway IN (SELECT value FROM json_each(?)) AND cleared_at IS NULL
+                    ORDER BY id
+                    """, arguments: [try FleetJSON.text(gateways)]
+            ).map(Self.alert(from:))
+        }
+    }
+
     public func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument? {
         try await pool.write { db in
             try db.execute(

@@ -252,6 +252,9 @@ public protocol ServerStore: Sendable {
     func openAlertSubjects(kind: String, gateway: String) async throws -> [String]
     /// All alerts, or only the open ones, oldest first.
     func alertDocuments(open: Bool) async throws -> [AlertDocument]
+    /// The open alerts about these gateways, oldest first (indexed: `alerts_open_gateway`; the rollout step reads only
+    /// its wave's).
+    func openAlerts(gateways: [String]) async throws -> [AlertDocument]
     /// Marks an alert acknowledged (the first acknowledgement stands): the alert, or nil when there is no such id.
     func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument?
     /// When each gateway was last heard from (telemetry or status), by the store's clock.
