@@ -119,6 +119,13 @@ import Testing
         #expect(refusal(share)?.message == "monitor: inputs.temperature.stuck is 1.8; a share lies in 0…1")
         let missing = good.replacingOccurrences(of: #""predictions""#, with: #""p""#)
         #expect(refusal(missing)?.message == "monitor: 'predictions' is missing")
+        // U+0000 cannot be stored by PostgreSQL's jsonb: refused on every store, with one line.
+        let nul = good.replacingOccurrences(of: #""gateway":"gw-a""#, with: #""gateway":"gw-a","note":"a\u0000b""#)
+        #expect(nul != good)
+        #expect(refusal(nul)?.message == #"monitor: text holds a NUL character (\u0000)"#)
+        let escaped = good.replacingOccurrences(of: #""gateway":"gw-a""#, with: #""gateway":"gw-a","note":"a\\u0000b""#)
+        #expect(escaped != good)
+        #expect(refusal(escaped) == nil)
     }
 
     @Test func theMonitorRouteServesStoredWindowsToTheAdminOnly() async throws {

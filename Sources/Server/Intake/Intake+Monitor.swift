@@ -12,6 +12,10 @@ extension Intake {
         guard json.count <= Self.maxMonitorBytes else {
             throw IntakeError(413, "the monitor document is \(json.count) bytes; at most \(Self.maxMonitorBytes)")
         }
+        guard !Self.holdsEscapedNUL(json) else {
+            // PostgreSQL's jsonb (the indexed columns of monitor_windows) cannot hold U+0000; refused on both stores.
+            throw IntakeError(400, #"monitor: text holds a NUL character (\u0000)"#)
+        }
         let d: MonitorDocument
         do {
             d = try FleetJSON.decode(MonitorDocument.self, from: json)
@@ -73,5 +77,28 @@ extension Intake {
         }
         if let shadow = d.shadow { try checkShadow(shadow, window: from...to) }
         return d
+    }
+
+    /// Whether JSON text escapes U+0000 (`\u0000`, the escape itself not escaped): raw control characters are invalid
+    /// JSON already.
+    static func holdsEscapedNUL(_ json: [UInt8]) -> Bool {
+        let pattern = Array("u0000".utf8)
+        var i = 0
+        var backslashes = 0
+        while i < json.count {
+            let byte = json[i]
+            if byte == UInt8(ascii: "\\") {
+                backslashes += 1
+            } else {
+                if backslashes % 2 == 1, byte == UInt8(ascii: "u"), i + pattern.count <= json.count,
+                    json[i..<i + pattern.count].elementsEqual(pattern)
+                {
+                    return true
+                }
+                backslashes = 0
+            }
+            i += 1
+        }
+        return false
     }
 }
