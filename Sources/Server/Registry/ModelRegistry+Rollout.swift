@@ -84,6 +84,7 @@ extension ModelRegistry {
     /// The model `gateway` should run, or nil (keep the rule). Not isolated: the poll path reads the store directly.
     public nonisolated func model(for gateway: String) async throws -> ModelRecord? {
         guard let scope = config.gateway(gateway)?.scope else { return nil }
+        if let room = try await roomModel(for: gateway) { return room }
         return try await store.assignedModel(scope: scope, gateway: gateway)
     }
 
