@@ -139,3 +139,33 @@ import Training
         }
     }
 }
+
+@Suite struct RoomRolloutTests {
+    @Test func aGatewayOnItsRoomModelDoesNotHoldUpTheScopesRollout() async throws {
+        let rig = try RouteRig(
+            "room-rollout",
+            extraYAML: """
+                promotion: { firstWave: { gateways: [gw-a, gw-b] }, probation: 0 }
+                """)
+        let store = rig.store
+        func record(_ scope: String, _ version: Int) -> ModelRecord {
+            ModelRecord(
+                scope: scope, version: version, modelID: "m", sha256: String(repeating: "\(version)", count: 64),
+                size: 1, created: 0, dataFrom: 0, dataTo: 0, labelledRowsSeen: 0, report: "{}")
+        }
+        for v in [1, 2] { try await store.addModel(record("office", v)) }
+        try await store.setAlias(scope: "office", alias: "champion", version: 1)
+        // gw-a runs a room model of its own.
+        try await store.addModel(record("room:gw-a", 1))
+        try await store.setAlias(scope: "room:gw-a", alias: "champion", version: 1)
+        try await rig.registry.promote(scope: "office", record: record("office", 2), previous: 1)
+        #expect(try await store.rollout(scope: "office")?.reached == 0)
+        #expect(try await rig.registry.model(for: "gw-a")?.scope == "room:gw-a")
+        #expect(try await rig.registry.model(for: "küche")?.version == 1)
+        // gw-b runs v2: the first wave passed (gw-a, on its room model, is not waited for).
+        try await rig.registry.gatewayReported(
+            GatewayStatus(gateway: "gw-b", active: "m@2", sha256: record("office", 2).sha256, refused: nil, at: 0))
+        #expect(try await store.rollout(scope: "office")?.reached == 1)
+        #expect(try await rig.registry.model(for: "küche")?.version == 2)
+    }
+}

@@ -38,6 +38,16 @@ extension ModelRegistry {
         return try await store.model(scope: scope, version: version)
     }
 
+    /// Those of `gateways` that run a room model.
+    func gatewaysWithRoomModels(_ gateways: [String]) async throws -> Set<String> {
+        guard config.retrain.rooms.enabled else { return [] }
+        var out = Set<String>()
+        for g in gateways where try await store.alias(scope: Self.roomScope(g), alias: "champion") != nil {
+            out.insert(g)
+        }
+        return out
+    }
+
     /// After a scope's job: a room model for each of its gateways with enough labels. A failure in one room is
     /// logged and the others go on.
     func trainRooms(scope: String, trigger: String, signing: (key: Curve25519.Signing.PrivateKey, keyID: String))
