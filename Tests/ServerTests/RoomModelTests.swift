@@ -1,6 +1,7 @@
 import Evaluator
 import FleetProtocol
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import OccupantCore
@@ -20,16 +21,38 @@ import Training
         }
     }
 
-    @Test func aRoomModelIsAssignedOnlyWhenItBeatsTheFleetModelOnTheRoomsHeldOutRows() async throws {
-        let rig = try RouteRig(
-            "rooms",
-            extraYAML: """
+    /// On each store: the room models, their aliases and decisions live in the tables every model uses.
+    @Test(arguments: StoreKind.allCases)
+    func aRoomModelIsAssignedOnlyWhenItBeatsTheFleetModelOnTheRoomsHeldOutRows(_ kind: StoreKind) async throws {
+        // The system's clock: a job's lease is measured by it.
+        let dir = try temporaryDirectory("rooms")
+        let store: any ServerStore =
+            kind == .sqlite
+            ? try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+            : try await StoreUnderTest.postgresStore()
+        defer { (store as? PostgresStore)?.close() }
+        let key = dir.appendingPathComponent("signer").path
+        _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
+        var config = try ServerConfig.parse(
+            yaml: """
+                adminToken: admin-token
+                gateways:
+                  - { id: gw-a, scope: office, token: token-a }
+                  - { id: gw-b, scope: office, token: token-b }
+                  - { id: küche, scope: office, token: token-k }
                 retrain: { trials: 3, holdout: 0.25, rooms: { labels: 5, days: 3 } }
                 promotion: { margin: 0.005 }
                 dashboard: { viewerToken: viewer-token }
                 """)
-        let registry = rig.registry
-        let store = rig.store
+        config.stateDirectory = dir.path
+        let announcer = RecordingAnnouncer()
+        let registry = ModelRegistry(
+            config: config, store: store,
+            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+            signing: try SigningKeys.readPrivateKey(path: key + ".key"), announcer: announcer,
+            logger: .init(label: "test"),
+            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) })
+        let routes = Routes(config: config, store: store, registry: registry)
         // The fleet model learns from gw-b, whose labels mean the opposite of gw-a's.
         let (rb, lb) = simulatedDays(0..<3, gateway: "gw-b", step: 120)
         _ = try await store.insertTelemetry(gateway: "gw-b", batchID: nil, rows: rb)
@@ -40,6 +63,10 @@ import Training
             _ = try await registry.promoteByOperator(scope: "office", version: fleetVersion, by: "test")
         }
         let fleet = try #require(try await store.model(scope: "office", version: fleetVersion))
+        // The scope's job also judged gw-b (three days of labels): its room model is no better than the fleet model
+        // trained on the same rows, so gw-b keeps the fleet model.
+        #expect(try await store.models(scope: "room:gw-b").count == 1)
+        #expect(try await store.alias(scope: "room:gw-b", alias: "champion") == nil)
         // gw-a: not enough labels yet: no room model, the fleet model.
         #expect(try await registry.trainRoom(gateway: "gw-a", trigger: "test") == nil)
         #expect(try await registry.model(for: "gw-a")?.sha256 == fleet.sha256)
@@ -65,12 +92,12 @@ import Training
         #expect(bundle.manifest.scope.description == "room gw-a")
         // Only gw-a: gw-b keeps the fleet model; gw-a was told of its new model.
         #expect(try await registry.model(for: "gw-b")?.sha256 == fleet.sha256)
-        #expect(rig.announcer.available.last.map { $0.0 } == "gw-a")
+        #expect(announcer.available.last.map { $0.0 } == "gw-a")
         let roomReport = try ModelRegistry.decodeReport(room.report)
         #expect(roomReport.gateways?.map(\.gateway) == ["gw-a"] && roomReport.gateway == "gw-a")
 
         // The per-room report over HTTP, for the admin and the viewer, not for a gateway.
-        try await rig.test { client in
+        try await Application(router: routes.router()).test(.router) { client in
             let uri = "/v1/scopes/office/rooms"
             for token in ["admin-token", "viewer-token"] {
                 let response = try await client.execute(
@@ -92,16 +119,16 @@ import Training
         }
 
         // A rule the room model cannot meet (a margin of 1): the room goes back to the fleet model, and is told so.
-        var strict = rig.config
+        var strict = config
         strict.promotion.margin = 1
         let strictRegistry = ModelRegistry(
             config: strict, store: store, artifacts: registry.artifacts, signing: await registry.signing,
-            announcer: rig.announcer, logger: .init(label: "test"))
+            announcer: announcer, logger: .init(label: "test"), jobs: registry.jobs)
         let kept = try #require(try await strictRegistry.trainRoom(gateway: "gw-a", trigger: "test"))
         #expect(!kept.assigned && kept.reason.contains("does not beat the fleet model by the margin"), "\(kept.reason)")
         #expect(kept.reason.hasPrefix("fleet model kept"))
         #expect(try await strictRegistry.model(for: "gw-a")?.sha256 == fleet.sha256)
-        #expect(rig.announcer.available.last.map { "\($0.0) v\($0.1)" } == "gw-a v\(fleetVersion)")
+        #expect(announcer.available.last.map { "\($0.0) v\($0.1)" } == "gw-a v\(fleetVersion)")
     }
 
     @Test func labelCoverageCountsSpansAndTheDaysTheyFallOn() {

@@ -96,7 +96,10 @@ public actor ModelRegistry {
         defer { if inserted { running.remove(scope) } }
         return try await asJob(scope: scope, trigger: trigger, claimed: claimed) { trigger in
             let outcome = try await self.train(scope: scope, trigger: trigger, signing: signing)
-            await self.trainRooms(scope: scope, trigger: trigger, signing: signing)
+            // Room models are not the job's version: recorded outside its fence (`ModelRegistry+Rooms`).
+            await JobFence.$current.withValue(nil) {
+                await self.trainRooms(scope: scope, trigger: trigger, signing: signing)
+            }
             return outcome
         }
     }
