@@ -14,7 +14,9 @@ import Training
     /// Two rooms one after the other in time: a loud one, then a quiet one starting where the first ended.
     func twoRooms() -> (a: [TelemetryRow], b: [TelemetryRow]) {
         let t0 = 1_767_225_600.0
-        let a = (0..<120).map { TelemetryRow(gateway: "gw-a", at: t0 + Double($0) * 30, readings: ["sound": .number(80)]) }
+        let a = (0..<120).map {
+            TelemetryRow(gateway: "gw-a", at: t0 + Double($0) * 30, readings: ["sound": .number(80)])
+        }
         let b = (120..<240).map {
             TelemetryRow(gateway: "gw-b", at: t0 + Double($0) * 30, readings: ["sound": .number(20)])
         }

@@ -51,7 +51,8 @@ import Training
             artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
             signing: try SigningKeys.readPrivateKey(path: key + ".key"), announcer: announcer,
             logger: .init(label: "test"),
-            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) })
+            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) }
+        )
         let routes = Routes(config: config, store: store, registry: registry)
         // The fleet model learns from gw-b, whose labels mean the opposite of gw-a's.
         let (rb, lb) = simulatedDays(0..<3, gateway: "gw-b", step: 120)

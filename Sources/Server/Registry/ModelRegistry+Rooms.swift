@@ -83,7 +83,8 @@ extension ModelRegistry {
         guard let table = streams.table else { return nil }
         let fleetRecord = try await fleetModel(for: gateway)
         let fleet = try fleetRecord.map {
-            RetrainJob.Champion(version: $0.version, bundle: try ModelBundle.decode(try artifacts.get(sha256: $0.sha256)))
+            RetrainJob.Champion(
+                version: $0.version, bundle: try ModelBundle.decode(try artifacts.get(sha256: $0.sha256)))
         }
         let previous = try await store.alias(scope: roomScope, alias: "champion")
         let version = try await store.nextVersion(scope: roomScope)

@@ -110,7 +110,8 @@ public enum TrainingData {
             }
         }
         var training = LabelledTable(
-            channels: table.channels, categoricalChannels: table.categoricalChannels, times: keep.map { table.times[$0] },
+            channels: table.channels, categoricalChannels: table.categoricalChannels,
+            times: keep.map { table.times[$0] },
             labels: keep.map { table.labels[$0] }, values: keep.map { table.values[$0] })
         training.streams = streams
         return (training, cut)
