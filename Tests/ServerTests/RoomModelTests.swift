@@ -9,6 +9,7 @@ import OccupantTesting
 import Testing
 import Training
 
+@testable import OccupantCLI
 @testable import Server
 
 /// Room models: trained once a room has enough labels, assigned to its gateway only when they beat the fleet model
@@ -80,9 +81,9 @@ import Training
         #expect(decision.assigned, "\(decision.reason)")
         #expect(decision.reason.hasPrefix("room model assigned"))
         let holdout = try #require(decision.holdout)
-        let fleetScore = try #require(holdout.champion)
-        #expect(fleetScore.version == fleetVersion)
-        #expect(holdout.challenger.accuracy > fleetScore.metrics.accuracy + 0.005)
+        let fleetScore = try #require(holdout.fleet)
+        #expect(holdout.fleetVersion == fleetVersion)
+        #expect(try #require(holdout.room.accuracy) > (try #require(fleetScore.accuracy)) + 0.005)
         // The held-out rows are gw-a's latest, after the fleet model's data: neither model trained on them.
         let from = try #require(Instant(iso8601: holdout.from))
         #expect(from.seconds >= fleet.dataTo)
@@ -104,10 +105,11 @@ import Training
                 let response = try await client.execute(
                     uri: uri, method: .get, headers: [.authorization: "Bearer \(token)"])
                 #expect(response.status == .ok)
-                let document = try reportDecoder().decode(RoomsDocument.self, from: Data(buffer: response.body))
+                let document = try FleetJSON.decode(RoomsDocument.self, from: Data(buffer: response.body))
                 let a = try #require(document.rooms.first { $0.gateway == "gw-a" })
                 #expect(a.eligible && a.runs == "room v\(room.version)" && a.last?.assigned == true)
-                #expect(a.last?.holdout?.champion?.version == fleetVersion)
+                #expect(a.last?.holdout?.fleetVersion == fleetVersion)
+                #expect(ServerCommand.Rooms.lines(document).contains { $0.hasPrefix("gw-a") && $0.contains("room v") })
                 let k = try #require(document.rooms.first { $0.gateway == "küche" })
                 #expect(!k.eligible && k.waiting == "0 of 5 label spans, on 0 of 3 days")
                 #expect(k.runs == "fleet v\(fleetVersion)")
@@ -117,6 +119,16 @@ import Training
             let unknown = try await client.execute(
                 uri: "/v1/scopes/nowhere/rooms", method: .get, headers: [.authorization: "Bearer admin-token"])
             #expect(unknown.status == .notFound)
+        }
+
+        // The CLI's client over a real connection: `occupant server rooms office`.
+        let app = Application(router: routes.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let document = try await RegistryClient.with(
+                baseURL: "http://127.0.0.1:\(client.port!)", token: "viewer-token"
+            ) { try await $0.rooms(scope: "office") }
+            #expect(document.rooms.map(\.gateway) == ["gw-a", "gw-b", "küche"])
+            #expect(document.rooms[0].last?.assigned == true)
         }
 
         // A rule the room model cannot meet (a margin of 1): the room goes back to the fleet model, and is told so.

@@ -1,5 +1,4 @@
 import Hummingbird
-import NIOCore
 import OccupantCore
 
 /// `GET /v1/scopes/{scope}/rooms`: the per-room report (fleet model vs room model), for the admin token or the
@@ -14,10 +13,7 @@ extension Routes {
     func rooms(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try requireReader(request)
         let scope = try knownScope(context)
-        let bytes = try serverJSONEncoder().encode(try await registry.roomsDocument(scope: scope))
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes + [UInt8(ascii: "\n")])))
+        return try Response.json(try await registry.roomsDocument(scope: scope))
     }
 
     /// The admin token, or the dashboard's viewer token (read-only).

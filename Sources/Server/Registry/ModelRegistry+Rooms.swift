@@ -149,7 +149,7 @@ extension ModelRegistry {
         }
         return RoomDecision(
             gateway: gateway, at: Instant(seconds: now).iso8601, assigned: result.promote, reason: reason,
-            fleetVersion: fleetRecord?.version, roomVersion: version, holdout: report.holdout)
+            fleetVersion: fleetRecord?.version, roomVersion: version, holdout: RoomHoldout(report.holdout))
     }
 
     /// `GET /v1/scopes/{scope}/rooms`: each gateway's labels against `retrain.rooms`, what it runs, and the last
@@ -169,7 +169,7 @@ extension ModelRegistry {
                 last = RoomDecision(
                     gateway: gateway, at: Instant(seconds: record.created).iso8601, assigned: report.promoted,
                     reason: report.reason, fleetVersion: report.holdout.champion?.version,
-                    roomVersion: record.version, holdout: report.holdout)
+                    roomVersion: record.version, holdout: RoomHoldout(report.holdout))
             }
             let eligible = coverage.spans >= rule.labels && coverage.days >= rule.days
             rooms.append(
@@ -204,9 +204,47 @@ public struct RoomDecision: Codable, Sendable {
     public var fleetVersion: Int?
     /// The room model trained (nil when the job refused).
     public var roomVersion: Int?
-    /// The held-out rows and both models' metrics on them (`challenger`: the room model, `champion`: the fleet
-    /// model), and the static rule's.
-    public var holdout: RetrainReport.Holdout?
+    /// The held-out rows and both models' metrics on them, and the static rule's.
+    public var holdout: RoomHoldout?
+}
+
+/// The room's held-out window and how the room model, the fleet model and the static rule did on it.
+public struct RoomHoldout: Codable, Sendable {
+    /// Metrics at the model's own threshold; nil where undefined (AUC on one class).
+    public struct Scores: Codable, Sendable {
+        public var rows: Int
+        public var accuracy: Double?
+        public var f1: Double?
+        public var auc: Double?
+
+        init(_ m: BinaryMetrics) {
+            func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+            rows = m.rows
+            accuracy = finite(m.accuracy)
+            f1 = finite(m.f1)
+            auc = finite(m.auc)
+        }
+    }
+
+    public var from: String
+    public var to: String
+    public var rows: Int
+    public var room: Scores
+    public var fleet: Scores?
+    public var fleetVersion: Int?
+    public var rule: String?
+    public var ruleScores: Scores?
+
+    init(_ h: RetrainReport.Holdout) {
+        from = h.from
+        to = h.to
+        rows = h.rows
+        room = Scores(h.challenger)
+        fleet = h.champion.map { Scores($0.metrics) }
+        fleetVersion = h.champion?.version
+        rule = h.rule?.rule
+        ruleScores = h.rule.map { Scores($0.metrics) }
+    }
 }
 
 /// The per-room report of a scope.
