@@ -13,7 +13,7 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the training host, or ask a running one about its models and gateways.",
         subcommands: [
             Run.self, Models.self, Gateways.self, Monitor.self, Alerts.self, Promote.self, Rollout.self, Shadow.self,
-            Retrain.self,
+            Retrain.self, Rooms.self,
             Labels.self, Token.self, BrokerConfig.self,
         ])
 

@@ -2,7 +2,7 @@ import OccupantCore
 
 /// Time-ordered, day-blocked folds: whole UTC days, in contiguous blocks of about equal labelled rows. Fold `k`
 /// validates on block `k` and trains on the other days (rows seconds apart never straddle a fold boundary within a
-/// day).
+/// day). With several streams (gateways), a day's rows from all of them fall in the same fold.
 public struct CrossValidation: Sendable {
     public struct Fold: Sendable {
         /// Labelled training rows, in time order.
@@ -18,10 +18,14 @@ public struct CrossValidation: Sendable {
 
     /// Up to `count` folds (never more than there are days with labelled rows); throws with fewer than two days.
     public init(table: LabelledTable, count: Int) throws(OccupantError) {
-        let days = table.dayBlocks.compactMap { block -> [Int]? in
+        // A day's labelled rows from every stream together: one gateway's Monday never validates a model that
+        // trained on another's Monday.
+        var byDay: [Int64: [Int]] = [:]
+        for block in table.dayBlocks {
             let rows = block.rows.filter { table.labels[$0] != nil }
-            return rows.isEmpty ? nil : rows
+            if !rows.isEmpty { byDay[block.day, default: []] += rows }
         }
+        let days = byDay.keys.sorted().map { byDay[$0]! }
         guard days.count >= 2 else {
             throw OccupantError(
                 .data, "the labelled rows span \(days.count) day; day-blocked validation needs at least 2 days")
@@ -44,9 +48,9 @@ public struct CrossValidation: Sendable {
         }
         folds = blocks.indices.map { b in
             let train = blocks.indices.filter { $0 != b }.flatMap { blocks[$0] }.sorted()
-            return Fold(
-                train: train, validation: blocks[b], from: table.times[blocks[b].first!],
-                to: table.times[blocks[b].last!])
+            let validation = blocks[b].sorted()
+            let times = validation.map { table.times[$0] }
+            return Fold(train: train, validation: validation, from: times.min()!, to: times.max()!)
         }
     }
 

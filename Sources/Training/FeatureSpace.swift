@@ -59,7 +59,7 @@ public struct FeatureSpace: Sendable {
         precondition(!groups.isEmpty, "at least one feature group")
         self.groups = groups
         schema = FeatureSchema.grouped(groups)
-        let rows = try BatchFeatures.rows(schema: schema, rows: table.featureRows)
+        let rows = try table.features(schema: schema)
         let width = schema.features.count
         var columns = [[Double]](repeating: [Double](repeating: .nan, count: rows.count), count: width)
         for (r, row) in rows.enumerated() {

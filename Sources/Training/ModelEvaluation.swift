@@ -39,7 +39,7 @@ public enum ModelEvaluation {
 
     /// The probability for every row of `table` (unlabelled rows included), in row order.
     public static func scores(bundle: ModelBundle, table: LabelledTable) throws(OccupantError) -> [Double] {
-        let rows = try BatchFeatures.rows(schema: bundle.manifest.features, rows: table.featureRows)
+        let rows = try table.features(schema: bundle.manifest.features)
         return rows.map { bundle.probability($0) }
     }
 

@@ -80,7 +80,10 @@ public struct Search: Sendable {
         case .trees:
             var p = config.boosting!
             if let treeLimit { p.trees = treeLimit }
-            let split = earlyStopping ? CrossValidation.earlyStoppingSplit(rows) : (rows, [])
+            // The latest rows stop early: by time when several streams make row order differ from time order.
+            let ordered =
+                table.streams.count > 1 ? rows.sorted { (table.times[$0], $0) < (table.times[$1], $1) } : rows
+            let split = earlyStopping ? CrossValidation.earlyStoppingSplit(ordered) : (ordered, [])
             let fit = try GradientBoosting.fit(
                 matrix: space.matrix, features: columns, labels: labels, train: split.0, validation: split.1,
                 parameters: p, monotone: p.monotone == true ? columns.map { space.monotone[$0] } : [], seed: seed,

@@ -145,5 +145,6 @@ import Testing
         let path = packageRoot().appendingPathComponent("tools/config/server.example.yaml").path
         let config = try ServerConfig.parse(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
         #expect(config.http.idleTimeout == 30 && config.http.bodyTimeout == 120 && config.http.uploadsPerToken == 4)
+        #expect(config.retrain.rooms == .init(enabled: true, labels: 50, days: 7))
     }
 }

@@ -109,6 +109,11 @@ public struct RegistryClient: Sendable {
         try await call(.GET, API.scopeShadow(scope), as: ShadowListing.self)
     }
 
+    /// `GET /v1/scopes/{scope}/rooms`: each room's labels, model, and last fleet-vs-room decision.
+    public func rooms(scope: String) async throws(RegistryClientError) -> RoomsDocument {
+        try await call(.GET, "/v1/scopes/\(API.pathSegment(scope))/rooms", as: RoomsDocument.self)
+    }
+
     /// `PUT /v1/scopes/{scope}/shadow`: `version` in shadow on the scope or one gateway (nil clears).
     public func assignShadow(scope: String, version: Int?, gateway: String?) async throws(RegistryClientError)
         -> ShadowListing

@@ -34,7 +34,9 @@ extension ServerConfig {
     static let intakeKeys = [
         "maxBodyBytes", "maxFutureSkew", "maxChannels", "maxChannelNameBytes", "maxLabelBytes", "maxLabelsPerMessage",
     ]
-    static let retrainKeys = ["newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval"]
+    static let retrainKeys = [
+        "newLabelledRows", "every", "trials", "seed", "holdout", "window", "checkInterval", "rooms",
+    ]
     static let promotionKeys = ["metric", "margin", "firstWave", "waves", "probation", "abortShare", "shadow"]
     static let shadowEvidenceKeys = ["rows", "margin"]
     static let waveKeys = ["gateways", "percent"]

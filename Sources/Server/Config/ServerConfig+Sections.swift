@@ -116,6 +116,7 @@ extension ServerConfig {
         if let field = r.optional("checkInterval"), let v = field.duration() {
             if v <= 0 { field.report("must be positive") } else { self.retrain.checkInterval = v }
         }
+        if let rooms = r.optional("rooms")?.mapping(allowed: Self.roomKeys) { apply(rooms: rooms) }
     }
 
     mutating func apply(promotion p: FieldMap) {

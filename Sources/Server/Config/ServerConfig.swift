@@ -101,6 +101,8 @@ public struct ServerConfig: Sendable, Equatable {
         public var window: Double?
         /// How often the trigger conditions are checked (seconds).
         public var checkInterval = 10.0
+        /// Room models: when a gateway has enough labels of its own (`retrain.rooms`, `ModelRegistry+Rooms`).
+        public var rooms = Rooms()
     }
 
     public struct Promotion: Sendable, Equatable {

@@ -66,6 +66,7 @@ struct Routes: Sendable {
         router.post(RouterPath(API.Route.alertAck)) { request, context in try await acknowledgeAlert(request, context) }
         router.get(RouterPath(API.Route.metrics)) { request, context in try await metrics(request, context) }
         addShadowRoutes(router)
+        addRoomRoutes(router)
         dashboard.register(on: router)
         return router
     }

@@ -84,6 +84,7 @@ extension ModelRegistry {
     /// The model `gateway` should run, or nil (keep the rule). Not isolated: the poll path reads the store directly.
     public nonisolated func model(for gateway: String) async throws -> ModelRecord? {
         guard let scope = config.gateway(gateway)?.scope else { return nil }
+        if let room = try await roomModel(for: gateway) { return room }
         return try await store.assignedModel(scope: scope, gateway: gateway)
     }
 
@@ -151,7 +152,9 @@ extension ModelRegistry {
         else { return }
         let now = clock.now().seconds
         let members = try await store.rolloutMembers(scope: scope)
-        let wave = members.filter { $0.wave == r.reached }
+        // A gateway with a room model of its own does not run the scope's version: it neither holds up nor judges it.
+        let roomed = try await gatewaysWithRoomModels(members.filter { $0.wave == r.reached }.map(\.gateway))
+        let wave = members.filter { $0.wave == r.reached && !roomed.contains($0.gateway) }
         let alerts = try await alertsSince(members: wave)
         let bad = wave.filter { $0.rolledBackAt != nil || alerts[$0.gateway] != nil }
         if !wave.isEmpty, Double(bad.count) / Double(wave.count) > config.promotion.abortShare {
@@ -175,7 +178,7 @@ extension ModelRegistry {
             m.rolledBackAt == nil && alerts[m.gateway] == nil
                 && (m.passedAt != nil || m.since.map { now - $0 >= config.promotion.probation } == true)
         }
-        guard !passed.isEmpty, passed.count + bad.count == wave.count else { return }
+        guard wave.isEmpty || (!passed.isEmpty && passed.count + bad.count == wave.count) else { return }
         // Another process that saw the same wave pass widens the rollout (and tells the next wave) instead.
         guard try await events.claim(Self.rolloutEvent(r, "passed")) else { return }
         if r.reached + 1 >= r.waves {

@@ -25,6 +25,8 @@ public actor ModelRegistry {
     /// Labelled rows when the champion's quality was last judged: it is judged again only after `alerts.minimumRows`
     /// more, not on every check (judging reads and scores the scope's whole table).
     var lastQualitySeen: [String: Int] = [:]
+    /// Each room's last room job that made no model, with its reason (`ModelRegistry+Rooms`).
+    var roomRefusals: [String: RoomDecision] = [:]
     /// The server's counters for `GET /metrics`.
     public nonisolated let metrics: ServerMetrics
     /// When this registry started, by its clock: a gateway never heard from is silent from here.
@@ -93,7 +95,12 @@ public actor ModelRegistry {
         }
         defer { if inserted { running.remove(scope) } }
         return try await asJob(scope: scope, trigger: trigger, claimed: claimed) { trigger in
-            try await self.train(scope: scope, trigger: trigger, signing: signing)
+            let outcome = try await self.train(scope: scope, trigger: trigger, signing: signing)
+            // Room models are not the job's version: recorded outside its fence (`ModelRegistry+Rooms`).
+            await JobFence.$current.withValue(nil) {
+                await self.trainRooms(scope: scope, trigger: trigger, signing: signing)
+            }
+            return outcome
         }
     }
 
@@ -106,7 +113,8 @@ public actor ModelRegistry {
 
         let seen = try await store.labelledRowCount(gateways: gateways(in: scope))
         lastAttemptSeen[scope] = seen
-        let (table, gateway, skipped) = try await scopeTable(scope)
+        let streams = try await streamsTable(gateways: gateways(in: scope))
+        let (table, skipped) = (streams.table, streams.skipped)
         if skipped > 0 {
             logger.warning("\(scope): \(skipped) stored rows skipped: a reading of the wrong kind for its channel")
         }
@@ -141,8 +149,8 @@ public actor ModelRegistry {
         }
         let sha = try artifacts.put(result.bytes)
         let promoted = try await record(
-            result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
-            seen: seen, championVersion: championVersion, skipped: skipped)
+            result, scope: scope, gateway: nil, trigger: trigger, version: version, sha: sha, table: table,
+            seen: seen, championVersion: championVersion, skipped: skipped, contributions: streams.contributions)
         return RetrainOutcome(
             scope: scope, version: version, promoted: promoted,
             reason: promoted == result.promote ? result.reason : result.reason + "; in shadow, awaiting its evidence",
@@ -161,7 +169,7 @@ public actor ModelRegistry {
     func record(
         _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String,
         table: LabelledTable,
-        seen: Int, championVersion: Int?, skipped: Int = 0
+        seen: Int, championVersion: Int?, skipped: Int = 0, contributions: [StreamContribution]? = nil
     ) async throws -> Bool {
         let shadowFirst = result.promote && championVersion != nil && config.promotion.shadow != nil
         let promote = result.promote && !shadowFirst
@@ -173,7 +181,7 @@ public actor ModelRegistry {
                 from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
                 challenger: result.challenger,
                 champion: result.champion, rule: result.rule),
-            promoted: result.promote, reason: result.reason, training: result.training)
+            promoted: result.promote, reason: result.reason, training: result.training, gateways: contributions)
         let record = ModelRecord(
             scope: scope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha,
             size: result.bytes.count, created: now,
@@ -206,19 +214,10 @@ public actor ModelRegistry {
         return promote
     }
 
-    /// The scope's joined table (nil when it has no labelled telemetry), the gateway it came from (the one with the
-    /// most labelled rows, see `TrainingData.table`) and the stored rows left out (see `TrainingData.joined`).
+    /// The scope's joined table (nil when it has no labelled telemetry): every gateway's stream, featurised on its
+    /// own (`streamsTable`); and the stored rows left out (see `TrainingData.joined`).
     func scopeTable(_ scope: String) async throws -> (LabelledTable?, String?, skipped: Int) {
-        var best: (gateway: String, labelled: Int)?
-        for g in gateways(in: scope) {
-            let n = try await store.labelledRowCount(gateways: [g])
-            if n > (best?.labelled ?? 0) { best = (g, n) }
-        }
-        guard let best else { return (nil, nil, 0) }
-        let from = config.retrain.window.map { clock.now().seconds - $0 }
-        let rows = try await store.telemetry(gateways: [best.gateway], from: from)
-        guard !rows.isEmpty else { return (nil, nil, 0) }
-        let joined = TrainingData.joined(rows: rows, labels: try await store.labels(gateways: [best.gateway]))
-        return (joined.table, best.gateway, joined.skipped)
+        let streams = try await streamsTable(gateways: gateways(in: scope))
+        return (streams.table, nil, streams.skipped)
     }
 }

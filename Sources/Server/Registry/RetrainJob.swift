@@ -52,6 +52,13 @@ public struct RetrainJob: Sendable {
     public var champion: Champion?
     public var signingKey: Curve25519.Signing.PrivateKey
     public var keyID: String
+    /// The held-out window starts no earlier than this (a room job: after the fleet model's training data, so
+    /// neither model has seen the rows they are compared on).
+    public var notBefore: Instant?
+    /// Where the bundle applies (default: the site `scope`); a room model names its gateway as the room.
+    public var manifestScope: BundleManifest.Scope?
+    /// The bundle's model id (default `occupancy-<scope>`).
+    public var modelID: String?
 
     public init(
         scope: String, version: Int, table: LabelledTable, holdout: Double, trials: Int, seed: UInt64,
@@ -82,11 +89,16 @@ public struct RetrainJob: Sendable {
 
     /// The job, on the calling thread (CPU-bound: call `run()` from async code).
     public func compute(progress: TrainingProgress? = nil) throws -> Outcome {
-        guard let (trainingTable, cut) = TrainingData.split(table, holdout: holdout) else {
+        guard let (trainingTable, cut) = TrainingData.split(table, holdout: holdout, notBefore: notBefore),
+            table.labels.indices.contains(where: { table.labels[$0] != nil && table.times[$0] >= cut })
+        else {
+            if let notBefore {
+                return .refused(reason: "no labelled rows after \(notBefore.iso8601) to hold out")
+            }
             return .refused(reason: "too few labelled rows to hold any out")
         }
         let options = Trainer.Options(
-            trials: trials, seed: seed, workers: 2, modelID: "occupancy-\(scope)", version: version)
+            trials: trials, seed: seed, workers: 2, modelID: modelID ?? "occupancy-\(scope)", version: version)
         let trained: Trainer.Result
         do {
             trained = try Trainer.train(trainingTable, options: options, progress: progress)
@@ -95,7 +107,7 @@ public struct RetrainJob: Sendable {
             return .refused(reason: "training refused: \(error.message)")
         }
         var bundle = trained.bundle
-        bundle.manifest.scope = .init(kind: .site, id: scope)
+        bundle.manifest.scope = manifestScope ?? .init(kind: .site, id: scope)
         let bytes = bundle.encode(signingKey: signingKey, keyID: keyID)
 
         // The held-out window: challenger, champion and the rule chosen on the training rows.

@@ -33,6 +33,8 @@ public struct RetrainReport: Codable, Sendable {
     public var promoted: Bool
     public var reason: String
     public var training: TrainingReport
+    /// The gateways whose streams made the table, and the rows each contributed.
+    public var gateways: [StreamContribution]?
 
     func json() throws -> String {
         String(decoding: try serverJSONEncoder().encode(self), as: UTF8.self)

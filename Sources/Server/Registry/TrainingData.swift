@@ -4,9 +4,6 @@ import Training
 /// Telemetry joined with labels: the table the trainer and the evaluations read.
 public enum TrainingData {
     /// One gateway's rows in time order, each labelled by the most recently received label range that covers it.
-    ///
-    /// A scope's table comes from one gateway's stream (the one with the most labelled rows): the feature windows run
-    /// along one room's time series, and interleaving rooms would mix them.
     public static func table(rows: [TelemetryRow], labels: [LabelRange]) -> LabelledTable {
         joined(rows: rows, labels: labels).table
     }
@@ -16,16 +13,30 @@ public enum TrainingData {
     /// server, which did not check kinds at intake) is skipped rather than turning the column into text or failing
     /// the job.
     public static func joined(rows: [TelemetryRow], labels: [LabelRange]) -> (table: LabelledTable, skipped: Int) {
-        var channels = Set<String>()
+        let joined = joined(streams: [(gateway: "", rows: rows, labels: labels)])
+        var table = joined.table
+        table.streams = []
+        return (table, joined.skipped)
+    }
+
+    /// Several gateways' streams in one table: each gateway's rows in time order and labelled by its own labels, one
+    /// stream per gateway (`LabelledTable.streams`, so feature windows never cross from one room into another), the
+    /// kind of each channel decided over all of them. `rows` per stream: the rows it contributed after skipping.
+    public static func joined(streams: [(gateway: String, rows: [TelemetryRow], labels: [LabelRange])]) -> (
+        table: LabelledTable, skipped: Int, rows: [String: Int]
+    ) {
         var numbers: [String: Int] = [:]
         var texts: [String: Int] = [:]
-        for row in rows {
-            for (name, value) in row.readings {
-                channels.insert(name)
-                switch value {
-                case .number?: numbers[name, default: 0] += 1
-                case .category?: texts[name, default: 0] += 1
-                case nil: break
+        var channels = Set<String>()
+        for stream in streams {
+            for row in stream.rows {
+                for (name, value) in row.readings {
+                    channels.insert(name)
+                    switch value {
+                    case .number?: numbers[name, default: 0] += 1
+                    case .category?: texts[name, default: 0] += 1
+                    case nil: break
+                    }
                 }
             }
         }
@@ -39,22 +50,35 @@ public enum TrainingData {
                 }
             }
         }
-        let all = rows.count
-        let rows = rows.filter(fits).sorted { $0.at < $1.at }
         let names = channels.sorted()
-        let times = rows.map { Instant(seconds: $0.at) }
-        var flags = [UInt8?](repeating: nil, count: rows.count)
-        for label in labels {
-            var i = lowerBound(rows, label.from)
-            while i < rows.count && rows[i].at < label.to {
-                flags[i] = label.occupied ? 1 : 0
-                i += 1
+        var parts: [(name: String, table: LabelledTable)] = []
+        var skipped = 0
+        var counts: [String: Int] = [:]
+        for stream in streams {
+            let rows = stream.rows.filter(fits).sorted { $0.at < $1.at }
+            skipped += stream.rows.count - rows.count
+            counts[stream.gateway, default: 0] += rows.count
+            let times = rows.map { Instant(seconds: $0.at) }
+            var flags = [UInt8?](repeating: nil, count: rows.count)
+            for label in stream.labels {
+                var i = lowerBound(rows, label.from)
+                while i < rows.count && rows[i].at < label.to {
+                    flags[i] = label.occupied ? 1 : 0
+                    i += 1
+                }
             }
+            let values = rows.map { row in names.map { name -> ChannelValue? in row.readings[name] ?? nil } }
+            parts.append(
+                (
+                    stream.gateway,
+                    LabelledTable(
+                        channels: names, categoricalChannels: categorical, times: times, labels: flags, values: values)
+                ))
         }
-        let values = rows.map { row in names.map { name -> ChannelValue? in row.readings[name] ?? nil } }
-        let table = LabelledTable(
-            channels: names, categoricalChannels: categorical, times: times, labels: flags, values: values)
-        return (table, all - rows.count)
+        var table = LabelledTable.concatenating(parts)
+        table.channels = names
+        table.categoricalChannels = categorical
+        return (table, skipped, counts)
     }
 
     static func lowerBound(_ rows: [TelemetryRow], _ t: Double) -> Int {
@@ -67,18 +91,29 @@ public enum TrainingData {
         return lo
     }
 
-    /// The rows before the time that leaves the last `fraction` of labelled rows out, and that time.
-    public static func split(_ table: LabelledTable, holdout fraction: Double) -> (
+    /// The rows before the time that leaves the last `fraction` of labelled rows out (of every stream), and that
+    /// time; with `notBefore`, the cut is no earlier than it.
+    public static func split(_ table: LabelledTable, holdout fraction: Double, notBefore: Instant? = nil) -> (
         training: LabelledTable, cut: Instant
     )? {
-        let labelled = table.labels.indices.filter { table.labels[$0] != nil }
+        let labelled = table.labels.indices.filter { table.labels[$0] != nil }.map { table.times[$0] }.sorted()
         guard labelled.count >= 2 else { return nil }
-        let cutIndex = labelled[min(labelled.count - 1, Int(Double(labelled.count) * (1 - fraction)))]
-        let cut = table.times[cutIndex]
-        let n = cutIndex
-        let training = LabelledTable(
-            channels: table.channels, categoricalChannels: table.categoricalChannels, times: Array(table.times[..<n]),
-            labels: Array(table.labels[..<n]), values: Array(table.values[..<n]))
+        var cut = labelled[min(labelled.count - 1, Int(Double(labelled.count) * (1 - fraction)))]
+        if let notBefore, notBefore > cut { cut = notBefore }
+        var keep: [Int] = []
+        var streams: [LabelledTable.Stream] = []
+        for (i, range) in table.streamRanges.enumerated() {
+            let start = keep.count
+            keep += range.filter { table.times[$0] < cut }
+            if !table.streams.isEmpty && keep.count > start {
+                streams.append(.init(name: table.streams[i].name, rows: start..<keep.count))
+            }
+        }
+        var training = LabelledTable(
+            channels: table.channels, categoricalChannels: table.categoricalChannels,
+            times: keep.map { table.times[$0] },
+            labels: keep.map { table.labels[$0] }, values: keep.map { table.values[$0] })
+        training.streams = streams
         return (training, cut)
     }
 }
