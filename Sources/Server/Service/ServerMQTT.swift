@@ -153,9 +153,12 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
             case .occupancy, .status, .modelAvailable:
                 return
             }
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: true)
         } catch let error as IntakeError {
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: false)
             refuseOnce(gateway, kind, "\(message.topic): \(error.message); not stored")
         } catch {
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: false)
             refuseOnce(gateway, kind, "\(message.topic): \(Intake.describe(error)); not stored")
         }
     }
