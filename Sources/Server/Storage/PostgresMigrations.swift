@@ -129,6 +129,7 @@ enum PostgresMigrations {
             statements: ["ALTER TABLE gateway_status ADD COLUMN figures text"]),
         PostgresJobQueue.migration,
         PostgresEventLedger.migration,
+        PostgresOutbox.migration,
     ]
 
     /// Applies the migrations this database lacks, holding the advisory lock on one connection meanwhile.
