@@ -189,6 +189,12 @@ import Testing
             #expect(announcements.count == 1, "\(g.id): \(announcements.map(\.text))")
         }
 
+        // One outbox entry per gateway, delivered (the store's side of "one announcement").
+        #expect(
+            try await pg.psql(
+                "SELECT count(*) || ' ' || count(DISTINCT target) || ' ' || count(sent) FROM outbox WHERE target LIKE '%/model/available'",
+                database: database) == "20 20 20")
+
         // Every batch acknowledged before the kill is stored, whole; and every MQTT row.
         #expect(try await pg.psql("SELECT count(*) FROM batches", database: database) == "\(acked.count)")
         let stored = try await pg.psql(
