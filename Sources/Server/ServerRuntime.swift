@@ -45,8 +45,11 @@ public struct ServerRuntime: Sendable {
             }
         }
         mqtt = try ServerMQTT(config: config, store: store, logger: logger.with(label: "mqtt"), clock: clock)
+        // Announcements and alerts go through the store's outbox: sent once, retried until delivered.
+        let outbox = OutboxDrainer.wire(config: config, store: store, mqtt: mqtt, logger: logger.with(label: "outbox"))
         registry = ModelRegistry(
-            config: config, store: store, artifacts: artifacts, signing: signing, announcer: mqtt,
+            config: config, store: store, artifacts: artifacts, signing: signing,
+            announcer: outbox?.announcer ?? mqtt,
             logger: logger.with(label: "registry"),
             clock: clock)
         mqtt.attach(registry)
@@ -101,6 +104,7 @@ public struct ServerRuntime: Sendable {
             [mqtt, RetrainScheduler(registry: registry, interval: config.retrain.checkInterval), app]
             + Self.retentionServices(config: config, store: store, clock: clock, logger: logger)
             + JobListener.services(config: config, registry: registry, logger: logger)
+            + (outbox.map { [$0.drainer as any Service] } ?? [])
     }
 }
 

@@ -44,6 +44,16 @@ public final class ServerMetrics: Sendable {
         ).record(seconds)
     }
 
+    /// One message taken from the broker (the shared subscription: each process counts its own share), by topic kind
+    /// and whether it was stored (`stored`) or refused (`refused`).
+    func mqttMessage(kind: String, stored: Bool) {
+        registry.makeCounter(
+            descriptor: Self.name(
+                "occupant_mqtt_messages_total", "MQTT messages taken by this process, by topic kind and outcome."),
+            labels: [("kind", kind), ("outcome", stored ? "stored" : "refused")]
+        ).increment()
+    }
+
     /// Sets a gauge read from the store.
     func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
         registry.makeGauge(descriptor: Self.name(name, help), labels: labels).set(value)

@@ -26,6 +26,10 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     private let pending = Mutex<[String: MQTTMessage]>([:])
     private let registry = Mutex<ModelRegistry?>(nil)
     let refusals = Mutex(RefusalLog())
+    /// Deliveries waiting for the broker's acknowledgement, by message id (`deliver`, ServerMQTT+Outbox).
+    let acknowledgements = Mutex<[Int32: CheckedContinuation<Void, any Error>]>([:])
+    /// Called on every (re)connect: the outbox sends at once what failed while the broker was away.
+    let onConnect = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init(config: ServerConfig, store: any ServerStore, logger: Logger, clock: any WallClock = SystemClock())
         throws
@@ -90,14 +94,15 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
                 logger.error("\(error)")
             }
             for message in pending.withLock({ Array($0.values) }) { _ = try? client.publish(message) }
+            onConnect.withLock({ $0 })?()
         case .refused(let reason):
             logger.error("MQTT broker refused the connection: \(reason)")
         case .disconnected(let reason):
             logger.warning("MQTT \(reason); will reconnect")
         case .message(let message):
             await receive(message)
-        case .delivered:
-            break
+        case .delivered(let mid):
+            acknowledged(mid)
         }
     }
 
@@ -153,9 +158,12 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
             case .occupancy, .status, .modelAvailable:
                 return
             }
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: true)
         } catch let error as IntakeError {
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: false)
             refuseOnce(gateway, kind, "\(message.topic): \(error.message); not stored")
         } catch {
+            registry.withLock({ $0 })?.metrics.mqttMessage(kind: kind.rawValue, stored: false)
             refuseOnce(gateway, kind, "\(message.topic): \(Intake.describe(error)); not stored")
         }
     }
@@ -180,13 +188,7 @@ public final class ServerMQTT: Service, FleetAnnouncer, Sendable {
     }
 
     public func modelAvailable(gateway: String, model: ModelRecord, url: String, shadow: ModelRecord?) async {
-        let announcement = ModelAnnouncement(
-            modelID: model.modelID, version: model.version, sha256: model.sha256, size: model.size, url: url,
-            shadow: shadow.map { .init(model: "\($0.modelID)@\($0.version)", sha256: $0.sha256) })
-        guard let payload = try? FleetJSON.text(announcement) else {
-            preconditionFailure("an announcement always encodes")
-        }
-        let message = MQTTMessage(topic: topics.modelAvailable(gateway: gateway), text: payload, qos: 1, retain: true)
+        let message = Self.announcement(topics: topics, gateway: gateway, model: model, url: url, shadow: shadow)
         pending.withLock { $0[message.topic] = message }
         guard let client, client.isConnected else { return }
         do {

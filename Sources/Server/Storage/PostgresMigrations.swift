@@ -130,6 +130,7 @@ enum PostgresMigrations {
         PostgresJobQueue.migration,
         PostgresEventLedger.migration,
         PostgresStore.screensMigration,
+        PostgresOutbox.migration,
     ]
 
     /// Applies the migrations this database lacks, holding the advisory lock on one connection meanwhile.

@@ -173,6 +173,7 @@ public final class SQLiteStore: ServerStore {
         migrator.registerMigration("v9: gateways' status figures (dashboard)", migrate: migrateStatusFigures)
         migrator.registerMigration("v10: model summaries (dashboard models)") { db in try Self.migrateModelSummaries(db)
         }
+        migrator.registerMigration("v11: outbox of announcements and alerts") { db in try SQLiteOutbox.migrate(db) }
         return migrator
     }
 

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MQTT
+import NIOCore
+import OccupantCore
+import ServiceLifecycle
+
+/// Delivers the outbox's entries (`Outbox`): at once when this process adds one or the broker comes back, and every
+/// `interval` seconds for entries other processes left (they died, or their delivery failed). An MQTT entry counts as
+/// delivered when the broker acknowledges it (QoS 1 `PUBACK`), a webhook entry when the hook answers 2xx; a failed one
+/// is tried again after a back-off (1 s doubling to 30 s), by whichever process claims it first.
+struct OutboxDrainer: Service {
+    let outbox: any Outbox
+    let mqtt: ServerMQTT
+    let logger: Logger
+    let holder: String
+    let wakes: AsyncStream<Void>
+    let waker: AsyncStream<Void>.Continuation
+    /// Seconds between looks for entries nobody woke this process for.
+    let interval: Double
+    /// Seconds a claim holds an entry (a process that dies holding one leaves it to another after this).
+    static let lease = 60.0
+    /// Seconds to wait for the broker's acknowledgement or the webhook's answer.
+    static let timeout = 10.0
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+                group.addTask {
+                    for await _ in wakes { tick.yield() }
+                    tick.finish()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(interval))
+                        tick.yield()
+                    }
+                }
+                tick.yield()
+                for await _ in ticks {
+                    if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                    await drain()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            waker.finish()
+        }
+    }
+
+    /// Delivers what is due, a few entries at a time, until nothing is.
+    func drain() async {
+        while !Task.isCancelled {
+            let batch: [OutboxEntry]
+            do {
+                batch = try await outbox.claim(holder: holder, lease: Self.lease, limit: 16)
+            } catch {
+                logger.error("outbox: cannot claim entries: \(error)")
+                return
+            }
+            if batch.isEmpty { return }
+            for entry in batch {
+                do {
+                    try await deliver(entry)
+                    try await outbox.delivered(entry, holder: holder)
+                } catch let refused as Refused {
+                    // The webhook refused the message itself (4xx): sending it again would not help.
+                    logger.error("outbox: \(entry.target) refused a message: \(refused.text); dropped")
+                    try? await outbox.delivered(entry, holder: holder)
+                } catch {
+                    let retry = OutboxDrainerBackoff.seconds(attempts: entry.attempts)
+                    logger.warning(
+                        "outbox: \(entry.channel.rawValue) \(entry.target): \(error); trying again in \(Int(retry)) s (attempt \(entry.attempts))"
+                    )
+                    try? await outbox.failed(entry, holder: holder, retryIn: retry, error: "\(error)")
+                }
+            }
+        }
+    }
+
+    struct Refused: Error {
+        let text: String
+    }
+
+    func deliver(_ entry: OutboxEntry) async throws {
+        switch entry.channel {
+        case .mqtt:
+            try await mqtt.deliver(
+                MQTTMessage(topic: entry.target, text: entry.payload, qos: 1, retain: entry.retain),
+                timeout: Self.timeout)
+        case .webhook:
+            var request = HTTPClientRequest(url: entry.target)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: entry.payload))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(Self.timeout)))
+            let code = Int(response.status.code)
+            if (400..<500).contains(code) && code != 408 && code != 429 { throw Refused(text: "HTTP \(code)") }
+            if code >= 300 { throw OccupantError(.io, "alert webhook answered \(code)") }
+        }
+    }
+}
+
+extension OutboxDrainer {
+    /// The registry's announcer and the drainer for this store (nil: a store without an outbox); the broker's
+    /// reconnects make failed MQTT entries due at once.
+    static func wire(config: ServerConfig, store: any ServerStore, mqtt: ServerMQTT, logger: Logger) -> (
+        announcer: any FleetAnnouncer, drainer: OutboxDrainer
+    )? {
+        let outbox: any Outbox
+        if let pg = store as? PostgresStore {
+            outbox = PostgresOutbox(store: pg)
+        } else if let sqlite = store as? SQLiteStore {
+            outbox = SQLiteOutbox(store: sqlite)
+        } else {
+            return nil
+        }
+        let (wakes, waker) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let announcer = OutboxAnnouncer(
+            outbox: outbox, topics: mqtt.topics, broker: config.broker != nil, webhook: config.alerts.webhook,
+            logger: logger, wake: { waker.yield() })
+        mqtt.onConnect.withLock {
+            $0 = {
+                Task {
+                    try? await outbox.retryNow(channel: .mqtt)
+                    waker.yield()
+                }
+            }
+        }
+        let drainer = OutboxDrainer(
+            outbox: outbox, mqtt: mqtt, logger: logger, holder: InProcessJobQueue.processHolder(), wakes: wakes,
+            waker: waker, interval: 2)
+        return (announcer, drainer)
+    }
+}
+
+/// The retry back-off of failed outbox entries.
+enum OutboxDrainerBackoff {
+    /// 1 s after the first failure, doubling up to 30 s.
+    static func seconds(attempts: Int) -> Double { min(30, Double(1 << min(max(attempts - 1, 0), 5))) }
+}
