@@ -74,9 +74,8 @@ import Training
 
     @Test func aScopeTrainsOnEveryGatewayAndTheReportSaysHowMuchEach() async throws {
         let dir = try temporaryDirectory("fleet-training")
-        let key = dir.appendingPathComponent("server").path
-        _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
-        var config = try ServerConfig.parse(
+        let (_, store, registry) = try retrainingRig(
+            dir,
             yaml: """
                 gateways:
                   - { id: gw-a, scope: office, token: a }
@@ -84,14 +83,6 @@ import Training
                   - { id: gw-c, scope: office, token: c }
                 retrain: { trials: 3, holdout: 0.25 }
                 """)
-        config.stateDirectory = dir.path
-        config.signingKey = key + ".key"
-        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
-        let registry = ModelRegistry(
-            config: config, store: store,
-            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: RecordingAnnouncer(),
-            logger: Logger(label: "test"))
         let (ra, la) = simulatedDays(0..<2, gateway: "gw-a", step: 120)
         let (rb, lb) = simulatedDays(2..<4, gateway: "gw-b", seed: 9, step: 120)
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: ra)

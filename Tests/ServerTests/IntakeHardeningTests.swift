@@ -104,21 +104,12 @@ import Testing
 
     @Test func retrainSkipsAndCountsARowStoredByAnOlderServer() async throws {
         let dir = try temporaryDirectory("kinds-retrain")
-        let key = dir.appendingPathComponent("server").path
-        _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
-        var config = try ServerConfig.parse(
+        let (_, store, registry) = try retrainingRig(
+            dir,
             yaml: """
                 gateways: [{ id: gw-a, scope: office, token: a }]
                 retrain: { trials: 3, holdout: 0.25 }
                 """)
-        config.stateDirectory = dir.path
-        config.signingKey = key + ".key"
-        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
-        let registry = ModelRegistry(
-            config: config, store: store,
-            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: RecordingAnnouncer(),
-            logger: Logger(label: "test"))
         let (rows, labels) = simulatedDays(0..<2, gateway: "gw-a")
         _ = try await store.insertTelemetry(gateway: "gw-a", batchID: nil, rows: rows)
         try await store.insertLabels(labels)

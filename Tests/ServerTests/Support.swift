@@ -1,4 +1,6 @@
+import Evaluator
 import Foundation
+import Logging
 import OccupantCore
 import OccupantTesting
 import Sensors
@@ -55,3 +57,22 @@ func labelsJSON(_ labels: [LabelRange]) -> String {
 
 /// The testing clock serves the server's wall-clock seam too (both protocols only ask for `now()`).
 extension ManualClock: WallClock {}
+
+/// The setup of a retraining test: a signing key in `dir`, the configuration `yaml` with that key and `dir` as its state
+/// directory, a SQLite store and a registry on them (announcements recorded, not sent).
+func retrainingRig(_ dir: URL, yaml: String) throws -> (
+    config: ServerConfig, store: SQLiteStore, registry: ModelRegistry
+) {
+    let key = dir.appendingPathComponent("server").path
+    _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
+    var config = try ServerConfig.parse(yaml: yaml)
+    config.stateDirectory = dir.path
+    config.signingKey = key + ".key"
+    let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
+    let registry = ModelRegistry(
+        config: config, store: store,
+        artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
+        signing: try SigningKeys.readPrivateKey(path: config.signingKey!), announcer: RecordingAnnouncer(),
+        logger: Logger(label: "test"))
+    return (config, store, registry)
+}
