@@ -12,8 +12,7 @@ postgres_bindir() {
     echo "$dir"
 }
 
-# Runs a PostgreSQL binary as the `postgres` user when we are root (initdb refuses root); setpriv execs, so a
-# backgrounded postmaster's $! is its own PID.
+# Runs a PostgreSQL binary as the `postgres` user when we are root (initdb refuses root).
 postgres_as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
         LC_ALL=C.UTF-8 setpriv --reuid=postgres --regid=postgres --init-groups "$@"
@@ -36,9 +35,13 @@ start_private_postgres() {
     fi
     postgres_as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
         > "$dir/initdb.log" 2>&1 || die "initdb failed (see $dir/initdb.log)"
+    # A simple command in the background (not a function, which would run in a subshell of its own), so $! is the
+    # postmaster's PID.
+    local owner=()
+    [ "$(id -u)" -eq 0 ] && owner=(setpriv --reuid=postgres --regid=postgres --init-groups)
     # shellcheck disable=SC2086
-    postgres_as_owner "$bin/postgres" -D "$dir/data" -p "$port" -h 127.0.0.1 -k "$dir" -c max_connections=200 \
-        ${POSTGRES_OPTIONS:-} > "$dir/postgres.log" 2>&1 &
+    LC_ALL=C.UTF-8 "${owner[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -h 127.0.0.1 -k "$dir" \
+        -c max_connections=200 ${POSTGRES_OPTIONS:-} > "$dir/postgres.log" 2>&1 &
     echo $! > "$dir/postgres.pid"
     for _ in $(seq 1 600); do
         kill -0 "$(cat "$dir/postgres.pid")" 2>/dev/null || die "postgres exited at start (see $dir/postgres.log)"
