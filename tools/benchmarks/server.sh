@@ -104,8 +104,11 @@ bench_server_once() {
         echo $! > "$pidfile"
     done
     for http in "${ports[@]}"; do
-        for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && break; sleep 0.1; done
-        (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null || die "occupant server did not start on port $http (see $work/server*.log)"
+        for _ in $(seq 1 1200); do (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null && break; sleep 0.1; done
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$http") 2>/dev/null; then
+            tail -n 5 "$work"/server*.log >&2
+            die "occupant server did not start on port $http within 2 minutes"
+        fi
     done
 
     say "occupant server ($store, $processes process(es)): intake, promotion to $gateways gateways, polls answered 304"
