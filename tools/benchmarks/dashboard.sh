@@ -14,7 +14,9 @@ bench_server_dashboard() {
     http=$(free_port)
     admin=bench-admin
     start_private_broker "$port" "$work"
-    trap 'stop_pid_file "$work/server.pid"; stop_pid_file "$work/mosquitto.pid"; rm -rf "$work"; trap - RETURN' RETURN
+    trap 'stop_pid_file "$work/server.pid"; stop_pid_file "$work/mosquitto.pid"; rm -rf "$work"; trap - RETURN EXIT' RETURN
+    # Also when a step fails (set -e exits without running the RETURN trap).
+    trap 'stop_pid_file "$work/server.pid"; stop_pid_file "$work/mosquitto.pid"; rm -rf "$work"' EXIT
     mkdir -p "$cache"
     [ -f "$cache/signer.key" ] || "$bin" keys generate --out "$cache/signer" >/dev/null
     {
