@@ -4,6 +4,12 @@ seed: fills a store that `occupant server run` has migrated (its schema is the s
       GATEWAYS gateways in SCOPES scopes, VERSIONS model versions per scope with their metrics and promotion
       decisions, a running rollout per scope, alerts, rollbacks and DAYS days of hourly monitor windows per gateway,
       written in big transactions straight into the SQLite file (the server is stopped meanwhile).
+office: writes a labelled table of a synthetic office (co2, temperature, sound; one row a minute) to train the
+      real bundles from (`occupant train`, run by tools/benchmarks/dashboard.sh).
+bundles: stores those bundles in the server's artifact folder (content-addressed, as the server does) and points the
+      models table's rows of the versions they were trained as at them, so the Gateway screen replays a real bundle.
+telemetry: uploads a gateway's telemetry (one row every 10 s) for the day before its newest monitor window, plus
+      the bundles' lead-in, through the server's own HTTP intake (idempotent: batch ids, rows keyed by time).
 time: logs in through a one-time link (a session cookie, as a browser has) and times each screen over loopback HTTP
       (keep-alive): median and p95 of N requests, as a Markdown table.
 Standard library only.
@@ -203,6 +209,77 @@ def seed(args):
     db.close()
 
 
+def office_rows(start, seconds, step, seed):
+    """An office: occupied 08:30-12:00 and 13:00-17:30 on weekdays; people raise co2 and sound."""
+    rnd = random.Random(seed)
+    co2 = 450.0
+    for t in range(int(start), int(start + seconds), step):
+        hour = (t % 86400) / 3600
+        weekday = time.gmtime(t).tm_wday < 5
+        occupied = weekday and ((8.5 <= hour < 12) or (13 <= hour < 17.5))
+        co2 += ((900 if occupied else 430) - co2) * step / 1800 + rnd.gauss(0, 3)
+        sound = 14 + rnd.gauss(0, 4) if occupied and rnd.random() < 0.7 else 4 + rnd.gauss(0, 1.5)
+        temp = 20.5 + (1 if occupied else 0) + rnd.gauss(0, 0.1)
+        yield t, round(co2, 1), round(temp, 2), round(max(0.0, sound), 2), occupied
+
+
+def office(args):
+    """The labelled table the bench's bundles are trained on (CSV on stdout): 14 days, a row a minute."""
+    print("at,co2,temperature,sound,occupied")
+    for t, co2, temp, sound, occupied in office_rows(args.now - 14 * 86400, 14 * 86400, 60, 7):
+        print("%d,%s,%s,%s,%d" % (t, co2, temp, sound, occupied))
+
+
+def bundles(args):
+    """Each FILE=SCOPE@VERSION: its bytes into <artifacts>/<sha256>.occmodel, and the models row of SCOPE/VERSION
+    (plus the gateway statuses and rollbacks that named its placeholder hash) pointed at it."""
+    import hashlib, os, shutil
+    db = sqlite3.connect(args.db, isolation_level=None)
+    os.makedirs(args.artifacts, exist_ok=True)
+    db.execute("BEGIN")
+    for item in args.files:
+        path, target = item.split("=")
+        scope, version = target.split("@")
+        data = open(path, "rb").read()
+        sha = hashlib.sha256(data).hexdigest()
+        shutil.copyfile(path, os.path.join(args.artifacts, sha + ".occmodel"))
+        old = db.execute("SELECT sha256 FROM models WHERE scope = ? AND version = ?", (scope, int(version))).fetchone()
+        if old is None:
+            sys.exit("no model %s@%s in %s" % (scope, version, args.db))
+        db.execute("UPDATE models SET sha256 = ?, size = ? WHERE scope = ? AND version = ?",
+                   (sha, len(data), scope, int(version)))
+        db.execute("UPDATE gateway_status SET sha256 = ? WHERE sha256 = ?", (sha, old[0]))
+        db.execute("UPDATE model_rollbacks SET sha256 = ? WHERE sha256 = ?", (sha, old[0]))
+        print(json.dumps({"phase": "bundle", "model": target, "sha256": sha, "bytes": len(data)}), flush=True)
+    db.execute("COMMIT")
+    db.close()
+
+
+def telemetry(args):
+    """The gateway's rows for the 24 h before its newest monitor window and the lead-in before them, posted as
+    NDJSON batches of 1,000 rows with its own token."""
+    db = sqlite3.connect("file:%s?mode=ro" % args.db, uri=True)
+    end = db.execute("SELECT MAX(window_to) FROM monitor_windows WHERE gateway = ?", (args.gateway,)).fetchone()[0]
+    db.close()
+    start = end - 24 * HOUR - args.lead_in
+    rows = list(office_rows(start, end - start, 10, 11))
+    conn = http.client.HTTPConnection("127.0.0.1", args.http, timeout=120)
+    accepted = 0
+    for k in range(0, len(rows), 1000):
+        body = "".join(json.dumps({"at": iso(t), "readings": {"co2": c, "temperature": tp, "sound": sd}}) + "\n"
+                       for t, c, tp, sd, _ in rows[k:k + 1000]).encode()
+        conn.request("POST", "/v1/gateways/%s/telemetry" % args.gateway, body=body,
+                     headers={"Authorization": "Bearer token-" + args.gateway, "Content-Type": "application/x-ndjson",
+                              "Batch-ID": "dashboard-bench-%d-%d" % (int(start), k)})
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            sys.exit("telemetry for %s answered %d: %s" % (args.gateway, response.status, answer[:300]))
+        accepted += json.loads(answer).get("accepted", 0)
+    print(json.dumps({"phase": "telemetry", "gateway": args.gateway, "rows": len(rows), "accepted": accepted,
+                      "from": iso(start), "to": iso(end)}), flush=True)
+
+
 def time_screens(args):
     conn = http.client.HTTPConnection("127.0.0.1", args.http, timeout=60)
     admin = {"Authorization": "Bearer " + args.admin}
@@ -226,7 +303,7 @@ def time_screens(args):
     ]
     print("| Screen | Path | Bytes | Median (ms) | p95 (ms) | Max (ms) |")
     print("|---|---|---:|---:|---:|---:|")
-    worst = 0.0
+    worst, replayed = 0.0, None
     for name, path, headers in screens:
         times = []
         size = 0
@@ -241,18 +318,20 @@ def time_screens(args):
             if k >= 2:  # two warm-up requests
                 times.append(elapsed)
             size = len(body)
+        if path.startswith("/dashboard/gateways/"):
+            replayed = b"State and probability replayed with" in body
         times.sort()
         p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
         median = statistics.median(times)
         if path.startswith("/dashboard"):
             worst = max(worst, median)
         print("| %s | `%s` | %d | %.1f | %.1f | %.1f |" % (name, path, size, median, p95, times[-1]), flush=True)
-    print(json.dumps({"phase": "dashboard", "worst_median_ms": round(worst, 1)}))
+    print(json.dumps({"phase": "dashboard", "worst_median_ms": round(worst, 1), "gateway_replayed": replayed}))
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["config", "seed", "time"])
+    p.add_argument("command", choices=["config", "seed", "office", "bundles", "telemetry", "time"])
     p.add_argument("--gateways", type=int, default=1000)
     p.add_argument("--scopes", type=int, default=3)
     p.add_argument("--versions", type=int, default=50)
@@ -263,8 +342,13 @@ def main():
     p.add_argument("--http", type=int)
     p.add_argument("--admin")
     p.add_argument("--requests", type=int, default=20)
-    args = p.parse_args()
-    {"config": config, "seed": seed, "time": time_screens}[args.command](args)
+    p.add_argument("--artifacts")
+    p.add_argument("--gateway")
+    p.add_argument("--lead-in", type=float, default=2 * HOUR)
+    p.add_argument("files", nargs="*", help="bundles: FILE=SCOPE@VERSION")
+    args = p.parse_intermixed_args()
+    {"config": config, "seed": seed, "office": office, "bundles": bundles, "telemetry": telemetry,
+     "time": time_screens}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 every gateway running it.
 
 Talks to a running `occupant server run` over loopback HTTP (raw asyncio streams, keep-alive) and MQTT (paho).
-Prints one JSON object per phase.
+Prints one JSON object per phase. With several HTTP ports (several processes sharing a PostgreSQL store), connection k
+goes to port k mod n, as a round-robin load balancer would send it, and gateway i fetches its bundle from port i mod n.
 """
-import argparse, asyncio, hashlib, json, math, random, statistics, threading, time, urllib.request
+import argparse, asyncio, hashlib, json, math, random, shlex, statistics, subprocess, threading, time, urllib.parse
+import urllib.request
 
 import paho.mqtt.client as mqtt
 
@@ -60,17 +62,23 @@ async def request(reader, writer, method, path, token, body=b"", headers=None):
     return status, data
 
 
+def port_list(port):
+    return port if isinstance(port, list) else [port]
+
+
 async def intake(port, token, gateway, rows, batch, connections):
-    """POST the rows in batches over `connections` keep-alive connections; rows/s into SQLite."""
+    """POST the rows in batches over `connections` keep-alive connections (connection k to port k mod n); rows/s
+    into the store."""
+    ports = port_list(port)
     batches = [rows[i:i + batch] for i in range(0, len(rows), batch)]
     queue = asyncio.Queue()
     for i, b in enumerate(batches):
         queue.put_nowait((i, b))
     accepted = 0
 
-    async def worker():
+    async def worker(k):
         nonlocal accepted
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[k % len(ports)])
         while not queue.empty():
             i, b = queue.get_nowait()
             status, data = await request(reader, writer, "POST", f"/v1/gateways/{gateway}/telemetry", token, ndjson(b),
@@ -80,7 +88,7 @@ async def intake(port, token, gateway, rows, batch, connections):
         writer.close()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(k) for k in range(connections)))
     seconds = time.perf_counter() - t0
     return {"phase": "intake", "rows": len(rows), "accepted": accepted, "batch": batch, "connections": connections,
             "seconds": round(seconds, 3), "rows_per_s": round(accepted / seconds)}
@@ -89,10 +97,11 @@ async def intake(port, token, gateway, rows, batch, connections):
 async def polls(port, gateways, sha, seconds, connections):
     """GET /v1/gateways/<id>/model with If-None-Match from every gateway in turn; 304s per second."""
     count, statuses, stop = 0, {}, time.perf_counter() + seconds
+    ports = port_list(port)
 
     async def worker(k):
         nonlocal count
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports[k % len(ports)])
         i = k
         while time.perf_counter() < stop:
             gid = gateways[i % len(gateways)]
@@ -111,14 +120,22 @@ async def polls(port, gateways, sha, seconds, connections):
 
 
 def fleet(mqtt_port, http_port, gateways, admin, scope):
-    """Simulated gateways: on a push, fetch with their own token, check the hash, report status. Times the promotion."""
-    done, first_push, lock = {}, [None], threading.Lock()
+    """Simulated gateways: on a push, fetch with their own token, check the hash, report status. Times the promotion.
+    With several ports, gateway i fetches from port i mod n (the announcement names the process that promoted)."""
+    ports = port_list(http_port)
+    http_port = ports[0]
+    index = {gid: i for i, gid in enumerate(gateways)}
+    done, first_push, lock, pushes = {}, [None], threading.Lock(), [0]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-fleet")
     from concurrent.futures import ThreadPoolExecutor
     pool = ThreadPoolExecutor(8)
 
     def fetch(gid, note):
-        req = urllib.request.Request(note["url"], headers={"Authorization": f"Bearer token-{gid}"})
+        url = note["url"]
+        if len(ports) > 1:
+            parts = urllib.parse.urlsplit(url)
+            url = parts._replace(netloc=f"{parts.hostname}:{ports[index[gid] % len(ports)]}").geturl()
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer token-{gid}"})
         body = urllib.request.urlopen(req).read()
         assert hashlib.sha256(body).hexdigest() == note["sha256"]
         status = {"active": f"{note['modelID']}@{note['version']}", "sha256": note["sha256"], "refused": None, "at": iso(time.time())}
@@ -130,6 +147,7 @@ def fleet(mqtt_port, http_port, gateways, admin, scope):
         gid = msg.topic.split("/")[1]
         note = json.loads(msg.payload)
         with lock:
+            pushes[0] += 1
             if first_push[0] is None:
                 first_push[0] = time.perf_counter()
         pool.submit(fetch, gid, note)
@@ -157,9 +175,12 @@ def fleet(mqtt_port, http_port, gateways, admin, scope):
         time.sleep(0.05)
     t_all = time.perf_counter()
     client.loop_stop()
-    return {"phase": "promotion", "gateways": len(gateways), "train_and_decide_s": round(t_promoted - t0, 3),
-            "promotion_to_all_fetched_s": round(t_fetched - t_promoted, 3),
-            "promotion_to_server_shows_all_s": round(t_all - t_promoted, 3), "sha256": outcome["sha256"]}
+    result = {"phase": "promotion", "gateways": len(gateways), "train_and_decide_s": round(t_promoted - t0, 3),
+              "promotion_to_all_fetched_s": round(t_fetched - t_promoted, 3),
+              "promotion_to_server_shows_all_s": round(t_all - t_promoted, 3), "sha256": outcome["sha256"]}
+    if len(ports) > 1:
+        result["pushes_received"] = pushes[0]  # one per gateway unless a process announced twice
+    return result
 
 
 def monitor_window(gateway, start):
@@ -177,16 +198,30 @@ def monitor_window(gateway, start):
         "process": {"cpuSeconds": 12.5, "rssBytes": 9000000, "uptimeSeconds": 86400}}).encode()
 
 
-def monitor_intake(mqtt_port, db, gateways, rounds, timeout=600):
+def window_counter(db=None, psql=None):
+    """A function counting the stored monitor windows: in the server's SQLite file (read-only), or through one
+    long-running `psql` (the command given) reading a query per line."""
+    query = "SELECT COUNT(*) FROM monitor_windows"
+    if db:
+        import sqlite3
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        return lambda: con.execute(query).fetchone()[0]
+    proc = subprocess.Popen(shlex.split(psql), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def count():
+        proc.stdin.write(query + ";\n")
+        proc.stdin.flush()
+        return int(proc.stdout.readline())
+    return count
+
+
+def monitor_intake(mqtt_port, stored, gateways, rounds, timeout=600):
     """Every gateway publishes an hourly monitor window (retained, QoS 1) per round; the next round goes once the
     server has stored the last (a gateway publishes one an hour, so no two windows of a gateway are ever in flight).
-    Windows stored per second, counted in the server's SQLite file (read-only)."""
-    import sqlite3
+    Windows stored per second, counted in the store by `stored`."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-monitor")
     client.connect("127.0.0.1", mqtt_port)
     client.loop_start()
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    stored = lambda: con.execute("SELECT COUNT(*) FROM monitor_windows").fetchone()[0]
     before = stored()
     end = int(time.time()) // 3600 * 3600
     t0 = time.perf_counter()
@@ -208,21 +243,24 @@ def monitor_intake(mqtt_port, db, gateways, rounds, timeout=600):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--http", type=int, required=True)
+    ap.add_argument("--http", required=True, help="the server's HTTP port, or several: 8080,8081,8082")
     ap.add_argument("--mqtt", type=int, required=True)
     ap.add_argument("--admin", required=True)
     ap.add_argument("--gateways", type=int, default=1000)
     ap.add_argument("--rows", type=int, default=200000)
     ap.add_argument("--poll-seconds", type=float, default=10)
     ap.add_argument("--sqlite", help="the server's database, to count stored monitor windows")
+    ap.add_argument("--psql", help="a psql command for the PostgreSQL store, to count stored monitor windows")
     ap.add_argument("--monitor-rounds", type=int, default=3)
     args = ap.parse_args()
     gateways = [f"gw-{i:04d}" for i in range(args.gateways)]
+    ports = [int(p) for p in args.http.split(",")]
+    args.http = ports if len(ports) > 1 else ports[0]
 
     # Intake: a large batch stream for one gateway (the training data), then the rate with 1 and 4 connections.
     train = synthetic_rows(3)
     print(json.dumps(asyncio.run(intake(args.http, "token-gw-0000", "gw-0000", train, 1000, 1))))
-    req = urllib.request.Request(f"http://127.0.0.1:{args.http}/v1/labels", data=labels("gw-0000", train), method="POST",
+    req = urllib.request.Request(f"http://127.0.0.1:{port_list(args.http)[0]}/v1/labels", data=labels("gw-0000", train), method="POST",
                                  headers={"Authorization": f"Bearer {args.admin}", "Content-Type": "application/json"})
     urllib.request.urlopen(req).read()
     bulk = [(START + 10 * 86400 + i, 5.0, 20.0, "standby", False) for i in range(args.rows)]
@@ -231,8 +269,9 @@ def main():
     print(json.dumps(asyncio.run(intake(args.http, "token-gw-0002", "gw-0002", bulk, 1000, 4))))
 
     # Monitor windows: one per gateway per round over MQTT, as the fleet sends them every hour.
-    if args.sqlite and args.monitor_rounds > 0:
-        print(json.dumps(monitor_intake(args.mqtt, args.sqlite, gateways, args.monitor_rounds)))
+    if (args.sqlite or args.psql) and args.monitor_rounds > 0:
+        stored = window_counter(args.sqlite, args.psql)
+        print(json.dumps(monitor_intake(args.mqtt, stored, gateways, args.monitor_rounds)))
 
     # Promotion: train, decide, push to every gateway, each fetches and reports.
     promo = fleet(args.mqtt, args.http, gateways, args.admin, "bench")
