@@ -40,9 +40,9 @@ YAML
         --features Tests/Fixtures/models/bench-features.yaml --signing-key "$work/k.key" --out "$work/m.occmodel" >/dev/null
     printf 'stateDirectory: %s\ntrustedKeys: [%s]\n' "$work/state" "$work/k.pub" >> "$work/gateway.yaml"
     "$bin" model install "$work/m.occmodel" --config "$work/gateway.yaml" >/dev/null
-    say "occupant gateway (xgboost model, 100 trees depth 6): $cycles cycles at 10 Hz"
+    say "occupant-gateway (xgboost model, 100 trees depth 6): $cycles cycles at 10 Hz"
     ours_model=$("$lean" --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant model: $ours_model"
+    echo "occupant-gateway model: $ours_model"
 
     # The same model again as a shadow beside it (another model id, its own slot and pipeline): the cost of shadow
     # scoring is this run against the one above (goal: at most 2x the model's cycle).
@@ -52,9 +52,9 @@ YAML
     mkdir -p "$work/state/models/shadow"
     cp "$work/s.occmodel" "$work/state/models/shadow/bench-shadow-v1.occmodel"
     echo bench-shadow-v1.occmodel > "$work/state/models/shadow/active"
-    say "occupant gateway (the xgboost model + the same model in shadow): $cycles cycles at 10 Hz"
+    say "occupant-gateway (the xgboost model + the same model in shadow): $cycles cycles at 10 Hz"
     ours_shadow=$("$lean" --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant model + shadow: $ours_shadow"
+    echo "occupant-gateway model + shadow: $ours_shadow"
     # The monitor alone: Monitor.record per sample (median of repeats) and its state per feature, with the same bundle
     # (drift baselines calibrated for it on simulated days, as `occupant train` ships them).
     say "occupant gateway monitor: cost per sample and state per feature"
