@@ -5,7 +5,9 @@ let package = Package(
     name: "occupant",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "occupant", targets: ["occupant"])
+        .executable(name: "occupant", targets: ["occupant"]),
+        // The gateway daemon alone (issue 16): the gateway targets without the training host's stacks.
+        .executable(name: "occupant-gateway", targets: ["occupant-gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -121,10 +123,22 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
+        // `occupant gateway run`'s flags and run, shared with the lean `occupant-gateway` (no Server, Training, GRDB,
+        // Hummingbird or PostgresNIO).
+        .target(
+            name: "GatewayDaemon",
+            dependencies: [
+                "Gateway", "OccupantCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Gateway", "Features", "Evaluator", "Training", "Server", "Yams",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Gateway", "GatewayDaemon", "Features", "Evaluator", "Training", "Server", "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,6 +149,20 @@ let package = Package(
         .executableTarget(
             name: "occupant",
             dependencies: ["OccupantCLI"]
+        ),
+        .executableTarget(
+            name: "occupant-gateway",
+            dependencies: ["GatewayDaemon"],
+            // The Swift runtime and Foundation linked in (-static-stdlib; Foundation's own archives named, since the
+            // modules were compiled for the shared runtime): no Swift runtime to install on the board, less RSS and
+            // start-up CPU (BENCHMARKS.md, issue 16).
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationInternationalization",
+                    "-lFoundationEssentials", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                    "-l_FoundationCollections", "-Xlinker", "--end-group",
+                ], .when(platforms: [.linux]))
+            ]
         ),
 
         // Fakes and harnesses for tests: a mosquitto started on a free loopback port, NOTIFY_SOCKET listener.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluator
+import GatewayDaemon
 
 /// `occupant keys generate --out PREFIX`: an Ed25519 key pair for signing model bundles.
 struct KeysCommand: ParsableCommand {

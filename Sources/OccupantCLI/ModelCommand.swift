@@ -3,6 +3,7 @@ import Evaluator
 import Features
 import Foundation
 import Gateway
+import GatewayDaemon
 import OccupantCore
 import Sensors
 import Training

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import GatewayDaemon
 import OccupantCore
 import Sensors
 

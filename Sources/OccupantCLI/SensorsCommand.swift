@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import GatewayDaemon
 import I2C
 import OccupantCore
 import Sensors

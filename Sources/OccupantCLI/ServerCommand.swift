@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetProtocol
 import Foundation
+import GatewayDaemon
 import Logging
 import OccupantCore
 import Server

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluator
 import Foundation
+import GatewayDaemon
 import OccupantCore
 import Synchronization
 import Training

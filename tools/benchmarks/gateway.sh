@@ -4,6 +4,10 @@ bench_gateway() {
     local cycles=${1:-1000}
     local bin work port
     bin=$(release_binary)
+    # The lean daemon (issue 16): built beside occupant, which `occupant gateway run` execs.
+    local lean
+    swift build -c release --product occupant-gateway >&2
+    lean="$(dirname "$bin")/occupant-gateway"
     work=$(mktemp -d "${TMPDIR:-/tmp}/occupant-bench.XXXXXX")
     port=$(free_port)
     start_private_broker "$port" "$work"
@@ -18,10 +22,17 @@ broker: { port: $port }
 decision: { heartbeat: 100ms }
 telemetry: { interval: 1s }
 YAML
-    say "occupant gateway (static rule): $cycles cycles at 10 Hz (~$((cycles / 10)) s)"
-    local ours ours_model
-    ours=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant rule: $ours"
+    say "occupant gateway run in process (OCCUPANT_GATEWAY_IN_PROCESS=1, static rule): $cycles cycles at 10 Hz (~$((cycles / 10)) s)"
+    local ours ours_model fat via_exec
+    fat=$(OCCUPANT_GATEWAY_IN_PROCESS=1 "$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats \
+        --log-level error)
+    echo "occupant in process: $fat"
+    say "occupant-gateway (the lean daemon, static rule): $cycles cycles at 10 Hz"
+    ours=$("$lean" --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant-gateway rule: $ours"
+    say "occupant gateway run → exec occupant-gateway (static rule): $cycles cycles at 10 Hz"
+    via_exec=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant gateway run (exec) rule: $via_exec"
 
     # The same with the 100-tree depth-6 xgboost model installed (features computed on the gateway).
     "$bin" keys generate --out "$work/k" >/dev/null
@@ -29,9 +40,9 @@ YAML
         --features Tests/Fixtures/models/bench-features.yaml --signing-key "$work/k.key" --out "$work/m.occmodel" >/dev/null
     printf 'stateDirectory: %s\ntrustedKeys: [%s]\n' "$work/state" "$work/k.pub" >> "$work/gateway.yaml"
     "$bin" model install "$work/m.occmodel" --config "$work/gateway.yaml" >/dev/null
-    say "occupant gateway (xgboost model, 100 trees depth 6): $cycles cycles at 10 Hz"
-    ours_model=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant model: $ours_model"
+    say "occupant-gateway (xgboost model, 100 trees depth 6): $cycles cycles at 10 Hz"
+    ours_model=$("$lean" --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant-gateway model: $ours_model"
 
     # The same model again as a shadow beside it (another model id, its own slot and pipeline): the cost of shadow
     # scoring is this run against the one above (goal: at most 2x the model's cycle).
@@ -41,9 +52,9 @@ YAML
     mkdir -p "$work/state/models/shadow"
     cp "$work/s.occmodel" "$work/state/models/shadow/bench-shadow-v1.occmodel"
     echo bench-shadow-v1.occmodel > "$work/state/models/shadow/active"
-    say "occupant gateway (the xgboost model + the same model in shadow): $cycles cycles at 10 Hz"
-    ours_shadow=$("$bin" gateway run --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
-    echo "occupant model + shadow: $ours_shadow"
+    say "occupant-gateway (the xgboost model + the same model in shadow): $cycles cycles at 10 Hz"
+    ours_shadow=$("$lean" --config "$work/gateway.yaml" --cycles "$cycles" --stats --log-level error)
+    echo "occupant-gateway model + shadow: $ours_shadow"
     # The monitor alone: Monitor.record per sample (median of repeats) and its state per feature, with the same bundle
     # (drift baselines calibrated for it on simulated days, as `occupant train` ships them).
     say "occupant gateway monitor: cost per sample and state per feature"
@@ -51,10 +62,13 @@ YAML
     monitor=$("$bin" gateway monitor-bench --model "$work/m.occmodel" --samples "${MONITOR_SAMPLES:-200000}")
     echo "occupant monitor: $monitor"
 
-    local size stripped
+    local size stripped lean_size lean_stripped
     size=$(stat -c %s "$bin")
     strip -o "$work/occupant.stripped" "$bin"
     stripped=$(stat -c %s "$work/occupant.stripped")
+    lean_size=$(stat -c %s "$lean")
+    strip -o "$work/occupant-gateway.stripped" "$lean"
+    lean_stripped=$(stat -c %s "$work/occupant-gateway.stripped")
 
     ensure_bench_venv
     say "python paho-mqtt gateway (rule): $cycles cycles at 10 Hz"
@@ -68,7 +82,8 @@ YAML
         echo "python xgboost: $py_xgb"
     fi
 
-    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$ours_shadow" "$monitor" <<'PY'
+    python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$ours_shadow" "$monitor" \
+        "$fat" "$via_exec" "$lean_size" "$lean_stripped" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
@@ -76,23 +91,33 @@ size, stripped, cycles = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 model = json.loads(sys.argv[7])
 shadow = json.loads(sys.argv[8])
 def per1000(r): return r["cpu_seconds"] * 1000 / r["cycles"]
-rows = [("occupant gateway (static rule)", ours), ("occupant gateway (xgboost bundle, 100 trees depth 6)", model),
-        ("occupant gateway (the same bundle + itself in shadow)", shadow), ("python paho-mqtt (rule)", rule)]
+fat, via_exec = json.loads(sys.argv[10]), json.loads(sys.argv[11])
+lean_size, lean_stripped = int(sys.argv[12]), int(sys.argv[13])
+rows = [("occupant gateway run, in process (static rule)", fat),
+        ("occupant-gateway (static rule)", ours),
+        ("occupant gateway run → exec occupant-gateway (static rule)", via_exec),
+        ("occupant-gateway (xgboost bundle, 100 trees depth 6)", model),
+        ("occupant-gateway (the same bundle + itself in shadow)", shadow), ("python paho-mqtt (rule)", rule)]
 if xgb: rows.append(("python paho-mqtt + xgboost inplace_predict (OMP_NUM_THREADS=1)", xgb))
 print()
-print(f"| gateway, {cycles} cycles at 10 Hz | CPU s / 1,000 cycles | peak RSS MB | cycle median µs | cycle p99 µs |")
-print("|---|---|---|---|---|")
+# peak RSS: the process's (ru_maxrss, which an exec inherits); the daemon's own: VmHWM of the running image.
+def image(r): return f"{r['peak_rss_image_kb']/1024:.1f}" if r.get('peak_rss_image_kb') else "–"
+print(f"| gateway, {cycles} cycles at 10 Hz | CPU s / 1,000 cycles | peak RSS MB | daemon image peak RSS MB | cycle median µs | cycle p99 µs |")
+print("|---|---|---|---|---|---|")
 for name, r in rows:
-    print(f"| {name} | {per1000(r):.3f} | {r['max_rss_kb']/1024:.1f} | {r['cycle_median_us']:.0f} | {r['cycle_p99_us']:.0f} |")
+    print(f"| {name} | {per1000(r):.3f} | {r['max_rss_kb']/1024:.1f} | {image(r)} | {r['cycle_median_us']:.0f} | {r['cycle_p99_us']:.0f} |")
 print()
-print(f"occupant RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB (rule), {model.get('rss_at_exit_kb', 0)/1024:.1f} MB (model)")
+print(f"occupant-gateway RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB (rule), {model.get('rss_at_exit_kb', 0)/1024:.1f} MB (model)")
 print(f"shadow scoring: model+shadow ÷ model, cycle median {shadow['cycle_median_us']/model['cycle_median_us']:.2f}, "
       f"CPU per cycle {per1000(shadow)/per1000(model):.2f} (goal ≤ 2)")
 print(f"python ÷ occupant, rule: CPU {per1000(rule)/per1000(ours):.2f}, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.2f}")
 if xgb:
     print(f"python+xgboost ÷ occupant+model: CPU {per1000(xgb)/per1000(model):.2f}, peak RSS {xgb['max_rss_kb']/model['max_rss_kb']:.2f}, "
           f"cycle median {xgb['cycle_median_us']/model['cycle_median_us']:.1f}")
-print(f"binary: {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB")
+print(f"binary: occupant {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB; "
+      f"occupant-gateway {lean_size/1e6:.1f} MB, stripped {lean_stripped/1e6:.1f} MB")
+print(f"goals (issue 16): occupant-gateway rule peak RSS {ours['max_rss_kb']/1024:.1f} MB (≤ 10), "
+      f"model {model['max_rss_kb']/1024:.1f} MB (≤ 10); CPU {per1000(ours):.3f} s / 1,000 cycles (≤ 0.1)")
 mon = json.loads(sys.argv[9])
 print(f"monitor: {mon['ns_per_sample_median']:.0f} ns per sample at 10 Hz, {mon['ns_per_drift_sample_median']:.0f} ns per "
       f"sample that also updates the drift histograms (median of {mon['repeats']:.0f} × {mon['samples']:.0f}); "

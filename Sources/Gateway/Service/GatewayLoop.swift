@@ -5,6 +5,10 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Sampling → decision → publishing, one cycle per sampling interval of the gateway clock.
 ///
 /// Sensor failures arrive as readings with reasons; the loop keeps deciding (stale when a needed channel has no
@@ -134,7 +138,7 @@ public final class GatewayLoop: Service, Sendable {
             }
             group.addTask { [self] in
                 do {
-                    try await cancelWhenGracefulShutdown { try await self.loop() }
+                    try await cancelWhenGracefulShutdown { try await self.runLoop() }
                 } catch is CancellationError {
                     // Graceful shutdown.
                 }
@@ -146,7 +150,23 @@ public final class GatewayLoop: Service, Sendable {
         }
     }
 
-    private func loop() async throws {
+    /// On real time (the system clock or a simulated clock scaled from it), the loop runs on its own thread and
+    /// sleeps to absolute deadlines (`SamplingThread`); a test's manual clock keeps the clock's own sleep.
+    private func runLoop() async throws {
+        guard realSeconds(1) != nil, getenv("OCCUPANT_SAMPLING_POOL") == nil else { return try await loop(on: nil) }
+        let thread = SamplingThread()
+        defer { thread.stop() }
+        try await withTaskExecutorPreference(thread) { try await self.loop(on: thread) }
+    }
+
+    /// `seconds` of the loop's clock in real seconds, when the clock runs from the real one.
+    private func realSeconds(_ seconds: Double) -> Double? {
+        if clock is SystemClock { return seconds }
+        if let scaled = clock as? ScaledClock { return seconds / scaled.speed }
+        return nil
+    }
+
+    private func loop(on thread: SamplingThread?) async throws {
         guard
             var current = mailbox.withLock({ s in
                 defer { s.initial = nil }
@@ -275,7 +295,18 @@ public final class GatewayLoop: Service, Sendable {
             if let maxCycles, cycles >= maxCycles { return }
             let tick = max(current.reader.interval, speed * 0.005)
             let next = now + tick
-            try await clock.sleep(seconds: next - clock.now())
+            if let thread, let remaining = realSeconds(next - clock.now()) {
+                // The same wait as `clock.sleep` below, as an absolute deadline read after the clock: cycles stay at
+                // least a tick apart on the loop's clock, so a heartbeat of one tick publishes every cycle.
+                let until = monotonicSeconds() + remaining
+                await withTaskCancellationHandler {
+                    thread.sleep(untilMonotonic: until)
+                } onCancel: {
+                    thread.interrupt()
+                }
+            } else {
+                try await clock.sleep(seconds: next - clock.now())
+            }
         }
     }
 

@@ -17,7 +17,7 @@ public enum ExitStatus {
 }
 
 /// Prints `error` as one line per problem on stderr and returns the exit code for it.
-func report(_ error: any Error) -> ExitCode {
+public func report(_ error: any Error) -> ExitCode {
     switch error {
     case let e as DocumentErrors:
         printError(e.description)
@@ -36,7 +36,7 @@ func report(_ error: any Error) -> ExitCode {
     }
 }
 
-func printError(_ text: String) {
+public func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
     _ = line.withCString { write(2, $0, strlen($0)) }

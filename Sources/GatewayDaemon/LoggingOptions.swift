@@ -2,11 +2,13 @@ import ArgumentParser
 import Logging
 
 /// `--log-level`, shared by the long-running commands.
-struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+public struct LoggingOptions: ParsableArguments {
+    public init() {}
 
-    func validate() throws {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: String = "info"
+
+    public func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
                 "--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -14,7 +16,7 @@ struct LoggingOptions: ParsableArguments {
     }
 
     /// Bootstraps swift-log once (stderr, which journald captures) and returns a logger.
-    func makeLogger(label: String) -> Logger {
+    public func makeLogger(label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystemOnce.bootstrap(level: level)
         var logger = Logger(label: label)
@@ -23,10 +25,10 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
-enum LoggingSystemOnce {
+public enum LoggingSystemOnce {
     nonisolated(unsafe) private static var done = false
 
-    static func bootstrap(level: Logger.Level) {
+    public static func bootstrap(level: Logger.Level) {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in

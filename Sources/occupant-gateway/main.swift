@@ -1,0 +1,3 @@
+import GatewayDaemon
+
+await CommandLineRunner.run(GatewayDaemonCommand.self, arguments: Array(CommandLine.arguments.dropFirst()))
