@@ -118,23 +118,10 @@ extension ModelRegistry {
             (result.promote ? "room model assigned: " : "fleet model kept: ")
             + result.reason.replacingOccurrences(of: "challenger", with: "room model").replacingOccurrences(
                 of: "champion", with: "fleet model")
-        let report = RetrainReport(
-            scope: roomScope, gateway: gateway, trigger: trigger, skippedRows: streams.skipped, version: version,
-            sha256: sha,
-            holdout: .init(
-                from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
-                challenger: result.challenger, champion: result.champion, rule: result.rule),
-            promoted: result.promote, reason: reason, training: result.training, gateways: streams.contributions)
-        let record = ModelRecord(
-            scope: roomScope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha,
-            size: result.bytes.count, created: now, dataFrom: table.times.first!.seconds, dataTo: result.cut.seconds,
-            labelledRowsSeen: table.labelledCount, report: try report.json())
-        try await store.addModel(record)
-        let metric = config.promotion.metric
-        try await store.addMetric(
-            MetricRecord(
-                scope: roomScope, version: version, at: now, kind: "holdout", metric: metric.rawValue,
-                value: metric.value(result.challenger), rows: result.challenger.rows))
+        let (record, report) = try await storeModel(
+            result, scope: roomScope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
+            seen: table.labelledCount, reason: reason, skipped: streams.skipped, contributions: streams.contributions,
+            now: now)
         try await store.addPromotion(
             PromotionRecord(
                 scope: roomScope, at: now, challenger: version, champion: previous, promoted: result.promote,

@@ -175,24 +175,10 @@ public actor ModelRegistry {
         let promote = result.promote && !shadowFirst
         let reason = shadowFirst ? result.reason + "; in shadow, awaiting its evidence" : result.reason
         let now = clock.now().seconds
-        let report = RetrainReport(
-            scope: scope, gateway: gateway, trigger: trigger, skippedRows: skipped, version: version, sha256: sha,
-            holdout: .init(
-                from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
-                challenger: result.challenger,
-                champion: result.champion, rule: result.rule),
-            promoted: result.promote, reason: result.reason, training: result.training, gateways: contributions)
-        let record = ModelRecord(
-            scope: scope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha,
-            size: result.bytes.count, created: now,
-            dataFrom: table.times.first!.seconds, dataTo: result.cut.seconds, labelledRowsSeen: seen,
-            report: try report.json())
-        try await store.addModel(record)
+        let (record, _) = try await storeModel(
+            result, scope: scope, gateway: gateway, trigger: trigger, version: version, sha: sha, table: table,
+            seen: seen, reason: result.reason, skipped: skipped, contributions: contributions, now: now)
         let metric = config.promotion.metric
-        try await store.addMetric(
-            MetricRecord(
-                scope: scope, version: version, at: now, kind: "holdout", metric: metric.rawValue,
-                value: metric.value(result.challenger), rows: result.challenger.rows))
         if let champion = result.champion {
             try await store.addMetric(
                 MetricRecord(
@@ -212,6 +198,32 @@ public actor ModelRegistry {
             try await store.setAlias(scope: scope, alias: "challenger", version: version)
         }
         return promote
+    }
+
+    /// Stores a trained model: its retrain report (saying `reason`), the model record and the challenger's holdout
+    /// metric. Returns the record and the report.
+    func storeModel(
+        _ result: RetrainJob.Result, scope: String, gateway: String?, trigger: String, version: Int, sha: String,
+        table: LabelledTable, seen: Int, reason: String, skipped: Int, contributions: [StreamContribution]?,
+        now: Double
+    ) async throws -> (record: ModelRecord, report: RetrainReport) {
+        let report = RetrainReport(
+            scope: scope, gateway: gateway, trigger: trigger, skippedRows: skipped, version: version, sha256: sha,
+            holdout: .init(
+                from: result.cut.iso8601, to: table.times.last!.iso8601, rows: result.holdoutRows,
+                challenger: result.challenger, champion: result.champion, rule: result.rule),
+            promoted: result.promote, reason: reason, training: result.training, gateways: contributions)
+        let record = ModelRecord(
+            scope: scope, version: version, modelID: result.bundle.manifest.modelID, sha256: sha,
+            size: result.bytes.count, created: now, dataFrom: table.times.first!.seconds, dataTo: result.cut.seconds,
+            labelledRowsSeen: seen, report: try report.json())
+        try await store.addModel(record)
+        let metric = config.promotion.metric
+        try await store.addMetric(
+            MetricRecord(
+                scope: scope, version: version, at: now, kind: "holdout", metric: metric.rawValue,
+                value: metric.value(result.challenger), rows: result.challenger.rows))
+        return (record, report)
     }
 
     /// The scope's joined table (nil when it has no labelled telemetry): every gateway's stream, featurised on its
