@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -32,6 +31,11 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
         .target(
             name: "CLinuxI2C",
             linkerSettings: [.linkedLibrary("i2c")]
@@ -40,7 +44,7 @@ let package = Package(
         // Domain types, clock, decision engines.
         .target(
             name: "OccupantCore",
-            dependencies: ["Yams", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CYAML", .product(name: "Logging", package: "swift-log")]
         ),
         // Firmware profiles, decoding and the bus seam (Linux and simulated).
         .target(
@@ -50,7 +54,7 @@ let package = Package(
         .target(
             name: "Sensors",
             dependencies: [
-                "OccupantCore", "I2C", "Yams",
+                "OccupantCore", "I2C",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,7 +88,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Features", "Evaluator", "Yams",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Features", "Evaluator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -138,7 +142,7 @@ let package = Package(
         .target(
             name: "OccupantCLI",
             dependencies: [
-                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Gateway", "GatewayDaemon", "Features", "Evaluator", "Training", "Server", "Yams",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Gateway", "GatewayDaemon", "Features", "Evaluator", "Training", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,7 +7,6 @@ import GatewayDaemon
 import OccupantCore
 import Sensors
 import Training
-import Yams
 
 /// `occupant model …`: the field technician's and the data scientist's model tools.
 struct ModelCommand: AsyncParsableCommand {

@@ -1,11 +1,3 @@
-import Yams
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// Reads a YAML document strictly: unknown keys, wrong types and out-of-range values are collected as issues,
 /// each with its key path and line, so a user sees every problem in one run.
 public final class DocumentReader {
@@ -17,16 +9,14 @@ public final class DocumentReader {
     public init(text: String, source: String, code: OccupantError.Code) {
         self.source = source
         self.code = code
-        do {
-            if let node = try Yams.compose(yaml: text) {
+        do throws(YAMLError) {
+            if let node = try YAMLComposer.compose(text) {
                 root = Field(reader: nil, path: "", node: node)
             } else {
                 issues.append(DocumentIssue(path: "", line: nil, message: "the document is empty"))
             }
-        } catch let error as YamlError {
-            issues.append(Self.issue(from: error))
         } catch {
-            issues.append(DocumentIssue(path: "", line: nil, message: "not YAML: \(error)"))
+            issues.append(DocumentIssue(path: "", line: error.line, message: "not valid YAML: \(error.message)"))
         }
         root?.reader = self
     }
@@ -34,24 +24,13 @@ public final class DocumentReader {
     /// The document's top node, or nil if it did not parse.
     public private(set) var root: Field?
 
-    public func report(_ path: String, _ node: Node?, _ message: String) {
-        issues.append(DocumentIssue(path: path, line: node?.mark?.line, message: message))
+    public func report(_ path: String, _ node: YAMLNode?, _ message: String) {
+        issues.append(DocumentIssue(path: path, line: node?.mark.line, message: message))
     }
 
     /// Throws every collected issue, if any.
     public func finish() throws(DocumentErrors) {
         if !issues.isEmpty { throw DocumentErrors(code: code, source: source, issues: issues) }
-    }
-
-    private static func issue(from error: YamlError) -> DocumentIssue {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return DocumentIssue(path: "", line: mark.line, message: "not valid YAML: \(what)")
-        default:
-            let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            return DocumentIssue(path: "", line: nil, message: "not valid YAML: \(text)")
-        }
     }
 }
 
@@ -70,21 +49,21 @@ public func readDocumentText(path: String, code: OccupantError.Code, what: Strin
 public struct Field {
     fileprivate(set) weak var reader: DocumentReader?
     public let path: String
-    public let node: Node
+    public let node: YAMLNode
 
-    fileprivate init(reader: DocumentReader?, path: String, node: Node) {
+    fileprivate init(reader: DocumentReader?, path: String, node: YAMLNode) {
         self.reader = reader
         self.path = path
         self.node = node
     }
 
-    public var line: Int? { node.mark?.line }
+    public var line: Int? { node.mark.line }
 
     public func report(_ message: String) {
         reader?.report(path, node, message)
     }
 
-    private func child(_ key: String, _ node: Node) -> Field {
+    private func child(_ key: String, _ node: YAMLNode) -> Field {
         Field(reader: reader, path: path.isEmpty ? key : "\(path).\(key)", node: node)
     }
 
@@ -248,7 +227,6 @@ public struct Field {
         case .scalar(let s): return "'\(s.string)'"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 }
