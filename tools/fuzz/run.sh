@@ -6,7 +6,7 @@
 # The harness is compiled with swiftc directly (SwiftPM has no fuzz target) together with the sources the parser
 # needs: Sources/Evaluator without BundleBuilder (model import, not parsing) and the four files that use swift-crypto (signing is not what is fuzzed, and
 # linking BoringSSL by hand is not worth it), Features/FeatureSchema.swift and OccupantCore's OccupantError and
-# Instant (the rest of OccupantCore pulls in Yams). Everything becomes one module; empty stub modules named
+# Instant (the rest of OccupantCore needs the system libyaml through CYAML). Everything becomes one module; empty stub modules named
 # OccupantCore and Features satisfy the sources' imports.
 #
 # Seeds are the signed bundles in tools/fuzz/seeds (regenerate with
