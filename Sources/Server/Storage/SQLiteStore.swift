@@ -573,8 +573,9 @@ public final class SQLiteStore: ServerStore {
             rolledBackAt: row["rolled_back_at"], reason: row["reason"])
     }
 
-    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
+    public func assignedModel(scope: String, gateway: String, room: String?) async throws -> ModelRecord? {
         try await pool.read { db in
+            if let room, let model = try Self.champion(db, scope: room) { return model }
             guard
                 let champion = try Int.fetchOne(
                     db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])

@@ -228,9 +228,10 @@ public protocol ServerStore: Sendable {
     func rolloutMember(scope: String, gateway: String) async throws -> RolloutMember?
     /// Updates one member's record (its wave stays).
     func setRolloutMember(scope: String, _ member: RolloutMember) async throws
-    /// The model `gateway` of `scope` should run: the champion, or the previous one while a staged rollout has not
-    /// reached this gateway; nil when there is none. One read, for the poll path.
-    func assignedModel(scope: String, gateway: String) async throws -> ModelRecord?
+    /// The model `gateway` of `scope` should run: the champion of `room` (the gateway's room-model scope; nil when
+    /// room models are off) if it has one, else the scope's champion, or the previous one while a staged rollout has
+    /// not reached this gateway; nil when there is none. One read, for the poll path.
+    func assignedModel(scope: String, gateway: String, room: String?) async throws -> ModelRecord?
 
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
@@ -302,4 +303,11 @@ public protocol ServerStore: Sendable {
     /// The gateway's windows ending within `span` seconds of its newest that carry a shadow section, with only
     /// `decidedBy` and `shadow` guaranteed (a default reads whole windows).
     func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument]
+}
+
+extension ServerStore {
+    /// The scope's assignment for `gateway`, room models aside (the fleet model).
+    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
+        try await assignedModel(scope: scope, gateway: gateway, room: nil)
+    }
 }
