@@ -46,6 +46,23 @@ import Testing
         #expect(try await s.assignedModel(scope: "office", gateway: "gw-b", room: "room:gw-b") == Self.model(1))
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func whichScopesHaveAnAliasIsOneRead(_ kind: StoreKind) async throws {
+        let t = try await StoreUnderTest.make(kind)
+        defer { t.close() }
+        let s = t.store
+        #expect(try await s.scopes([], withAlias: "champion") == [])
+        try await s.addModel(Self.model(1, scope: "room:gw-a"))
+        try await s.addModel(Self.model(1, scope: "room:küche"))
+        try await s.setAlias(scope: "room:gw-a", alias: "champion", version: 1)
+        try await s.setAlias(scope: "room:küche", alias: "champion", version: 1)
+        try await s.setAlias(scope: "room:küche", alias: "shadow", version: 1)
+        try await s.setAlias(scope: "room:küche", alias: "champion", version: nil)
+        let asked = ["room:gw-a", "room:gw-b", "room:küche"] + (0..<500).map { "room:g\($0)" }
+        #expect(try await s.scopes(asked, withAlias: "champion") == ["room:gw-a"])
+        #expect(try await s.scopes(asked, withAlias: "shadow") == ["room:küche"])
+    }
+
     /// On PostgreSQL, counted: a gateway's poll (the `model` route, answered `304`) is one query, with room models
     /// on, a room model or not, a rollout or not; a rollout step asks which of its wave run room models in one.
     @Test func aPollAndARolloutStepsRoomCheckAreOneQueryEachOnPostgres() async throws {
@@ -74,5 +91,9 @@ import Testing
                 #expect(n == 1, "\(gateway): \(n) queries")
             }
         }
+        let before = count()
+        let roomed = try await rig.registry.gatewaysWithRoomModels(["gw-a", "gw-b", "küche", "room 1"])
+        let n = count() - before
+        #expect(roomed == ["gw-a"] && n == 1, "\(roomed), \(n) queries")
     }
 }

@@ -52,4 +52,12 @@ extension PostgresStore {
         guard let version else { return nil }
         return try found.first { try $0["version"].decode(Int.self) == version }.map(Self.model(from:))
     }
+
+    public func scopes(_ scopes: [String], withAlias alias: String) async throws -> Set<String> {
+        guard !scopes.isEmpty else { return [] }
+        return Set(
+            try await rows("SELECT scope FROM aliases WHERE alias = \(alias) AND scope = ANY(\(scopes))").map {
+                try $0[0].decode(String.self)
+            })
+    }
 }

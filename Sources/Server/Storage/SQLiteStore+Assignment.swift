@@ -15,3 +15,17 @@ extension SQLiteStore {
         ).map(Self.model(from:))
     }
 }
+
+extension SQLiteStore {
+    public func scopes(_ scopes: [String], withAlias alias: String) async throws -> Set<String> {
+        guard !scopes.isEmpty else { return [] }
+        return try await pool.read { db in
+            // The names as one JSON array (any count); each a primary-key lookup.
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT scope FROM aliases WHERE alias = ? AND scope IN (SELECT value FROM json_each(?))",
+                    arguments: [alias, try FleetJSON.text(scopes)]))
+        }
+    }
+}

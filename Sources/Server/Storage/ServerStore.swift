@@ -232,6 +232,8 @@ public protocol ServerStore: Sendable {
     /// room models are off) if it has one, else the scope's champion, or the previous one while a staged rollout has
     /// not reached this gateway; nil when there is none. One read, for the poll path.
     func assignedModel(scope: String, gateway: String, room: String?) async throws -> ModelRecord?
+    /// Those of `scopes` whose `alias` names a version (one read: a rollout step asks it of a whole wave's rooms).
+    func scopes(_ scopes: [String], withAlias alias: String) async throws -> Set<String>
 
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
