@@ -174,6 +174,7 @@ public final class SQLiteStore: ServerStore {
         migrator.registerMigration("v10: model summaries (dashboard models)") { db in try Self.migrateModelSummaries(db)
         }
         migrator.registerMigration("v11: outbox of announcements and alerts") { db in try SQLiteOutbox.migrate(db) }
+        migrator.registerMigration("v12: rollbacks by bundle") { db in try Self.migrateRollbacksByBundle(db) }
         return migrator
     }
 

@@ -258,6 +258,10 @@ public protocol ServerStore: Sendable {
     /// The open alerts about these gateways, oldest first (indexed: `alerts_open_gateway`; the rollout step reads only
     /// its wave's).
     func openAlerts(gateways: [String]) async throws -> [AlertDocument]
+    /// The open alerts of `kind`, oldest first (indexed: `alerts_open`).
+    func openAlerts(kind: String) async throws -> [AlertDocument]
+    /// How many alerts are open, by kind (from the index of open alerts, not the alerts themselves).
+    func openAlertCounts() async throws -> [String: Int]
     /// Marks an alert acknowledged (the first acknowledgement stands): the alert, or nil when there is no such id.
     func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument?
     /// When each gateway was last heard from (telemetry or status), by the store's clock.
@@ -302,6 +306,9 @@ public protocol ServerStore: Sendable {
     func modelSummaries(scope: String) async throws -> [ModelSummary]
     /// Distinct gateways that rolled back each bundle, by SHA-256 (a default reads every rollback).
     func rolledBackGateways() async throws -> [String: Int]
+    /// Distinct gateways that rolled back the bundle `sha256` (indexed: one model's page does not group every
+    /// rollback).
+    func rolledBackGateways(sha256: String) async throws -> Int
     /// The gateway's windows ending within `span` seconds of its newest that carry a shadow section, with only
     /// `decidedBy` and `shadow` guaranteed (a default reads whole windows).
     func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument]
