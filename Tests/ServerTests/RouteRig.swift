@@ -58,7 +58,10 @@ struct RouteRig {
         registry = ModelRegistry(
             config: config, store: store, artifacts: artifacts,
             signing: try SigningKeys.readPrivateKey(path: key + ".key"),
-            announcer: announcer, logger: Logger(label: "test"), clock: clock)
+            announcer: announcer, logger: Logger(label: "test"), clock: clock,
+            // As a server with a PostgreSQL section: jobs in the database's queue.
+            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) }
+        )
         routes = Routes(config: config, store: store, registry: registry, clock: clock)
     }
 
