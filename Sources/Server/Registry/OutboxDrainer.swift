@@ -39,8 +39,9 @@ struct OutboxDrainer: Service {
                 for await _ in ticks {
                     if Task.isShuttingDownGracefully || Task.isCancelled { break }
                     timer?.cancel()
-                    await drain()
-                    if let wait = await nextWake() {
+                    // A store that cannot be read is looked at again in 5 s, not at once.
+                    let drained = await drain()
+                    if let wait = drained ? await nextWake() : 5 {
                         timer = Task {
                             try? await Task.sleep(for: .seconds(wait))
                             if !Task.isCancelled { tick.yield() }
@@ -55,17 +56,18 @@ struct OutboxDrainer: Service {
         }
     }
 
-    /// Delivers what is due, a few entries at a time, until nothing is.
-    func drain() async {
+    /// Delivers what is due, a few entries at a time, until nothing is; false when the outbox could not be read.
+    @discardableResult
+    func drain() async -> Bool {
         while !Task.isCancelled {
             let batch: [OutboxEntry]
             do {
                 batch = try await outbox.claim(holder: holder, lease: Self.lease, limit: 16)
             } catch {
                 logger.error("outbox: cannot claim entries: \(error)")
-                return
+                return false
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty { return true }
             for entry in batch {
                 do {
                     try await deliver(entry)
@@ -83,6 +85,7 @@ struct OutboxDrainer: Service {
                 }
             }
         }
+        return true
     }
 
     /// Seconds until the drainer looks again unwoken: when the next waiting entry falls due, at most `interval`;
