@@ -105,7 +105,8 @@ struct DashboardRig {
         }
     }
 
-    var store: SQLiteStore { rig.store }
+    // The dashboard rig is SQLite's (`RouteRig.init`).
+    var store: SQLiteStore { rig.store as! SQLiteStore }
 }
 
 extension RouteRig {

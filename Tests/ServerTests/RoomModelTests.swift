@@ -26,35 +26,17 @@ import Training
     @Test(arguments: StoreKind.allCases)
     func aRoomModelIsAssignedOnlyWhenItBeatsTheFleetModelOnTheRoomsHeldOutRows(_ kind: StoreKind) async throws {
         // The system's clock: a job's lease is measured by it.
-        let dir = try temporaryDirectory("rooms")
-        let store: any ServerStore =
-            kind == .sqlite
-            ? try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path)
-            : try await StoreUnderTest.postgresStore()
-        defer { (store as? PostgresStore)?.close() }
-        let key = dir.appendingPathComponent("signer").path
-        _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
-        var config = try ServerConfig.parse(
-            yaml: """
-                adminToken: admin-token
-                gateways:
-                  - { id: gw-a, scope: office, token: token-a }
-                  - { id: gw-b, scope: office, token: token-b }
-                  - { id: küche, scope: office, token: token-k }
+        let rig = try await RouteRig.make(
+            "rooms", kind: kind,
+            extraYAML: """
                 retrain: { trials: 3, holdout: 0.25, rooms: { labels: 5, days: 3 } }
                 promotion: { margin: 0.005 }
                 dashboard: { viewerToken: viewer-token }
                 """)
-        config.stateDirectory = dir.path
-        let announcer = RecordingAnnouncer()
-        let registry = ModelRegistry(
-            config: config, store: store,
-            artifacts: try ArtifactStore(root: dir.appendingPathComponent("artifacts").path),
-            signing: try SigningKeys.readPrivateKey(path: key + ".key"), announcer: announcer,
-            logger: .init(label: "test"),
-            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) }
+        defer { rig.close() }
+        let (store, config, registry, routes, announcer) = (
+            rig.store, rig.config, rig.registry, rig.routes, rig.announcer
         )
-        let routes = Routes(config: config, store: store, registry: registry)
         // The fleet model learns from gw-b, whose labels mean the opposite of gw-a's.
         let (rb, lb) = simulatedDays(0..<3, gateway: "gw-b", step: 120)
         _ = try await store.insertTelemetry(gateway: "gw-b", batchID: nil, rows: rb)
@@ -127,7 +109,7 @@ import Training
             let document = try await RegistryClient.with(
                 baseURL: "http://127.0.0.1:\(client.port!)", token: "viewer-token"
             ) { try await $0.rooms(scope: "office") }
-            #expect(document.rooms.map(\.gateway) == ["gw-a", "gw-b", "küche"])
+            #expect(document.rooms.map(\.gateway) == ["gw-a", "gw-b", "küche", "room 1"])
             #expect(document.rooms[0].last?.assigned == true)
         }
 
@@ -181,12 +163,14 @@ import Training
 }
 
 @Suite struct RoomRolloutTests {
-    @Test func aGatewayOnItsRoomModelDoesNotHoldUpTheScopesRollout() async throws {
-        let rig = try RouteRig(
-            "room-rollout",
+    @Test(arguments: StoreKind.allCases)
+    func aGatewayOnItsRoomModelDoesNotHoldUpTheScopesRollout(_ kind: StoreKind) async throws {
+        let rig = try await RouteRig.make(
+            "room-rollout", kind: kind,
             extraYAML: """
                 promotion: { firstWave: { gateways: [gw-a, gw-b] }, probation: 0 }
                 """)
+        defer { rig.close() }
         let store = rig.store
         func record(_ scope: String, _ version: Int) -> ModelRecord {
             ModelRecord(

@@ -9,16 +9,36 @@ import OccupantTesting
 @testable import Server
 
 /// The server's routes over a fresh store and registry, no process: gateways `gw-a`, `gw-b`, `küche` and `room 1`
-/// (scope `office`, tokens `token-a`, `token-b`, `token-k`, `token-r`) and the admin token `admin-token`.
+/// (scope `office`, tokens `token-a`, `token-b`, `token-k`, `token-r`) and the admin token `admin-token`. SQLite in
+/// the rig's folder, or (`make(kind: .postgres)`) a database of its own on the test process's PostgreSQL.
 struct RouteRig {
     let config: ServerConfig
-    let store: SQLiteStore
+    let store: any ServerStore
     let registry: ModelRegistry
     let routes: Routes
     let announcer = RecordingAnnouncer()
+    /// The rig's folder (state directory, signing key, artifacts).
+    var dir: URL { URL(fileURLWithPath: config.stateDirectory) }
 
     init(_ name: String, clock: any WallClock = SystemClock(), extraYAML: String = "") throws {
         let dir = try temporaryDirectory(name)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path, clock: clock)
+        try self.init(dir: dir, store: store, clock: clock, extraYAML: extraYAML)
+    }
+
+    /// A rig on either store; `close()` when done (PostgreSQL's pool).
+    static func make(_ name: String, kind: StoreKind, clock: any WallClock = SystemClock(), extraYAML: String = "")
+        async throws -> RouteRig
+    {
+        switch kind {
+        case .sqlite: return try RouteRig(name, clock: clock, extraYAML: extraYAML)
+        case .postgres:
+            let store = try await StoreUnderTest.postgresStore(clock: clock)
+            return try RouteRig(dir: try temporaryDirectory(name), store: store, clock: clock, extraYAML: extraYAML)
+        }
+    }
+
+    private init(dir: URL, store: any ServerStore, clock: any WallClock, extraYAML: String) throws {
         let key = dir.appendingPathComponent("signer").path
         _ = try SigningKeys.save(SigningKeys.generate(), prefix: key)
         var config = try ServerConfig.parse(
@@ -33,14 +53,20 @@ struct RouteRig {
                 """ + "\n" + extraYAML)
         config.stateDirectory = dir.path
         self.config = config
-        store = try SQLiteStore(path: dir.appendingPathComponent("server.sqlite").path, clock: clock)
+        self.store = store
         let artifacts = try ArtifactStore(root: dir.appendingPathComponent("artifacts").path)
         registry = ModelRegistry(
             config: config, store: store, artifacts: artifacts,
             signing: try SigningKeys.readPrivateKey(path: key + ".key"),
-            announcer: announcer, logger: Logger(label: "test"), clock: clock)
+            announcer: announcer, logger: Logger(label: "test"), clock: clock,
+            // As a server with a PostgreSQL section: jobs in the database's queue.
+            jobs: (store as? PostgresStore).map { PostgresJobQueue(store: $0, lease: ServerConfig.Postgres().jobLease) }
+        )
         routes = Routes(config: config, store: store, registry: registry, clock: clock)
     }
+
+    /// Closes a PostgreSQL store's pool (nothing on SQLite).
+    func close() { (store as? PostgresStore)?.close() }
 
     /// Stores `bytes` as the champion of `office` (version 1): what every gateway is served.
     @discardableResult

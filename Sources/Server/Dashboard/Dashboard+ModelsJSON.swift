@@ -113,7 +113,7 @@ extension Dashboard {
         }
         let aliases = try await aliases(scope: scope)
         let champion = aliases.first { $0.value.contains("champion") }?.key
-        let rolledBack = try await store.rolledBackGateways()[record.sha256] ?? 0
+        let rolledBack = try await store.rolledBackGateways(sha256: record.sha256)
         let rollout = try await store.rollout(scope: scope)
         let decisions = try await store.promotions(scope: scope).filter { $0.challenger == version }.map { p in
             ModelVersionDocument.Decision(

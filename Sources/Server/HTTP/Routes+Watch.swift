@@ -147,11 +147,11 @@ extension Routes {
             m.gauge("occupant_promotions", promotionHelp, [("promoted", "true"), ("scope", scope)], Double(c.yes))
             m.gauge("occupant_promotions", promotionHelp, [("promoted", "false"), ("scope", scope)], Double(c.no))
         }
-        let open = try await store.alertDocuments(open: true)
+        let open = try await store.openAlertCounts()
         for kind in AlertDocument.Kind.all {
             m.gauge(
                 "occupant_alerts_open", "Alerts raised and not yet cleared, by kind.", [("kind", kind)],
-                Double(open.filter { $0.kind == kind }.count))
+                Double(open[kind] ?? 0))
         }
         let seen = try await store.gatewaysLastSeen()
         let now = clock.now().seconds

@@ -52,8 +52,8 @@ extension ModelRegistry {
     public func checkSilence() async throws {
         let now = clock.now().seconds
         let watched = config.alerts.silentAfter == nil ? [] : Set(config.gateways.map(\.id))
-        for alert in try await store.alertDocuments(open: true)
-        where alert.kind == AlertDocument.Kind.silent && !watched.contains(alert.gateway ?? "") {
+        for alert in try await store.openAlerts(kind: AlertDocument.Kind.silent)
+        where !watched.contains(alert.gateway ?? "") {
             try await clear(kind: AlertDocument.Kind.silent, subject: alert.gateway ?? "", at: now)
         }
         guard let after = config.alerts.silentAfter else { return }

@@ -81,11 +81,12 @@ extension ModelRegistry {
 
     public func modelURL(_ gateway: String) -> String { API.url(config.baseURL, API.gatewayModel(gateway)) }
 
-    /// The model `gateway` should run, or nil (keep the rule). Not isolated: the poll path reads the store directly.
+    /// The model `gateway` should run (its room model, else its scope's), or nil (keep the rule). Not isolated: the
+    /// poll path reads the store directly, one query.
     public nonisolated func model(for gateway: String) async throws -> ModelRecord? {
         guard let scope = config.gateway(gateway)?.scope else { return nil }
-        if let room = try await roomModel(for: gateway) { return room }
-        return try await store.assignedModel(scope: scope, gateway: gateway)
+        let room = config.retrain.rooms.enabled ? Self.roomScope(gateway) : nil
+        return try await store.assignedModel(scope: scope, gateway: gateway, room: room)
     }
 
     /// A gateway's `model/status` report: stored, and its part in the scope's rollout noted (when it first runs the

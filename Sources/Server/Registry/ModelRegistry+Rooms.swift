@@ -38,14 +38,11 @@ extension ModelRegistry {
         return try await store.model(scope: scope, version: version)
     }
 
-    /// Those of `gateways` that run a room model.
+    /// Those of `gateways` that run a room model (one read).
     func gatewaysWithRoomModels(_ gateways: [String]) async throws -> Set<String> {
-        guard config.retrain.rooms.enabled else { return [] }
-        var out = Set<String>()
-        for g in gateways where try await store.alias(scope: Self.roomScope(g), alias: "champion") != nil {
-            out.insert(g)
-        }
-        return out
+        guard config.retrain.rooms.enabled, !gateways.isEmpty else { return [] }
+        let roomed = try await store.scopes(gateways.map(Self.roomScope), withAlias: "champion")
+        return Set(gateways.filter { roomed.contains(Self.roomScope($0)) })
     }
 
     /// After a scope's job: a room model for each of its gateways with enough labels. A failure in one room is

@@ -35,4 +35,7 @@ public protocol Outbox: Sendable {
     func failed(_ entry: OutboxEntry, holder: String, retryIn: Double, error: String) async throws
     /// Makes every waiting entry of `channel` due now (the broker is back).
     func retryNow(channel: OutboxEntry.Channel) async throws
+    /// Seconds until the first waiting entry can be claimed (0: now) — a failed one's retry, or an entry whose
+    /// holder's lease runs out — counting only each target's oldest; nil when nothing waits.
+    func nextDue() async throws -> Double?
 }

@@ -6,10 +6,12 @@ import NIOCore
 import OccupantCore
 import ServiceLifecycle
 
-/// Delivers the outbox's entries (`Outbox`): at once when this process adds one or the broker comes back, and every
-/// `interval` seconds for entries other processes left (they died, or their delivery failed). An MQTT entry counts as
-/// delivered when the broker acknowledges it (QoS 1 `PUBACK`), a webhook entry when the hook answers 2xx; a failed one
-/// is tried again after a back-off (1 s doubling to 30 s), by whichever process claims it first.
+/// Delivers the outbox's entries (`Outbox`): at once when this process adds one or the broker comes back, when the
+/// next waiting entry falls due (a failed one's retry, a dead holder's lease), and — on a store other processes write
+/// too — every `interval` seconds for entries they add and leave (they died, or their delivery failed). A lone SQLite
+/// process (`interval` nil) does not poll: only it writes the outbox, and it wakes its own drainer. An MQTT entry
+/// counts as delivered when the broker acknowledges it (QoS 1 `PUBACK`), a webhook entry when the hook answers 2xx; a
+/// failed one is tried again after a back-off (1 s doubling to 30 s), by whichever process claims it first.
 struct OutboxDrainer: Service {
     let outbox: any Outbox
     let mqtt: ServerMQTT
@@ -17,8 +19,8 @@ struct OutboxDrainer: Service {
     let holder: String
     let wakes: AsyncStream<Void>
     let waker: AsyncStream<Void>.Continuation
-    /// Seconds between looks for entries nobody woke this process for.
-    let interval: Double
+    /// Seconds between looks for entries nobody woke this process for (nil: none, only this process writes).
+    let interval: Double?
     /// Seconds a claim holds an entry (a process that dies holding one leaves it to another after this).
     static let lease = 60.0
     /// Seconds to wait for the broker's acknowledgement or the webhook's answer.
@@ -32,17 +34,21 @@ struct OutboxDrainer: Service {
                     for await _ in wakes { tick.yield() }
                     tick.finish()
                 }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(interval))
-                        tick.yield()
-                    }
-                }
                 tick.yield()
+                var timer: Task<Void, Never>?
                 for await _ in ticks {
                     if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                    await drain()
+                    timer?.cancel()
+                    // A store that cannot be read is looked at again in 5 s, not at once.
+                    let drained = await drain()
+                    if let wait = drained ? await nextWake() : 5 {
+                        timer = Task {
+                            try? await Task.sleep(for: .seconds(wait))
+                            if !Task.isCancelled { tick.yield() }
+                        }
+                    }
                 }
+                timer?.cancel()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -50,17 +56,18 @@ struct OutboxDrainer: Service {
         }
     }
 
-    /// Delivers what is due, a few entries at a time, until nothing is.
-    func drain() async {
+    /// Delivers what is due, a few entries at a time, until nothing is; false when the outbox could not be read.
+    @discardableResult
+    func drain() async -> Bool {
         while !Task.isCancelled {
             let batch: [OutboxEntry]
             do {
                 batch = try await outbox.claim(holder: holder, lease: Self.lease, limit: 16)
             } catch {
                 logger.error("outbox: cannot claim entries: \(error)")
-                return
+                return false
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty { return true }
             for entry in batch {
                 do {
                     try await deliver(entry)
@@ -78,6 +85,25 @@ struct OutboxDrainer: Service {
                 }
             }
         }
+        return true
+    }
+
+    /// Seconds until the drainer looks again unwoken: when the next waiting entry falls due, at most `interval`;
+    /// nil: nothing waits and nothing polls (until woken). A store error is looked at again after 5 s.
+    func nextWake() async -> Double? {
+        do {
+            return Self.wake(due: try await outbox.nextDue(), interval: interval)
+        } catch {
+            logger.error("outbox: cannot read when the next entry is due: \(error)")
+            return min(interval ?? 5, 5)
+        }
+    }
+
+    static func wake(due: Double?, interval: Double?) -> Double? {
+        // A floor, so an entry due now (another process's, just added) is not spun on.
+        let due = due.map { max($0, 0.1) }
+        guard let interval else { return due }
+        return min(due ?? interval, interval)
     }
 
     struct Refused: Error {
@@ -110,10 +136,14 @@ extension OutboxDrainer {
         announcer: any FleetAnnouncer, drainer: OutboxDrainer
     )? {
         let outbox: any Outbox
+        let interval: Double?
         if let pg = store as? PostgresStore {
             outbox = PostgresOutbox(store: pg)
+            interval = Self.sharedInterval
         } else if let sqlite = store as? SQLiteStore {
+            // One process per state directory (`StateDirectoryLock`): nothing else adds entries.
             outbox = SQLiteOutbox(store: sqlite)
+            interval = nil
         } else {
             return nil
         }
@@ -131,9 +161,13 @@ extension OutboxDrainer {
         }
         let drainer = OutboxDrainer(
             outbox: outbox, mqtt: mqtt, logger: logger, holder: InProcessJobQueue.processHolder(), wakes: wakes,
-            waker: waker, interval: 2)
+            waker: waker, interval: interval)
         return (announcer, drainer)
     }
+
+    /// Seconds between looks for other processes' entries on a shared store (each process wakes its own drainer for
+    /// what it adds, so this only catches what a dead or failing process left).
+    static let sharedInterval = 10.0
 }
 
 /// The retry back-off of failed outbox entries.

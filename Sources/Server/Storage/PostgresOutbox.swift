@@ -100,4 +100,16 @@ public struct PostgresOutbox: Outbox {
             WHERE channel = \(channel.rawValue) AND sent IS NULL AND due > extract(epoch from clock_timestamp())
             """)
     }
+
+    public func nextDue() async throws -> Double? {
+        try await store.rows(
+            """
+            SELECT MIN(GREATEST(due, COALESCE(lease_until, 0))) - extract(epoch from clock_timestamp())
+            FROM outbox o
+            WHERE sent IS NULL AND NOT EXISTS (
+                SELECT 1 FROM outbox p
+                WHERE p.sent IS NULL AND p.channel = o.channel AND p.target = o.target AND p.id < o.id)
+            """
+        ).first?[0].decode(Double?.self).map { max(0, $0) }
+    }
 }

@@ -76,34 +76,6 @@ extension PostgresStore {
             rolledBackAt: try r["rolled_back_at"].decode(Double?.self), reason: try r["reason"].decode(String?.self))
     }
 
-    /// One round trip: the champion alias, the scope's rollout and the gateway's wave, then the model.
-    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
-        let found = try await rows(
-            """
-            SELECT a.version AS champion, r.scope AS rollout_scope, r.version, r.previous, r.waves, r.reached,
-                r.state, r.reason, r.started, r.reached_at, m.wave
-            FROM aliases a
-            LEFT JOIN rollouts r ON r.scope = a.scope
-            LEFT JOIN rollout_members m ON m.scope = a.scope AND m.gateway = \(gateway)
-            WHERE a.scope = \(scope) AND a.alias = 'champion'
-            """)
-        guard let row = found.first else { return nil }
-        let champion = try row["champion"].decode(Int.self)
-        var version: Int? = champion
-        if try row["rollout_scope"].decode(String?.self) != nil {
-            let rollout = Rollout(
-                scope: scope, version: try row["version"].decode(Int.self),
-                previous: try row["previous"].decode(Int?.self), waves: try row["waves"].decode(Int.self),
-                reached: try row["reached"].decode(Int.self),
-                state: Rollout.State(rawValue: try row["state"].decode(String.self)) ?? .running,
-                reason: try row["reason"].decode(String?.self), started: try row["started"].decode(Double.self),
-                reachedAt: try row["reached_at"].decode(Double.self))
-            version = rollout.version(forWave: try row["wave"].decode(Int?.self), champion: champion)
-        }
-        guard let version else { return nil }
-        return try await model(scope: scope, version: version)
-    }
-
     // MARK: Gateway status and rollbacks
 
     public func setGatewayStatus(_ s: GatewayStatus) async throws {

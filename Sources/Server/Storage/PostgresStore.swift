@@ -24,6 +24,8 @@ public final class PostgresStore: ServerStore {
     /// be there.
     let artifacts: ArtifactStore?
     let present = Mutex<Set<String>>([])
+    /// Queries and transactions run (a test's count of a path's round trips).
+    let queries = Atomic<Int>(0)
 
     /// Connects (the pool opens connections on demand) and starts migrating; `ready()` waits for it.
     /// - Parameter probe: one connection made before the pool's first (the pool retries a failed connection for a
@@ -85,6 +87,7 @@ public final class PostgresStore: ServerStore {
     /// Rows of one query, on a pooled connection (after the migration).
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await ready()
+        queries.add(1, ordering: .relaxed)
         return try await client.withConnection { c in try await Self.rows(c, query, logger: self.logger) }
     }
 
@@ -104,6 +107,7 @@ public final class PostgresStore: ServerStore {
     /// own error is rethrown, not wrapped).
     func transaction<Result: Sendable>(_ body: (Tx) async throws -> Result) async throws -> Result {
         try await ready()
+        queries.add(1, ordering: .relaxed)
         return try await client.withConnection { c in
             let tx = Tx(connection: c, logger: logger)
             try await c.query("BEGIN", logger: logger)

@@ -105,4 +105,18 @@ public struct SQLiteOutbox: Outbox {
                 arguments: [now, channel.rawValue, now])
         }
     }
+
+    public func nextDue() async throws -> Double? {
+        let now = Self.now
+        return try await store.pool.read { db in
+            try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(MAX(due, COALESCE(lease_until, 0))) FROM outbox o
+                    WHERE sent IS NULL AND NOT EXISTS (
+                        SELECT 1 FROM outbox p
+                        WHERE p.sent IS NULL AND p.channel = o.channel AND p.target = o.target AND p.id < o.id)
+                    """)
+        }.map { max(0, $0 - now) }
+    }
 }

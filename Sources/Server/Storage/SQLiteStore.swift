@@ -174,6 +174,7 @@ public final class SQLiteStore: ServerStore {
         migrator.registerMigration("v10: model summaries (dashboard models)") { db in try Self.migrateModelSummaries(db)
         }
         migrator.registerMigration("v11: outbox of announcements and alerts") { db in try SQLiteOutbox.migrate(db) }
+        migrator.registerMigration("v12: rollbacks by bundle") { db in try Self.migrateRollbacksByBundle(db) }
         return migrator
     }
 
@@ -573,8 +574,9 @@ public final class SQLiteStore: ServerStore {
             rolledBackAt: row["rolled_back_at"], reason: row["reason"])
     }
 
-    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
+    public func assignedModel(scope: String, gateway: String, room: String?) async throws -> ModelRecord? {
         try await pool.read { db in
+            if let room, let model = try Self.champion(db, scope: room) { return model }
             guard
                 let champion = try Int.fetchOne(
                     db, sql: "SELECT version FROM aliases WHERE scope = ? AND alias = 'champion'", arguments: [scope])

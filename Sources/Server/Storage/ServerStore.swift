@@ -228,9 +228,12 @@ public protocol ServerStore: Sendable {
     func rolloutMember(scope: String, gateway: String) async throws -> RolloutMember?
     /// Updates one member's record (its wave stays).
     func setRolloutMember(scope: String, _ member: RolloutMember) async throws
-    /// The model `gateway` of `scope` should run: the champion, or the previous one while a staged rollout has not
-    /// reached this gateway; nil when there is none. One read, for the poll path.
-    func assignedModel(scope: String, gateway: String) async throws -> ModelRecord?
+    /// The model `gateway` of `scope` should run: the champion of `room` (the gateway's room-model scope; nil when
+    /// room models are off) if it has one, else the scope's champion, or the previous one while a staged rollout has
+    /// not reached this gateway; nil when there is none. One read, for the poll path.
+    func assignedModel(scope: String, gateway: String, room: String?) async throws -> ModelRecord?
+    /// Those of `scopes` whose `alias` names a version (one read: a rollout step asks it of a whole wave's rooms).
+    func scopes(_ scopes: [String], withAlias alias: String) async throws -> Set<String>
 
     func setGatewayStatus(_ status: GatewayStatus) async throws
     func gatewayStatuses() async throws -> [GatewayStatus]
@@ -255,6 +258,10 @@ public protocol ServerStore: Sendable {
     /// The open alerts about these gateways, oldest first (indexed: `alerts_open_gateway`; the rollout step reads only
     /// its wave's).
     func openAlerts(gateways: [String]) async throws -> [AlertDocument]
+    /// The open alerts of `kind`, oldest first (indexed: `alerts_open`).
+    func openAlerts(kind: String) async throws -> [AlertDocument]
+    /// How many alerts are open, by kind (from the index of open alerts, not the alerts themselves).
+    func openAlertCounts() async throws -> [String: Int]
     /// Marks an alert acknowledged (the first acknowledgement stands): the alert, or nil when there is no such id.
     func acknowledgeAlert(id: Int, by: String, at: Double) async throws -> AlertDocument?
     /// When each gateway was last heard from (telemetry or status), by the store's clock.
@@ -299,7 +306,17 @@ public protocol ServerStore: Sendable {
     func modelSummaries(scope: String) async throws -> [ModelSummary]
     /// Distinct gateways that rolled back each bundle, by SHA-256 (a default reads every rollback).
     func rolledBackGateways() async throws -> [String: Int]
+    /// Distinct gateways that rolled back the bundle `sha256` (indexed: one model's page does not group every
+    /// rollback).
+    func rolledBackGateways(sha256: String) async throws -> Int
     /// The gateway's windows ending within `span` seconds of its newest that carry a shadow section, with only
     /// `decidedBy` and `shadow` guaranteed (a default reads whole windows).
     func shadowWindows(gateway: String, span: Double) async throws -> [MonitorDocument]
+}
+
+extension ServerStore {
+    /// The scope's assignment for `gateway`, room models aside (the fleet model).
+    public func assignedModel(scope: String, gateway: String) async throws -> ModelRecord? {
+        try await assignedModel(scope: scope, gateway: gateway, room: nil)
+    }
 }
