@@ -98,6 +98,11 @@ public final class Uplink: Sendable {
         _ = occ_curl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         _ = occ_curl_setopt_pointer(curl, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = occ_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, list)
+        // Redirects followed as AsyncHTTPClient did (at most 5, to http or https only; curl drops the token when
+        // the host changes).
+        _ = occ_curl_setopt_long(curl, CURLOPT_FOLLOWLOCATION, 1)
+        _ = occ_curl_setopt_long(curl, CURLOPT_MAXREDIRS, 5)
+        _ = occ_curl_setopt_string(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         _ = occ_curl_setopt_long(curl, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
         _ = occ_curl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 1)
         _ = occ_curl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 2)
@@ -308,8 +313,9 @@ private final class Exchange: @unchecked Sendable {
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             fields = []
         } else if line.isEmpty {
-            // The end of a head; a 1xx answer is followed by the real one.
-            guard status >= 200, head == nil else { return bytes.count }
+            // The end of a head; a 1xx answer is followed by the real one, a redirect by the next server's.
+            let redirect = (300..<400).contains(status) && fields.contains { $0.name.lowercased() == "location" }
+            guard status >= 200, !redirect, head == nil else { return bytes.count }
             let finished = HTTPHead(status: status, fields: fields)
             head = finished
             headAt = monotonicSeconds()
