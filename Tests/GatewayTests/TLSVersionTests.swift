@@ -37,7 +37,8 @@ import Testing
 extension Uplink {
     /// A plain GET with a 10 s limit, the body collected.
     func get(_ url: String, limits: TransferLimits = .init(total: 10)) async throws -> HTTPAnswer {
-        try await perform(HTTPRequest(url: url, headers: [], body: nil), limits: limits) { _ in .collect(upTo: 1 << 20) }
+        let request = HTTPRequest(url: url, headers: [], body: nil)
+        return try await perform(request, limits: limits) { _ in .collect(upTo: 1 << 20) }
     }
 }
 

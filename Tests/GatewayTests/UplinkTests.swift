@@ -110,7 +110,12 @@ import Testing
 /// A thread-safe byte count.
 private final class Counter: Sendable {
     private let count = Locked(0)
-    func add(_ n: Int) -> Int { count.withLock { $0 += n; return $0 } }
+    func add(_ n: Int) -> Int {
+        count.withLock {
+            $0 += n
+            return $0
+        }
+    }
     var value: Int { count.withLock { $0 } }
 }
 

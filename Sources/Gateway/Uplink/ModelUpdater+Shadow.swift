@@ -63,7 +63,8 @@ extension ModelUpdater {
         let transfer = TransferLimits(head: limits.head, idle: limits.idle) { announced in
             limits.overall(bytes: min(announced ?? ModelBundle.maximumSize, ModelBundle.maximumSize))
         }
-        let request = client.request(url, headers: known.isEmpty ? [] : [("If-None-Match", known.joined(separator: ", "))])
+        let request = client.request(
+            url, headers: known.isEmpty ? [] : [("If-None-Match", known.joined(separator: ", "))])
         let refused = refusedHashes
         let answer: HTTPAnswer
         do {

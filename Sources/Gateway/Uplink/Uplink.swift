@@ -138,7 +138,8 @@ public final class Uplink: Sendable {
             _ = occ_curl_setopt_long(curl, CURLOPT_POST, 1)
             _ = occ_curl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             code = body.withUnsafeBytes { bytes in
-                _ = occ_curl_setopt_pointer(curl, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                _ = occ_curl_setopt_pointer(
+                    curl, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
                 return curl_easy_perform(curl)
             }
         } else {
