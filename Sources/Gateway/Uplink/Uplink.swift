@@ -61,14 +61,13 @@ public final class Uplink: Sendable {
     // MARK: The transfer thread
 
     private func take() -> EasyHandle? {
-        if let handle = handles.withLock({ $0.popLast() }) {
-            curl_easy_reset(handle.pointer)
-            return handle
-        }
+        if let handle = handles.withLock({ $0.popLast() }) { return handle }
         return curl_easy_init().map(EasyHandle.init)
     }
 
+    /// Resets `handle` (no pointer into the finished transfer stays set) and keeps it for the next one.
     private func giveBack(_ handle: EasyHandle) {
+        curl_easy_reset(handle.pointer)
         let kept = handles.withLock { idle in
             guard idle.count < Self.keep else { return false }
             idle.append(handle)
@@ -81,7 +80,6 @@ public final class Uplink: Sendable {
     private func run(_ request: HTTPRequest, _ exchange: Exchange) -> Result<HTTPAnswer, TransferError> {
         guard let handle = take() else { return .failure(.failed("curl_easy_init failed")) }
         let curl = handle.pointer
-        defer { giveBack(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
         // No `Expect: 100-continue` round trip before a body.
         for line in request.headers.map({ "\($0.0): \($0.1)" }) + ["Expect:"] {
@@ -91,6 +89,7 @@ public final class Uplink: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }
+        defer { giveBack(handle) }  // before the buffer and the header list go
         let user = Unmanaged.passUnretained(exchange).toOpaque()
         let limits = exchange.limits
 
