@@ -42,8 +42,8 @@ public struct ServerClient: Sendable {
             body: body)
     }
 
-    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer. `timeout` covers the
-    /// whole exchange, the answer's body included (the HTTP client's deadline ends with the head).
+    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer (a longer answer is cut
+    /// there). `timeout` covers the whole exchange, the answer's body included.
     func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
         try await post(body, to: telemetryURL, type: "application/x-ndjson", batchID: batchID, timeout: timeout)
     }
