@@ -89,7 +89,7 @@ public final class Uplink: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }
-        defer { giveBack(handle) }  // before the buffer and the header list go
+        defer { giveBack(handle) } // before the buffer and the header list go
         let user = Unmanaged.passUnretained(exchange).toOpaque()
         let limits = exchange.limits
 
