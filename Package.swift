@@ -36,6 +36,18 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // The gateway's uplink to the training host (issue 16): libcurl's OpenSSL flavour (the libssl/libcrypto
+        // libmosquitto links) and zlib for gzip request bodies.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "CLinuxI2C",
             linkerSettings: [.linkedLibrary("i2c")]
@@ -88,15 +100,11 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Features", "Evaluator",
+                "OccupantCore", "FleetProtocol", "Sensors", "MQTT", "Features", "Evaluator", "CCurl", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // Native training: learners, search, evaluation report.
@@ -217,6 +225,8 @@ let package = Package(
                 "Gateway", "FleetProtocol", "OccupantCLI", "OccupantTesting", "Sensors", "MQTT", "Evaluator", "Features",
                 "CAllocationCounter",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]

@@ -1,13 +1,15 @@
-import AsyncHTTPClient
 import Evaluator
 import I2C
 import Logging
 import MQTT
-import NIOSSL
 import OccupantCore
 import Sensors
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -41,8 +43,6 @@ public struct GatewayRuntime: Sendable {
     public let homeAssistant: HomeAssistantControls?
     /// Publishes the simulated scenario's ground truth (`--simulate-labels`).
     public let labeler: SimulatedLabeler?
-    /// Shuts down the HTTP client that trusts `server.caFile` (nil with the shared client).
-    let httpCloser: HTTPClientCloser?
 
     /// The bus when it is simulated (for fault injection in tests).
     public var simulatedBus: SimulatedBus? { bus as? SimulatedBus }
@@ -133,9 +133,9 @@ public struct GatewayRuntime: Sendable {
 
         if let server = config.server, let serverToken {
             ServerURLWarning.warnIfPlainHTTP(server.url, logger: logger)
-            let http = try GatewayRuntime.httpClient(trusting: server.caFile)
-            httpCloser = http === HTTPClient.shared ? nil : HTTPClientCloser(client: http)
-            let client = ServerClient(baseURL: server.url, gatewayID: config.gatewayID, token: serverToken, http: http)
+            let uplink = try GatewayRuntime.uplink(trusting: server.caFile)
+            let client = ServerClient(
+                baseURL: server.url, gatewayID: config.gatewayID, token: serverToken, uplink: uplink)
             updater = ModelUpdater(
                 client: client, settings: server, activator: activator, board: modelStatus, publisher: publisher,
                 logger: logger.with(label: "update"))
@@ -146,7 +146,6 @@ public struct GatewayRuntime: Sendable {
         } else {
             updater = nil
             uploader = nil
-            httpCloser = nil
         }
         if let labels = config.simulatedLabels, let simulated = bus as? SimulatedBus {
             labeler = SimulatedLabeler(
@@ -160,11 +159,10 @@ public struct GatewayRuntime: Sendable {
             listeners: ([updater, homeAssistant] as [(any MQTTListener)?]).compactMap { $0 }, logger: mqttLogger)
     }
 
-    /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline, then a
-    /// private HTTP client closes). The uploader stops after the loop, so the last samples reach the spool on disk.
+    /// The services, in start order (shutdown runs in reverse: the loop stops, then MQTT says offline). The uploader
+    /// stops after the loop, so the last samples reach the spool on disk.
     public var services: [any Service] {
-        var list: [any Service] = httpCloser.map { [$0] } ?? []
-        list.append(mqttService)
+        var list: [any Service] = [mqttService]
         if let uploader { list.append(uploader) }
         if let updater { list.append(updater) }
         list.append(controlSocket)
@@ -219,18 +217,12 @@ public struct GatewayRuntime: Sendable {
         }
     }
 
-    /// A client of the gateway's own (closed by `HTTPClientCloser` when the gateway stops) that speaks TLS 1.2 or
-    /// newer and trusts the system roots, or only `caFile`.
-    static func httpClient(trusting caFile: String?) throws -> HTTPClient {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        if let caFile {
-            guard FileManager.default.isReadableFile(atPath: caFile) else {
-                throw OccupantError(.configuration, "server.caFile: cannot read \(caFile)")
-            }
-            tls.trustRoots = .file(caFile)
+    /// The gateway's HTTP client (libcurl): TLS 1.2 or newer, trusting curl's default store, or only `caFile`.
+    static func uplink(trusting caFile: String?) throws -> Uplink {
+        if let caFile, access(caFile, R_OK) != 0 {
+            throw OccupantError(.configuration, "server.caFile: cannot read \(caFile)")
         }
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        return Uplink(caFile: caFile)
     }
 
     /// The broker connection. Without `broker.username`, a gateway with a training host logs in as its id with its
@@ -263,33 +255,5 @@ public struct GatewayRuntime: Sendable {
             keepalive: config.broker.keepalive, username: username, password: password, tls: tls,
             will: MQTTMessage(topic: topics.status, text: "offline", qos: 1, retain: true),
             reconnectMin: Int(config.broker.reconnectMin), reconnectMax: Int(config.broker.reconnectMax))
-    }
-}
-
-/// Closes a private HTTP client when the gateway stops (AsyncHTTPClient requires a shutdown before the client goes
-/// away; the shared client is never shut down). A runtime that never ran (a configuration refused after the client was
-/// made, a test that only builds one) closes it when it goes away.
-final class HTTPClientCloser: Service, Sendable {
-    let client: HTTPClient
-    private let closed = Mutex(false)
-
-    init(client: HTTPClient) { self.client = client }
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        guard claim() else { return }
-        try await client.shutdown()
-    }
-
-    /// True for the first caller only.
-    private func claim() -> Bool {
-        closed.withLock { was in
-            defer { was = true }
-            return !was
-        }
-    }
-
-    deinit {
-        if claim() { try? client.syncShutdown() }
     }
 }

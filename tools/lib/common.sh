@@ -26,8 +26,10 @@ ensure_packages() {
 
 # The packages every build needs.
 ensure_build_dependencies() {
-    # zlib1g-dev: swift-nio-extras (under async-http-client) links zlib. libyaml-dev: the YAML reader (CYAML).
-    ensure_packages libmosquitto-dev mosquitto libi2c-dev libyaml-dev pkg-config gcc zlib1g-dev
+    # zlib1g-dev: swift-nio-extras (under async-http-client) links zlib, and the gateway's gzip uploads (CZlib).
+    # libcurl4-openssl-dev: the gateway's uplink to the training host (CCurl; OpenSSL, as libmosquitto). libyaml-dev:
+    # the YAML reader (CYAML).
+    ensure_packages libmosquitto-dev mosquitto libi2c-dev libyaml-dev pkg-config gcc zlib1g-dev libcurl4-openssl-dev
     command -v swift >/dev/null || die "no Swift toolchain on PATH: install Swift 6 (https://www.swift.org/install/linux/)"
     # mosquitto lives in /usr/sbin, which is not on every user's PATH.
     case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac

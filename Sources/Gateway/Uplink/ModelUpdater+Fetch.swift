@@ -1,8 +1,5 @@
-import AsyncHTTPClient
 import Evaluator
-import NIOCore
 import OccupantCore
-import Synchronization
 
 extension ModelUpdater {
     /// The partial download for `sha256`: `<models>/.download-<sha256>`.
@@ -48,117 +45,43 @@ extension ModelUpdater {
             headers.append(("Range", "bytes=\(p.size)-"))
             headers.append(("If-Range", "\"\(p.sha256)\""))
         }
-        let request = client.request(url, headers: headers)
         let limits = downloadLimits
-        let response: HTTPClientResponse
+        let download = Download(url: url, files: files, partial: partial, expected: expected)
+        // The head within `head` seconds; then the body: no byte for `idle` seconds, or longer than the limits allow
+        // for its announced size, fails the attempt (what came is kept and resumed).
+        let transfer = TransferLimits(head: limits.head, idle: limits.idle) { announced in
+            limits.overall(bytes: min(announced ?? ModelBundle.maximumSize, ModelBundle.maximumSize))
+        }
+        let answer: HTTPAnswer
         do {
-            response = try await client.http.execute(request, timeout: .milliseconds(Int64(limits.head * 1000)))
-        } catch {
-            return .failed("GET \(url): \(describeHTTPError(error))")
-        }
-        let status = Int(response.status.code)
-        // The server names the bundle it assigns (also on 304): Home Assistant's update entity shows it.
-        if let assigned = response.headers.first(name: API.Header.occupantModel), assigned.utf8.count <= 200 {
-            board.update { $0.assigned = assigned }
-        } else if status == 204 {
-            board.update { $0.assigned = nil }
-        }
-        switch status {
-        case 304:
-            return .notModified
-        case 204:
-            return .noModel
-        case 200, 206:
-            break
-        case 401, 403:
-            return .failed(
-                "GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))"
-            )
-        default:
-            // The reason, if it comes within the idle limit (the body of an error can stall too).
-            let answer =
-                (try? await withTimeout(seconds: limits.idle, what: "GET \(url)") {
-                    String(buffer: try await response.body.collect(upTo: 4096))
-                }) ?? ""
-            return .failed("GET \(url): HTTP \(status) \(answer.prefix(200))")
-        }
-
-        // Which bundle is this? The ETag is its SHA-256.
-        let etag = response.headers.first(name: "ETag").map(unquotedETag)?.lowercased()
-        let sha: String
-        if status == 206, let p = partial {
-            sha = p.sha256
-        } else if let etag, isSHA256Hex(etag) {
-            sha = etag
-        } else if let expected {
-            sha = expected
-        } else {
-            return .failed("GET \(url): no SHA-256 ETag on the answer")
-        }
-        if let reason = skipReason(sha256: sha) { return .skipped(sha256: sha, reason: reason) }
-
-        let path = downloadPath(sha)
-        var received: Int
-        do {
-            if status == 206 {
-                guard let p = partial, let range = response.headers.first(name: "Content-Range"),
-                    contentRangeStart(range) == p.size
-                else {
-                    if let p = partial { try? files.remove(downloadPath(p.sha256)) }
-                    return .failed(
-                        "GET \(url): a 206 answer that does not continue the partial download; starting over")
-                }
-                received = p.size
-            } else {
-                // A full answer: start over (and drop any other partial download).
-                if let p = partial, p.sha256 != sha { try files.remove(downloadPath(p.sha256)) }
-                try files.remove(path)
-                received = 0
+            answer = try await client.uplink.perform(client.request(url, headers: headers), limits: transfer) {
+                self.begin(download, $0)
             }
-        } catch {
+        } catch TransferError.sink(let error as OccupantError) {
             return .failed(error.message)
-        }
-        let resumedAt = status == 206 ? received : 0
-        // The head's deadline does not cover the body: watch it for silence and for a drip that never ends.
-        let announced = response.headers.first(name: "Content-Length").flatMap { Int($0) }
-        let watch = DownloadWatch(
-            limits: limits, bytes: min(announced ?? ModelBundle.maximumSize, ModelBundle.maximumSize), at: received)
-        do {
-            received = try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask { [received] in
-                    var count = received
-                    for try await chunk in response.body {
-                        count += chunk.readableBytes
-                        if count > ModelBundle.maximumSize {
-                            try? files.remove(path)
-                            throw OccupantError(
-                                .model, "GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
-                        }
-                        try files.append(Array(chunk.readableBytesView), to: path)
-                        watch.progress(count)
-                    }
-                    return count
-                }
-                group.addTask {
-                    try await watch.expire()
-                    return nil
-                }
-                defer { group.cancelAll() }
-                while let finished = try await group.next() {
-                    if let count = finished { return count }
-                }
-                return watch.received
+        } catch {
+            if let outcome = download.outcome { return outcome }
+            if let status = download.status, download.path == nil { return .failed("GET \(url): HTTP \(status)") }
+            guard download.path != nil else { return .failed("GET \(url): \(describeHTTPError(error))") }
+            if case TransferError.stalled(let reason) = error {
+                return .failed(
+                    "GET \(url): \(reason) after \(download.received) bytes; the download resumes from there")
             }
+            return .failed(
+                "GET \(url): interrupted after \(download.received) bytes (\(describeHTTPError(error))); the download resumes from there"
+            )
+        }
+        if let outcome = download.outcome { return outcome }
+        guard let path = download.path, let sha = download.sha256 else {
+            // An error status: its reason, if it came within the idle limit.
+            let reason = String(decoding: answer.body, as: UTF8.self)
+            return .failed("GET \(url): HTTP \(answer.status) \(reason.prefix(200))")
+        }
+        let resumedAt = download.resumedAt
+        do {
             try files.sync(path, newFile: resumedAt == 0)
-        } catch let error as OccupantError {
-            return .failed(error.message)
-        } catch let stalled as DownloadWatch.Stalled {
-            return .failed(
-                "GET \(url): \(stalled.reason) after \(watch.received) bytes; the download resumes from there")
         } catch {
-            return .failed(
-                "GET \(url): interrupted after \(watch.received) bytes (\(describeHTTPError(error))); the download resumes from there"
-            )
+            return .failed(error.message)
         }
 
         let bytes: [UInt8]
@@ -176,6 +99,82 @@ extension ModelUpdater {
         }
         try? files.remove(path)
         return install(bytes, sha256: sha, resumedAt: resumedAt)
+    }
+
+    /// The answer's head (on the transfer thread): what the status means, which bundle comes, and where its bytes
+    /// go. Sets `download.outcome` when there is nothing to download.
+    private func begin(_ download: Download, _ head: HTTPHead) -> BodyAction {
+        let status = head.status
+        let url = download.url
+        download.status = status
+        // The server names the bundle it assigns (also on 304): Home Assistant's update entity shows it.
+        if let assigned = head.first(API.Header.occupantModel), assigned.utf8.count <= 200 {
+            board.update { $0.assigned = assigned }
+        } else if status == 204 {
+            board.update { $0.assigned = nil }
+        }
+        switch status {
+        case 304:
+            download.outcome = .notModified
+            return .skip
+        case 204:
+            download.outcome = .noModel
+            return .skip
+        case 200, 206:
+            break
+        case 401, 403:
+            download.outcome = .failed(
+                "GET \(url): HTTP \(status) (\(status == 401 ? "the server does not accept this gateway's token" : "the token belongs to another gateway"))"
+            )
+            return .skip
+        default:
+            return .collect(upTo: 4096)
+        }
+
+        // Which bundle is this? The ETag is its SHA-256.
+        let etag = head.first("ETag").map(unquotedETag)?.lowercased()
+        let sha: String
+        if status == 206, let p = download.partial {
+            sha = p.sha256
+        } else if let etag, isSHA256Hex(etag) {
+            sha = etag
+        } else if let expected = download.expected {
+            sha = expected
+        } else {
+            download.outcome = .failed("GET \(url): no SHA-256 ETag on the answer")
+            return .skip
+        }
+        if let reason = skipReason(sha256: sha) {
+            download.outcome = .skipped(sha256: sha, reason: reason)
+            return .skip
+        }
+
+        let files = download.files
+        let path = downloadPath(sha)
+        do {
+            if status == 206 {
+                guard let p = download.partial, let range = head.first("Content-Range"),
+                    contentRangeStart(range) == p.size
+                else {
+                    if let p = download.partial { try? files.remove(downloadPath(p.sha256)) }
+                    download.outcome = .failed(
+                        "GET \(url): a 206 answer that does not continue the partial download; starting over")
+                    return .skip
+                }
+                download.received = p.size
+                download.resumedAt = p.size
+            } else {
+                // A full answer: start over (and drop any other partial download).
+                if let p = download.partial, p.sha256 != sha { try files.remove(downloadPath(p.sha256)) }
+                try files.remove(path)
+            }
+        } catch {
+            download.outcome = .failed(error.message)
+            return .skip
+        }
+        download.sha256 = sha
+        download.path = path
+        return .stream { chunk in try download.append(chunk) }
     }
 
     /// Every bundle check and the install (the same `ModelInstaller` as `occupant model install`), then the switch
@@ -207,48 +206,41 @@ extension ModelUpdater {
     }
 }
 
-/// Watches a download's body: fails it after `limits.idle` seconds without a byte, or when the whole body takes
-/// longer than the limits allow for its size.
-final class DownloadWatch: Sendable {
-    struct Stalled: Error {
-        var reason: String
+/// One download attempt, between its transfer thread (the head and the body's chunks, in order) and `fetch`, which
+/// reads it after the transfer ended.
+private final class Download: @unchecked Sendable {
+    let url: String
+    let files: any FileSystem
+    let partial: (sha256: String, size: Int)?
+    let expected: String?
+    /// The answer's status, once its head came.
+    var status: Int?
+    /// Set when the head means there is nothing to download.
+    var outcome: FetchOutcome?
+    /// The bundle and its partial file, once its body comes.
+    var sha256: String?
+    var path: String?
+    /// The byte the answer continues at (206), else 0.
+    var resumedAt = 0
+    /// Bytes of the bundle on disk.
+    var received = 0
+
+    init(url: String, files: any FileSystem, partial: (sha256: String, size: Int)?, expected: String?) {
+        self.url = url
+        self.files = files
+        self.partial = partial
+        self.expected = expected
     }
 
-    private let idle: Double
-    private let overall: Double
-    private let started = monotonicSeconds()
-    private let state: Mutex<(received: Int, at: Double)>
-
-    init(limits: ModelUpdater.DownloadLimits, bytes: Int, at received: Int) {
-        idle = limits.idle
-        overall = limits.overall(bytes: bytes)
-        state = Mutex((received, monotonicSeconds()))
-    }
-
-    var received: Int { state.withLock { $0.received } }
-
-    func progress(_ received: Int) {
-        state.withLock { $0 = (received, monotonicSeconds()) }
-    }
-
-    /// Returns never; throws `Stalled` once a limit is passed (or `CancellationError` when the body is done).
-    func expire() async throws {
-        while true {
-            try await Task.sleep(for: .milliseconds(Int(min(1, idle / 4) * 1000)))
-            let now = monotonicSeconds()
-            let last = state.withLock { $0.at }
-            if now - last > idle {
-                throw Stalled(reason: "no bytes for \(formatSeconds(idle))")
-            }
-            if now - started > overall {
-                throw Stalled(reason: "not done within \(formatSeconds(overall))")
-            }
+    func append(_ chunk: UnsafeRawBufferPointer) throws {
+        guard let path else { return }
+        if received + chunk.count > ModelBundle.maximumSize {
+            try? files.remove(path)
+            throw OccupantError(.model, "GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
         }
+        try files.append(Array(chunk), to: path)
+        received += chunk.count
     }
-}
-
-private func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }
 
 /// `bytes 100-199/200` → 100.
@@ -262,6 +254,5 @@ func contentRangeStart(_ value: String) -> Int? {
 
 /// A short reason for a failed request: connection refused, timeout, closed.
 func describeHTTPError(_ error: any Error) -> String {
-    if let error = error as? HTTPClientError { return "\(error)" }
-    return "\(error)"
+    error is CancellationError ? "cancelled" : "\(error)"
 }

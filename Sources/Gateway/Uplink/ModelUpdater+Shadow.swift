@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Evaluator
 import FleetProtocol
-import NIOCore
 import OccupantCore
 
 /// The shadow bundle: asked for at every poll (and when an announcement names another one) on `…/shadow`, checked
@@ -62,34 +60,41 @@ extension ModelUpdater {
         let held = board.current.shadow?.sha256
         let known = ([held].compactMap { $0 } + refusedHashes.sorted()).map { "\"\($0)\"" }
         let limits = downloadLimits
-        let response: HTTPClientResponse
+        let transfer = TransferLimits(head: limits.head, idle: limits.idle) { announced in
+            limits.overall(bytes: min(announced ?? ModelBundle.maximumSize, ModelBundle.maximumSize))
+        }
+        let request = client.request(
+            url, headers: known.isEmpty ? [] : [("If-None-Match", known.joined(separator: ", "))])
+        let refused = refusedHashes
+        let answer: HTTPAnswer
         do {
-            response = try await client.http.execute(
-                client.request(url, headers: known.isEmpty ? [] : [("If-None-Match", known.joined(separator: ", "))]),
-                timeout: .milliseconds(Int64(limits.head * 1000)))
+            // Only a 200 with a new bundle's ETag has a body worth reading.
+            answer = try await client.uplink.perform(request, limits: transfer) { head in
+                let etag = head.first("ETag").map(unquotedETag)?.lowercased()
+                guard head.status == 200, let etag, isSHA256Hex(etag), etag != held, !refused.contains(etag) else {
+                    return .skip
+                }
+                return .collect(upTo: ModelBundle.maximumSize)
+            }
         } catch {
             return .failed("GET \(url): \(describeHTTPError(error))")
         }
-        let status = Int(response.status.code)
+        let status = answer.status
         switch status {
         case 304: return .unchanged
         case 204: return .cleared
         case 200: break
         default: return .failed("GET \(url): HTTP \(status)")
         }
-        guard let etag = response.headers.first(name: "ETag").map(unquotedETag)?.lowercased(), isSHA256Hex(etag)
+        guard let etag = answer.head.first("ETag").map(unquotedETag)?.lowercased(), isSHA256Hex(etag)
         else {
             return .failed("GET \(url): no SHA-256 ETag on the answer")
         }
-        if etag == held || refusedHashes.contains(etag) { return .unchanged }
-        let bytes: [UInt8]
-        do {
-            bytes = try await withTimeout(seconds: limits.overall(bytes: ModelBundle.maximumSize), what: "GET \(url)") {
-                Array(try await response.body.collect(upTo: ModelBundle.maximumSize).readableBytesView)
-            }
-        } catch {
-            return .failed("GET \(url): \(describeHTTPError(error))")
+        if etag == held || refused.contains(etag) { return .unchanged }
+        guard !answer.truncated else {
+            return .failed("GET \(url): more than \(ModelBundle.maximumSize) bytes, not a model bundle")
         }
+        let bytes = answer.body
         let actual = sha256Hex(bytes)
         guard actual == etag else { return .failed("the shadow download's SHA-256 is \(actual), expected \(etag)") }
         // Every check an active bundle gets, except "newer than the slot's": an older version may be compared in

@@ -49,9 +49,9 @@ public final class ModelUpdater: Service, MQTTListener, Sendable {
         var limits = DownloadLimits()
     }
 
-    /// How long a download may take: the connection (the HTTP client's connect timeout, then `head` for the
-    /// answer's head), no byte for `idle` seconds, or more than `base` + `secondsPerMiB` per MiB of the announced
-    /// size for the whole body, and the attempt fails (the bytes received so far are kept and resumed).
+    /// How long a download may take: the connection and the answer's head within `head` seconds, no byte for `idle`
+    /// seconds, or more than `base` + `secondsPerMiB` per MiB of the announced size for the whole body, and the
+    /// attempt fails (the bytes received so far are kept and resumed).
     public struct DownloadLimits: Sendable, Equatable {
         public var head = 30.0
         public var idle = 30.0

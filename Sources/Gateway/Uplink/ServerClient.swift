@@ -1,8 +1,5 @@
-import AsyncHTTPClient
-import CompressNIO
+import CZlib
 import Evaluator
-import NIOCore
-import NIOHTTP1
 import OccupantCore
 import Synchronization
 
@@ -18,16 +15,16 @@ public struct ServerClient: Sendable {
     public let baseURL: String
     public let gatewayID: String
     let token: String
-    let http: HTTPClient
+    let uplink: Uplink
     /// Shared by every copy of this client: set once the server answered 415 to a gzip body (a training host older
     /// than gzip intake); from then on uploads go uncompressed.
     let plainUploads = PlainUploads()
 
-    public init(baseURL: String, gatewayID: String, token: String, http: HTTPClient = .shared) {
+    public init(baseURL: String, gatewayID: String, token: String, uplink: Uplink = Uplink()) {
         self.baseURL = baseURL
         self.gatewayID = gatewayID
         self.token = token
-        self.http = http
+        self.uplink = uplink
     }
 
     /// `GET` here for this gateway's model.
@@ -37,18 +34,16 @@ public struct ServerClient: Sendable {
     /// `POST` closed monitor windows here, one per request.
     public var monitorURL: String { API.url(baseURL, API.gatewayMonitor(gatewayID)) }
 
-    /// A request with the token, and the headers given.
-    func request(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "User-Agent", value: "occupant/\(occupantVersion)")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        return request
+    /// A request with the token, and the headers given (a POST when it has a body).
+    func request(_ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) -> HTTPRequest {
+        HTTPRequest(
+            url: url,
+            headers: [("Authorization", "Bearer \(token)"), ("User-Agent", "occupant/\(occupantVersion)")] + headers,
+            body: body)
     }
 
-    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer. `timeout` covers the
-    /// whole exchange, the answer's body included (the HTTP client's deadline ends with the head).
+    /// Posts one telemetry batch (NDJSON); returns the status and at most 64 KB of the answer (a longer answer is cut
+    /// there). `timeout` covers the whole exchange, the answer's body included.
     func postTelemetry(_ body: [UInt8], batchID: String, timeout: Double) async throws -> (status: Int, body: String) {
         try await post(body, to: telemetryURL, type: "application/x-ndjson", batchID: batchID, timeout: timeout)
     }
@@ -67,24 +62,43 @@ public struct ServerClient: Sendable {
         -> (status: Int, body: String)
     {
         var headers = [("Content-Type", type), (API.Header.batchID, batchID)]
-        var payload = ByteBuffer(bytes: body)
+        var payload = body
         let gzip = body.count >= Self.gzipAbove && !plainUploads.value
         if gzip {
-            payload = try payload.compress(with: .gzip)
+            payload = try gzipped(body)
             headers.append(("Content-Encoding", "gzip"))
         }
-        var request = self.request(url, method: .POST, headers: headers)
-        request.body = .bytes(payload)
-        let http = self.http
-        let answer = try await withTimeout(seconds: timeout, what: "POST \(url)") { [request] in
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            let answer = try await response.body.collect(upTo: 64 << 10)
-            return (status: Int(response.status.code), body: String(buffer: answer))
-        }
-        guard gzip, answer.status == 415 else { return answer }
+        let answer = try await uplink.perform(
+            request(url, headers: headers, body: payload), limits: TransferLimits(total: timeout)
+        ) { _ in .collect(upTo: 64 << 10) }
+        let result = (status: answer.status, body: String(decoding: answer.body, as: UTF8.self))
+        guard gzip, result.status == 415 else { return result }
         plainUploads.refuseGzip()
         return try await post(body, to: url, type: type, batchID: batchID, timeout: timeout)
     }
+}
+
+/// `bytes` as one gzip member (zlib's deflate, default level).
+func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
+    var stream = z_stream()
+    guard occ_deflate_init_gzip(&stream, Z_DEFAULT_COMPRESSION) == Z_OK else {
+        throw OccupantError(.io, "gzip: cannot initialise zlib")
+    }
+    defer { deflateEnd(&stream) }
+    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))))
+    var input = bytes
+    let result = input.withUnsafeMutableBufferPointer { input in
+        output.withUnsafeMutableBufferPointer { output in
+            stream.next_in = input.baseAddress
+            stream.avail_in = uInt(input.count)
+            stream.next_out = output.baseAddress
+            stream.avail_out = uInt(output.count)
+            return deflate(&stream, Z_FINISH)
+        }
+    }
+    guard result == Z_STREAM_END else { throw OccupantError(.io, "gzip: deflate failed (zlib \(result))") }
+    output.removeSubrange(Int(stream.total_out)...)
+    return output
 }
 
 /// Whether uploads go uncompressed from now on (see `ServerClient.plainUploads`).
@@ -100,29 +114,4 @@ func unquotedETag(_ value: String) -> String {
     if v.hasPrefix("W/") { v = v.dropFirst(2) }
     if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
     return String(v)
-}
-
-/// A request that took longer than its time limit.
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var seconds: Double
-    var description: String { "\(what): no complete answer within \(seconds) s" }
-}
-
-/// Runs `operation`, cancelling it and throwing `TimedOut` after `seconds`.
-func withTimeout<T: Sendable>(
-    seconds: Double, what: String, _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TimedOut(what: what, seconds: seconds)
-        }
-        return value
-    }
 }
