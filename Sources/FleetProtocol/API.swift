@@ -128,7 +128,7 @@ public enum API {
 
     /// The inverse of `pathSegment`: `%XX` → the byte; nil when an escape is malformed or the bytes are not UTF-8.
     public static func decodePathSegment(_ text: some StringProtocol) -> String? {
-        guard text.contains("%") else { return String(text) }
+        guard text.contains("%" as Character) else { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = text.utf8.makeIterator()

@@ -15,7 +15,7 @@ extension GatewayRuntime {
         let discovery =
             config.topics.homeAssistant
             ? HomeAssistantDiscovery(
-                topics: topics, model: "\(profile.manufacturer) \(profile.model)".trimmingCharacters(in: .whitespaces),
+                topics: topics, model: "\(profile.manufacturer) \(profile.model)".trimmingWhitespace(),
                 swVersion: occupantVersion,
                 numericChannels: profile.channels.filter { !$0.isCategorical }.map { ($0.name, $0.units) })
             : nil

@@ -180,7 +180,7 @@ public struct GatewayRuntime: Sendable {
         try SecretFile.refuseIfOpenToOthers(file, key: "server.tokenFile")
         let text: String
         do throws(OccupantError) {
-            text = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
+            text = try LocalFileSystem().readText(file).trimmingWhitespaceAndNewlines()
         } catch {
             throw OccupantError(.configuration, "server.tokenFile: cannot read \(file): \(error.fileReason)")
         }
@@ -237,7 +237,7 @@ public struct GatewayRuntime: Sendable {
         }
         if let file = config.broker.passwordFile {
             do throws(OccupantError) {
-                password = try LocalFileSystem().readText(file).trimmingCharacters(in: .whitespacesAndNewlines)
+                password = try LocalFileSystem().readText(file).trimmingWhitespaceAndNewlines()
             } catch {
                 throw OccupantError(.configuration, "broker.passwordFile: cannot read \(file): \(error.fileReason)")
             }

@@ -1,10 +1,15 @@
 import ArgumentParser
-import Foundation
 import Gateway
 import Logging
 import OccupantCore
 import ServiceLifecycle
 import UnixSignals
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -166,8 +171,8 @@ func statusKilobytes(_ key: String) -> Double? {
 /// configuration error (exit 2, one line), found before anything starts.
 public func checkScenario(_ scenario: String) throws {
     guard scenario != "day" else { return }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: scenario, isDirectory: &isDirectory), !isDirectory.boolValue else {
+    var info = stat()
+    guard stat(scenario, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else {
         throw report(
             OccupantError(
                 .configuration,

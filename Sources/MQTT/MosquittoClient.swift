@@ -1,7 +1,12 @@
 import CMosquitto
-import Foundation
 import OccupantCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An MQTT client over libmosquitto's threaded loop.
 ///
@@ -240,7 +245,7 @@ public final class MosquittoClient: Sendable {
 /// The network thread's wait for the consumer: how many messages are out in `events` and not yet handled.
 private final class HandOff: @unchecked Sendable {
     // @unchecked: every field is read and written with `condition` locked.
-    private let condition = NSCondition()
+    private let condition = ThreadCondition()
     private var outstanding = 0
     private var released = false
 

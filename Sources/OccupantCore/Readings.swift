@@ -103,7 +103,7 @@ public func formatNumber(_ value: Double) -> String {
     if value.isInfinite { return value > 0 ? "inf" : "-inf" }
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
     var text = String(value)
-    if text.contains("e") { return text }
+    if text.contains("e" as Character) { return text }
     // Trim to at most 6 decimals.
     if let dot = text.firstIndex(of: ".") {
         let decimals = text.distance(from: dot, to: text.endIndex) - 1

@@ -69,6 +69,8 @@ YAML
     lean_size=$(stat -c %s "$lean")
     strip -o "$work/occupant-gateway.stripped" "$lean"
     lean_stripped=$(stat -c %s "$work/occupant-gateway.stripped")
+    local linked
+    linked=$(foundation_linked "$lean")
 
     ensure_bench_venv
     say "python paho-mqtt gateway (rule): $cycles cycles at 10 Hz"
@@ -83,7 +85,7 @@ YAML
     fi
 
     python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$ours_shadow" "$monitor" \
-        "$fat" "$via_exec" "$lean_size" "$lean_stripped" <<'PY'
+        "$fat" "$via_exec" "$lean_size" "$lean_stripped" "$linked" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
@@ -116,6 +118,7 @@ if xgb:
           f"cycle median {xgb['cycle_median_us']/model['cycle_median_us']:.1f}")
 print(f"binary: occupant {size/1e6:.1f} MB, stripped {stripped/1e6:.1f} MB; "
       f"occupant-gateway {lean_size/1e6:.1f} MB, stripped {lean_stripped/1e6:.1f} MB")
+print(f"occupant-gateway links {sys.argv[14]}")
 print(f"goals (issue 16): occupant-gateway rule peak RSS {ours['max_rss_kb']/1024:.1f} MB (≤ 10), "
       f"model {model['max_rss_kb']/1024:.1f} MB (≤ 10); CPU {per1000(ours):.3f} s / 1,000 cycles (≤ 0.1)")
 mon = json.loads(sys.argv[9])
@@ -124,4 +127,20 @@ print(f"monitor: {mon['ns_per_sample_median']:.0f} ns per sample at 10 Hz, {mon[
       f"{mon['bytes_per_feature']:.0f} bytes of state per feature ({mon['bins']:.0f} bins, "
       f"{mon['drift_features']:.0f} features with a baseline)")
 PY
+}
+
+# What of Foundation the binary $1 carries (a static link keeps only the archive members something references):
+# "full Foundation (N symbols) and ICU's data", or "FoundationEssentials only, no ICU data".
+foundation_linked() {
+    local symbols full icu
+    symbols=$(nm "$1" 2>/dev/null) || { echo "unknown Foundation (no symbols: stripped?)"; return; }
+    full=$(grep -c ' [TtDdRrSsBb] $s10Foundation' <<<"$symbols" || true)
+    icu=$(grep -c ' [DdRr] icudt[0-9]*_dat$' <<<"$symbols" || true)
+    # Linked against the shared runtime instead: the libraries it needs say it.
+    if readelf -d "$1" 2>/dev/null | grep -q 'NEEDED.*\[libFoundation\.so'; then
+        echo "full Foundation and ICU (shared libraries)"
+        return
+    fi
+    if [ "$full" -gt 0 ]; then printf 'full Foundation (%s symbols)' "$full"; else printf 'FoundationEssentials only'; fi
+    if [ "$icu" -gt 0 ]; then echo " and ICU's data"; else echo ", no ICU data"; fi
 }

@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Human-readable views of a bundle for `occupant model inspect`.
 public enum BundleInspector {
@@ -55,7 +60,7 @@ public enum BundleInspector {
         if let d = m.drift {
             let calibrated = m.featureStatistics?.filter { $0.driftThreshold != nil }.count ?? 0
             lines.append(
-                "drift      \(calibrated) thresholds for \(String(format: "%g", d.windowSeconds)) s windows of \(d.samplesPerWindow) samples (\(d.distance), at most 1 false alarm per \(String(format: "%g", (1 / d.falseAlarmRate).rounded())) windows)"
+                "drift      \(calibrated) thresholds for \(String(cFormat: "%g", d.windowSeconds)) s windows of \(d.samplesPerWindow) samples (\(d.distance), at most 1 false alarm per \(String(cFormat: "%g", (1 / d.falseAlarmRate).rounded())) windows)"
             )
         }
         lines.append("golden     \(m.golden.count) vectors")

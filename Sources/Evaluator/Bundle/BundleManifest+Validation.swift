@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension BundleManifest {
     /// Most golden vectors a manifest may carry.

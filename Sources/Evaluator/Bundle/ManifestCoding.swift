@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How a manifest is written: pretty-printed JSON with sorted keys, non-finite numbers as strings.
 enum ManifestCoding {

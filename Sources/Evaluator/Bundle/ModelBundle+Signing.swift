@@ -1,6 +1,11 @@
 import Crypto
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension ModelBundle {
     /// The signed `.occmodel` bytes: the container up to the key id, then an Ed25519 signature over them.
@@ -47,20 +52,21 @@ extension ModelBundle {
 
     /// Reads a bundle file (refusing files over `maximumSize` before reading them) and decodes it.
     public static func read(path: String) throws(BundleError) -> [UInt8] {
-        let url = URL(fileURLWithPath: path)
-        let size: Int
+        let files = LocalFileSystem()
+        let found: Int?
         do {
-            size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            found = try files.size(path)
         } catch {
-            throw BundleError(.unreadable, "\(path): \(oneLine(error))")
+            throw BundleError(.unreadable, "\(path): \(error.fileReason)")
         }
+        guard let size = found else { throw BundleError(.unreadable, "\(path): no such file") }
         guard size <= maximumSize else {
             throw BundleError(.tooLarge, "\(path): \(size) bytes, at most \(maximumSize) accepted")
         }
         do {
-            return Array(try Data(contentsOf: url))
+            return try files.read(path)
         } catch {
-            throw BundleError(.unreadable, "\(path): \(oneLine(error))")
+            throw BundleError(.unreadable, "\(path): \(error.fileReason)")
         }
     }
 }

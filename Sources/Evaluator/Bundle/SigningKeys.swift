@@ -1,6 +1,11 @@
 import Crypto
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -60,7 +65,7 @@ public enum SigningKeys {
     static func parseLine(_ text: String, kind: String, source: String) throws(OccupantError) -> (
         keyID: String, key: Data
     ) {
-        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        let fields = text.trimmingWhitespaceAndNewlines().split(separator: " ")
         guard fields.count == 3, fields[0] == kind else {
             throw OccupantError(.model, "\(source): expected one line \"\(kind) <keyid> <base64>\"")
         }

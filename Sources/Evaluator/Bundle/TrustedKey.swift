@@ -1,6 +1,11 @@
 import Crypto
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A public key a gateway accepts bundle signatures from, with its key id.
 public struct TrustedKey: Sendable {

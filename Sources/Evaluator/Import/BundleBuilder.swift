@@ -1,6 +1,11 @@
 import Features
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The parts of `occupant model import` that are not argument handling: the feature schema from `--features`, the
 /// scope from `--scope`, the golden rows (from an input table, or synthesised over the model's split thresholds),
@@ -31,7 +36,7 @@ public enum BundleBuilder {
         if text.hasSuffix(".yaml") || text.hasSuffix(".yml") || text.hasSuffix(".json") {
             do { return try loadFile(text) } catch { throw OccupantError(.usage, "--features: \(error.message)") }
         }
-        let columns = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let columns = text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         guard !columns.isEmpty else { throw OccupantError(.usage, "--features: no column names") }
         return .raw(columns: columns)
     }

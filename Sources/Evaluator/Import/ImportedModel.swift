@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A model read from another library's file, with the feature names found in it.
 public struct ImportedModel: Sendable {
@@ -20,9 +25,9 @@ public struct ImportedModel: Sendable {
 func readModelFile(_ path: String, limit: Int = 64 << 20) throws(OccupantError) -> Data {
     let data: Data
     do {
-        data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data = Data(try LocalFileSystem().read(path))
     } catch {
-        throw OccupantError(.model, "\(path): cannot read", cause: "\((error as NSError).localizedDescription)")
+        throw OccupantError(.model, "\(path): cannot read", cause: error.fileReason)
     }
     guard data.count <= limit else {
         throw OccupantError(.model, "\(path): \(data.count) bytes, at most \(limit) accepted")
@@ -65,6 +70,6 @@ func describe(_ error: any Error) -> String {
 }
 
 func oneLine(_ error: any Error) -> String {
-    let text = (error as NSError).localizedDescription
+    let text = "\(error)"
     return text.split(separator: "\n").first.map(String.init) ?? text
 }

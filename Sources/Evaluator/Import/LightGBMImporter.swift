@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Reads LightGBM's text model (`Booster.save_model`, `objective=binary sigmoid:…`).
 public enum LightGBMImporter {

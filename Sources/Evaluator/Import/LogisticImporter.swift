@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Reads `{"coefficients": [...], "intercept": b, "features": [...]}` (e.g. from scikit-learn's LogisticRegression).
 public enum LogisticImporter {

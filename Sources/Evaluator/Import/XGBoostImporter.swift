@@ -1,5 +1,13 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads the JSON that XGBoost's `Booster.save_model("….json")` writes (gbtree booster, `binary:logistic`).
 public enum XGBoostImporter {
@@ -74,7 +82,7 @@ public enum XGBoostImporter {
     static func parseBaseScore(_ text: String, _ fail: (String) -> OccupantError) throws(OccupantError) -> Float {
         var inner = Substring(text)
         if inner.hasPrefix("["), inner.hasSuffix("]") { inner = inner.dropFirst().dropLast() }
-        guard !inner.contains(","), let value = Float(inner.trimmingCharacters(in: .whitespaces)) else {
+        guard !inner.contains("," as Character), let value = Float(inner.trimmingWhitespace()) else {
             throw fail("learner.learner_model_param.base_score \"\(text)\" is not a single number")
         }
         guard value > 0, value < 1 else {

@@ -1,5 +1,13 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Maps a model's raw probability to a calibrated one, so that of the rows given 0.8, about 80 % are occupied.
 ///
@@ -22,8 +30,8 @@ public enum Calibrator: Sendable, Equatable {
         switch self {
         case .platt(let a, let b):
             let q = min(max(p, 1e-12), 1 - 1e-12)
-            let z = a * Foundation.log(q / (1 - q)) + b
-            return 1 / (1 + Foundation.exp(-z))
+            let z = a * Glibc.log(q / (1 - q)) + b
+            return 1 / (1 + Glibc.exp(-z))
         case .isotonic(let x, let y):
             if p <= x[0] { return y[0] }
             if p >= x[x.count - 1] { return y[y.count - 1] }
@@ -42,7 +50,7 @@ public enum Calibrator: Sendable, Equatable {
     /// `platt(a 1.02, b -0.13)`, `isotonic(12 knots)`.
     public var description: String {
         switch self {
-        case .platt(let a, let b): String(format: "platt(a %.4g, b %.4g)", a, b)
+        case .platt(let a, let b): String(cFormat: "platt(a %.4g, b %.4g)", a, b)
         case .isotonic(let x, _): "isotonic(\(x.count) knots)"
         }
     }

@@ -1,5 +1,10 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A CSV table of numbers with a header row; an empty field is a missing value (NaN).
 public struct FeatureTable: Sendable, Equatable {
@@ -16,7 +21,7 @@ public struct FeatureTable: Sendable, Equatable {
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).makeIterator()
         guard let head = lines.next() else { throw OccupantError(.data, "\(name): empty, expected a header row") }
         let columns = head.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
+            $0.trimmingWhitespace()
         }
         var rows: [[Double]] = []
         var lineNumber = 1
@@ -30,7 +35,7 @@ public struct FeatureTable: Sendable, Equatable {
             var row: [Double] = []
             row.reserveCapacity(fields.count)
             for (i, field) in fields.enumerated() {
-                let trimmed = field.trimmingCharacters(in: .whitespaces)
+                let trimmed = field.trimmingWhitespace()
                 if trimmed.isEmpty || trimmed.lowercased() == "nan" {
                     row.append(.nan)
                 } else if let value = Double(trimmed) {

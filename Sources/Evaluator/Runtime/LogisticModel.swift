@@ -1,5 +1,13 @@
-import Foundation
 import OccupantCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Logistic regression: probability = sigmoid(intercept + Σ coefficients[i] · x[i]), all in Float64.
 ///

@@ -1,4 +1,11 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // The prediction hot path: no allocation, no text, no throwing. The layout was validated when the ensemble was
 // built, so every walk ends at a leaf. xgboost and native ensembles walk their `CompiledForest` (no bounds checks:

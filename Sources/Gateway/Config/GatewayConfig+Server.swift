@@ -98,7 +98,7 @@ func serverURLProblem(_ url: String) -> String? {
     }
     let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
     if host.isEmpty || host.hasPrefix(":") { return "'\(url)' has no host" }
-    if url.contains("?") || url.contains("#") || url.contains(" ") {
+    if url.contains(where: { "?# ".contains($0) }) {
         return "'\(url)' must be a plain base URL (no query, fragment or spaces)"
     }
     return nil

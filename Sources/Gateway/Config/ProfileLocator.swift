@@ -48,7 +48,7 @@ public enum ProfileLocator {
 
     /// A file path (`./p.yaml`, `boards/p.yml`), not a profile name.
     public static func isPath(_ reference: String) -> Bool {
-        reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
+        reference.contains("/" as Character) || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
     }
 
     /// The folders a profile name is looked for in, in order, without repeats.

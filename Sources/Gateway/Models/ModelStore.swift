@@ -122,7 +122,7 @@ public struct ModelStore: Sendable {
         var entries: [Entry] = []
         for name in names {
             guard name.hasSuffix(".occmodel"), !name.hasPrefix("."),
-                let dash = name.range(of: "-v", options: .backwards),
+                let dash = name.ranges(of: "-v").last,
                 let version = Int(name[dash.upperBound...].dropLast(".occmodel".count))
             else { continue }
             entries.append(
@@ -191,9 +191,9 @@ public struct ModelStore: Sendable {
 
     /// A bundle file name in this folder that exists, from one pointer line.
     private func pointerName(_ line: ArraySlice<UInt8>) -> String? {
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: line, as: UTF8.self).trimmingWhitespaceAndNewlines()
         // A pointer names a file in this folder, nothing else.
-        guard !text.isEmpty, !text.contains("/"), access(path(of: text), R_OK) == 0 else { return nil }
+        guard !text.isEmpty, !text.contains("/" as Character), access(path(of: text), R_OK) == 0 else { return nil }
         return text
     }
 

@@ -45,7 +45,7 @@ public final class ProbationRecorder: Sendable {
     /// Whether the bundle with this hash was still on probation when the gateway stopped.
     public func wasOnProbation(_ sha256: String) -> Bool {
         guard let bytes = try? store.files.read(probationFile) else { return false }
-        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == sha256
+        return String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines() == sha256
     }
 
     /// A model became active: it is on probation (until `passed` or a rollback), also across a restart.

@@ -1,7 +1,12 @@
-import Foundation
 import Logging
 import OccupantCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The monitor's Prometheus textfile (`monitor.textfile`, for node_exporter's textfile collector), written off the
 /// decision loop: the loop hands each closed window over (memory only, never waiting for the disk) and one thread at a
@@ -41,7 +46,7 @@ public final class MonitorTextfile: Sendable {
         }
         guard start else { return }
         // Blocking file calls (fsync on an SD card) stay off the cooperative pool the loop runs on.
-        Thread.detachNewThread { [self] in drain() }
+        detachThread { [self] in drain() }
     }
 
     private func drain() {

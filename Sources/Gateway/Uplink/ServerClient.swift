@@ -110,7 +110,7 @@ final class PlainUploads: Sendable {
 
 /// `"abc"` or `W/"abc"` → `abc`.
 func unquotedETag(_ value: String) -> String {
-    var v = Substring(value.trimmingCharacters(in: .whitespaces))
+    var v = Substring(value.trimmingWhitespace())
     if v.hasPrefix("W/") { v = v.dropFirst(2) }
     if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
     return String(v)
