@@ -28,6 +28,8 @@ bench_server_dashboard() {
         echo "retrain: { newLabelledRows: 0 }"
         echo "promotion: { waves: [{ percent: 5 }, { percent: 35 }], probation: 24h }"
         python3 tools/benchmarks/dashboard_bench.py config
+        # More of the server's YAML, e.g. DASHBOARD_BENCH_YAML='dashboard: { replayCacheBytes: 0 }' (no replay cache).
+        [ -z "${DASHBOARD_BENCH_YAML:-}" ] || echo "$DASHBOARD_BENCH_YAML"
     } > "$work/server.yaml"
     start_server() {
         "$bin" server run --config "$work/server.yaml" --log-level warning 2>> "$work/server.log" &

@@ -11,9 +11,14 @@ extension ServerConfig {
         public var sessionTimeout = 8 * 3600.0
         /// A gateway heard from within this long counts as online (seconds).
         public var onlineWithin = 300.0
+        /// Memory for the Gateway screen's replayed hours (bytes, per server process); 0 replays every hour on every
+        /// view.
+        public var replayCacheBytes = 64 << 20
     }
 
-    static let dashboardKeys = ["viewerToken", "viewerTokenSha256", "sessionTimeout", "onlineWithin"]
+    static let dashboardKeys = [
+        "viewerToken", "viewerTokenSha256", "sessionTimeout", "onlineWithin", "replayCacheBytes",
+    ]
 
     mutating func apply(dashboard d: FieldMap) {
         if let v = d.optional("viewerToken")?.string() { self.dashboard.viewerTokenHash = tokenHash(v) }
@@ -30,6 +35,7 @@ extension ServerConfig {
         if let field = d.optional("onlineWithin"), let v = field.duration() {
             if v <= 0 { field.report("must be positive") } else { self.dashboard.onlineWithin = v }
         }
+        if let v = d.optional("replayCacheBytes")?.int(in: 0...(1 << 40)) { self.dashboard.replayCacheBytes = v }
     }
 
     /// The viewer token must be a token of its own: not the admin's, not a gateway's.

@@ -31,13 +31,14 @@ extension Dashboard {
         }
         segments = segments.map { (max($0.from, from), min($0.to, to), $0.decidedBy) }.filter { $0.to > $0.from }
 
-        var bundles: [String: ModelBundle?] = [:]
+        var bundles: [String: (bundle: ModelBundle, sha256: String)?] = [:]
         for s in segments {
             guard let model = ModelRegistry.modelReference(s.decidedBy), bundles[model.text] == nil else { continue }
-            bundles[model.text] = try await registry.bundle(scope: scope, id: model.id, version: model.version)
+            bundles[model.text] = try await replayBundle(scope: scope, model: model)
         }
-        let leadIn = bundles.values.compactMap { $0 }.map(ModelRegistry.leadIn).max() ?? 0
+        let leadIn = bundles.values.compactMap { $0 }.map { ModelRegistry.leadIn($0.bundle) }.max() ?? 0
         let rows = try await store.telemetry(gateway: id, from: from - leadIn, to: to)
+        let digests = bundles.values.contains(where: { $0 != nil }) ? rows.map(ReplayCache.digest) : []
 
         var states: [GatewayTimeline.StateRun] = []
         var gaps: [GatewayTimeline.Gap] = []
@@ -57,39 +58,55 @@ extension Dashboard {
                         reason: "decided by \(s.decidedBy ?? "nothing named"): the server keeps no rule to replay"))
                 continue
             }
-            guard let bundle = bundles[model.text] ?? nil else {
+            guard let (bundle, sha256) = bundles[model.text] ?? nil else {
                 gaps.append(
                     .init(
                         from: s.from, to: s.to, decidedBy: s.decidedBy,
                         reason: "the registry has no bundle \(model.text.dropFirst(6)) to replay"))
                 continue
             }
-            let lead = ModelRegistry.leadIn(bundle)
-            let part = rows.filter { $0.at >= s.from - lead && $0.at < s.to }
-            guard let (table, p, decided) = try ModelRegistry.replay(bundle: bundle, rows: part, labels: []) else {
-                gaps.append(
-                    .init(
-                        from: s.from, to: s.to, decidedBy: s.decidedBy,
-                        reason: "no telemetry with the channels \(model.text.dropFirst(6)) needs"))
-                continue
-            }
-            if replayed.last != model.text { replayed.append(model.text) }
-            var runStart: Int? = nil
-            for r in 0..<table.count {
-                let at = table.times[r].seconds
-                guard at >= s.from else { continue }
-                if !p[r].isNaN { probabilities.append((at, p[r])) }
-                if let start = runStart, decided[start] != decided[r] {
-                    states.append(
-                        .init(from: table.times[start].seconds, to: at, occupied: decided[start], model: model.text))
-                    runStart = r
-                } else if runStart == nil {
-                    runStart = r
+            let segment = try replay(
+                gateway: id, bundle: bundle, sha256: sha256, rows: rows, digests: digests, from: s.from, to: s.to)
+            // Hours that could not be replayed (no telemetry with the bundle's channels), joined.
+            var missing: [(from: Double, to: Double)] = []
+            for hour in segment.hours where hour.replay == nil {
+                if let last = missing.last, last.to == hour.from {
+                    missing[missing.count - 1].to = hour.to
+                } else {
+                    missing.append((hour.from, hour.to))
                 }
             }
-            if let start = runStart {
-                states.append(
-                    .init(from: table.times[start].seconds, to: s.to, occupied: decided[start], model: model.text))
+            for m in missing {
+                gaps.append(
+                    .init(
+                        from: m.from, to: m.to, decidedBy: s.decidedBy,
+                        reason: "no telemetry with the channels \(model.text.dropFirst(6)) needs"))
+            }
+            guard segment.hours.contains(where: { $0.replay != nil }) else { continue }
+            if replayed.last != model.text { replayed.append(model.text) }
+            // Runs of one state, cut where an hour could not be replayed.
+            var run: (from: Double, occupied: Bool?)? = nil
+            for hour in segment.hours {
+                guard let r = hour.replay else {
+                    if let open = run {
+                        states.append(.init(from: open.from, to: hour.from, occupied: open.occupied, model: model.text))
+                    }
+                    run = nil
+                    continue
+                }
+                for i in r.times.indices {
+                    let at = r.times[i]
+                    if !r.probabilities[i].isNaN { probabilities.append((at, r.probabilities[i])) }
+                    if let open = run, open.occupied != r.states[i] {
+                        states.append(.init(from: open.from, to: at, occupied: open.occupied, model: model.text))
+                        run = (at, r.states[i])
+                    } else if run == nil {
+                        run = (at, r.states[i])
+                    }
+                }
+            }
+            if let open = run {
+                states.append(.init(from: open.from, to: s.to, occupied: open.occupied, model: model.text))
             }
         }
         let shadowRuns = Self.coarsen(

@@ -23,6 +23,8 @@ struct Dashboard: Sendable {
     let sessions: DashboardSessions
     let templates: MustacheLibrary
     let roster: FleetRoster
+    /// The Gateway screen's replayed hours (`Dashboard+Replay`).
+    let replayCache: ReplayCache
 
     init(config: ServerConfig, store: any ServerStore, registry: ModelRegistry, access: Access, clock: any WallClock) {
         self.config = config
@@ -37,6 +39,7 @@ struct Dashboard: Sendable {
             preconditionFailure("the dashboard's built-in templates do not parse: \(error)")
         }
         roster = FleetRoster(config.gateways)
+        replayCache = ReplayCache(capacity: config.dashboard.replayCacheBytes)
     }
 
     func register(on router: Router<BasicRequestContext>) {

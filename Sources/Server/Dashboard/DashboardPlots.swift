@@ -45,7 +45,15 @@ enum DashboardPlots {
         return long ? "\(date) \(time)" : String(time)
     }
 
-    static func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    /// `String(format: "%.1f", v)` (every coordinate of a plot), without `String(format:)` where the tenth is not
+    /// within a hair of a tie: the Gateway screen writes thousands of them.
+    static func f(_ v: Double) -> String {
+        let tenths = v * 10
+        let rounded = tenths.rounded(.toNearestOrEven)
+        guard abs(tenths) < 1e15, abs(abs(tenths - rounded) - 0.5) > 1e-6 else { return String(format: "%.1f", v) }
+        let n = Int64(rounded).magnitude
+        return (v.sign == .minus ? "-" : "") + String(n / 10) + "." + String(n % 10)
+    }
 
     /// `values` (time, fraction 0…1) as a line plot in percent, with `reference` (a fraction) as a dashed line.
     static func line(

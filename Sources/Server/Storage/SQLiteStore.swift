@@ -767,6 +767,7 @@ func encodeReadings(_ readings: [String: ChannelValue?]) -> String {
 }
 
 func decodeReadings(_ text: String) -> [String: ChannelValue?] {
+    if let readings = ReadingsText.parse(text) { return readings }
     guard let object = try? FleetJSON.decode([String: JSONReading].self, from: text.utf8) else { return [:] }
     return object.channelValues
 }
