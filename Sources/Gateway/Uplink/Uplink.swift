@@ -307,7 +307,7 @@ private final class Exchange: @unchecked Sendable {
 
     /// CURLOPT_HEADERFUNCTION: one line of a head at a time; returning less than given aborts.
     func header(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
         if line.hasPrefix("HTTP/") {
             let parts = line.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
@@ -329,7 +329,7 @@ private final class Exchange: @unchecked Sendable {
             fields.append(
                 .init(
                     name: String(line[..<colon]),
-                    value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    value: line[line.index(after: colon)...].trimmingWhitespace()))
         }
         return bytes.count
     }
