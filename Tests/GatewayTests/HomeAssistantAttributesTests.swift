@@ -29,6 +29,38 @@ import Testing
         }
     }
 
+    /// Unchanged attributes are refreshed every `attributesRefresh` of decision time, and at once when the clock
+    /// stepped back (NTP at boot) instead of only after the step.
+    @Test func unchangedAttributesAreRefreshedOnTheIntervalAndAfterAClockStepBack() {
+        let connection = RecordingConnection()
+        connection.setConnected(true)
+        let topics = GatewayTopics(prefix: "occupant", gatewayID: "refresh")
+        let publisher = GatewayPublisher(
+            connection: connection, topics: topics, discovery: nil, edukitThing: nil, queueLimit: 10,
+            logger: Logger(label: "refresh") { _ in SwiftLogNoOpLogHandler() })
+        let t0 = Instant(seconds: 1_800_000_000)
+        let controls = HomeAssistantControls(
+            settings: .init(attributesRefresh: 60), publisher: publisher, clock: ManualClock(t0),
+            board: ModelStatusBoard(), logger: Logger(label: "refresh") { _ in SwiftLogNoOpLogHandler() })
+        func decide(at offset: Double) {
+            let decision = Decision(
+                roomOccupancy: false, probability: 0, decidedBy: StaticRule().id, inputs: .one("sound", .number(3)),
+                health: ["sound": .ok], stale: nil, at: t0 + offset)
+            controls.published(decision, scorer: StaticRule())
+        }
+        var attributes: Int { connection.published.filter { $0.topic == topics.occupancyAttributes }.count }
+        decide(at: 0)
+        #expect(attributes == 1)
+        for second in stride(from: 0.1, to: 60, by: 0.1) { decide(at: second) }
+        #expect(attributes == 1)
+        decide(at: 60)
+        #expect(attributes == 2)
+        decide(at: -3600)
+        #expect(attributes == 3)
+        decide(at: -3599.9)
+        #expect(attributes == 3)
+    }
+
     /// Every cycle publishes a decision (heartbeat of one tick, the simulated thermostat at 20×); the attributes
     /// follow a change at once (the override), then stay quiet while nothing they say changes, and are sent again —
     /// once — when Home Assistant restarts and after the broker restarted (retained for a new subscriber).

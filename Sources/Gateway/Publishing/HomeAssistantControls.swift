@@ -204,7 +204,9 @@ public final class HomeAssistantControls: MQTTListener, Sendable {
                     decidedBy: decision.decidedBy, stale: decision.stale != nil, occupied: decision.roomOccupancy,
                     override: s.override.mode, overrideUntil: s.override.until, occupiedSince: s.history.occupiedSince,
                     alert: s.history.alert, monitorWindows: s.monitorWindows, assigned: assigned)
-                guard key != s.lastAttributes || decision.at - s.lastAttributesAt >= refresh else { return nil }
+                // A clock stepped back (NTP at boot) refreshes at once rather than after the step.
+                let age = decision.at - s.lastAttributesAt
+                guard key != s.lastAttributes || age >= refresh || age < 0 else { return nil }
                 s.lastAttributes = key
                 s.lastAttributesAt = decision.at
                 return (s.override, s.history, s.monitor)
