@@ -29,6 +29,8 @@ public final class MosquittoClient: Sendable {
     private let continuation: AsyncStream<MQTTEvent>.Continuation
     private let state = Mutex(State())
     private let handOff = HandOff()
+    /// Whether each PUBACK is yielded as `.delivered` (see `reportDeliveries`).
+    private let deliveryReports = Atomic<Bool>(true)
 
     private struct State {
         var started = false
@@ -106,7 +108,8 @@ public final class MosquittoClient: Sendable {
         }
         mosquitto_publish_callback_set(m) { _, user, mid in
             guard let user else { return }
-            Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue().continuation.yield(.delivered(mid))
+            let client = Unmanaged<MosquittoClient>.fromOpaque(user).takeUnretainedValue()
+            if client.deliveryReports.load(ordering: .relaxed) { client.continuation.yield(.delivered(mid)) }
         }
     }
 
@@ -139,6 +142,13 @@ public final class MosquittoClient: Sendable {
     /// then acknowledges it and reads the next one. Without, it does nothing.
     public func messageHandled() {
         if options.holdUntilHandled { handOff.handled() }
+    }
+
+    /// Whether every PUBACK is reported as `.delivered` in `events` (the default). A publisher that does not wait for
+    /// acknowledgements turns them off: each one would wake the consumer of `events` for nothing (twice a cycle for
+    /// a gateway at 10 Hz). Turn them on before publishing a message whose acknowledgement is awaited.
+    public func reportDeliveries(_ on: Bool) {
+        deliveryReports.store(on, ordering: .relaxed)
     }
 
     /// Messages received but never handed to `events` (the stream had ended): zero unless the client was stopped

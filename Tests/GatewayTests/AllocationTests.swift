@@ -3,6 +3,7 @@ import Evaluator
 import Features
 import FleetProtocol
 import Logging
+import MQTT
 import OccupantCore
 import OccupantTesting
 import Sensors
@@ -258,6 +259,39 @@ import Testing
         #expect(drift.values.allSatisfy { $0.score.isFinite && $0.threshold != nil })
     }
 
+    /// Publishing a decision every cycle (the heartbeat at 10 Hz) writes its payload into the publisher's reused
+    /// buffer and hands it to the connection without allocating (libmosquitto's own copy is not counted here: a
+    /// connection that only counts stands in for it).
+    @Test func publishingADecisionDoesNotAllocate() async throws {
+        let profile = try FirmwareProfile.load(path: packageRootPath("firmware-profiles/thermostat-mcu.yaml"))
+        let scenario = CyclingScenario()
+        let clock = ManualClock(scenario.start)
+        var reader = SensorReader(
+            profile: profile, bus: SimulatedBus(profile: profile, scenario: scenario, clock: clock))
+        var engine = DecisionEngine(scorer: StaticRule(), hysteresis: Hysteresis())
+        let connection = CountingConnection()
+        let publisher = GatewayPublisher(
+            connection: connection, topics: GatewayTopics(prefix: "occupant", gatewayID: "alloc"), discovery: nil,
+            edukitThing: nil, queueLimit: 10, logger: Logger(label: "alloc") { _ in SwiftLogNoOpLogHandler() })
+        for _ in 0..<1_000 {
+            let (sample, _) = await reader.sample(at: clock.now())
+            publisher.publish(decision: engine.decide(sample), sample: sample)
+            clock.advance(1)
+        }
+        let before = connection.bytes.withLock { $0 }
+        occupant_allocations_start()
+        for _ in 0..<Self.cycles {
+            let (sample, _) = await reader.sample(at: clock.now())
+            publisher.publish(decision: engine.decide(sample), sample: sample)
+            clock.advance(1)
+        }
+        let allocations = occupant_allocations_stop()
+        // Every cycle published its decision (about 150 bytes each).
+        #expect(connection.count.withLock { $0 } == 1_000 + Self.cycles)
+        #expect(connection.bytes.withLock { $0 } - before > 100 * Self.cycles)
+        #expect(allocations <= Self.budget, "\(allocations) allocations in \(Self.cycles) cycles")
+    }
+
     /// Publishing is where names and dictionaries are built: the payload of a decision from the zero-allocation
     /// path is the documented one, byte for byte.
     @Test func aDecisionFromTheLoopPublishesTheSamePayload() async throws {
@@ -277,4 +311,23 @@ import Testing
         #expect(decision.inputs.dictionary == ["sound": .number(21)])
         #expect(decision.health.dictionary == ["temperature": .ok, "sound": .ok, "hvac": .ok])
     }
+}
+
+/// A connection that only counts what it is handed (nothing kept: the payload's buffer goes back to the publisher).
+final class CountingConnection: MQTTConnection {
+    let count = Locked(0)
+    let bytes = Locked(0)
+    var isConnected: Bool { true }
+
+    func publish(_ message: MQTTMessage) throws(OccupantError) -> Int32 {
+        let n = message.payload.count
+        bytes.withLock { $0 += n }
+        return Int32(
+            truncatingIfNeeded: count.withLock { c in
+                c += 1
+                return c
+            })
+    }
+
+    func subscribe(_ topic: String, qos: Int32) throws(OccupantError) {}
 }

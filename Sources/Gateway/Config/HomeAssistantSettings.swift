@@ -11,21 +11,27 @@ public struct HomeAssistantSettings: Sendable, Equatable {
     /// Occupied without a break for longer than this raises the "occupied too long" warning (default 12 hours); nil
     /// turns the guard off.
     public var maxOccupied: Double?
+    /// The occupancy attributes are published when the model, the override, the warning, a monitor window or the
+    /// occupancy changes, and otherwise at most this often to update `probability`, `why` and `at` (default 1 minute).
+    public var attributesRefresh: Double
 
     public init(
-        correctionWindow: Double = 1800, overrideMaxDuration: Double = 4 * 3600, maxOccupied: Double? = 12 * 3600
+        correctionWindow: Double = 1800, overrideMaxDuration: Double = 4 * 3600, maxOccupied: Double? = 12 * 3600,
+        attributesRefresh: Double = 60
     ) {
         self.correctionWindow = correctionWindow
         self.overrideMaxDuration = overrideMaxDuration
         self.maxOccupied = maxOccupied
+        self.attributesRefresh = attributesRefresh
     }
 }
 
 extension GatewayConfig {
-    static let homeAssistantKeys = ["correctionWindow", "override", "maxOccupied"]
+    static let homeAssistantKeys = ["correctionWindow", "override", "maxOccupied", "attributesRefresh"]
     static let overrideKeys = ["maxDuration"]
 
-    /// `homeAssistant:` — `correctionWindow`, `override: { maxDuration }`, `maxOccupied` (a duration, or `off`).
+    /// `homeAssistant:` — `correctionWindow`, `override: { maxDuration }`, `maxOccupied` (a duration, or `off`),
+    /// `attributesRefresh`.
     static func applyHomeAssistant(_ map: FieldMap, to config: inout GatewayConfig) {
         if let field = map.optional("correctionWindow"), let v = field.duration() {
             if v < 1 || v > 7 * 86_400 {
@@ -52,6 +58,13 @@ extension GatewayConfig {
                 } else {
                     config.homeAssistant.maxOccupied = v
                 }
+            }
+        }
+        if let field = map.optional("attributesRefresh"), let v = field.duration() {
+            if v < 0 || v > 86_400 {
+                field.report("must be between 0s (every decision) and 1d, got \(formatNumber(v))s")
+            } else {
+                config.homeAssistant.attributesRefresh = v
             }
         }
     }

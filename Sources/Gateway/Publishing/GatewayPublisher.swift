@@ -11,12 +11,16 @@ public final class GatewayPublisher: Sendable {
     public let topics: GatewayTopics
     public let discovery: HomeAssistantDiscovery?
     public let edukitThing: String?
+    /// `topics.occupancy`, built once (the topics are computed properties).
+    private let occupancyTopic: String
     private let logger: Logger
     private let state: Mutex<State>
 
     struct State {
         var queue: OutboundQueue
-        var lastDecision: MQTTMessage?
+        /// The last decision's payload, rewritten in place every decision (its capacity kept: no allocation while
+        /// the message handed to the client does not outlive the publish); empty before the first one.
+        var decision: [UInt8] = []
         var published = 0
         var offlineMessageID: Int32?
         var shuttingDown = false
@@ -32,6 +36,7 @@ public final class GatewayPublisher: Sendable {
         self.topics = topics
         self.discovery = discovery
         self.edukitThing = edukitThing
+        self.occupancyTopic = topics.occupancy
         self.logger = logger
         self.state = Mutex(State(queue: OutboundQueue(capacity: queueLimit)))
     }
@@ -39,11 +44,10 @@ public final class GatewayPublisher: Sendable {
     /// Publishes a decision (retained) and, when enabled, the EduKit shadow document; `alert` is the "occupied too
     /// long" warning while it stands.
     public func publish(decision: Decision, sample: Sample, alert: String? = nil) {
-        let message = MQTTMessage(
-            topic: topics.occupancy, text: Payloads.decision(decision, alert: alert).serialized, qos: 1, retain: true)
         state.withLock { s in
-            s.lastDecision = message
-            send(message, priority: .state, key: nil, in: &s)
+            s.decision.removeAll(keepingCapacity: true)
+            Payloads.writeDecision(decision, alert: alert, into: &s.decision)
+            if let message = decisionMessage(s.decision) { send(message, priority: .state, key: nil, in: &s) }
             if let thing = edukitThing, let shadow = Payloads.edukitShadow(decision, sample: sample) {
                 send(
                     MQTTMessage(topic: GatewayTopics.edukitShadow(thing: thing), text: shadow.serialized, qos: 1),
@@ -127,8 +131,13 @@ public final class GatewayPublisher: Sendable {
                 }
             }
             if !failed.isEmpty { s.queue.requeue(failed) }
-            if let last = s.lastDecision { _ = try? connection.publish(last) }
+            if let last = decisionMessage(s.decision) { _ = try? connection.publish(last) }
         }
+    }
+
+    /// The retained decision message, sharing the payload buffer; nil before the first decision.
+    private func decisionMessage(_ payload: [UInt8]) -> MQTTMessage? {
+        payload.isEmpty ? nil : MQTTMessage(topic: occupancyTopic, payload: payload, qos: 1, retain: true)
     }
 
     /// Home Assistant restarted (`homeassistant/status` = `online`): send discovery and the current state again.
@@ -142,7 +151,7 @@ public final class GatewayPublisher: Sendable {
                 _ = try? connection.publish(MQTTMessage(topic: topic, text: payload.serialized, qos: 1, retain: true))
             }
         }
-        if includingState, let last = s.lastDecision { _ = try? connection.publish(last) }
+        if includingState, let last = decisionMessage(s.decision) { _ = try? connection.publish(last) }
     }
 
     /// Publishes the retained `offline` status before a clean exit; returns its message id when handed over.

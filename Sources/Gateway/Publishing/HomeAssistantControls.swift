@@ -8,8 +8,11 @@ import Synchronization
 /// from the broker), the attributes of the occupancy entity (model, probability, why, warnings), the `update` state
 /// (installed model vs the one the server assigns) and the "occupied too long" guard.
 ///
-/// The loop calls `cycle` every sample (no allocation: a lock, a few comparisons) and `published` only when it
-/// publishes a decision, which is when the contributions behind `why` are computed.
+/// The loop calls `cycle` every sample (no allocation: a lock, a few comparisons) and `published` when it publishes a
+/// decision. The attributes (and the contributions behind `why`) are built and published only when what a Home
+/// Assistant user acts on changed (`AttributesKey`: the model, stale or not, the occupancy, the override, the
+/// "occupied too long" warning, a monitor window, the server's assignment), after every (re)connect and Home
+/// Assistant restart, and otherwise every `attributesRefresh` to bring `probability`, `why` and `at` up to date.
 public final class HomeAssistantControls: MQTTListener, Sendable {
     public let settings: HomeAssistantSettings
     let publisher: GatewayPublisher
@@ -23,6 +26,26 @@ public final class HomeAssistantControls: MQTTListener, Sendable {
         var history: OccupancyHistory
         var monitor: MonitorDocument?
         var lastUpdate: JSON?
+        /// Counts monitor windows, so a new one publishes the attributes.
+        var monitorWindows = 0
+        /// What the last published attributes were built from, and when; nil sends them with the next decision.
+        var lastAttributes: AttributesKey?
+        var lastAttributesAt = Instant(seconds: -.infinity)
+    }
+
+    /// The members of the attributes a change of which publishes them at once: the states of the diagnostic
+    /// entities read from the attributes topic, the warning, the model and the override. Compared every published
+    /// decision: no allocation.
+    struct AttributesKey: Equatable {
+        var decidedBy: String
+        var stale: Bool
+        var occupied: Bool?
+        var override: Override.Mode
+        var overrideUntil: Instant?
+        var occupiedSince: Instant?
+        var alert: String?
+        var monitorWindows: Int
+        var assigned: String?
     }
 
     /// The payloads of the two correction buttons.
@@ -64,7 +87,12 @@ public final class HomeAssistantControls: MQTTListener, Sendable {
                 logger.warning("cannot subscribe to \(topic): \(error)", metadata: ["mqtt.topic": "\(topic)"])
             }
         }
-        publishOverrideState(state.withLock { $0.override.mode })
+        let mode = state.withLock { s in
+            // The broker may have restarted without its retained messages: the next decision sends the attributes.
+            s.lastAttributes = nil
+            return s.override.mode
+        }
+        publishOverrideState(mode)
     }
 
     public func received(_ message: MQTTMessage) {
@@ -81,6 +109,9 @@ public final class HomeAssistantControls: MQTTListener, Sendable {
                 return
             }
             setOverride(mode)
+        case topics.homeAssistantStatus where message.text == "online":
+            // Home Assistant restarted: the next decision sends the attributes again.
+            state.withLock { $0.lastAttributes = nil }
         default:
             return
         }
@@ -156,17 +187,36 @@ public final class HomeAssistantControls: MQTTListener, Sendable {
 
     /// The latest monitor window (estimated accuracy, drift) for the attributes.
     public func monitor(_ document: MonitorDocument) {
-        state.withLock { $0.monitor = document }
+        state.withLock {
+            $0.monitor = document
+            $0.monitorWindows += 1
+        }
     }
 
-    /// A decision was published: publish the occupancy entity's attributes and, when it changed, the update state.
+    /// A decision was published: publish the occupancy entity's attributes when they are due (see the type's
+    /// documentation) and, when it changed, the update state.
     public func published(_ decision: Decision, scorer: any OccupancyScorer) {
-        let (override, history, monitor) = state.withLock { ($0.override, $0.history, $0.monitor) }
+        let assigned = board.current.assigned
+        let refresh = settings.attributesRefresh
+        guard
+            let (override, history, monitor) = state.withLock({ s -> (Override, OccupancyHistory, MonitorDocument?)? in
+                let key = AttributesKey(
+                    decidedBy: decision.decidedBy, stale: decision.stale != nil, occupied: decision.roomOccupancy,
+                    override: s.override.mode, overrideUntil: s.override.until, occupiedSince: s.history.occupiedSince,
+                    alert: s.history.alert, monitorWindows: s.monitorWindows, assigned: assigned)
+                // A clock stepped back (NTP at boot) refreshes at once rather than after the step.
+                let age = decision.at - s.lastAttributesAt
+                guard key != s.lastAttributes || age >= refresh || age < 0 else { return nil }
+                s.lastAttributes = key
+                s.lastAttributesAt = decision.at
+                return (s.override, s.history, s.monitor)
+            })
+        else { return }
         let model = scorer as? ModelScorer
         let attributes = OccupancyAttributes(
             decision: decision, scorer: scorer, override: override, history: history, monitor: monitor)
         publisher.publish(retained: attributes.json, on: topics.occupancyAttributes)
-        let update = Self.updateState(installed: model?.bundle.manifest, assigned: board.current.assigned)
+        let update = Self.updateState(installed: model?.bundle.manifest, assigned: assigned)
         let changed = state.withLock { s -> Bool in
             defer { s.lastUpdate = update }
             return s.lastUpdate != update

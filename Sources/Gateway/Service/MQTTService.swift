@@ -38,6 +38,8 @@ public final class MQTTService: Service, Sendable {
         self.publisher = publisher
         self.connectTimeout = connectTimeout
         self.logger = logger
+        // Only the `offline` status's acknowledgement is awaited (at shutdown): no event per PUBACK until then.
+        client.reportDeliveries(false)
     }
 
     public func run() async throws {
@@ -112,6 +114,7 @@ public final class MQTTService: Service, Sendable {
 
     private func shutDown() {
         // Under the lock, so the acknowledgement's event cannot be handled before the id is recorded.
+        client.reportDeliveries(true)
         let id = progress.withLock { p -> Int32? in
             p.stopping = true
             p.offlineID = publisher.goOffline()
