@@ -167,12 +167,15 @@ let package = Package(
             dependencies: ["GatewayDaemon"],
             // The Swift runtime and Foundation linked in (-static-stdlib; Foundation's own archives named, since the
             // modules were compiled for the shared runtime): no Swift runtime to install on the board, less RSS and
-            // start-up CPU (BENCHMARKS.md, issue 16).
+            // start-up CPU (BENCHMARKS.md, issue 16). -no-pie (no load-time relocation of the metadata) and
+            // --no-export-dynamic (undoes the -export-dynamic that -static-stdlib adds; nothing dlsym()s into the
+            // daemon): 31.9 -> 24.3 MB peak RSS together (rule, median of 3; essentials bench notes).
             linkerSettings: [
                 .unsafeFlags([
                     "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationInternationalization",
                     "-lFoundationEssentials", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
                     "-l_FoundationCollections", "-Xlinker", "--end-group",
+                    "-Xlinker", "-no-pie", "-Xlinker", "--no-export-dynamic",
                 ], .when(platforms: [.linux]))
             ]
         ),
