@@ -11,14 +11,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// ISO-8601 in UTC with milliseconds, e.g. `2026-11-22T08:30:00.000Z`.
     public var iso8601: String {
-        let totalMillis = Int64((seconds * 1000).rounded(.down))
-        var days = totalMillis / 86_400_000
-        var millisOfDay = totalMillis % 86_400_000
-        if millisOfDay < 0 {
-            millisOfDay += 86_400_000
-            days -= 1
-        }
-        let (year, month, day) = Instant.civil(fromDays: days)
+        let (year, month, day, millisOfDay) = utcDate
         let hour = millisOfDay / 3_600_000
         let minute = (millisOfDay / 60_000) % 60
         let second = (millisOfDay / 1000) % 60
@@ -28,6 +21,19 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { iso8601 }
+
+    /// The UTC calendar day (proleptic Gregorian) and the milliseconds since its midnight, rounded down.
+    public var utcDate: (year: Int64, month: Int64, day: Int64, millisOfDay: Int64) {
+        let totalMillis = Int64((seconds * 1000).rounded(.down))
+        var days = totalMillis / 86_400_000
+        var millisOfDay = totalMillis % 86_400_000
+        if millisOfDay < 0 {
+            millisOfDay += 86_400_000
+            days -= 1
+        }
+        let (year, month, day) = Instant.civil(fromDays: days)
+        return (year, month, day, millisOfDay)
+    }
 
     /// Seconds since midnight UTC, in [0, 86400).
     public var secondOfDay: Double {

@@ -65,14 +65,7 @@ public enum JSONBytes {
 
     /// `"2026-11-22T08:30:00.000Z"`, as `Instant.iso8601` spells it, quoted.
     public static func write(_ instant: Instant, into out: inout [UInt8]) {
-        let totalMillis = Int64((instant.seconds * 1000).rounded(.down))
-        var days = totalMillis / 86_400_000
-        var millisOfDay = totalMillis % 86_400_000
-        if millisOfDay < 0 {
-            millisOfDay += 86_400_000
-            days -= 1
-        }
-        let (year, month, day) = Instant.civil(fromDays: days)
+        let (year, month, day, millisOfDay) = instant.utcDate
         guard (0...9999).contains(year) else {
             write(string: instant.iso8601, into: &out)
             return

@@ -151,7 +151,7 @@ import Training
         let lead = ModelRegistry.leadIn(bundle)
         for k in [2, 7, 15, 23] {
             let from = rows[0].at + Double(k) * 3600
-            let part = rows[Dashboard.lowerBound(rows, from - lead)..<Dashboard.lowerBound(rows, from + 3600)]
+            let part = rows[TrainingData.lowerBound(rows, from - lead)..<TrainingData.lowerBound(rows, from + 3600)]
             let fast = try #require(try Dashboard.replayHour(bundle: bundle, rows: part, from: from))
             let table = try #require(try Dashboard.tableReplay(bundle: bundle, rows: part, from: from))
             #expect(fast.times == table.times && fast.states == table.states && fast.times.count == 120)

@@ -1,3 +1,5 @@
+import OccupantCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -26,16 +28,7 @@ public final class SamplingThread: TaskExecutor, @unchecked Sendable {
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { context in
-                Unmanaged<SamplingThread>.fromOpaque(context!).takeRetainedValue().drain()
-                return nil
-            }, context)
-        precondition(rc == 0, "cannot start the sampling thread: \(rc)")
-        pthread_detach(thread)
+        detachThread { [self] in drain() }
     }
 
     deinit {

@@ -52,8 +52,8 @@ extension Dashboard {
             let end = min(hour + Self.replayHour, to)
             hour += Self.replayHour
             guard end > start else { continue }
-            let first = Self.lowerBound(rows, start - lead)
-            let last = Self.lowerBound(rows, end)
+            let first = TrainingData.lowerBound(rows, start - lead)
+            let last = TrainingData.lowerBound(rows, end)
             let key = ReplayCache.Key(gateway: gateway, sha256: sha256, from: start, to: end)
             let digest = ReplayCache.combine(digests[first..<last])
             if let cached = replayCache.value(key, digest: digest) {
@@ -120,17 +120,6 @@ extension Dashboard {
             out.states.append(states[r])
         }
         return out
-    }
-
-    /// The first index of `rows` (in time order) at or after `t`.
-    static func lowerBound(_ rows: [TelemetryRow], _ t: Double) -> Int {
-        var lo = 0
-        var hi = rows.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if rows[mid].at < t { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
     }
 
     /// The bundle `model` (`model:<id>@<version>`) of `scope` and its SHA-256, nil when the registry has no such

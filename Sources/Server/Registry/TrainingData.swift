@@ -81,6 +81,7 @@ public enum TrainingData {
         return (table, skipped, counts)
     }
 
+    /// The first index of `rows` (in time order) at or after `t`.
     static func lowerBound(_ rows: [TelemetryRow], _ t: Double) -> Int {
         var lo = 0
         var hi = rows.count
