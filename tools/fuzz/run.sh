@@ -5,8 +5,9 @@
 #
 # The harness is compiled with swiftc directly (SwiftPM has no fuzz target) together with the sources the parser
 # needs: Sources/Evaluator without BundleBuilder (model import, not parsing) and the four files that use swift-crypto (signing is not what is fuzzed, and
-# linking BoringSSL by hand is not worth it), Features/FeatureSchema.swift and OccupantCore's OccupantError and
-# Instant (the rest of OccupantCore needs the system libyaml through CYAML). Everything becomes one module; empty stub modules named
+# linking BoringSSL by hand is not worth it), Features/FeatureSchema.swift and OccupantCore's OccupantError,
+# Instant, the FoundationEssentials text helpers and the file system (the rest of OccupantCore needs the system
+# libyaml through CYAML). Everything becomes one module; empty stub modules named
 # OccupantCore and Features satisfy the sources' imports.
 #
 # Seeds are the signed bundles in tools/fuzz/seeds (regenerate with
@@ -33,6 +34,10 @@ swiftc -sanitize=fuzzer,address -parse-as-library -module-name BundleFuzz -g -On
     "$ROOT/Sources/Features/FeatureSchema.swift" \
     "$ROOT/Sources/OccupantCore/OccupantError.swift" \
     "$ROOT/Sources/OccupantCore/Instant.swift" \
+    "$ROOT/Sources/OccupantCore/Text+Essentials.swift" \
+    "$ROOT/Sources/OccupantCore/CString.swift" \
+    "$ROOT/Sources/OccupantCore/Files/FileSystem.swift" \
+    "$ROOT/Sources/OccupantCore/Files/LocalFileSystem.swift" \
     "$ROOT/tools/fuzz/BundleFuzzer.swift" \
     -o "$OUT/bundle-fuzzer"
 
