@@ -33,7 +33,8 @@ public final class MQTTProbe: Sendable {
             }
         }
         try client.start()
-        _ = try await waitUntil(timeout: 10, "probe connected") { connected.withLock { $0 } ? true : nil }
+        // 30 s, as the broker's own start: the full parallel run on 2 cores can hold a CONNACK past 10 s.
+        _ = try await waitUntil(timeout: 30, "probe connected") { connected.withLock { $0 } ? true : nil }
         // Give the broker a moment to register the subscriptions (SUBACK is not awaited).
         try await Task.sleep(for: .milliseconds(200))
     }

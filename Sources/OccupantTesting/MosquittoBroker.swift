@@ -115,7 +115,9 @@ public final class MosquittoBroker: @unchecked Sendable {
         p.standardError = handle
         try p.run()
         process = p
-        let deadline = Date().addingTimeInterval(10)
+        // 30 s: in the full parallel run on 2 cores, private PostgreSQL servers starting at the same moment held a
+        // broker's first accept past 10 s (CI, 2026-12-07).
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if canConnect(port: port) { return }
             if !p.isRunning {
@@ -124,7 +126,7 @@ public final class MosquittoBroker: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw HarnessError("mosquitto did not accept connections on port \(port) within 10 s")
+        throw HarnessError("mosquitto did not accept connections on port \(port) within 30 s")
     }
 
     /// Stops the broker (SIGKILL to its PID: a process that traps SIGTERM, as a ServiceGroup in the test process
