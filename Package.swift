@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(name: "OccupantCoreTests", dependencies: ["OccupantCore", "OccupantTesting"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "I2C", "OccupantTesting"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "OccupantTesting"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "OccupantCore"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "OccupantCore", "OccupantTesting"]),
         .testTarget(name: "FleetProtocolTests", dependencies: ["FleetProtocol", "OccupantCore"]),
         .testTarget(
             name: "EvaluatorTests",
@@ -211,6 +211,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

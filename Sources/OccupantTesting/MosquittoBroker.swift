@@ -115,15 +115,15 @@ public final class MosquittoBroker: @unchecked Sendable {
         p.standardError = handle
         try p.run()
         process = p
-        // 30 s: in the full parallel run on 2 cores, private PostgreSQL servers starting at the same moment held a
-        // broker's first accept past 10 s (CI, 2026-12-07).
+        // Checked once more after the deadline, so a late wake-up is not mistaken for a broker that did not start.
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        while true {
             if canConnect(port: port) { return }
             if !p.isRunning {
                 throw HarnessError(
                     "mosquitto exited at start (status \(p.terminationStatus)); see \(directory.path)/mosquitto.log")
             }
+            if Date() >= deadline { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("mosquitto did not accept connections on port \(port) within 30 s")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Evaluator
@@ -15,7 +16,7 @@ private func refusal(_ bytes: [UInt8]) -> BundleError.Reason? {
     }
 }
 
-@Suite("Bad bundles are refused with their reason")
+@Suite("Bad bundles are refused with their reason", .ownThread)
 struct BundleRefusalTests {
     let good = BundleFactory.small().encode(signingKey: BundleFactory.key, keyID: BundleFactory.keyID)
 

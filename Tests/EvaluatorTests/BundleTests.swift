@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Evaluator
 
-@Suite("Model bundle round trip")
+@Suite("Model bundle round trip", .ownThread)
 struct BundleTests {
     @Test("encode, decode, verify and golden-check every fixture model", arguments: Fixtures.allCases)
     func roundTrip(name: String) throws {

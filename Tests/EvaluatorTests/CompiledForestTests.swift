@@ -1,10 +1,11 @@
+import OccupantTesting
 import Testing
 
 @testable import Evaluator
 
 /// The compiled layout (`CompiledForest`) scores every row bit for bit as the reference walk over the node arrays:
 /// the fixture rows, rows with missing values, infinities, and inputs on, just below and just above every threshold.
-@Suite("Compiled forest")
+@Suite("Compiled forest", .ownThread)
 struct CompiledForestTests {
     static let xgboostCases = Fixtures.xgboostCases
 

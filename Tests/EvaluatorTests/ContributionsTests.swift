@@ -1,9 +1,10 @@
 import Evaluator
+import OccupantTesting
 import Testing
 
 /// Per-input contributions sum to the evaluator's own margin on every reference model (so the path walk takes the
 /// same turns as prediction, missing values and categorical splits included).
-@Suite struct ContributionsTests {
+@Suite(.ownThread) struct ContributionsTests {
     @Test(arguments: Fixtures.allCases)
     func contributionsSumToTheMargin(_ name: String) throws {
         let model = try Fixtures.importModel(name).model

@@ -1,8 +1,9 @@
 import Evaluator
 import Foundation
+import OccupantTesting
 import Testing
 
-@Suite("Parity with the source libraries")
+@Suite("Parity with the source libraries", .ownThread)
 struct ParityTests {
     @Test("imported model reproduces the library's probabilities within 1e-6", arguments: Fixtures.allCases)
     func parity(name: String) throws {

@@ -1,9 +1,10 @@
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Features
 
-@Suite("Long streams")
+@Suite("Long streams", .ownThread)
 struct LongStreamTests {
     @Test("a million samples: memory stays bounded and the running sums do not drift")
     func millionSamples() throws {

@@ -1,4 +1,5 @@
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Features
@@ -24,7 +25,7 @@ func bitsEqual(_ a: [[Double]], _ b: [[Double]]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { x, y in x.map(\.bitPattern) == y.map(\.bitPattern) }
 }
 
-@Suite("Windowed transforms")
+@Suite("Windowed transforms", .ownThread)
 struct WindowTransformTests {
     @Test(
         "match a naive recomputation on random streams with gaps and unavailable readings",

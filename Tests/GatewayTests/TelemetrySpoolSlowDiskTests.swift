@@ -6,7 +6,7 @@ import Testing
 @testable import Gateway
 
 /// A slow SD card must not stall the decision loop: `append` never waits for a flush's file I/O.
-@Suite struct TelemetrySpoolSlowDiskTests {
+@Suite(.ownThread) struct TelemetrySpoolSlowDiskTests {
     func sample(_ second: Double) -> Sample {
         Sample(
             at: Instant(seconds: 1_767_571_200 + second),
@@ -21,8 +21,9 @@ import Testing
         let spool = try TelemetrySpool(directory: dir, limit: 1000, batchSize: 100, logger: testLogger(), files: disk)
         for s in 0..<10 { spool.append(sample(Double(s))) }
 
-        // The uploader's flush, stuck in a write.
-        let flushing = Task.detached { try spool.flush() }
+        // The uploader's flush, stuck in a write (on a thread of its own: a blocked pool thread would hold up the
+        // whole test run, not just this test).
+        let flushing = Task { try await runOffThePool { try spool.flush() } }
         #expect(disk.waitForBlockedWrite())
 
         // The decision loop, from another task, meanwhile.

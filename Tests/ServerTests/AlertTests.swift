@@ -94,30 +94,27 @@ import Testing
             received.withLock { $0.append(String(buffer: body)) }
             return .noContent
         }
-        let port = try freeLoopbackPort()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        let serverTask = Task { try await app.runService() }
-        defer { serverTask.cancel() }
-        try await waitUntil(timeout: 10, "the webhook listens") { canConnect(port: port) ? true : nil }
-
-        var config = ServerConfig()
-        config.broker = nil
-        config.alerts.webhook = "http://127.0.0.1:\(port)/hook"
-        let mqtt = try ServerMQTT(
-            config: config,
-            store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path),
-            logger: Logger(label: "t"))
-        await mqtt.alert(
-            AlertDocument(
-                id: 7, kind: "accuracy", scope: "office", gateway: nil,
-                numbers: ["baseline": 0.97, "measured": 0.8, "rows": 900], message: "m@3 accuracy 0.8000 on 900 rows",
-                raisedAt: "2026-11-22T00:00:00Z"))
-        let bodies = try await waitUntil(timeout: 10, "the webhook POST") {
-            received.withLock { $0.isEmpty ? nil : $0 }
+        try await withLoopbackApp(router) { port in
+            var config = ServerConfig()
+            config.broker = nil
+            config.alerts.webhook = "http://127.0.0.1:\(port)/hook"
+            let mqtt = try ServerMQTT(
+                config: config,
+                store: try SQLiteStore(path: try temporaryDirectory("hook").appendingPathComponent("s.sqlite").path),
+                logger: Logger(label: "t"))
+            await mqtt.alert(
+                AlertDocument(
+                    id: 7, kind: "accuracy", scope: "office", gateway: nil,
+                    numbers: ["baseline": 0.97, "measured": 0.8, "rows": 900],
+                    message: "m@3 accuracy 0.8000 on 900 rows",
+                    raisedAt: "2026-11-22T00:00:00Z"))
+            let bodies = try await waitUntil(timeout: 10, "the webhook POST") {
+                received.withLock { $0.isEmpty ? nil : $0 }
+            }
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
+            #expect(doc["scope"] as? String == "office")
+            #expect((doc["numbers"] as? [String: Any])?["measured"] as? Double == 0.8)
+            #expect(doc["id"] as? Int == 7 && doc["state"] as? String == "open")
         }
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as? [String: Any])
-        #expect(doc["scope"] as? String == "office")
-        #expect((doc["numbers"] as? [String: Any])?["measured"] as? Double == 0.8)
-        #expect(doc["id"] as? Int == 7 && doc["state"] as? String == "open")
     }
 }

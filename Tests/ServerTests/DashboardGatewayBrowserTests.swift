@@ -10,7 +10,7 @@ import Testing
 
 /// The Gateway screen in Chromium over a day of the simulated office: a rule decided the first eight hours, then the
 /// trained model (the demo's flip), labels measured the model's windows. The screenshot is the one in `docs/`.
-@Suite(.serialized) struct DashboardGatewayBrowserTests {
+@Suite(.serialized, .ownThread) struct DashboardGatewayBrowserTests {
     @Test func theTimelineShowsTheFlipFromTheRuleToTheModel() async throws {
         let chromium = try Chromium()
         let bundle = try MonitorFleetTests.trained.get()

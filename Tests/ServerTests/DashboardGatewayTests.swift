@@ -44,7 +44,7 @@ enum DashboardGatewaySeed {
 
 /// The Gateway screen over HTTP (no browser): the timeline's marks against the seeded data, its JSON twin, escaping,
 /// the replay with a real bundle, the Fleet's shadow column.
-@Suite struct DashboardGatewayTests {
+@Suite(.ownThread) struct DashboardGatewayTests {
     static func count(_ needle: String, in text: some StringProtocol) -> Int {
         text.components(separatedBy: needle).count - 1
     }

@@ -13,7 +13,7 @@ import Training
 /// late for a cached hour (through this server or another process on the same PostgreSQL) changes it; a late label
 /// shows. And the replay of an hour is what `ModelRegistry.replay` finds for its rows; the readings column is read as
 /// `JSONDecoder` reads it.
-@Suite(.serialized) struct DashboardReplayCacheTests {
+@Suite(.serialized, .ownThread) struct DashboardReplayCacheTests {
     /// Day 10 of the simulated office (every 30 s), its hourly monitor windows decided by the trained bundle.
     static let day = MonitorFleetTests.days(10..<11)
 

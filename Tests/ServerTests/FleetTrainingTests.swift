@@ -10,7 +10,7 @@ import Training
 
 /// A scope trains on every gateway's stream: features per stream, rows concatenated, folds blocked by day across
 /// gateways, and the report names each gateway's share.
-@Suite(.serialized) struct FleetTrainingTests {
+@Suite(.serialized, .ownThread) struct FleetTrainingTests {
     /// Two rooms one after the other in time: a loud one, then a quiet one starting where the first ended.
     func twoRooms() -> (a: [TelemetryRow], b: [TelemetryRow]) {
         let t0 = 1_767_225_600.0

@@ -19,7 +19,7 @@ import Training
 /// The gateway's monitor and the training host at simulation speed, with a bundle trained on simulated office days:
 /// the real `Monitor`, `DecisionEngine` and `ModelScorer` over the simulated thermostat every 30 s, hourly windows
 /// through the intake check into a real SQLite store, the registry's alert checks, labels through the HTTP route.
-@Suite(.serialized) struct MonitorFleetTests {
+@Suite(.serialized, .ownThread) struct MonitorFleetTests {
     static let step = 30.0
     static let seed: UInt64 = 5
 

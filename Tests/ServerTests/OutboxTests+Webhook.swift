@@ -22,43 +22,39 @@ extension OutboxTests {
             received.withLock { $0.append((Int(status.code), body)) }
             return status
         }
-        let hookPort = try freeLoopbackPort()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: hookPort)))
-        let hookTask = Task { try await app.runService() }
-        defer { hookTask.cancel() }
-        try await waitUntil(timeout: 10, "the webhook listens") { canConnect(port: hookPort) ? true : nil }
-
-        let h = try await ServerHarness(
-            name: "outbox-webhook", extra: "alerts: { webhook: http://127.0.0.1:\(hookPort)/hook }")
-        try await h.start()
-        try await Self.upload(h)
-        let (status, outcome) = try await h.json("POST", "/v1/scopes/office/retrain")
-        #expect(status == 200 && outcome["promoted"] as? Bool == true, "\(outcome)")
-        #expect(try await h.request("POST", "/v1/scopes/office/rollout/abort", token: "admin-token").status == 200)
-        let database = h.dir.path + "/state/server.sqlite"
-        let waiting = "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND sent IS NULL"
-        try await waitUntil(timeout: 30, "the hook refused the alert and the outbox noted it") {
-            let noted = try await Self.sqlite(
-                database,
-                "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND sent IS NULL AND error LIKE '%500%'")
-            return noted == "1" && received.withLock({ $0.contains { $0.status == 500 } }) ? true : nil
+        try await withLoopbackApp(router) { hookPort in
+            let h = try await ServerHarness(
+                name: "outbox-webhook", extra: "alerts: { webhook: http://127.0.0.1:\(hookPort)/hook }")
+            try await h.start()
+            try await Self.upload(h)
+            let (status, outcome) = try await h.json("POST", "/v1/scopes/office/retrain")
+            #expect(status == 200 && outcome["promoted"] as? Bool == true, "\(outcome)")
+            #expect(try await h.request("POST", "/v1/scopes/office/rollout/abort", token: "admin-token").status == 200)
+            let database = h.dir.path + "/state/server.sqlite"
+            let waiting = "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND sent IS NULL"
+            try await waitUntil(timeout: 30, "the hook refused the alert and the outbox noted it") {
+                let noted = try await Self.sqlite(
+                    database,
+                    "SELECT count(*) FROM outbox WHERE channel = 'webhook' AND sent IS NULL AND error LIKE '%500%'")
+                return noted == "1" && received.withLock({ $0.contains { $0.status == 500 } }) ? true : nil
+            }
+            // The server dies with the alert undelivered; the hook recovers; the server starts again.
+            h.process?.signal(SIGKILL)
+            _ = try await h.process?.wait(timeout: 10)
+            failing.withLock { $0 = false }
+            try await h.start()
+            let delivered = try await waitUntil(timeout: 90, "the alert accepted by the hook") {
+                received.withLock { r in r.first { $0.status == 204 } }
+            }
+            #expect(delivered.body.contains("rollout aborted"), "\(delivered.body)")
+            try await waitUntil(timeout: 30, "the entry marked sent") {
+                try await Self.sqlite(database, waiting) == "0" ? true : nil
+            }
+            // Once: one entry, sent; the hook accepted one request, and every request it got was this alert.
+            #expect(try await Self.sqlite(database, "SELECT count(*) FROM outbox WHERE channel = 'webhook'") == "1")
+            let all = received.withLock { $0 }
+            #expect(all.filter { $0.status == 204 }.count == 1, "\(all.map(\.status))")
+            #expect(Set(all.map(\.body)).count == 1)
         }
-        // The server dies with the alert undelivered; the hook recovers; the server starts again.
-        h.process?.signal(SIGKILL)
-        _ = try await h.process?.wait(timeout: 10)
-        failing.withLock { $0 = false }
-        try await h.start()
-        let delivered = try await waitUntil(timeout: 90, "the alert accepted by the hook") {
-            received.withLock { r in r.first { $0.status == 204 } }
-        }
-        #expect(delivered.body.contains("rollout aborted"), "\(delivered.body)")
-        try await waitUntil(timeout: 30, "the entry marked sent") {
-            try await Self.sqlite(database, waiting) == "0" ? true : nil
-        }
-        // Once: one entry, sent; the hook accepted one request, and every request it got was this alert.
-        #expect(try await Self.sqlite(database, "SELECT count(*) FROM outbox WHERE channel = 'webhook'") == "1")
-        let all = received.withLock { $0 }
-        #expect(all.filter { $0.status == 204 }.count == 1, "\(all.map(\.status))")
-        #expect(Set(all.map(\.body)).count == 1)
     }
 }

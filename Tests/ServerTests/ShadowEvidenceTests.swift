@@ -12,7 +12,7 @@ import Testing
 /// count each labelled sample once for each model, and the promotion rule `promotion.shadow` promotes a challenger
 /// only with enough labelled shadow rows on every gateway of the first wave showing it at least the champion's
 /// accuracy plus the margin.
-@Suite(.serialized) struct ShadowEvidenceTests {
+@Suite(.serialized, .ownThread) struct ShadowEvidenceTests {
     @Test func aRunCountsItsSamplesInsideASpan() {
         // 11 samples, one every 10 s from 100 to 200.
         let run = ShadowWindow.Run(from: 100, to: 200, n: 11, active: true, shadow: false)

@@ -1,11 +1,12 @@
 import Evaluator
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
 
 /// The drift baseline a trained bundle ships, and whether its thresholds keep their false-alarm promise.
-@Suite struct DriftBaselineTests {
+@Suite(.ownThread) struct DriftBaselineTests {
     @Test func aTrainedBundleCarriesHistogramsAndCalibratedThresholds() throws {
         let table = thermostatTable(days: 3, seed: 4)
         let result = try Trainer.train(table, options: .init(trials: 2, seed: 8))

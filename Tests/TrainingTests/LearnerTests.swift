@@ -2,6 +2,7 @@ import Evaluator
 import Features
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
@@ -116,7 +117,7 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     #expect(m.auc == 0.75)
 }
 
-@Test func monotoneTreesNeverFallAsTheConstrainedFeatureRises() throws {
+@Test(.ownThread) func monotoneTreesNeverFallAsTheConstrainedFeatureRises() throws {
     // Occupied when x0 is in (0.2, 0.7): a bump, so an unconstrained model falls again above 0.7. Constrained to
     // be non-decreasing in x0 it must not; x1 is free and irrelevant.
     var rng = TrainingRandom(seed: 9)
@@ -146,7 +147,9 @@ private func xorData(_ n: Int, seed: UInt64) -> (columns: [[Double]], labels: [U
     #expect(constrained[10] < 0.2 && constrained[45] > constrained[10])
 }
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: ucidir().appendingPathComponent("datatraining.txt").path)))
+@Test(
+    .ownThread,
+    .enabled(if: FileManager.default.fileExists(atPath: ucidir().appendingPathComponent("datatraining.txt").path)))
 func levelFeaturesGetTheDirectionTheyCorrelateWith() throws {
     // Light rises with occupancy, so its level features are constrained upwards; trends and time stay free.
     let table = try UCITests.load("datatraining.txt")

@@ -1,10 +1,11 @@
 import Evaluator
 import Foundation
+import OccupantTesting
 import Testing
 
 @testable import Training
 
-@Test func theManifestCarriesTheTrainingSummary() throws {
+@Test(.ownThread) func theManifestCarriesTheTrainingSummary() throws {
     let table = thermostatTable(days: 3, seed: 4)
     let result = try Trainer.train(table, options: .init(trials: 4, seed: 8, ablation: true))
     let decoded = try ModelBundle.decode(result.bundle.encodeUnsigned())

@@ -1,6 +1,7 @@
 import Evaluator
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
@@ -44,7 +45,7 @@ private let rows = 80_000
     #expect(next == range.upperBound)
 }
 
-@Test func histogramsAreTheSameBitsOnAnyThreadCountAndAddUpEveryRow() throws {
+@Test(.ownThread) func histogramsAreTheSameBitsOnAnyThreadCountAndAddUpEveryRow() throws {
     let (columns, labels) = table(rows, seed: 3)
     let matrix = BinnedMatrix(columns: columns)
     let features = [0, 1, 2, 3]
@@ -82,7 +83,7 @@ private let rows = 80_000
     }
 }
 
-@Test func aFitIsTheSameModelOnAnyThreadCount() throws {
+@Test(.ownThread) func aFitIsTheSameModelOnAnyThreadCount() throws {
     let (columns, labels) = table(rows, seed: 7)
     let matrix = BinnedMatrix(columns: columns)
     let train = Array(0..<(rows - 10_000))

@@ -2,6 +2,7 @@ import Evaluator
 import Features
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
@@ -32,7 +33,7 @@ func thermostatTable(days: Int = 3, seed: UInt64 = 9) -> LabelledTable {
         values: values)
 }
 
-@Test func evaluateMatchesTheIncrementalPipelineBitForBit() throws {
+@Test(.ownThread) func evaluateMatchesTheIncrementalPipelineBitForBit() throws {
     let table = thermostatTable()
     for family in [ModelFamily.trees, .logistic] {
         let result = try Trainer.train(
@@ -52,7 +53,7 @@ func thermostatTable(days: Int = 3, seed: UInt64 = 9) -> LabelledTable {
     }
 }
 
-@Test func trainingIsDeterministicForASeed() throws {
+@Test(.ownThread) func trainingIsDeterministicForASeed() throws {
     let table = thermostatTable(days: 3, seed: 4)
     let a = try Trainer.train(table, options: .init(trials: 4, seed: 8))
     let b = try Trainer.train(table, options: .init(trials: 4, seed: 8))

@@ -1,5 +1,6 @@
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Synchronization
 import Testing
 
@@ -11,7 +12,7 @@ private final class Recorder: Sendable {
     func record(_ s: TrainingProgress.Snapshot) { snapshots.withLock { $0.append(s) } }
 }
 
-@Test func progressCountsTrialsAndEndsAtExactlyTheWorkPlanned() throws {
+@Test(.ownThread) func progressCountsTrialsAndEndsAtExactlyTheWorkPlanned() throws {
     let table = thermostatTable(days: 3, seed: 4)
     let recorder = Recorder()
     let progress = TrainingProgress(report: recorder.record)
@@ -42,7 +43,7 @@ private final class Recorder: Sendable {
     #expect(seen.contains { $0.remainingSeconds != nil })
 }
 
-@Test func cancellingStopsTrainingAtTheNextFit() throws {
+@Test(.ownThread) func cancellingStopsTrainingAtTheNextFit() throws {
     let table = thermostatTable(days: 3, seed: 4)
     let holder = Mutex<TrainingProgress?>(nil)
     let progress = TrainingProgress(report: { snapshot in

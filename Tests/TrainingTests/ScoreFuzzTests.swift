@@ -1,6 +1,7 @@
 import Features
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Evaluator
@@ -10,7 +11,7 @@ import Testing
 /// random hyper-parameters (including λ = 0 and no minimum child weight) on one and two threads, must be the same
 /// model on any thread count and score every probe row — missing inputs, ±∞, huge values, values on and next to
 /// every threshold — to a finite probability, bit for bit the same through the compiled layout and the reference walk.
-@Suite("Trained models score finite, identically on every walk")
+@Suite("Trained models score finite, identically on every walk", .ownThread)
 struct ScoreFuzzTests {
     /// A demo-like table: the simulated thermostat's integer sound level and 0.01 °C temperature every ~12 s, a
     /// failed read now and then, and stalls of up to 40 minutes (a busy machine at 1200× real time).

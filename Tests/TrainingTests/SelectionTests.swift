@@ -1,5 +1,6 @@
 import Features
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
@@ -22,7 +23,7 @@ private func trial(_ index: Int, _ config: TrialConfig, folds: [Double]) -> Sear
         foldLogLoss: folds.map { _ in 0.1 })
 }
 
-@Test func oneStandardErrorRulePrefersTheSimplestTrialWithinTheNoise() throws {
+@Test(.ownThread) func oneStandardErrorRulePrefersTheSimplestTrialWithinTheNoise() throws {
     let table = threeDays()
     let search = try Search(
         table: table, space: FeatureSpace(table: table, groups: FeatureSpace.defaultGroups(for: table)), folds: 3)
@@ -43,7 +44,7 @@ private func trial(_ index: Int, _ config: TrialConfig, folds: [Double]) -> Sear
     #expect(search.select(results, rule: .bestAUC).chosen == 0)
 }
 
-@Test func channelSubsetsKeepChannelFreeFeatures() throws {
+@Test(.ownThread) func channelSubsetsKeepChannelFreeFeatures() throws {
     let table = threeDays()
     let space = try FeatureSpace(table: table, groups: FeatureSpace.defaultGroups(for: table))
     let (schema, columns) = space.subset(TrialConfig.logistic(.init(), groups: ["raw", "time"], channels: ["co2"]))

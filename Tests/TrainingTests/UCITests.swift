@@ -2,12 +2,13 @@ import Evaluator
 import Features
 import Foundation
 import OccupantCore
+import OccupantTesting
 import Testing
 
 @testable import Training
 
 /// Trains on the UCI training file with the default 250-trial search and scores both test files.
-@Suite(.serialized) struct UCITests {
+@Suite(.serialized, .ownThread) struct UCITests {
     static let columns = TableReader.Columns(time: "date", label: "Occupancy")
 
     static func load(_ name: String) throws -> LabelledTable {
