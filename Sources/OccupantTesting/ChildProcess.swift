@@ -22,9 +22,18 @@ public final class ChildProcess: @unchecked Sendable {
         env["WATCHDOG_USEC"] = nil
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        let output = try FileHandle(forWritingTo: stdoutURL)
+        let errors = try FileHandle(forWritingTo: stderrURL)
+        process.standardOutput = output
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
+        // The child has its own copies once it runs. Ours are closed now: Foundation's Process keeps its handles for
+        // as long as it lives, and a full test run leaked ~600 of them until libmosquitto, whose loop uses select(),
+        // met a socket numbered past 1023 and never saw a CONNACK.
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
         try process.run()
     }
 

@@ -7,6 +7,8 @@ public final class MQTTProbe: Sendable {
     public let client: MosquittoClient
     private let received = Locked<[MQTTMessage]>([])
     private let connected = Locked(false)
+    /// Every connection event (connected, refused, disconnected) in order, for the error when no CONNACK comes.
+    private let connectionEvents = Locked<[String]>([])
     private let task: Task<Void, Never>
 
     public init(
@@ -20,21 +22,35 @@ public final class MQTTProbe: Sendable {
         self.client = client
         let received = self.received
         let connected = self.connected
+        let connectionEvents = self.connectionEvents
         task = Task {
             for await event in client.events {
                 switch event {
                 case .connected:
                     for topic in subscriptions { try? client.subscribe(topic, qos: 1) }
                     connected.withLock { $0 = true }
+                    connectionEvents.withLock { $0.append("connected") }
+                case .refused(let why):
+                    connectionEvents.withLock { $0.append("refused: \(why)") }
+                case .disconnected(let why):
+                    connectionEvents.withLock { $0.append("disconnected: \(why)") }
                 case .message(let m):
                     received.withLock { $0.append(m) }
-                default: break
+                case .delivered: break
                 }
             }
         }
         try client.start()
-        // 30 s, as the broker's own start: the full parallel run on 2 cores can hold a CONNACK past 10 s.
-        _ = try await waitUntil(timeout: 30, "probe connected") { connected.withLock { $0 } ? true : nil }
+        do {
+            _ = try await waitUntil(timeout: 30, "probe connected") { connected.withLock { $0 } ? true : nil }
+        } catch {
+            client.stop()
+            task.cancel()
+            let events = connectionEvents.withLock { $0 }
+            throw HarnessError(
+                "MQTT probe \(clientID) got no CONNACK from 127.0.0.1:\(port) in 30 s; events: "
+                    + (events.isEmpty ? "none" : events.joined(separator: "; ")))
+        }
         // Give the broker a moment to register the subscriptions (SUBACK is not awaited).
         try await Task.sleep(for: .milliseconds(200))
     }
