@@ -113,7 +113,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         p.standardError = handle
-        defer { try? handle.close() }  // the child has its own copy (see ChildProcess)
+        defer { try? handle.close() } // the child has its own copy (see ChildProcess)
         try p.run()
         process = p
         // Checked once more after the deadline, so a late wake-up is not mistaken for a broker that did not start.

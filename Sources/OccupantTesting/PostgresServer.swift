@@ -135,7 +135,7 @@ public final class PostgresServer: @unchecked Sendable {
         handle.seekToEndOfFile()
         p.standardOutput = handle
         p.standardError = handle
-        defer { try? handle.close() }  // the child has its own copy (see ChildProcess)
+        defer { try? handle.close() } // the child has its own copy (see ChildProcess)
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(60)
