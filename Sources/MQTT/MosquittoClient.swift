@@ -2,18 +2,27 @@ import CMosquitto
 import OccupantCore
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
 
-/// An MQTT client over libmosquitto's threaded loop.
+/// An MQTT client over libmosquitto, with the network loop on a thread of its own.
 ///
-/// Callbacks arrive on libmosquitto's own thread; each one is a capture-free closure that finds this object through
-/// `Unmanaged` user data and yields an `MQTTEvent` into `events`. The library reconnects by itself with capped
-/// exponential backoff; callers publish only while connected and keep their own bounded queue otherwise (the library's
-/// offline queue has no bound).
+/// The loop waits in `poll()` on the client's socket and an eventfd that `publish`, `subscribe` and `stop` write to,
+/// then lets libmosquitto read, write and keep the connection alive (`mosquitto_loop_read`/`_write`/`_misc`). It
+/// replaces `mosquitto_loop_start`: libmosquitto 2.0's own loop waits in `select()`, which cannot watch a socket
+/// numbered past 1023 — a training host holding a thousand HTTP connections would reconnect to its broker on such a
+/// socket, and that loop ends silently (`MOSQ_ERR_INVAL`) — and it wakes through a socket pair on every publish.
+///
+/// Callbacks arrive on the loop thread; each one is a capture-free closure that finds this object through `Unmanaged`
+/// user data and yields an `MQTTEvent` into `events`. The loop reconnects with capped exponential backoff; callers
+/// publish only while connected and keep their own bounded queue otherwise (the library's offline queue has no bound).
 ///
 /// Received messages are never dropped: `events` buffers without bound, and with `MQTTOptions.holdUntilHandled` the
 /// network thread waits in the message callback until the consumer confirms each message with `messageHandled()`.
@@ -24,8 +33,12 @@ public final class MosquittoClient: Sendable {
     public let options: MQTTOptions
     public let events: AsyncStream<MQTTEvent>
 
-    // The handle is used from any thread: libmosquitto's calls are thread-safe with the threaded loop.
+    // The handle is used from any thread: libmosquitto locks internally once `mosquitto_threaded_set` is on.
     private let handle: Handle
+    /// Written to wake the loop thread (a publish to send, a stop); read by the loop.
+    private let wake: Int32
+    /// Signalled when the loop thread has ended.
+    private let loopEnded = ThreadCondition()
     private let continuation: AsyncStream<MQTTEvent>.Continuation
     private let state = Mutex(State())
     private let handOff = HandOff()
@@ -36,10 +49,13 @@ public final class MosquittoClient: Sendable {
         var started = false
         var connected = false
         var loopRunning = false
+        /// Whether the broker answered the current connection attempt (CONNACK, accepted or not): a socket that fails
+        /// before that is a failed attempt, retried quietly, not a lost connection.
+        var answered = false
         var dropped = 0
     }
 
-    /// An opaque C pointer, safe to share: libmosquitto locks internally when its threaded loop is running.
+    /// An opaque C pointer, safe to share: libmosquitto locks internally (`mosquitto_threaded_set`).
     private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
 
     private static let libraryInit: Void = {
@@ -50,26 +66,33 @@ public final class MosquittoClient: Sendable {
         _ = MosquittoClient.libraryInit
         self.options = options
         (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
+        let wake = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wake >= 0 else {
+            throw OccupantError(.mqtt, "cannot create an MQTT client: eventfd failed (errno \(errno))")
+        }
         guard let pointer = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            close(wake)
             throw OccupantError(
                 .mqtt, "cannot create an MQTT client (out of memory or invalid client id '\(options.clientID)')")
         }
+        self.wake = wake
         handle = Handle(pointer: pointer)
         mosquitto_user_data_set(pointer, Unmanaged.passUnretained(self).toOpaque())
         try configure()
     }
 
     deinit {
-        handOff.release()
-        mosquitto_loop_stop(handle.pointer, true)
+        // A started client is kept alive by its loop thread until `stop()`: here the loop has ended.
         mosquitto_destroy(handle.pointer)
+        close(wake)
         continuation.finish()
     }
 
     private func configure() throws(OccupantError) {
         let m = handle.pointer
         _ = mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
-        mosquitto_reconnect_delay_set(m, UInt32(options.reconnectMin), UInt32(options.reconnectMax), true)
+        // Our loop thread, not libmosquitto's: calls from other threads queue their packets for it.
+        try check(mosquitto_threaded_set(m, true), "setting up the network loop")
         if let username = options.username {
             try check(mosquitto_username_pw_set(m, username, options.password), "setting the username")
         }
@@ -115,9 +138,13 @@ public final class MosquittoClient: Sendable {
 
     private func didConnect(_ rc: Int32) {
         if rc == 0 {
-            state.withLock { $0.connected = true }
+            state.withLock {
+                $0.connected = true
+                $0.answered = true
+            }
             continuation.yield(.connected)
         } else {
+            state.withLock { $0.answered = true }
             continuation.yield(.refused(String(cString: mosquitto_connack_string(rc))))
         }
     }
@@ -156,7 +183,15 @@ public final class MosquittoClient: Sendable {
     public var droppedMessages: Int { state.withLock { $0.dropped } }
 
     private func didDisconnect(_ rc: Int32) {
-        state.withLock { $0.connected = false }
+        let answered = state.withLock { s in
+            defer {
+                s.connected = false
+                s.answered = false
+            }
+            return s.answered
+        }
+        // A connection the broker never answered is a failed attempt (refused, reset, timed out): retried quietly.
+        guard answered || rc == 0 else { return }
         continuation.yield(
             .disconnected(
                 rc == 0 ? "disconnected by request" : "connection lost (\(String(cString: mosquitto_strerror(rc))))"))
@@ -165,11 +200,11 @@ public final class MosquittoClient: Sendable {
     /// True between CONNACK and the next disconnect.
     public var isConnected: Bool { state.withLock { $0.connected } }
 
-    /// Starts connecting in the background and keeps trying until the broker answers.
-    ///
-    /// libmosquitto's own loop reconnects after a connection it once had is lost, but when the very first connect
-    /// fails at once (connection refused) it never tries again: that first attempt is retried here, with the same
-    /// capped exponential backoff.
+    /// The connection's socket (-1 when there is none), for tests.
+    var socketDescriptor: Int32 { mosquitto_socket(handle.pointer) }
+
+    /// Starts connecting in the background and keeps trying until the broker answers; reconnects after a
+    /// connection is lost, with the capped exponential backoff of `reconnectMin`…`reconnectMax` seconds.
     public func start() throws(OccupantError) {
         let alreadyStarted = state.withLock { s in
             defer { s.started = true }
@@ -177,38 +212,112 @@ public final class MosquittoClient: Sendable {
         }
         guard !alreadyStarted else { return }
         handOff.reset()
-        if try connectOnce() { return }
+        let rc = mosquitto_connect_async(handle.pointer, options.host, Int32(options.port), Int32(options.keepalive))
+        guard rc == MOSQ_ERR_SUCCESS.rawValue || Self.retryable(rc) else {
+            state.withLock { $0.started = false }
+            throw OccupantError(
+                .mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
+        }
+        state.withLock { $0.loopRunning = true }
+        // The loop thread keeps the client alive until `stop()` ends it.
+        detachThread { self.runLoop() }
+    }
+
+    /// Refused, unreachable, not resolvable (yet), or a TLS handshake that failed (an unknown CA, a broker
+    /// mid-restart): tried again later; the gateway reports an unreachable broker and keeps deciding.
+    private static func retryable(_ rc: Int32) -> Bool {
+        switch rc {
+        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_TLS.rawValue,
+            MOSQ_ERR_TLS_HANDSHAKE.rawValue, MOSQ_ERR_CONN_LOST.rawValue:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The network loop, on its own thread, until `stop()` (or deinit) and the DISCONNECT is out.
+    private func runLoop() {
+        let m = handle.pointer
         let (minDelay, maxDelay) = (
-            Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax))
+            Double(max(1, options.reconnectMin)), Double(max(options.reconnectMin, options.reconnectMax, 1))
         )
-        Task.detached { [weak self] in
-            var delay = minDelay
-            while true {
-                try? await Task.sleep(for: .seconds(delay))
-                guard let self, self.state.withLock({ $0.started }) else { return }
-                if (try? self.connectOnce()) == true { return }
+        var delay = minDelay
+        var stopDeadline: Double?
+        defer {
+            state.withLock { $0.loopRunning = false }
+            loopEnded.lock()
+            loopEnded.broadcast()
+            loopEnded.unlock()
+        }
+        while true {
+            let running = state.withLock { $0.started }
+            if !running {
+                // Stopping: give the DISCONNECT queued by `stop()` up to a second to go out, then end.
+                let now = monotonicSeconds()
+                if stopDeadline == nil { stopDeadline = now + 1 }
+                if mosquitto_socket(m) < 0 || now >= stopDeadline! || !mosquitto_want_write(m) { return }
+            }
+            let socket = mosquitto_socket(m)
+            if socket < 0 {
+                // Not connected: wait out the backoff (a stop wakes us), then try again.
+                if !running { return }
+                waitReadable(wake, socket: -1, wantWrite: false, seconds: delay)
+                guard state.withLock({ $0.started }) else { return }
+                let rc = mosquitto_reconnect_async(m)
+                delay = rc == MOSQ_ERR_SUCCESS.rawValue ? minDelay : min(delay * 2, maxDelay)
+                continue
+            }
+            let ready = waitReadable(wake, socket: socket, wantWrite: mosquitto_want_write(m), seconds: 1)
+            var rc = MOSQ_ERR_SUCCESS.rawValue
+            if ready.read { rc = mosquitto_loop_read(m, 1) }
+            if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) >= 0 && mosquitto_want_write(m) {
+                rc = mosquitto_loop_write(m, 1)
+            }
+            if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) >= 0 { rc = mosquitto_loop_misc(m) }
+            if state.withLock({ $0.connected }) { delay = minDelay }
+            if rc != MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) < 0 && state.withLock({ !$0.answered }) {
+                // The attempt failed before the broker answered: back off before the next one.
                 delay = min(delay * 2, maxDelay)
             }
         }
     }
 
-    /// One connection attempt; true once the network thread is running (and will handle reconnects itself).
-    private func connectOnce() throws(OccupantError) -> Bool {
-        let rc = mosquitto_connect_async(handle.pointer, options.host, Int32(options.port), Int32(options.keepalive))
-        switch rc {
-        case MOSQ_ERR_SUCCESS.rawValue:
-            try check(mosquitto_loop_start(handle.pointer), "starting the network thread")
-            state.withLock { $0.loopRunning = true }
-            return true
-        case MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_EAI.rawValue, MOSQ_ERR_TLS.rawValue,
-            MOSQ_ERR_TLS_HANDSHAKE.rawValue:
-            // Refused, unreachable, not resolvable (yet), or a TLS handshake that failed (an unknown CA, a broker
-            // mid-restart): try again later; the gateway reports an unreachable broker and keeps deciding.
-            return false
-        default:
-            throw OccupantError(
-                .mqtt, "cannot connect to \(options.endpoint): \(String(cString: mosquitto_strerror(rc)))")
+    /// Waits until `socket` is readable (or writable, when `wantWrite`), `wake` is written, or `seconds` pass.
+    @discardableResult
+    private func waitReadable(_ wake: Int32, socket: Int32, wantWrite: Bool, seconds: Double) -> (
+        read: Bool, write: Bool
+    ) {
+        var fds = [
+            pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: socket, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0),
+        ]
+        let count = socket >= 0 ? 2 : 1
+        let rc = poll(&fds, nfds_t(count), Int32(seconds * 1000))
+        if rc > 0 && fds[0].revents != 0 {
+            var value: UInt64 = 0
+            _ = read(wake, &value, 8)
         }
+        guard rc > 0, count == 2 else { return (false, false) }
+        let r = fds[1].revents
+        return (
+            r & Int16(POLLIN | POLLERR | POLLHUP) != 0,
+            r & Int16(POLLOUT) != 0
+        )
+    }
+
+    /// Wakes the loop thread (a packet queued, a stop).
+    private func poke() {
+        var one: UInt64 = 1
+        _ = write(wake, &one, 8)
+    }
+
+    /// Ends the loop thread and waits until it has.
+    private func endLoop() {
+        state.withLock { $0.started = false }
+        poke()
+        loopEnded.lock()
+        while state.withLock({ $0.loopRunning }) { loopEnded.wait() }
+        loopEnded.unlock()
     }
 
     /// Hands one message to the library. Returns the message id; throws when not connected or the library refuses.
@@ -221,27 +330,25 @@ public final class MosquittoClient: Sendable {
                 handle.pointer, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos, message.retain)
         }
         try check(rc, "publishing to \(message.topic)")
+        poke()
         return mid
     }
 
     public func subscribe(_ topic: String, qos: Int32 = 1) throws(OccupantError) {
         try check(mosquitto_subscribe(handle.pointer, nil, topic, qos), "subscribing to \(topic)")
+        poke()
     }
 
     /// A clean disconnect (the broker does not send the will), then stops the network thread.
     public func stop() {
-        let (started, loopRunning) = state.withLock { ($0.started, $0.loopRunning) }
+        let started = state.withLock { $0.started }
         guard started else { return }
         mosquitto_disconnect(handle.pointer)
         // A message callback waiting for its hand-off must return, or the network thread never ends. The message
         // is still in `events`: the consumer drains what is buffered before the stream ends.
         handOff.release()
-        if loopRunning { mosquitto_loop_stop(handle.pointer, false) }
-        state.withLock {
-            $0.started = false
-            $0.connected = false
-            $0.loopRunning = false
-        }
+        endLoop()
+        state.withLock { $0.connected = false }
         continuation.finish()
     }
 
