@@ -260,33 +260,28 @@ public final class MosquittoClient: Sendable {
             let socket = mosquitto_socket(m)
             if socket < 0 {
                 // Not connected: wait out the backoff (a stop wakes us), then try again.
+                // Each attempt, failed at once or later, doubles the next wait; a CONNACK resets it.
                 if !running { return }
-                waitReadable(wake, socket: -1, wantWrite: false, seconds: delay)
+                wait(socket: -1, wantWrite: false, seconds: delay)
                 guard state.withLock({ $0.started }) else { return }
-                let rc = mosquitto_reconnect_async(m)
-                delay = rc == MOSQ_ERR_SUCCESS.rawValue ? minDelay : min(delay * 2, maxDelay)
+                _ = mosquitto_reconnect_async(m)
+                delay = min(delay * 2, maxDelay)
                 continue
             }
-            let ready = waitReadable(wake, socket: socket, wantWrite: mosquitto_want_write(m), seconds: 1)
             var rc = MOSQ_ERR_SUCCESS.rawValue
-            if ready.read { rc = mosquitto_loop_read(m, 1) }
+            if wait(socket: socket, wantWrite: mosquitto_want_write(m), seconds: 1) { rc = mosquitto_loop_read(m, 1) }
             if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) >= 0 && mosquitto_want_write(m) {
                 rc = mosquitto_loop_write(m, 1)
             }
             if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) >= 0 { rc = mosquitto_loop_misc(m) }
             if state.withLock({ $0.connected }) { delay = minDelay }
-            if rc != MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(m) < 0 && state.withLock({ !$0.answered }) {
-                // The attempt failed before the broker answered: back off before the next one.
-                delay = min(delay * 2, maxDelay)
-            }
         }
     }
 
-    /// Waits until `socket` is readable (or writable, when `wantWrite`), `wake` is written, or `seconds` pass.
+    /// Waits until `socket` has something to read (or room to write, when `wantWrite`), the eventfd is written, or
+    /// `seconds` pass; true when the socket is readable (or failed: the read then reports it).
     @discardableResult
-    private func waitReadable(_ wake: Int32, socket: Int32, wantWrite: Bool, seconds: Double) -> (
-        read: Bool, write: Bool
-    ) {
+    private func wait(socket: Int32, wantWrite: Bool, seconds: Double) -> Bool {
         var fds = [
             pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
             pollfd(fd: socket, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0),
@@ -297,12 +292,7 @@ public final class MosquittoClient: Sendable {
             var value: UInt64 = 0
             _ = read(wake, &value, 8)
         }
-        guard rc > 0, count == 2 else { return (false, false) }
-        let r = fds[1].revents
-        return (
-            r & Int16(POLLIN | POLLERR | POLLHUP) != 0,
-            r & Int16(POLLOUT) != 0
-        )
+        return rc > 0 && count == 2 && fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0
     }
 
     /// Wakes the loop thread (a packet queued, a stop).

@@ -6,7 +6,6 @@ import Synchronization
 public final class MQTTProbe: Sendable {
     public let client: MosquittoClient
     private let received = Locked<[MQTTMessage]>([])
-    private let connected = Locked(false)
     /// Every connection event (connected, refused, disconnected) in order, for the error when no CONNACK comes.
     private let connectionEvents = Locked<[String]>([])
     private let task: Task<Void, Never>
@@ -21,14 +20,12 @@ public final class MQTTProbe: Sendable {
                 reconnectMin: 1, reconnectMax: 1))
         self.client = client
         let received = self.received
-        let connected = self.connected
         let connectionEvents = self.connectionEvents
         task = Task {
             for await event in client.events {
                 switch event {
                 case .connected:
                     for topic in subscriptions { try? client.subscribe(topic, qos: 1) }
-                    connected.withLock { $0 = true }
                     connectionEvents.withLock { $0.append("connected") }
                 case .refused(let why):
                     connectionEvents.withLock { $0.append("refused: \(why)") }
@@ -42,7 +39,9 @@ public final class MQTTProbe: Sendable {
         }
         try client.start()
         do {
-            _ = try await waitUntil(timeout: 30, "probe connected") { connected.withLock { $0 } ? true : nil }
+            _ = try await waitUntil(timeout: 30, "probe connected") {
+                connectionEvents.withLock { $0.contains("connected") } ? true : nil
+            }
         } catch {
             client.stop()
             task.cancel()
