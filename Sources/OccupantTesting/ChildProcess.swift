@@ -8,8 +8,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let stderrURL: URL
 
     public init(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TestFiles.directory("occupant-child")
         stdoutURL = dir.appendingPathComponent("stdout")
         stderrURL = dir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
@@ -96,11 +95,4 @@ public func packageRoot() -> URL {
         dir = dir.deletingLastPathComponent()
     }
     return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}
-
-/// A fresh temporary folder.
-public func temporaryDirectory(_ name: String = "occupant-test") throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
 }

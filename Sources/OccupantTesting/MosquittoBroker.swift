@@ -49,9 +49,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         self.access = access
         self.maxQueuedMessages = maxQueuedMessages
         self.persistence = persistence
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "occupant-mosquitto-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try TestFiles.directory("occupant-mosquitto")
         try await start()
     }
 

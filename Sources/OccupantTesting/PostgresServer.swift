@@ -16,7 +16,12 @@ public final class PostgresServer: @unchecked Sendable {
         bin = try Self.binaries()
         port = try freeLoopbackPort()
         self.database = database
-        directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("occupant-postgres-\(UUID().uuidString)")
+        // The server's socket is in this folder: a socket path may not pass 107 bytes, so under /tmp when the
+        // run's own folder is deep (TMPDIR set to a long path).
+        directory =
+            TestFiles.root.path.utf8.count <= 40
+            ? try TestFiles.directory("occupant-postgres")
+            : URL(fileURLWithPath: "/tmp").appendingPathComponent("occupant-postgres-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if getuid() == 0 {
             guard let account = getpwnam("postgres") else {

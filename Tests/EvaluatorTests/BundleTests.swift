@@ -73,8 +73,7 @@ struct BundleTests {
 
     @Test("signing keys round trip through PREFIX.key and PREFIX.pub")
     func signingKeyFiles() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("occ-keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("occ-keys")
         defer { try? FileManager.default.removeItem(at: dir) }
         let prefix = dir.appendingPathComponent("fleet").path
         let key = SigningKeys.generate()

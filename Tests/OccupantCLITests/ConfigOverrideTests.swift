@@ -1,4 +1,5 @@
 import Foundation
+import OccupantTesting
 import Testing
 
 @testable import OccupantCLI
@@ -6,8 +7,7 @@ import Testing
 /// Flags override the configuration file, key by key; what no flag names keeps the file's value.
 @Suite struct ConfigOverrideTests {
     private func write(_ text: String, name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("occupant-cli")
         let path = dir.appendingPathComponent(name).path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path

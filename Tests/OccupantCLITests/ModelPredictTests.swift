@@ -7,8 +7,7 @@ import Testing
     @Test func predictReadsTheFilesTrainReadsAndAgreesWithEvaluate() async throws {
         let uci = packageRoot().deletingLastPathComponent().appendingPathComponent(
             "shared/data/uci-occupancy-detection")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-predict-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("occupant-predict")
         let model = dir.appendingPathComponent("uci.occmodel").path
         let trained = try await ChildProcess.run([
             "train", "--data", uci.appendingPathComponent("datatraining.txt").path, "--time", "date", "--label",

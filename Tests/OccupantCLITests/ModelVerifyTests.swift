@@ -7,8 +7,7 @@ import Testing
     @Test func aProfileIsCheckedOnlyWhenGivenAndThenNamed() async throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/models").path
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("occupant-verify-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory("occupant-verify")
         let key = dir.appendingPathComponent("signer").path
         #expect(try await ChildProcess.run(["keys", "generate", "--out", key]).status == 0)
         let bundle = dir.appendingPathComponent("raw.occmodel").path
