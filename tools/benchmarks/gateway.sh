@@ -72,6 +72,17 @@ YAML
     local linked
     linked=$(foundation_linked "$lean")
 
+    # The floor: only the MQTT part of a cycle, in C on libmosquitto (tools/benchmarks/mqtt_floor.c), in the daemon's
+    # shape (a network thread woken per publish and per PUBACK) and on one thread woken once per cycle.
+    local floor_thread floor_one
+    cc -O2 -o "$work/mqtt_floor" tools/benchmarks/mqtt_floor.c -lmosquitto -lpthread
+    say "C + libmosquitto, publish only (the floor, network thread): $cycles cycles at 10 Hz"
+    floor_thread=$("$work/mqtt_floor" "$port" "$cycles" network-thread)
+    echo "floor network-thread: $floor_thread"
+    say "C + libmosquitto, publish only (the floor, one thread): $cycles cycles at 10 Hz"
+    floor_one=$("$work/mqtt_floor" "$port" "$cycles" one-thread)
+    echo "floor one-thread: $floor_one"
+
     ensure_bench_venv
     say "python paho-mqtt gateway (rule): $cycles cycles at 10 Hz"
     local py_rule py_xgb=""
@@ -85,7 +96,7 @@ YAML
     fi
 
     python3 - "$ours" "$py_rule" "$py_xgb" "$size" "$stripped" "$cycles" "$ours_model" "$ours_shadow" "$monitor" \
-        "$fat" "$via_exec" "$lean_size" "$lean_stripped" "$linked" <<'PY'
+        "$fat" "$via_exec" "$lean_size" "$lean_stripped" "$linked" "$floor_thread" "$floor_one" <<'PY'
 import json, sys
 ours, rule = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 xgb = json.loads(sys.argv[3]) if sys.argv[3] else None
@@ -101,6 +112,9 @@ rows = [("occupant gateway run, in process (static rule)", fat),
         ("occupant-gateway (xgboost bundle, 100 trees depth 6)", model),
         ("occupant-gateway (the same bundle + itself in shadow)", shadow), ("python paho-mqtt (rule)", rule)]
 if xgb: rows.append(("python paho-mqtt + xgboost inplace_predict (OMP_NUM_THREADS=1)", xgb))
+floor_thread, floor_one = json.loads(sys.argv[15]), json.loads(sys.argv[16])
+rows += [("C + libmosquitto, publish only: the floor, network thread (the daemon's shape)", floor_thread),
+         ("C + libmosquitto, publish only: the floor, one thread, one wake-up per cycle", floor_one)]
 print()
 # peak RSS: the process's (ru_maxrss, which an exec inherits); the daemon's own: VmHWM of the running image.
 def image(r): return f"{r['peak_rss_image_kb']/1024:.1f}" if r.get('peak_rss_image_kb') else "–"
@@ -112,6 +126,8 @@ print()
 print(f"occupant-gateway RSS at exit: {ours.get('rss_at_exit_kb', 0)/1024:.1f} MB (rule), {model.get('rss_at_exit_kb', 0)/1024:.1f} MB (model)")
 print(f"shadow scoring: model+shadow ÷ model, cycle median {shadow['cycle_median_us']/model['cycle_median_us']:.2f}, "
       f"CPU per cycle {per1000(shadow)/per1000(model):.2f} (goal ≤ 2)")
+print(f"occupant-gateway (rule) ÷ the C floor, CPU: {per1000(ours)/per1000(floor_thread):.2f} (network thread), "
+      f"{per1000(ours)/per1000(floor_one):.2f} (one thread); peak RSS {ours['max_rss_kb']/floor_one['max_rss_kb']:.1f}")
 print(f"python ÷ occupant, rule: CPU {per1000(rule)/per1000(ours):.2f}, peak RSS {rule['max_rss_kb']/ours['max_rss_kb']:.2f}")
 if xgb:
     print(f"python+xgboost ÷ occupant+model: CPU {per1000(xgb)/per1000(model):.2f}, peak RSS {xgb['max_rss_kb']/model['max_rss_kb']:.2f}, "
