@@ -1,5 +1,5 @@
-#ifndef OCCUPANT_OCC_CURL_H
-#define OCCUPANT_OCC_CURL_H
+#ifndef OCCUPANT_CCURL_H
+#define OCCUPANT_CCURL_H
 /* libcurl, loaded on first use (issue 16): the daemon has no DT_NEEDED on libcurl, so a gateway that never makes a
  * transfer never maps it (libcurl4 pulls in about 27 libraries, 4–6 MB of RSS). occ_curl_load() dlopen()s
  * libcurl.so.4 once per process; every other function here calls libcurl through the pointers it resolved, and must

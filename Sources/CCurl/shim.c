@@ -1,4 +1,4 @@
-#include "occ_curl.h"
+#include "CCurl.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
