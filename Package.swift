@@ -37,11 +37,12 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         // The gateway's uplink to the training host (issue 16): libcurl's OpenSSL flavour (the libssl/libcrypto
-        // libmosquitto links) and zlib for gzip request bodies.
-        .systemLibrary(
+        // libmosquitto links), dlopen()ed on the first transfer (no DT_NEEDED: a gateway without a server never maps
+        // its ~27 libraries; headers from libcurl4-openssl-dev; -ldl: dlopen before glibc 2.34), and zlib for gzip
+        // request bodies.
+        .target(
             name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .systemLibrary(
             name: "CZlib",

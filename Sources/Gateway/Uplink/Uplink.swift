@@ -15,7 +15,8 @@ import Synchronization
 /// Each transfer blocks a thread of its own (never the cooperative pool) and is bridged back with a continuation; a
 /// cancelled task aborts its transfer at curl's next progress call. Connections are reused: finished easy handles
 /// go back to a small pool (`curl_easy_reset` keeps their live connections and TLS sessions). TLS: 1.2 or newer,
-/// peer and host verified, against only `caFile` when one is configured (no system store then).
+/// peer and host verified, against only `caFile` when one is configured (no system store then). libcurl itself is
+/// loaded (dlopen) by the first transfer, once per process: a gateway that never makes one never maps it.
 public final class Uplink: Sendable {
     /// The only CA the server's certificate may chain to; nil: curl's default store.
     public let caFile: String?
@@ -24,16 +25,32 @@ public final class Uplink: Sendable {
     private static let keep = 2
 
     public init(caFile: String? = nil) {
-        _ = Self.globalInit
         self.caFile = caFile
     }
 
     deinit {
-        for handle in handles.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
+        // A handle in the pool means libcurl was loaded.
+        for handle in handles.withLock({ $0 }) { occ_curl_easy_cleanup(handle.pointer) }
     }
 
-    /// `curl_global_init`, once per process (before any other thread uses curl).
-    private static let globalInit: Void = { _ = occ_curl_global_init() }()
+    /// Loads libcurl (and runs `curl_global_init`) the first time, once per process: nil when it is there, else the
+    /// line every transfer fails with.
+    static func loadLibcurl() -> String? {
+        occ_curl_load().map { loadFailure(String(cString: $0), library: String(OCC_CURL_SONAME)) }
+    }
+
+    /// Whether `library` would load as libcurl, without touching the process's libcurl (the failure path's test seam):
+    /// nil, or the line a transfer would fail with.
+    static func probe(_ library: String) -> String? {
+        var message = [CChar](repeating: 0, count: 512)
+        guard occ_curl_probe(library, &message, message.count) != 0 else { return nil }
+        return loadFailure(String(cString: message), library: library)
+    }
+
+    /// One line: the library, why it did not load, and the Debian package that ships it.
+    private static func loadFailure(_ reason: String, library: String) -> String {
+        "\(library) could not be loaded (\(reason)): install libcurl4 (libcurl4t64 on Debian 13, Ubuntu 24.04 and later)"
+    }
 
     /// Runs `request` on a thread of its own. `head` is called (on that thread) with the answer's head and says what
     /// to do with the body. Throws `TransferError`, or `CancellationError` when the task was cancelled.
@@ -62,30 +79,31 @@ public final class Uplink: Sendable {
 
     private func take() -> EasyHandle? {
         if let handle = handles.withLock({ $0.popLast() }) { return handle }
-        return curl_easy_init().map(EasyHandle.init)
+        return occ_curl_easy_init().map(EasyHandle.init)
     }
 
     /// Resets `handle` (no pointer into the finished transfer stays set) and keeps it for the next one.
     private func giveBack(_ handle: EasyHandle) {
-        curl_easy_reset(handle.pointer)
+        occ_curl_easy_reset(handle.pointer)
         let kept = handles.withLock { idle in
             guard idle.count < Self.keep else { return false }
             idle.append(handle)
             return true
         }
-        if !kept { curl_easy_cleanup(handle.pointer) }
+        if !kept { occ_curl_easy_cleanup(handle.pointer) }
     }
 
     /// The blocking part: configure a handle, `curl_easy_perform`, sort out the result.
     private func run(_ request: HTTPRequest, _ exchange: Exchange) -> Result<HTTPAnswer, TransferError> {
+        if let failure = Self.loadLibcurl() { return .failure(.failed(failure)) }
         guard let handle = take() else { return .failure(.failed("curl_easy_init failed")) }
         let curl = handle.pointer
         var list: UnsafeMutablePointer<curl_slist>?
         // No `Expect: 100-continue` round trip before a body.
         for line in request.headers.map({ "\($0.0): \($0.1)" }) + ["Expect:"] {
-            list = curl_slist_append(list, line)
+            list = occ_curl_slist_append(list, line)
         }
-        defer { curl_slist_free_all(list) }
+        defer { occ_curl_slist_free_all(list) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer { errorBuffer.deallocate() }
@@ -139,10 +157,10 @@ public final class Uplink: Sendable {
             code = body.withUnsafeBytes { bytes in
                 _ = occ_curl_setopt_pointer(
                     curl, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                return curl_easy_perform(curl)
+                return occ_curl_easy_perform(curl)
             }
         } else {
-            code = curl_easy_perform(curl)
+            code = occ_curl_easy_perform(curl)
         }
         return exchange.finish(code, reason: curlReason(code, errorBuffer))
     }
@@ -150,7 +168,7 @@ public final class Uplink: Sendable {
 
 /// One line: curl's text for `code`, and the error buffer's detail when it says more.
 private func curlReason(_ code: CURLcode, _ buffer: UnsafeMutablePointer<CChar>) -> String {
-    let reason = String(cString: curl_easy_strerror(code))
+    let reason = String(cString: occ_curl_easy_strerror(code))
     let detail = String(cString: buffer).split(whereSeparator: \.isNewline).joined(separator: " ")
     return detail.isEmpty || detail == reason ? reason : "\(reason) (\(detail))"
 }
