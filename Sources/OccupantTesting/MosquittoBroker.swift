@@ -195,6 +195,20 @@ public func locateExecutable(_ name: String, extra: [String] = []) throws -> URL
     throw HarnessError("\(name) not found on PATH (tools/test installs it)")
 }
 
+/// Runs a tool found on PATH to completion: its exit status and what it wrote to standard output.
+public func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
+    let tool = Process()
+    tool.executableURL = try locateExecutable(name)
+    tool.arguments = arguments
+    let output = Pipe()
+    tool.standardOutput = output
+    tool.standardInput = FileHandle.nullDevice
+    try tool.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    tool.waitUntilExit()
+    return (tool.terminationStatus, data)
+}
+
 /// Waits (at most 10 s) for a signalled child to be reaped; Foundation's waitUntilExit can hang on Linux.
 func waitForExit(_ process: Process) {
     for _ in 0..<1000 where process.isRunning { usleep(10_000) }

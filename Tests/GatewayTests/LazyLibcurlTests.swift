@@ -10,15 +10,9 @@ import Testing
 @Suite(.serialized) struct LazyLibcurlTests {
     /// The DT_NEEDED entries of an ELF file, as `readelf -d` prints them.
     func neededLibraries(_ binary: URL) throws -> [String] {
-        let readelf = Process()
-        readelf.executableURL = try locateExecutable("readelf")
-        readelf.arguments = ["-d", binary.path]
-        let output = Pipe()
-        readelf.standardOutput = output
-        try readelf.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        readelf.waitUntilExit()
-        #expect(readelf.terminationStatus == 0)
+        let (status, output) = try runTool("readelf", ["-d", binary.path])
+        #expect(status == 0)
+        let text = String(decoding: output, as: UTF8.self)
         // " 0x0000000000000001 (NEEDED)  Shared library: [libmosquitto.so.1]"
         return text.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
             guard let open = line.lastIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }

@@ -95,15 +95,8 @@ import Testing
         let dir = try temporaryDirectory("uplink-gzip")
         let file = dir.appendingPathComponent("body.gz")
         try Data(packed).write(to: file)
-        let gunzip = Process()
-        gunzip.executableURL = try locateExecutable("gzip")
-        gunzip.arguments = ["-dc", file.path]
-        let out = Pipe()
-        gunzip.standardOutput = out
-        try gunzip.run()
-        let unpacked = out.fileHandleForReading.readDataToEndOfFile()
-        gunzip.waitUntilExit()
-        #expect(gunzip.terminationStatus == 0 && Array(unpacked) == text)
+        let (status, unpacked) = try runTool("gzip", ["-dc", file.path])
+        #expect(status == 0 && Array(unpacked) == text)
     }
 }
 
