@@ -14,7 +14,6 @@ struct occ_curl_table {
     CURLcode (*easy_perform)(CURL *curl);
     const char *(*easy_strerror)(CURLcode code);
     CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
-    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
     struct curl_slist *(*slist_append)(struct curl_slist *list, const char *line);
     void (*slist_free_all)(struct curl_slist *list);
 };
@@ -34,7 +33,7 @@ static void *open_table(const char *soname, struct occ_curl_table *table, char *
         {"curl_global_init", &table->global_init},     {"curl_easy_init", &table->easy_init},
         {"curl_easy_reset", &table->easy_reset},       {"curl_easy_cleanup", &table->easy_cleanup},
         {"curl_easy_perform", &table->easy_perform},   {"curl_easy_strerror", &table->easy_strerror},
-        {"curl_easy_setopt", &table->easy_setopt},     {"curl_easy_getinfo", &table->easy_getinfo},
+        {"curl_easy_setopt", &table->easy_setopt},
         {"curl_slist_append", &table->slist_append},   {"curl_slist_free_all", &table->slist_free_all},
     };
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -111,7 +110,4 @@ CURLcode occ_curl_setopt_data_callback(CURL *handle, CURLoption option, occ_curl
 }
 CURLcode occ_curl_setopt_xferinfo(CURL *handle, occ_curl_xferinfo_callback value) {
     return curl.easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
-}
-CURLcode occ_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
-    return curl.easy_getinfo(handle, info, value);
 }

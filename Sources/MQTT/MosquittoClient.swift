@@ -282,17 +282,20 @@ public final class MosquittoClient: Sendable {
     /// `seconds` pass; true when the socket is readable (or failed: the read then reports it).
     @discardableResult
     private func wait(socket: Int32, wantWrite: Bool, seconds: Double) -> Bool {
-        var fds = [
+        // Two pollfds on the stack: this runs for every publish and every acknowledgement.
+        var fds = (
             pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: socket, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0),
-        ]
+            pollfd(fd: socket, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0)
+        )
         let count = socket >= 0 ? 2 : 1
-        let rc = poll(&fds, nfds_t(count), Int32(seconds * 1000))
-        if rc > 0 && fds[0].revents != 0 {
+        let rc = withUnsafeMutableBytes(of: &fds) { bytes in
+            poll(bytes.baseAddress!.assumingMemoryBound(to: pollfd.self), nfds_t(count), Int32(seconds * 1000))
+        }
+        if rc > 0 && fds.0.revents != 0 {
             var value: UInt64 = 0
             _ = read(wake, &value, 8)
         }
-        return rc > 0 && count == 2 && fds[1].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0
+        return rc > 0 && count == 2 && fds.1.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0
     }
 
     /// Wakes the loop thread (a packet queued, a stop).

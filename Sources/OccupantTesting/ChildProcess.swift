@@ -8,7 +8,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let stderrURL: URL
 
     public init(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil) throws {
-        let dir = try TestFiles.directory("occupant-child")
+        let dir = try temporaryDirectory("occupant-child")
         stdoutURL = dir.appendingPathComponent("stdout")
         stderrURL = dir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)

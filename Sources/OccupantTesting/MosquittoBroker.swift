@@ -49,7 +49,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         self.access = access
         self.maxQueuedMessages = maxQueuedMessages
         self.persistence = persistence
-        directory = try TestFiles.directory("occupant-mosquitto")
+        directory = try temporaryDirectory("occupant-mosquitto")
         try await start()
     }
 

@@ -18,11 +18,12 @@ public final class PostgresServer: @unchecked Sendable {
         self.database = database
         // The server's socket is in this folder: a socket path may not pass 107 bytes, so under /tmp when the
         // run's own folder is deep (TMPDIR set to a long path).
-        directory =
-            TestFiles.root.path.utf8.count <= 40
-            ? try TestFiles.directory("occupant-postgres")
-            : URL(fileURLWithPath: "/tmp").appendingPathComponent("occupant-postgres-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if TestFiles.root.path.utf8.count <= 40 {
+            directory = try temporaryDirectory("occupant-postgres")
+        } else {
+            directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("occupant-postgres-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
         if getuid() == 0 {
             guard let account = getpwnam("postgres") else {
                 throw HarnessError(

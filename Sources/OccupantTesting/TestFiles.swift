@@ -20,13 +20,6 @@ public enum TestFiles {
         return root
     }()
 
-    /// A fresh folder under `root`.
-    public static func directory(_ name: String) throws -> URL {
-        let dir = root.appendingPathComponent("\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     /// Removes the `occupant-tests-PID` folders in `parent` whose process has ended; returns their names.
     @discardableResult
     public static func removeLeftovers(in parent: URL) -> [String] {
@@ -51,5 +44,7 @@ public enum TestFiles {
 
 /// A fresh temporary folder (under `TestFiles.root`, removed when the test process exits).
 public func temporaryDirectory(_ name: String = "occupant-test") throws -> URL {
-    try TestFiles.directory(name)
+    let dir = TestFiles.root.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
 }

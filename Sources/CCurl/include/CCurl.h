@@ -28,7 +28,7 @@ const char *occ_curl_easy_strerror(CURLcode code);
 struct curl_slist *occ_curl_slist_append(struct curl_slist *list, const char *line);
 void occ_curl_slist_free_all(struct curl_slist *list);
 
-/* curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call: one typed wrapper per argument type. */
+/* curl_easy_setopt is variadic, which Swift cannot call: one typed wrapper per argument type. */
 
 typedef size_t (*occ_curl_data_callback)(char *data, size_t size, size_t count, void *user);
 typedef int (*occ_curl_xferinfo_callback)(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -44,6 +44,5 @@ CURLcode occ_curl_setopt_slist(CURL *curl, CURLoption option, struct curl_slist 
 /* CURLOPT_WRITEFUNCTION, CURLOPT_HEADERFUNCTION. */
 CURLcode occ_curl_setopt_data_callback(CURL *curl, CURLoption option, occ_curl_data_callback value);
 CURLcode occ_curl_setopt_xferinfo(CURL *curl, occ_curl_xferinfo_callback value);
-CURLcode occ_curl_getinfo_long(CURL *curl, CURLINFO info, long *value);
 
 #endif
